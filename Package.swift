@@ -1,0 +1,89 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "latchkey",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "latchkey", targets: ["latchkey"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
+    ],
+    targets: [
+        // Domain: owners, ids, connection lifecycle, typed errors. No I/O.
+        .target(name: "LatchkeyModel", swiftSettings: swiftSettings),
+        // Provider manifests: YAML into validated manifests with file:line diagnostics.
+        .target(
+            name: "LatchkeyManifest",
+            dependencies: ["LatchkeyModel", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        // Envelope encryption: master keyring, per-owner data keys, AES-256-GCM with AAD.
+        .target(
+            name: "LatchkeyCrypto",
+            dependencies: ["LatchkeyModel", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // Store protocols and the credential vault that seals what they hold.
+        .target(name: "LatchkeyStore", dependencies: ["LatchkeyModel", "LatchkeyCrypto"], swiftSettings: swiftSettings),
+        // The embedded SQLite store (system libsqlite3 through GRDB).
+        .target(
+            name: "LatchkeyStoreSQLite",
+            dependencies: ["LatchkeyStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // libcurl, with typed shims for its variadic functions.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // The async outbound HTTP client on curl's multi interface.
+        .target(name: "LatchkeyHTTP", dependencies: ["CCurl", "LatchkeyModel"], swiftSettings: swiftSettings),
+        // OAuth 2.0 flows: authorization URL, code exchange, identity lookup, token parsing.
+        .target(
+            name: "LatchkeyOAuth",
+            dependencies: ["LatchkeyModel", "LatchkeyManifest", "LatchkeyHTTP", "LatchkeyCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        // The Hummingbird server: routes, pages, the one place errors become HTTP.
+        .target(
+            name: "LatchkeyServer",
+            dependencies: [
+                "LatchkeyModel", "LatchkeyManifest", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyHTTP", "LatchkeyOAuth",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("Templates")],
+            swiftSettings: swiftSettings
+        ),
+        // The composition root: configuration, store selection, CLI.
+        .executableTarget(
+            name: "latchkey",
+            dependencies: [
+                "LatchkeyServer", "LatchkeyStoreSQLite", "LatchkeyManifest", "LatchkeyHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "LatchkeyModelTests", dependencies: ["LatchkeyModel"]),
+        .testTarget(name: "LatchkeyManifestTests", dependencies: ["LatchkeyManifest"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LatchkeyCryptoTests", dependencies: ["LatchkeyCrypto"]),
+        .testTarget(name: "LatchkeyStoreTests", dependencies: ["LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyCrypto"]),
+        .testTarget(name: "LatchkeyHTTPTests", dependencies: ["LatchkeyHTTP"]),
+        .testTarget(name: "LatchkeyOAuthTests", dependencies: ["LatchkeyOAuth"]),
+    ]
+)

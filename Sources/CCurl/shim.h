@@ -1,0 +1,30 @@
+// Typed wrappers around libcurl's variadic functions, which Swift cannot call.
+// A system-library target holds no .c files, so the wrappers stay inline here.
+#ifndef LATCHKEY_CCURL_SHIM_H
+#define LATCHKEY_CCURL_SHIM_H
+
+#include <curl/curl.h>
+
+typedef size_t (*latchkey_curl_data_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
+
+static inline CURLcode latchkey_easy_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode latchkey_easy_setopt_string(CURL *h, CURLoption o, const char *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode latchkey_easy_setopt_pointer(CURL *h, CURLoption o, void *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode latchkey_easy_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode latchkey_easy_setopt_off_t(CURL *h, CURLoption o, curl_off_t v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode latchkey_easy_setopt_callback(CURL *h, CURLoption o, latchkey_curl_data_callback v) { return curl_easy_setopt(h, o, v); }
+
+static inline CURLcode latchkey_easy_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
+static inline CURLcode latchkey_easy_getinfo_pointer(CURL *h, CURLINFO i, void **v) { return curl_easy_getinfo(h, i, v); }
+
+static inline CURLMcode latchkey_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+
+/// The easy handle and result of a finished transfer, read from a CURLMsg (whose union Swift cannot see).
+static inline int latchkey_multi_info_done(CURLMsg *msg, CURL **easy, CURLcode *result) {
+    if (msg->msg != CURLMSG_DONE) { return 0; }
+    *easy = msg->easy_handle;
+    *result = msg->data.result;
+    return 1;
+}
+
+#endif

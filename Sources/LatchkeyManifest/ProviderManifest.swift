@@ -1,0 +1,264 @@
+import LatchkeyModel
+
+/// A validated provider manifest, loaded from `providers/<id>.yaml`.
+///
+/// Every URL in it has been checked: https (http only to loopback), and placeholders limited to
+/// `connection_config` names and values saved from the token response.
+public struct ProviderManifest: Sendable, Equatable {
+    public var id: ProviderID
+    public var name: String
+    public var docs: String
+    public var categories: [String]
+    public var auth: AuthSpec
+    public var connectionConfig: [ConnectionConfigField]
+    public var proxy: ProxySpec?
+    public var pricing: Pricing
+    public var tools: [ToolSpec]
+    /// The file this manifest came from, for diagnostics.
+    public var sourcePath: String
+
+    public init(
+        id: ProviderID, name: String, docs: String, categories: [String], auth: AuthSpec,
+        connectionConfig: [ConnectionConfigField], proxy: ProxySpec?, pricing: Pricing, tools: [ToolSpec],
+        sourcePath: String
+    ) {
+        self.id = id
+        self.name = name
+        self.docs = docs
+        self.categories = categories
+        self.auth = auth
+        self.connectionConfig = connectionConfig
+        self.proxy = proxy
+        self.pricing = pricing
+        self.tools = tools
+        self.sourcePath = sourcePath
+    }
+
+    /// The tool named `name`, if the manifest has one.
+    public func tool(named name: String) -> ToolSpec? { tools.first { $0.name == name } }
+}
+
+/// How a provider authenticates.
+public enum AuthSpec: Sendable, Equatable {
+    case oauth2(OAuth2Spec)
+    case apiKey(APIKeySpec)
+    case basic(BasicSpec)
+    case none
+
+    public var mode: String {
+        switch self {
+        case .oauth2: "oauth2"
+        case .apiKey: "api_key"
+        case .basic: "basic"
+        case .none: "none"
+        }
+    }
+
+    public var oauth2: OAuth2Spec? { if case .oauth2(let s) = self { s } else { nil } }
+}
+
+/// How the client authenticates at the token endpoint (RFC 6749 section 2.3.1).
+public enum ClientAuthMethod: String, Sendable, Equatable, CaseIterable {
+    case clientSecretBasic = "client_secret_basic"
+    case clientSecretPost = "client_secret_post"
+}
+
+/// The encoding of a token request's body.
+public enum BodyFormat: String, Sendable, Equatable, CaseIterable {
+    case form, json
+}
+
+/// The OAuth 2.0 authorization-code settings of a provider.
+public struct OAuth2Spec: Sendable, Equatable {
+    public var authorizationURL: URLTemplate
+    public var tokenURL: URLTemplate
+    public var revocationURL: URLTemplate?
+    public var scopes: [String]
+    public var scopeSeparator: String
+    public var pkce: Bool
+    public var clientAuth: ClientAuthMethod
+    public var tokenRequestFormat: BodyFormat
+    public var authorizationParams: [String: String]
+    public var tokenParams: [String: String]
+    public var tokenResponse: TokenResponsePaths
+    /// The lifetime assumed when a token response carries no expiry and the token is no JWT with `exp`.
+    /// Nil means the provider documents that its access tokens never expire.
+    public var defaultTokenLifetime: Int?
+    public var issuer: String?
+    public var resource: String?
+    public var identity: IdentitySpec?
+
+    public init(
+        authorizationURL: URLTemplate, tokenURL: URLTemplate, revocationURL: URLTemplate? = nil,
+        scopes: [String] = [], scopeSeparator: String = " ", pkce: Bool = true,
+        clientAuth: ClientAuthMethod = .clientSecretBasic, tokenRequestFormat: BodyFormat = .form,
+        authorizationParams: [String: String] = [:], tokenParams: [String: String] = [:],
+        tokenResponse: TokenResponsePaths = TokenResponsePaths(), defaultTokenLifetime: Int?,
+        issuer: String? = nil, resource: String? = nil, identity: IdentitySpec? = nil
+    ) {
+        self.authorizationURL = authorizationURL
+        self.tokenURL = tokenURL
+        self.revocationURL = revocationURL
+        self.scopes = scopes
+        self.scopeSeparator = scopeSeparator
+        self.pkce = pkce
+        self.clientAuth = clientAuth
+        self.tokenRequestFormat = tokenRequestFormat
+        self.authorizationParams = authorizationParams
+        self.tokenParams = tokenParams
+        self.tokenResponse = tokenResponse
+        self.defaultTokenLifetime = defaultTokenLifetime
+        self.issuer = issuer
+        self.resource = resource
+        self.identity = identity
+    }
+}
+
+/// Where the fields of a token response live: dotted paths into its JSON.
+public struct TokenResponsePaths: Sendable, Equatable {
+    public enum ExpiryUnit: String, Sendable, Equatable, CaseIterable { case seconds, milliseconds }
+
+    public var accessToken = "access_token"
+    public var refreshToken = "refresh_token"
+    public var expiresIn = "expires_in"
+    public var expiresInUnit = ExpiryUnit.seconds
+    public var scope = "scope"
+    public var tokenType = "token_type"
+    /// Connection values saved from the response: name to path (e.g. `instance_url`).
+    public var save: [String: String] = [:]
+
+    public init() {}
+}
+
+/// How to learn which account a credential belongs to.
+public struct IdentitySpec: Sendable, Equatable {
+    public enum Source: Sendable, Equatable {
+        /// Ask the provider: the credential is injected as for a proxied call.
+        case request(url: URLTemplate, method: String, headers: [String: String], body: String?)
+        /// Read it from the token response (Slack, Notion).
+        case tokenResponse
+    }
+
+    public var source: Source
+    /// Dotted path to a stable account id.
+    public var idPath: String
+    /// Dotted path to a display name.
+    public var namePath: String?
+
+    public init(source: Source, idPath: String, namePath: String?) {
+        self.source = source
+        self.idPath = idPath
+        self.namePath = namePath
+    }
+}
+
+public struct APIKeySpec: Sendable, Equatable {
+    public var label: String
+    public var helpURL: String?
+    public var identity: IdentitySpec?
+    public init(label: String, helpURL: String?, identity: IdentitySpec?) {
+        self.label = label
+        self.helpURL = helpURL
+        self.identity = identity
+    }
+}
+
+public struct BasicSpec: Sendable, Equatable {
+    public var usernameLabel: String
+    public var passwordLabel: String
+    public var identity: IdentitySpec?
+    public init(usernameLabel: String, passwordLabel: String, identity: IdentitySpec?) {
+        self.usernameLabel = usernameLabel
+        self.passwordLabel = passwordLabel
+        self.identity = identity
+    }
+}
+
+/// A value a person supplies at connect time, such as a subdomain or tenant.
+public struct ConnectionConfigField: Sendable, Equatable {
+    public var name: String
+    public var label: String
+    /// The regular expression the whole value must match.
+    public var pattern: String
+    public var defaultValue: String?
+    public init(name: String, label: String, pattern: String, defaultValue: String?) {
+        self.name = name
+        self.label = label
+        self.pattern = pattern
+        self.defaultValue = defaultValue
+    }
+}
+
+/// How proxied calls reach the provider.
+public struct ProxySpec: Sendable, Equatable {
+    public var baseURL: URLTemplate
+    public var headers: [String: String]
+    public var inject: Injection?
+    public var rateLimit: RateLimitSpec?
+    public init(baseURL: URLTemplate, headers: [String: String], inject: Injection?, rateLimit: RateLimitSpec?) {
+        self.baseURL = baseURL
+        self.headers = headers
+        self.inject = inject
+        self.rateLimit = rateLimit
+    }
+}
+
+/// Where the credential goes on an outbound request.
+public enum Injection: Sendable, Equatable {
+    /// A header whose value is `format` with `{access_token}`, `{api_key}`, `{username}` or `{password}` filled in.
+    case header(name: String, format: String)
+    /// A query parameter (only when the provider's API requires it).
+    case query(name: String, format: String)
+    /// HTTP basic auth from two templates.
+    case basic(username: String, password: String)
+}
+
+public struct RateLimitSpec: Sendable, Equatable {
+    public enum ResetFormat: String, Sendable, Equatable, CaseIterable {
+        case epochSeconds = "epoch_seconds", deltaSeconds = "delta_seconds"
+    }
+    public var remainingHeader: String
+    public var resetHeader: String
+    public var resetFormat: ResetFormat
+    public init(remainingHeader: String, resetHeader: String, resetFormat: ResetFormat) {
+        self.remainingHeader = remainingHeader
+        self.resetHeader = resetHeader
+        self.resetFormat = resetFormat
+    }
+}
+
+public enum Pricing: Sendable, Equatable {
+    case free
+    case metered(creditsPerCall: Int)
+}
+
+/// A tool: one provider API call with typed arguments.
+public struct ToolSpec: Sendable, Equatable {
+    public enum Access: String, Sendable, Equatable, CaseIterable { case read, write }
+    public var name: String
+    public var description: String
+    public var access: Access
+    public var method: String
+    public var path: String
+    public var query: [String: String]
+    public var body: JSONValue?
+    public var bodyFormat: BodyFormat
+    public var headers: [String: String]
+    /// The JSON Schema of the arguments (an object schema).
+    public var input: JSONValue
+    public init(
+        name: String, description: String, access: Access, method: String, path: String,
+        query: [String: String], body: JSONValue?, bodyFormat: BodyFormat, headers: [String: String], input: JSONValue
+    ) {
+        self.name = name
+        self.description = description
+        self.access = access
+        self.method = method
+        self.path = path
+        self.query = query
+        self.body = body
+        self.bodyFormat = bodyFormat
+        self.headers = headers
+        self.input = input
+    }
+}

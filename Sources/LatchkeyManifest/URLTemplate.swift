@@ -1,0 +1,73 @@
+/// A URL with `{name}` placeholders, filled from a connection's values at call time.
+public struct URLTemplate: Sendable, Equatable, CustomStringConvertible {
+    public let raw: String
+    /// The placeholder names, in order of appearance.
+    public let placeholders: [String]
+
+    public init(_ raw: String) {
+        self.raw = raw
+        self.placeholders = Placeholders.names(in: raw)
+    }
+
+    public var description: String { raw }
+
+    /// Fills every placeholder from `values`. Returns nil when one is missing.
+    public func render(_ values: [String: String]) -> String? {
+        Placeholders.render(raw) { values[$0] }
+    }
+}
+
+/// `{name}` placeholders in templates. Names match `[A-Za-z_][A-Za-z0-9_]*`; other braces are literal.
+public enum Placeholders {
+    /// The placeholder names in `text`, in order, without duplicates.
+    public static func names(in text: String) -> [String] {
+        var names: [String] = []
+        scan(text) { token in
+            if case .placeholder(let name) = token, !names.contains(name) { names.append(name) }
+        }
+        return names
+    }
+
+    /// Replaces each placeholder with `lookup(name)`; nil if any lookup fails.
+    public static func render(_ text: String, _ lookup: (String) -> String?) -> String? {
+        var out = ""
+        var failed = false
+        scan(text) { token in
+            switch token {
+            case .literal(let s): out += s
+            case .placeholder(let name):
+                if let v = lookup(name) { out += v } else { failed = true }
+            }
+        }
+        return failed ? nil : out
+    }
+
+    /// The placeholder's name when `text` is exactly one placeholder, such as `"{title}"`.
+    public static func whole(_ text: String) -> String? {
+        let n = names(in: text)
+        return n.count == 1 && text == "{\(n[0])}" ? n[0] : nil
+    }
+
+    enum Token { case literal(String), placeholder(String) }
+
+    static func scan(_ text: String, _ emit: (Token) -> Void) {
+        var rest = Substring(text)
+        while let open = rest.firstIndex(of: "{") {
+            emit(.literal(String(rest[..<open])))
+            let afterOpen = rest.index(after: open)
+            if let close = rest[afterOpen...].firstIndex(of: "}"), isName(rest[afterOpen..<close]) {
+                emit(.placeholder(String(rest[afterOpen..<close])))
+                rest = rest[rest.index(after: close)...]
+            } else {
+                emit(.literal("{"))
+                rest = rest[afterOpen...]
+            }
+        }
+        emit(.literal(String(rest)))
+    }
+
+    static func isName(_ s: Substring) -> Bool {
+        guard let first = s.first, first == "_" || first.isASCII && first.isLetter else { return false }
+        return s.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
+    }
+}

@@ -1,0 +1,107 @@
+/// A provider's id, the manifest's file name without `.yaml` (e.g. `github`).
+public struct ProviderID: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ raw: String) { self.rawValue = raw }
+    public var description: String { rawValue }
+    public static func < (a: ProviderID, b: ProviderID) -> Bool { a.rawValue < b.rawValue }
+
+    /// Whether `raw` is a well-formed provider id: `[a-z0-9][a-z0-9_-]{0,62}`.
+    public static func isValid(_ raw: String) -> Bool { OwnerRef.isValidSegment(raw) }
+}
+
+/// A connection's id: `conn_` and 26 characters of randomness, stable across reconnects.
+public struct ConnectionID: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    /// A fresh random id.
+    public static func random() -> ConnectionID {
+        ConnectionID(rawValue: "conn_" + RandomToken.base32(bytes: 16))
+    }
+}
+
+/// Random tokens for ids, states and keys, from the system's CSPRNG.
+public enum RandomToken {
+    /// `count` random bytes from the system generator.
+    public static func bytes(_ count: Int) -> [UInt8] {
+        var g = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &g) }
+    }
+
+    /// `bytes` random bytes as lowercase base32 (RFC 4648 alphabet, no padding).
+    public static func base32(bytes count: Int) -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
+        var out: [UInt8] = []
+        var buffer = 0
+        var bits = 0
+        for byte in bytes(count) {
+            buffer = (buffer << 8) | Int(byte)
+            bits += 8
+            while bits >= 5 {
+                out.append(alphabet[(buffer >> (bits - 5)) & 31])
+                bits -= 5
+            }
+        }
+        if bits > 0 { out.append(alphabet[(buffer << (5 - bits)) & 31]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `count` random bytes as unpadded base64url.
+    public static func base64URL(bytes count: Int) -> String { Base64URL.encode(bytes(count)) }
+}
+
+/// Unpadded base64url (RFC 4648 section 5), as PKCE and keys use it.
+public enum Base64URL {
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        let input = Array(bytes)
+        var out: [UInt8] = []
+        out.reserveCapacity((input.count * 4 + 2) / 3)
+        var i = 0
+        while i + 3 <= input.count {
+            let n = (Int(input[i]) << 16) | (Int(input[i + 1]) << 8) | Int(input[i + 2])
+            out += [alphabet[(n >> 18) & 63], alphabet[(n >> 12) & 63], alphabet[(n >> 6) & 63], alphabet[n & 63]]
+            i += 3
+        }
+        let rest = input.count - i
+        if rest == 1 {
+            let n = Int(input[i]) << 16
+            out += [alphabet[(n >> 18) & 63], alphabet[(n >> 12) & 63]]
+        } else if rest == 2 {
+            let n = (Int(input[i]) << 16) | (Int(input[i + 1]) << 8)
+            out += [alphabet[(n >> 18) & 63], alphabet[(n >> 12) & 63], alphabet[(n >> 6) & 63]]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes base64url or standard base64, padded or not. Nil when malformed.
+    public static func decode(_ text: String) -> [UInt8]? {
+        var values: [Int] = []
+        for c in text.utf8 {
+            switch c {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): values.append(Int(c) - 65)
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): values.append(Int(c) - 97 + 26)
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): values.append(Int(c) - 48 + 52)
+            case UInt8(ascii: "-"), UInt8(ascii: "+"): values.append(62)
+            case UInt8(ascii: "_"), UInt8(ascii: "/"): values.append(63)
+            case UInt8(ascii: "="): continue
+            default: return nil
+            }
+        }
+        if values.count % 4 == 1 { return nil }
+        var out: [UInt8] = []
+        var buffer = 0
+        var bits = 0
+        for v in values {
+            buffer = (buffer << 6) | v
+            bits += 6
+            if bits >= 8 {
+                out.append(UInt8((buffer >> (bits - 8)) & 0xFF))
+                bits -= 8
+            }
+        }
+        return out
+    }
+}

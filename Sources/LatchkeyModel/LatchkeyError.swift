@@ -1,0 +1,51 @@
+/// An error of Latchkey's own, with a stable snake_case code that callers may match on.
+///
+/// The code is part of the public API: the HTTP layer maps it to a status, the JSON body carries it
+/// as `error.code`, and metrics may use it as a label. The message is for people and never holds a secret.
+public struct LatchkeyError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A stable error code. New codes never break callers that switch on known ones.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        public static let invalidRequest = Code(rawValue: "invalid_request")
+        public static let invalidOwner = Code(rawValue: "invalid_owner")
+        public static let unauthenticated = Code(rawValue: "unauthenticated")
+        public static let forbidden = Code(rawValue: "forbidden")
+        public static let notFound = Code(rawValue: "not_found")
+        public static let conflict = Code(rawValue: "conflict")
+        public static let unknownProvider = Code(rawValue: "unknown_provider")
+        public static let appNotConfigured = Code(rawValue: "app_not_configured")
+        public static let invalidState = Code(rawValue: "invalid_state")
+        public static let sessionExpired = Code(rawValue: "session_expired")
+        public static let sessionUsed = Code(rawValue: "session_used")
+        public static let accessDenied = Code(rawValue: "access_denied")
+        public static let providerError = Code(rawValue: "provider_error")
+        public static let providerUnavailable = Code(rawValue: "provider_unavailable")
+        public static let providerTimeout = Code(rawValue: "provider_timeout")
+        public static let invalidProviderResponse = Code(rawValue: "invalid_provider_response")
+        public static let invalidAPIKey = Code(rawValue: "invalid_api_key")
+        public static let returnToNotAllowed = Code(rawValue: "return_to_not_allowed")
+        public static let issuerMismatch = Code(rawValue: "issuer_mismatch")
+        public static let decryptionFailed = Code(rawValue: "decryption_failed")
+        public static let internalError = Code(rawValue: "internal_error")
+    }
+
+    public var code: Code
+    /// A human-readable message naming the field or value at fault. Never a secret.
+    public var message: String
+    /// The request field at fault, when there is one (e.g. `owner`, `return_to`).
+    public var field: String?
+    /// The RFC 6749 error code a provider answered with, when there was one (e.g. `invalid_grant`).
+    public var oauthError: String?
+
+    public init(_ code: Code, _ message: String, field: String? = nil, oauthError: String? = nil) {
+        self.code = code
+        self.message = message
+        self.field = field
+        self.oauthError = oauthError
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,30 @@
+import Foundation
+import LatchkeyModel
+
+/// Connections and their sealed credentials.
+///
+/// Contract:
+/// - `insert` fails with `conflict` when the id exists.
+/// - `update(_:sealedCredential:expectedVersion:)` is a compare-and-swap: it writes only when the stored
+///   version equals `expectedVersion`, then stores `expectedVersion + 1`, and returns false otherwise.
+/// - At most one connection per (owner, provider) is the default.
+public protocol ConnectionStore: Sendable {
+    func insert(_ connection: Connection, sealedCredential: [UInt8]?) async throws
+    func connection(id: ConnectionID) async throws -> StoredConnection?
+    /// Connections held by any of `owners`, optionally of one provider, oldest first.
+    func connections(owners: [OwnerRef], provider: ProviderID?) async throws -> [Connection]
+    /// Every connection matching the filters (admin listing), oldest first.
+    func allConnections(ownerPrefix: OwnerRef?, provider: ProviderID?, state: ConnectionState?) async throws -> [Connection]
+    /// Writes metadata and credential when the stored version is `expectedVersion`. A nil credential clears it.
+    func update(_ connection: Connection, sealedCredential: [UInt8]?, expectedVersion: Int) async throws -> Bool
+}
+
+/// A connection with its credential still sealed.
+public struct StoredConnection: Sendable, Equatable {
+    public var connection: Connection
+    public var sealedCredential: [UInt8]?
+    public init(connection: Connection, sealedCredential: [UInt8]?) {
+        self.connection = connection
+        self.sealedCredential = sealedCredential
+    }
+}

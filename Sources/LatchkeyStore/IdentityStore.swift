@@ -1,0 +1,45 @@
+import Foundation
+import LatchkeyModel
+
+/// Owners (orgs, teams, projects, agents, users) and agents' API keys.
+///
+/// Contract:
+/// - `createOwner` fails with `conflict` when the owner exists and `not_found` when its parent does not.
+/// - Agent keys are stored only as SHA-256 hashes. `agent(forKeyHash:)` finds only unrevoked keys.
+public protocol IdentityStore: Sendable {
+    /// Creates an owner whose parent already exists.
+    func createOwner(_ owner: OwnerRef, at: Date) async throws
+    /// Whether the owner exists.
+    func ownerExists(_ owner: OwnerRef) async throws -> Bool
+    /// Every owner of `kind` under `org`.
+    func owners(kind: OwnerRef.Kind, org: String) async throws -> [OwnerRef]
+    /// Adds a key (by hash) to an existing agent.
+    func addAgentKey(hash: String, agent: OwnerRef, at: Date) async throws
+    /// The agent a key belongs to, when the key exists and is not revoked.
+    func agent(forKeyHash hash: String) async throws -> OwnerRef?
+    /// Revokes every key of the agent. Returns how many were revoked.
+    func revokeAgentKeys(agent: OwnerRef, at: Date) async throws -> Int
+}
+
+/// Per-owner data keys, wrapped by a master key.
+///
+/// Contract: `insertDataKeyIfAbsent` is atomic: when two callers race, both get the one stored key.
+public protocol DataKeyStore: Sendable {
+    func dataKey(for owner: OwnerRef) async throws -> WrappedDataKeyRecord?
+    /// Stores `key` unless the owner already has one; returns the stored key either way.
+    func insertDataKeyIfAbsent(_ key: WrappedDataKeyRecord) async throws -> WrappedDataKeyRecord
+    /// Destroys the owner's data key (crypto-shredding). Returns whether one existed.
+    func deleteDataKey(for owner: OwnerRef) async throws -> Bool
+}
+
+/// A stored, wrapped data key.
+public struct WrappedDataKeyRecord: Sendable, Equatable {
+    public var owner: OwnerRef
+    public var keyVersion: Int
+    public var ciphertext: [UInt8]
+    public init(owner: OwnerRef, keyVersion: Int, ciphertext: [UInt8]) {
+        self.owner = owner
+        self.keyVersion = keyVersion
+        self.ciphertext = ciphertext
+    }
+}

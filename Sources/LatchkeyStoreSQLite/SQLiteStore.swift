@@ -1,0 +1,415 @@
+import Foundation
+import GRDB
+import LatchkeyModel
+import LatchkeyStore
+
+/// The embedded store: one SQLite file (WAL mode) through the system's libsqlite3.
+///
+/// GRDB runs every statement on its own serial queues, so callers on Hummingbird's event loops
+/// only suspend; they never block.
+public final class SQLiteStore: LatchkeyStorage {
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and runs pending migrations.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        pool = try DatabasePool(path: path, configuration: config)
+        try SQLiteMigrations.migrator().migrate(pool)
+    }
+
+    /// The applied migration identifiers, oldest first.
+    public func appliedMigrations() async throws -> [String] {
+        try await pool.read { db in try SQLiteMigrations.migrator().appliedMigrations(db) }
+    }
+
+    static func time(_ date: Date) -> Double { date.timeIntervalSince1970 }
+    static func date(_ value: Double?) -> Date? { value.map(Date.init(timeIntervalSince1970:)) }
+
+    static func json(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? {
+        guard let text else { return nil }
+        return try? JSONDecoder().decode(T.self, from: Data(text.utf8))
+    }
+
+    /// Runs a write, turning constraint violations into `conflict`.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw LatchkeyError(.conflict, "the record already exists or refers to a missing one")
+        }
+    }
+}
+
+// MARK: - Identities
+
+extension SQLiteStore {
+    public func createOwner(_ owner: OwnerRef, at: Date) async throws {
+        try await pool.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM owners WHERE ref = ?", arguments: [owner.description]) == true {
+                throw LatchkeyError(.conflict, "\(owner) already exists", field: "id")
+            }
+            if let parent = owner.parent,
+                try Bool.fetchOne(db, sql: "SELECT 1 FROM owners WHERE ref = ?", arguments: [parent.description]) != true
+            {
+                throw LatchkeyError(.notFound, "\(parent) does not exist", field: parent.kind.rawValue)
+            }
+            try db.execute(
+                sql: "INSERT INTO owners (ref, kind, org, parent, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [owner.description, owner.kind.rawValue, owner.org, owner.parent?.description, Self.time(at)])
+        }
+    }
+
+    public func ownerExists(_ owner: OwnerRef) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM owners WHERE ref = ?", arguments: [owner.description]) == true
+        }
+    }
+
+    public func owners(kind: OwnerRef.Kind, org: String) async throws -> [OwnerRef] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT ref FROM owners WHERE org = ? AND kind = ? ORDER BY ref", arguments: [org, kind.rawValue])
+                .compactMap { try? OwnerRef(parsing: $0) }
+        }
+    }
+
+    public func addAgentKey(hash: String, agent: OwnerRef, at: Date) async throws {
+        try await write { db in
+            try db.execute(
+                sql: "INSERT INTO agent_keys (key_hash, agent, created_at) VALUES (?, ?, ?)",
+                arguments: [hash, agent.description, Self.time(at)])
+        }
+    }
+
+    public func agent(forKeyHash hash: String) async throws -> OwnerRef? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT agent FROM agent_keys WHERE key_hash = ? AND revoked_at IS NULL", arguments: [hash])
+                .flatMap { try? OwnerRef(parsing: $0) }
+        }
+    }
+
+    public func revokeAgentKeys(agent: OwnerRef, at: Date) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE agent_keys SET revoked_at = ? WHERE agent = ? AND revoked_at IS NULL",
+                arguments: [Self.time(at), agent.description])
+            return db.changesCount
+        }
+    }
+}
+
+// MARK: - Data keys
+
+extension SQLiteStore {
+    public func dataKey(for owner: OwnerRef) async throws -> WrappedDataKeyRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT key_version, ciphertext FROM data_keys WHERE owner = ?", arguments: [owner.description])
+                .map { WrappedDataKeyRecord(owner: owner, keyVersion: $0["key_version"], ciphertext: Array($0["ciphertext"] as Data)) }
+        }
+    }
+
+    public func insertDataKeyIfAbsent(_ key: WrappedDataKeyRecord) async throws -> WrappedDataKeyRecord {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO data_keys (owner, key_version, ciphertext) VALUES (?, ?, ?) ON CONFLICT (owner) DO NOTHING",
+                arguments: [key.owner.description, key.keyVersion, Data(key.ciphertext)])
+            let row = try Row.fetchOne(db, sql: "SELECT key_version, ciphertext FROM data_keys WHERE owner = ?", arguments: [key.owner.description])!
+            return WrappedDataKeyRecord(owner: key.owner, keyVersion: row["key_version"], ciphertext: Array(row["ciphertext"] as Data))
+        }
+    }
+
+    public func deleteDataKey(for owner: OwnerRef) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM data_keys WHERE owner = ?", arguments: [owner.description])
+            return db.changesCount > 0
+        }
+    }
+}
+
+// MARK: - Apps
+
+extension SQLiteStore {
+    public func putApp(_ app: AppRegistration) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO apps (provider, owner, client_id, client_secret, scopes, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (provider, owner) DO UPDATE SET client_id = excluded.client_id,
+                        client_secret = excluded.client_secret, scopes = excluded.scopes, updated_at = excluded.updated_at
+                    """,
+                arguments: [
+                    app.provider.rawValue, app.owner.description, app.clientID, app.sealedClientSecret.map { Data($0) },
+                    Self.json(app.scopes), Self.time(app.updatedAt),
+                ])
+        }
+    }
+
+    public func apps(provider: ProviderID, owners: [OwnerRef]) async throws -> [AppRegistration] {
+        guard !owners.isEmpty else { return [] }
+        return try await pool.read { db in
+            let marks = Array(repeating: "?", count: owners.count).joined(separator: ", ")
+            var args: [any DatabaseValueConvertible] = [provider.rawValue]
+            args += owners.map(\.description)
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM apps WHERE provider = ? AND owner IN (\(marks))", arguments: StatementArguments(args)
+            ).compactMap { row in
+                guard let owner = try? OwnerRef(parsing: row["owner"]) else { return nil }
+                return AppRegistration(
+                    provider: provider, owner: owner, clientID: row["client_id"],
+                    sealedClientSecret: (row["client_secret"] as Data?).map { Array($0) },
+                    scopes: Self.decode([String].self, row["scopes"]) ?? [], updatedAt: Self.date(row["updated_at"])!)
+            }
+        }
+    }
+}
+
+// MARK: - Connections
+
+extension SQLiteStore {
+    static func connectionArguments(_ c: Connection, _ sealed: [UInt8]?) -> [any DatabaseValueConvertible & Sendable] {
+        let values: [(any DatabaseValueConvertible & Sendable)?] = [
+            c.provider.rawValue, c.owner.description, c.owner.org, c.state.rawValue, c.account?.id, c.account?.name,
+            json(c.scopesRequested), json(c.scopesGranted), json(c.config), c.expiresAt.map(time),
+            c.lastRefreshedAt.map(time), c.lastError, c.isDefault ? 1 : 0, time(c.createdAt), time(c.updatedAt),
+            sealed.map { Data($0) },
+        ]
+        return values.map { $0 ?? DatabaseValue.null }
+    }
+
+    public func insert(_ connection: Connection, sealedCredential: [UInt8]?) async throws {
+        let args = Self.connectionArguments(connection, sealedCredential)
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO connections (provider, owner, org, state, account_id, account_name, scopes_requested,
+                        scopes_granted, config, expires_at, last_refreshed_at, last_error, is_default, created_at, updated_at,
+                        credential, id, version)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: StatementArguments(args + [connection.id.rawValue, connection.version]))
+        }
+    }
+
+    public func update(_ connection: Connection, sealedCredential: [UInt8]?, expectedVersion: Int) async throws -> Bool {
+        let args = Self.connectionArguments(connection, sealedCredential)
+        return try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE connections SET provider = ?, owner = ?, org = ?, state = ?, account_id = ?, account_name = ?,
+                        scopes_requested = ?, scopes_granted = ?, config = ?, expires_at = ?, last_refreshed_at = ?,
+                        last_error = ?, is_default = ?, created_at = ?, updated_at = ?, credential = ?, version = version + 1
+                    WHERE id = ? AND version = ?
+                    """,
+                arguments: StatementArguments(args + [connection.id.rawValue, expectedVersion]))
+            return db.changesCount == 1
+        }
+    }
+
+    public func connection(id: ConnectionID) async throws -> StoredConnection? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM connections WHERE id = ?", arguments: [id.rawValue]).flatMap { row in
+                Self.connection(row).map { StoredConnection(connection: $0, sealedCredential: (row["credential"] as Data?).map { Array($0) }) }
+            }
+        }
+    }
+
+    public func connections(owners: [OwnerRef], provider: ProviderID?) async throws -> [Connection] {
+        guard !owners.isEmpty else { return [] }
+        return try await pool.read { db in
+            let marks = Array(repeating: "?", count: owners.count).joined(separator: ", ")
+            var sql = "SELECT * FROM connections WHERE owner IN (\(marks))"
+            var args: [any DatabaseValueConvertible] = owners.map(\.description)
+            if let provider {
+                sql += " AND provider = ?"
+                args.append(provider.rawValue)
+            }
+            sql += " ORDER BY created_at, id"
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).compactMap(Self.connection)
+        }
+    }
+
+    public func allConnections(ownerPrefix: OwnerRef?, provider: ProviderID?, state: ConnectionState?) async throws -> [Connection] {
+        try await pool.read { db in
+            var clauses: [String] = []
+            var args: [any DatabaseValueConvertible] = []
+            if let ownerPrefix {
+                clauses.append("org = ?")
+                args.append(ownerPrefix.org)
+            }
+            if let provider {
+                clauses.append("provider = ?")
+                args.append(provider.rawValue)
+            }
+            if let state {
+                clauses.append("state = ?")
+                args.append(state.rawValue)
+            }
+            let whereSQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
+            return try Row.fetchAll(db, sql: "SELECT * FROM connections\(whereSQL) ORDER BY created_at, id", arguments: StatementArguments(args))
+                .compactMap(Self.connection)
+                .filter { ownerPrefix?.encloses($0.owner) ?? true }
+        }
+    }
+
+    static func connection(_ row: Row) -> Connection? {
+        guard let owner = try? OwnerRef(parsing: row["owner"]), let state = ConnectionState(rawValue: row["state"]) else { return nil }
+        let accountID: String? = row["account_id"]
+        return Connection(
+            id: ConnectionID(rawValue: row["id"]), provider: ProviderID(row["provider"]), owner: owner, state: state,
+            account: accountID.map { AccountIdentity(id: $0, name: row["account_name"]) },
+            scopesRequested: decode([String].self, row["scopes_requested"]) ?? [],
+            scopesGranted: decode([String].self, row["scopes_granted"]) ?? [],
+            config: decode([String: String].self, row["config"]) ?? [:],
+            expiresAt: date(row["expires_at"]), lastRefreshedAt: date(row["last_refreshed_at"]), lastError: row["last_error"],
+            isDefault: (row["is_default"] as Int) == 1, createdAt: date(row["created_at"])!, updatedAt: date(row["updated_at"])!,
+            version: row["version"])
+    }
+}
+
+// MARK: - Pending flows
+
+extension SQLiteStore {
+    public func createSession(_ s: ConnectSession) async throws {
+        let values: [(any DatabaseValueConvertible & Sendable)?] = [
+            s.tokenHash, s.provider.rawValue, s.owner.description, s.connectionID?.rawValue, Self.json(s.extraScopes),
+            s.returnTo, s.createdBy, Self.time(s.createdAt), Self.time(s.expiresAt), s.usedAt.map(Self.time),
+        ]
+        let args = values.map { $0 ?? DatabaseValue.null }
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO connect_sessions (token_hash, provider, owner, connection_id, extra_scopes, return_to,
+                        created_by, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: StatementArguments(args))
+        }
+    }
+
+    public func session(tokenHash: String) async throws -> ConnectSession? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM connect_sessions WHERE token_hash = ?", arguments: [tokenHash]).flatMap { row in
+                guard let owner = try? OwnerRef(parsing: row["owner"]) else { return nil }
+                let connectionID: String? = row["connection_id"]
+                return ConnectSession(
+                    tokenHash: tokenHash, provider: ProviderID(row["provider"]), owner: owner,
+                    connectionID: connectionID.map(ConnectionID.init(rawValue:)),
+                    extraScopes: Self.decode([String].self, row["extra_scopes"]) ?? [], returnTo: row["return_to"],
+                    createdBy: row["created_by"], createdAt: Self.date(row["created_at"])!, expiresAt: Self.date(row["expires_at"])!,
+                    usedAt: Self.date(row["used_at"]))
+            }
+        }
+    }
+
+    public func markSessionUsed(tokenHash: String, at: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE connect_sessions SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
+                arguments: [Self.time(at), tokenHash])
+            return db.changesCount == 1
+        }
+    }
+
+    public func createState(_ s: AuthorizationState) async throws {
+        let values: [(any DatabaseValueConvertible & Sendable)?] = [
+            s.stateHash, s.sessionTokenHash, s.provider.rawValue, s.owner.description, s.sealedVerifier.map { Data($0) },
+            s.browserBindingHash, Self.json(s.scopes), Self.json(s.config), Self.time(s.createdAt), Self.time(s.expiresAt),
+        ]
+        let args = values.map { $0 ?? DatabaseValue.null }
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO authorization_states (state_hash, session_token_hash, provider, owner, verifier,
+                        browser_binding_hash, scopes, config, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: StatementArguments(args))
+        }
+    }
+
+    public func consumeState(hash: String) async throws -> AuthorizationState? {
+        try await pool.write { db in
+            try Row.fetchOne(db, sql: "DELETE FROM authorization_states WHERE state_hash = ? RETURNING *", arguments: [hash]).flatMap { row in
+                guard let owner = try? OwnerRef(parsing: row["owner"]) else { return nil }
+                return AuthorizationState(
+                    stateHash: hash, sessionTokenHash: row["session_token_hash"], provider: ProviderID(row["provider"]),
+                    owner: owner, sealedVerifier: (row["verifier"] as Data?).map { Array($0) },
+                    browserBindingHash: row["browser_binding_hash"], scopes: Self.decode([String].self, row["scopes"]) ?? [],
+                    config: Self.decode([String: String].self, row["config"]) ?? [:],
+                    createdAt: Self.date(row["created_at"])!, expiresAt: Self.date(row["expires_at"])!)
+            }
+        }
+    }
+
+    public func purgeExpired(before: Date) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM authorization_states WHERE expires_at < ?", arguments: [Self.time(before)])
+            var count = db.changesCount
+            try db.execute(sql: "DELETE FROM connect_sessions WHERE expires_at < ?", arguments: [Self.time(before)])
+            count += db.changesCount
+            return count
+        }
+    }
+}
+
+// MARK: - Audit
+
+extension SQLiteStore {
+    public func append(_ e: AuditEvent) async throws {
+        let values: [(any DatabaseValueConvertible & Sendable)?] = [
+            Self.time(e.at), e.actor, e.action, e.owner?.description, e.owner?.org, e.provider?.rawValue,
+            e.connectionID?.rawValue, e.outcome, e.detail,
+        ]
+        let args = values.map { $0 ?? DatabaseValue.null }
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO audit_events (at, actor, action, owner, org, provider, connection_id, outcome, detail)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: StatementArguments(args))
+        }
+    }
+
+    public func events(ownerPrefix: OwnerRef?, since: Date?, limit: Int) async throws -> [AuditEvent] {
+        try await pool.read { db in
+            var clauses: [String] = []
+            var args: [any DatabaseValueConvertible] = []
+            if let ownerPrefix {
+                clauses.append("org = ?")
+                args.append(ownerPrefix.org)
+            }
+            if let since {
+                clauses.append("at >= ?")
+                args.append(Self.time(since))
+            }
+            let whereSQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
+            args.append(limit)
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM audit_events\(whereSQL) ORDER BY id DESC LIMIT ?", arguments: StatementArguments(args))
+            var events: [AuditEvent] = []
+            for row in rows {
+                let owner: String? = row["owner"]
+                let provider: String? = row["provider"]
+                let connection: String? = row["connection_id"]
+                let at: Double = row["at"]
+                let ownerRef: OwnerRef? = owner.flatMap { try? OwnerRef(parsing: $0) }
+                if let ownerPrefix {
+                    guard let ownerRef, ownerPrefix.encloses(ownerRef) else { continue }
+                }
+                events.append(AuditEvent(
+                    id: row["id"], at: Date(timeIntervalSince1970: at), actor: row["actor"], action: row["action"],
+                    owner: ownerRef, provider: provider.map { ProviderID($0) },
+                    connectionID: connection.map { ConnectionID(rawValue: $0) }, outcome: row["outcome"], detail: row["detail"]))
+            }
+            return events
+        }
+    }
+}
