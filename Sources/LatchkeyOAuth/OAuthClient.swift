@@ -1,0 +1,156 @@
+import Foundation
+import LatchkeyHTTP
+import LatchkeyManifest
+import LatchkeyModel
+
+/// Talks to providers for the OAuth flows: code exchange and identity lookup. All I/O goes through
+/// the injected `HTTPTransport` (libcurl in production).
+public struct OAuthClient: Sendable {
+    let transport: any HTTPTransport
+    let now: @Sendable () -> Date
+    /// Timeouts and size cap for calls to token and identity endpoints.
+    public var connectTimeout: Duration = .seconds(5)
+    public var totalTimeout: Duration = .seconds(15)
+    public var maxResponseBytes = 1 << 20
+
+    public init(transport: any HTTPTransport, now: @escaping @Sendable () -> Date = Date.init) {
+        self.transport = transport
+        self.now = now
+    }
+
+    /// Sends a request to a provider, mapping transport failures to typed errors that name the step.
+    func send(_ request: OutboundRequest, step: String) async throws(LatchkeyError) -> OutboundResponse {
+        var request = request
+        request.connectTimeout = connectTimeout
+        request.totalTimeout = totalTimeout
+        request.maxResponseBytes = maxResponseBytes
+        request.followRedirects = false
+        do {
+            return try await transport.send(request)
+        } catch let error as OutboundError {
+            switch error.code {
+            case .timeout: throw LatchkeyError(.providerTimeout, "\(step): the provider did not answer in time")
+            case .connectFailed: throw LatchkeyError(.providerUnavailable, "\(step): the provider could not be reached")
+            case .responseTooLarge:
+                throw LatchkeyError(.invalidProviderResponse, "\(step): the provider's answer exceeded \(maxResponseBytes) bytes")
+            case .insecureURL, .invalidURL: throw LatchkeyError(.invalidRequest, "\(step): \(error.message)")
+            case .tlsFailed: throw LatchkeyError(.providerUnavailable, "\(step): TLS with the provider failed")
+            case .cancelled: throw LatchkeyError(.providerUnavailable, "\(step): the call was cancelled")
+            case .transport: throw LatchkeyError(.providerUnavailable, "\(step): \(error.message)")
+            }
+        } catch {
+            throw LatchkeyError(.providerUnavailable, "\(step): the call failed")
+        }
+    }
+
+    /// Calls a token endpoint with `params`, authenticating the client as the manifest says, and parses the grant.
+    func tokenRequest(
+        spec: OAuth2Spec, app: AppCredentials, params: [(String, String)], config: [String: String], step: String
+    ) async throws(LatchkeyError) -> TokenGrant {
+        guard let url = spec.tokenURL.render(config) else {
+            throw LatchkeyError(.invalidRequest, "\(step): token_url needs connection values that were not given")
+        }
+        var params = params
+        var headers = [OutboundHeader(name: "Accept", value: "application/json")]
+        for key in spec.tokenParams.keys.sorted() { params.append((key, spec.tokenParams[key]!)) }
+        switch spec.clientAuth {
+        case .clientSecretBasic:
+            // RFC 6749 section 2.3.1: id and secret are form-encoded before being joined.
+            let pair = FormEncoding.percentEncode(app.clientID) + ":" + FormEncoding.percentEncode(app.clientSecret ?? "")
+            headers.append(OutboundHeader(name: "Authorization", value: "Basic " + Base64.standard(Array(pair.utf8))))
+        case .clientSecretPost:
+            params.append(("client_id", app.clientID))
+            if let secret = app.clientSecret { params.append(("client_secret", secret)) }
+        }
+        let body: [UInt8]
+        switch spec.tokenRequestFormat {
+        case .form:
+            headers.append(OutboundHeader(name: "Content-Type", value: "application/x-www-form-urlencoded"))
+            body = Array(FormEncoding.encode(params).utf8)
+        case .json:
+            headers.append(OutboundHeader(name: "Content-Type", value: "application/json"))
+            var object: [String: JSONValue] = [:]
+            for (k, v) in params { object[k] = .string(v) }
+            body = JSONValue.object(object).serialized()
+        }
+        let response = try await send(OutboundRequest(method: "POST", url: url, headers: headers, body: body), step: step)
+        return try interpretTokenResponse(response, spec: spec, step: step)
+    }
+
+    func interpretTokenResponse(_ response: OutboundResponse, spec: OAuth2Spec, step: String) throws(LatchkeyError) -> TokenGrant {
+        let json = JSONValue.parse(response.body)
+        if !(200..<300).contains(response.status) {
+            if case .object(let object)? = json, var error = TokenResponseParser.oauthError(in: object) {
+                error.message = "\(step): \(error.message)"
+                throw error
+            }
+            if response.status >= 500 || response.status == 429 {
+                throw LatchkeyError(.providerUnavailable, "\(step): the provider answered HTTP \(response.status)")
+            }
+            throw LatchkeyError(.providerError, "\(step): the provider answered HTTP \(response.status) without an OAuth error")
+        }
+        do {
+            return try TokenResponseParser.parse(response.body, paths: spec.tokenResponse, defaultLifetime: spec.defaultTokenLifetime, now: now())
+        } catch {
+            var error = error
+            error.message = "\(step): \(error.message)"
+            throw error
+        }
+    }
+
+    /// Exchanges an authorization code (RFC 6749 section 4.1.3), sending the PKCE verifier when there is one.
+    public func exchangeCode(
+        spec: OAuth2Spec, app: AppCredentials, code: String, verifier: String?, redirectURI: String, config: [String: String]
+    ) async throws(LatchkeyError) -> TokenGrant {
+        var params: [(String, String)] = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI)]
+        if let verifier { params.append(("code_verifier", verifier)) }
+        if let resource = spec.resource { params.append(("resource", resource)) }
+        return try await tokenRequest(spec: spec, app: app, params: params, config: config, step: "code exchange")
+    }
+
+    /// Learns the account a credential belongs to, from the token response or the identity URL.
+    public func identity(
+        spec: IdentitySpec, credential: Credential, injection: Injection?, extraHeaders: [String: String],
+        tokenResponse: JSONValue?, values: [String: String]
+    ) async throws(LatchkeyError) -> AccountIdentity {
+        let json: JSONValue
+        switch spec.source {
+        case .tokenResponse:
+            guard let tokenResponse else {
+                throw LatchkeyError(.invalidProviderResponse, "identity: no token response to read the account from")
+            }
+            json = tokenResponse
+        case .request(let urlTemplate, let method, let headers, let body):
+            guard let url = urlTemplate.render(values) else {
+                throw LatchkeyError(.invalidRequest, "identity: the identity URL needs connection values that were not given")
+            }
+            var request = OutboundRequest(method: method, url: url, headers: [OutboundHeader(name: "Accept", value: "application/json")])
+            for (k, v) in extraHeaders.merging(headers, uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
+                request.headers.append(OutboundHeader(name: k, value: v))
+            }
+            if let body {
+                request.body = Array(body.utf8)
+                request.headers.append(OutboundHeader(name: "Content-Type", value: "application/json"))
+            }
+            if let injection { try CredentialInjection.apply(injection, credential: credential, to: &request) }
+            let response = try await send(request, step: "identity lookup")
+            if response.status == 401 || response.status == 403 {
+                throw LatchkeyError(.invalidAPIKey, "identity lookup: the provider refused the credential (HTTP \(response.status))")
+            }
+            guard (200..<300).contains(response.status) else {
+                throw LatchkeyError(
+                    response.status >= 500 ? .providerUnavailable : .providerError,
+                    "identity lookup: the provider answered HTTP \(response.status)")
+            }
+            guard let parsed = JSONValue.parse(response.body) else {
+                throw LatchkeyError(.invalidProviderResponse, "identity lookup: the provider did not answer with JSON")
+            }
+            json = parsed
+        }
+        guard let id = json.value(atPath: spec.idPath)?.scalarText, !id.isEmpty else {
+            throw LatchkeyError(.invalidProviderResponse, "identity lookup: no account id at '\(spec.idPath)'")
+        }
+        let name = spec.namePath.flatMap { json.value(atPath: $0)?.scalarText }
+        return AccountIdentity(id: id, name: name)
+    }
+}

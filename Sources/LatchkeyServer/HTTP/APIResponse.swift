@@ -1,0 +1,82 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LatchkeyModel
+
+/// JSON responses and the one place where errors become HTTP.
+enum APIResponse {
+    /// A JSON response from an encodable value.
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.serialized())))
+    }
+
+    /// The HTTP status for an error code.
+    static func status(for code: LatchkeyError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .invalidRequest, .invalidOwner, .invalidState, .returnToNotAllowed, .issuerMismatch, .invalidAPIKey: .badRequest
+        case .unauthenticated: .unauthorized
+        case .forbidden, .accessDenied: .forbidden
+        case .notFound, .unknownProvider: .notFound
+        case .conflict, .appNotConfigured: .conflict
+        case .sessionExpired, .sessionUsed: .gone
+        case .providerError, .invalidProviderResponse, .providerUnavailable: .badGateway
+        case .providerTimeout: .gatewayTimeout
+        default: .internalServerError
+        }
+    }
+
+    /// `{"error":{"code","message","field"?}}` with `Latchkey-Error: <code>`.
+    static func error(_ error: LatchkeyError) -> Response {
+        var body: [String: JSONValue] = ["code": .string(error.code.rawValue), "message": .string(error.message)]
+        if let field = error.field { body["field"] = .string(field) }
+        if let oauth = error.oauthError { body["provider_error"] = .string(oauth) }
+        var response = json(JSONValue.object(["error": .object(body)]), status: status(for: error.code))
+        response.headers[.latchkeyError] = error.code.rawValue
+        if error.code == .unauthenticated { response.headers[.wwwAuthenticate] = "Bearer realm=\"latchkey\"" }
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    static let latchkeyError = HTTPField.Name("Latchkey-Error")!
+    static let latchkeyRequestID = HTTPField.Name("Latchkey-Request-Id")!
+}
+
+/// Turns every error thrown below it into a JSON error response; unknown errors become `internal_error`
+/// without detail, so nothing internal (or secret) leaks.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = LatchkeyContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as LatchkeyError {
+            return APIResponse.error(error)
+        } catch let error as HTTPError {
+            let code: LatchkeyError.Code =
+                switch error.status {
+                case .notFound: .notFound
+                case .contentTooLarge: .invalidRequest
+                case .methodNotAllowed: .invalidRequest
+                default: error.status.code < 500 ? .invalidRequest : .internalError
+                }
+            let message = error.status == .notFound ? "no route for \(request.method) \(request.uri.path)" : (error.body ?? error.status.reasonPhrase)
+            return APIResponse.error(LatchkeyError(code, message))
+        } catch {
+            context.logger.error("unhandled error", metadata: ["type": "\(type(of: error))"])
+            return APIResponse.error(LatchkeyError(.internalError, "an internal error occurred"))
+        }
+    }
+}

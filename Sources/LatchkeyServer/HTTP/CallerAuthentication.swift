@@ -1,0 +1,40 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LatchkeyCrypto
+import LatchkeyModel
+import LatchkeyStore
+
+/// Authenticates API calls from their bearer token: the admin key, or an agent key (looked up by hash).
+///
+/// With `adminOnly`, agent keys are refused with `forbidden`. A missing, wrong or revoked key is
+/// `unauthenticated`. Keys are compared only as SHA-256 hashes.
+struct CallerAuthentication: RouterMiddleware {
+    typealias Context = LatchkeyContext
+    let adminKeyHash: String
+    let identities: any IdentityStore
+    let adminOnly: Bool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let token = request.bearerToken else {
+            throw LatchkeyError(.unauthenticated, "Authorization: a bearer token is required", field: "Authorization")
+        }
+        let hash = SecretHash.sha256Hex(token)
+        var context = context
+        if SecretHash.constantTimeEquals(hash, adminKeyHash) {
+            context.caller = .admin
+        } else if token.hasPrefix(AgentKey.prefix), let agent = try await identities.agent(forKeyHash: hash) {
+            if adminOnly { throw LatchkeyError(.forbidden, "this route needs the admin key") }
+            context.caller = .agent(agent)
+        } else {
+            throw LatchkeyError(.unauthenticated, "Authorization: the key is wrong or revoked", field: "Authorization")
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Agent API keys: `lk_agent_` and 32 random bytes in base64url. Shown once; stored as SHA-256.
+public enum AgentKey {
+    public static let prefix = "lk_agent_"
+    public static func generate() -> String { prefix + RandomToken.base64URL(bytes: 32) }
+}

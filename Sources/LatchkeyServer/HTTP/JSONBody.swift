@@ -1,0 +1,86 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LatchkeyModel
+import LatchkeyOAuth
+
+/// A JSON request body with typed readers whose errors name the field.
+struct JSONBody {
+    let object: [String: JSONValue]
+
+    /// Reads and parses the request body as a JSON object of at most `limit` bytes.
+    static func read(_ request: Request, limit: Int) async throws -> JSONBody {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw LatchkeyError(.invalidRequest, "the request body exceeds \(limit) bytes")
+        }
+        let bytes = Array(buffer.readableBytesView)
+        if bytes.isEmpty { return JSONBody(object: [:]) }
+        guard let json = JSONValue.parse(bytes), case .object(let object) = json else {
+            throw LatchkeyError(.invalidRequest, "the request body must be a JSON object")
+        }
+        return JSONBody(object: object)
+    }
+
+    func string(_ field: String) throws(LatchkeyError) -> String {
+        guard let value = object[field] else { throw LatchkeyError(.invalidRequest, "\(field): required", field: field) }
+        guard case .string(let s) = value, !s.isEmpty else {
+            throw LatchkeyError(.invalidRequest, "\(field): must be a non-empty string", field: field)
+        }
+        return s
+    }
+
+    func optionalString(_ field: String) throws(LatchkeyError) -> String? {
+        guard let value = object[field], value != .null else { return nil }
+        guard case .string(let s) = value else { throw LatchkeyError(.invalidRequest, "\(field): must be a string", field: field) }
+        return s
+    }
+
+    func stringList(_ field: String) throws(LatchkeyError) -> [String]? {
+        guard let value = object[field], value != .null else { return nil }
+        guard case .array(let items) = value else { throw LatchkeyError(.invalidRequest, "\(field): must be a list of strings", field: field) }
+        var out: [String] = []
+        for item in items {
+            guard case .string(let s) = item, !s.isEmpty else {
+                throw LatchkeyError(.invalidRequest, "\(field): must be a list of non-empty strings", field: field)
+            }
+            out.append(s)
+        }
+        return out
+    }
+
+    func stringMap(_ field: String) throws(LatchkeyError) -> [String: String] {
+        guard let value = object[field], value != .null else { return [:] }
+        guard case .object(let o) = value else { throw LatchkeyError(.invalidRequest, "\(field): must be an object of strings", field: field) }
+        var out: [String: String] = [:]
+        for (k, v) in o {
+            guard case .string(let s) = v else { throw LatchkeyError(.invalidRequest, "\(field).\(k): must be a string", field: "\(field).\(k)") }
+            out[k] = s
+        }
+        return out
+    }
+
+    /// The owner reference in `field`, parsed.
+    func owner(_ field: String = "owner") throws(LatchkeyError) -> OwnerRef {
+        try OwnerRef(parsing: try string(field), field: field)
+    }
+}
+
+extension Request {
+    /// The URL query, decoded.
+    func queryValue(_ name: String) -> String? {
+        guard let query = uri.query else { return nil }
+        return FormEncoding.decode(Substring(query)).last { $0.0 == name }?.1
+    }
+
+    /// The bearer token of the `Authorization` header.
+    var bearerToken: String? {
+        guard let value = headers[.authorization] else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+}

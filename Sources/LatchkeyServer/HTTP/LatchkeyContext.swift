@@ -1,0 +1,35 @@
+import HTTPTypes
+import Hummingbird
+import LatchkeyModel
+import Logging
+
+/// Who is calling: the admin, or one agent.
+public enum Caller: Sendable, Equatable {
+    case admin
+    case agent(OwnerRef)
+
+    /// The audit actor name.
+    var actorName: String {
+        switch self {
+        case .admin: "admin"
+        case .agent(let ref): ref.description
+        }
+    }
+}
+
+/// The request context: Hummingbird's core storage plus the authenticated caller, set by `CallerAuthentication`.
+public struct LatchkeyContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by the authentication middleware on API routes; nil on public routes.
+    public var caller: Caller?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+
+    /// The caller, which authenticated routes always have.
+    func requireCaller() throws(LatchkeyError) -> Caller {
+        guard let caller else { throw LatchkeyError(.unauthenticated, "missing bearer token") }
+        return caller
+    }
+}

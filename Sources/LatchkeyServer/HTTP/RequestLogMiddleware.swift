@@ -1,0 +1,36 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LatchkeyModel
+import Logging
+
+/// One log line per request: method, path (never the query, which may carry codes or states), status and time,
+/// with a request id that is also sent back as `Latchkey-Request-Id`.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = LatchkeyContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        let id = RandomToken.base32(bytes: 10)
+        var response = try await next(request, context)
+        response.headers[.latchkeyRequestID] = id
+        let elapsed = ContinuousClock.now - started
+        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        logger.info(
+            "request",
+            metadata: [
+                "request_id": "\(id)", "method": "\(request.method.rawValue)", "path": "\(Self.redactedPath(request.uri.path))",
+                "status": "\(response.status.code)", "ms": "\(String(format: "%.1f", ms))",
+            ])
+        return response
+    }
+
+    /// Connect-link tokens in paths are bearer secrets: log only their first characters.
+    static func redactedPath(_ path: String) -> String {
+        guard path.hasPrefix("/connect/cs_") else { return path }
+        let rest = path.dropFirst("/connect/".count)
+        let token = rest.prefix { $0 != "/" }
+        return "/connect/" + token.prefix(7) + "…" + rest.dropFirst(token.count)
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Hummingbird
+import LatchkeyModel
+import Logging
+
+/// Builds the Hummingbird application: every route, its authentication and error handling.
+public enum LatchkeyApplication {
+    /// The router with all of Latchkey's routes, for tests and for `build`.
+    public static func router(services: LatchkeyServices, openAPI: String) -> Router<LatchkeyContext> {
+        let router = Router(context: LatchkeyContext.self)
+        router.add(middleware: RequestLogMiddleware(logger: services.logger))
+        router.add(middleware: ErrorMiddleware())
+        OperationsRoutes(services: services, openAPI: openAPI).register(on: router)
+        ConnectRoutes(services: services, pages: Pages()).register(on: router)
+        let admin = router.group("/v1/admin").add(
+            middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: true))
+        AdminRoutes(services: services).register(on: admin)
+        let api = router.group("/v1").add(
+            middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: false))
+        AgentRoutes(services: services).register(on: api)
+        return router
+    }
+
+    /// The application, listening on `host:port`.
+    public static func build(services: LatchkeyServices, host: String, port: Int, openAPI: String) -> some ApplicationProtocol {
+        Application(
+            router: router(services: services, openAPI: openAPI),
+            configuration: .init(address: .hostname(host, port: port), serverName: "latchkey"),
+            logger: services.logger)
+    }
+}
+
+extension LatchkeyApplication {
+    /// Registers or rotates an OAuth app, as `PUT /v1/admin/apps/{provider}` does (for configuration files).
+    public static func registerApp(
+        services: LatchkeyServices, provider: ProviderID, owner: OwnerRef, clientID: String, clientSecret: String?, scopes: [String]
+    ) async throws {
+        try await AppDirectory(services: services).put(provider: provider, owner: owner, clientID: clientID, clientSecret: clientSecret, scopes: scopes)
+    }
+}

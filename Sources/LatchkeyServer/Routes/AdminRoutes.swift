@@ -1,0 +1,111 @@
+import Foundation
+import Hummingbird
+import LatchkeyCrypto
+import LatchkeyModel
+import LatchkeyStore
+
+/// `/v1/admin/...`: identities, apps, connections and the audit log. Admin key only.
+struct AdminRoutes {
+    let services: LatchkeyServices
+
+    func register(on group: RouterGroup<LatchkeyContext>) {
+        let limit = services.settings.maxJSONBodyBytes
+        group.post("/orgs") { request, _ in
+            let body = try await JSONBody.read(request, limit: limit)
+            return try await createOwner(try OwnerRef(kind: .org, path: try body.string("id"), field: "id"))
+        }
+        group.post("/teams") { request, _ in
+            let body = try await JSONBody.read(request, limit: limit)
+            return try await createOwner(try OwnerRef(kind: .team, segments: [try body.string("org"), try body.string("id")], field: "id"))
+        }
+        group.post("/projects") { request, _ in
+            let body = try await JSONBody.read(request, limit: limit)
+            let team = try OwnerRef(kind: .team, path: try body.string("team"), field: "team")
+            return try await createOwner(try OwnerRef(kind: .project, segments: team.segments + [try body.string("id")], field: "id"))
+        }
+        group.post("/users") { request, _ in
+            let body = try await JSONBody.read(request, limit: limit)
+            return try await createOwner(try OwnerRef(kind: .user, segments: [try body.string("org"), try body.string("id")], field: "id"))
+        }
+        group.post("/agents") { request, _ in
+            let body = try await JSONBody.read(request, limit: limit)
+            let project = try OwnerRef(kind: .project, path: try body.string("project"), field: "project")
+            let agent = try OwnerRef(kind: .agent, segments: project.segments + [try body.string("id")], field: "id")
+            try await services.store.createOwner(agent, at: services.now())
+            let key = AgentKey.generate()
+            try await services.store.addAgentKey(hash: SecretHash.sha256Hex(key), agent: agent, at: services.now())
+            await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "owner.created", owner: agent))
+            return APIResponse.json(JSONValue.object(["owner": .string(agent.description), "api_key": .string(key)]), status: .created)
+        }
+        // A new key for an agent (the old ones keep working until revoked), and revocation of all its keys.
+        group.post("/agents/:org/:team/:project/:agent/keys") { _, context in
+            let agent = try agentRef(context)
+            guard try await services.store.ownerExists(agent) else { throw LatchkeyError(.notFound, "\(agent) does not exist", field: "agent") }
+            let key = AgentKey.generate()
+            try await services.store.addAgentKey(hash: SecretHash.sha256Hex(key), agent: agent, at: services.now())
+            await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "agent.key_created", owner: agent))
+            return APIResponse.json(JSONValue.object(["owner": .string(agent.description), "api_key": .string(key)]), status: .created)
+        }
+        group.delete("/agents/:org/:team/:project/:agent/keys") { _, context in
+            let agent = try agentRef(context)
+            let count = try await services.store.revokeAgentKeys(agent: agent, at: services.now())
+            await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "agent.keys_revoked", owner: agent, detail: "\(count)"))
+            return APIResponse.json(JSONValue.object(["owner": .string(agent.description), "revoked": .number(Double(count))]))
+        }
+        group.put("/apps/:provider") { request, context in
+            let manifest = try services.catalog.manifest(context.parameters.get("provider") ?? "")
+            let body = try await JSONBody.read(request, limit: limit)
+            let owner = try body.owner()
+            guard try await services.store.ownerExists(owner) else { throw LatchkeyError(.notFound, "owner: \(owner) does not exist", field: "owner") }
+            guard manifest.auth.oauth2 != nil else {
+                throw LatchkeyError(.invalidRequest, "provider: \(manifest.id) does not use OAuth apps", field: "provider")
+            }
+            let scopes = try body.stringList("scopes") ?? []
+            try await AppDirectory(services: services).put(
+                provider: manifest.id, owner: owner, clientID: try body.string("client_id"),
+                clientSecret: try body.optionalString("client_secret"), scopes: scopes)
+            await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "app.registered", owner: owner, provider: manifest.id))
+            return APIResponse.json(JSONValue.object([
+                "provider": .string(manifest.id.rawValue), "owner": .string(owner.description),
+                "scopes": .array(scopes.map(JSONValue.string)), "redirect_uri": .string(services.settings.callbackURL),
+            ]))
+        }
+        group.get("/connections") { request, _ in
+            let owner = try request.queryValue("owner").map { try OwnerRef(parsing: $0) }
+            let provider = request.queryValue("provider").map { ProviderID($0) }
+            var state: ConnectionState?
+            if let raw = request.queryValue("state") {
+                guard let s = ConnectionState(rawValue: raw) else {
+                    throw LatchkeyError(.invalidRequest, "state: '\(raw.prefix(30))' is not a connection state", field: "state")
+                }
+                state = s
+            }
+            let list = try await services.store.allConnections(ownerPrefix: owner, provider: provider, state: state)
+            return APIResponse.json(["connections": list.map(ConnectionView.init)])
+        }
+        group.get("/audit") { request, _ in
+            let owner = try request.queryValue("owner").map { try OwnerRef(parsing: $0) }
+            var since: Date?
+            if let raw = request.queryValue("since") {
+                guard let d = ISO8601DateFormatter().date(from: raw) else {
+                    throw LatchkeyError(.invalidRequest, "since: expected an ISO 8601 time such as 2026-01-31T12:00:00Z", field: "since")
+                }
+                since = d
+            }
+            let limitValue = min(Int(request.queryValue("limit") ?? "") ?? 200, 1000)
+            let events = try await services.store.events(ownerPrefix: owner, since: since, limit: limitValue)
+            return APIResponse.json(["events": events])
+        }
+    }
+
+    func createOwner(_ owner: OwnerRef) async throws -> Response {
+        try await services.store.createOwner(owner, at: services.now())
+        await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "owner.created", owner: owner))
+        return APIResponse.json(JSONValue.object(["owner": .string(owner.description)]), status: .created)
+    }
+
+    func agentRef(_ context: LatchkeyContext) throws(LatchkeyError) -> OwnerRef {
+        let parts = ["org", "team", "project", "agent"].map { context.parameters.get($0) ?? "" }
+        return try OwnerRef(kind: .agent, segments: parts, field: "agent")
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LatchkeyManifest
+import LatchkeyModel
+import LatchkeyOAuth
+import LatchkeyStore
+
+/// The browser side: the connect page, the start of the OAuth redirect, the API-key form and the callback.
+/// Plain links, forms and redirects only: no popup, no script, so it works from a chat message on a phone.
+struct ConnectRoutes {
+    let services: LatchkeyServices
+    let pages: Pages
+    var flow: ConnectFlow { ConnectFlow(services: services) }
+
+    func register(on router: Router<LatchkeyContext>) {
+        router.get("/connect/:token") { _, context in
+            await page { try await connectPage(token: context.parameters.get("token") ?? "") }
+        }
+        router.post("/connect/:token/start") { request, context in
+            await page {
+                let form = try await readForm(request)
+                let redirect = try await flow.begin(token: context.parameters.get("token") ?? "", config: form)
+                var response = Response(status: .seeOther, headers: [.location: redirect.location, .cacheControl: "no-store"])
+                response.headers.append(HTTPField(name: .setCookie, value: bindingCookie(redirect)))
+                return response
+            }
+        }
+        router.post("/connect/:token/key") { request, context in
+            await page {
+                let form = try await readForm(request)
+                return finish(try await flow.submitKey(token: context.parameters.get("token") ?? "", form: form))
+            }
+        }
+        router.get("/oauth/callback") { request, _ in
+            await page {
+                let cookies = request.cookies
+                let outcome = try await flow.complete(ConnectFlow.CallbackParameters(
+                    state: request.queryValue("state"), code: request.queryValue("code"), error: request.queryValue("error"),
+                    errorDescription: request.queryValue("error_description"), issuer: request.queryValue("iss"),
+                    cookie: { cookies[$0]?.value }))
+                return finish(outcome)
+            }
+        }
+    }
+
+    /// Runs a page handler, rendering any error as an error page with its status.
+    func page(_ body: () async throws -> Response) async -> Response {
+        do {
+            return try await body()
+        } catch let error as LatchkeyError {
+            services.logger.info("connect page error", metadata: ["code": "\(error.code)"])
+            return pages.error(error.code.rawValue, error.message, status: APIResponse.status(for: error.code))
+        } catch {
+            services.logger.error("connect page failure", metadata: ["type": "\(type(of: error))"])
+            return pages.error("internal_error", "Something went wrong on our side.", status: .internalServerError)
+        }
+    }
+
+    func connectPage(token: String) async throws -> Response {
+        let session = try await flow.liveSession(token: token)
+        let manifest = try services.catalog.manifest(session.provider.rawValue)
+        var values: [String: Any] = [
+            "provider_name": manifest.name, "owner": session.owner.description, "token": token,
+            "expires_at": ISO8601DateFormatter().string(from: session.expiresAt),
+            "config": manifest.connectionConfig.map { ["name": $0.name, "label": $0.label, "default": $0.defaultValue ?? ""] },
+        ]
+        switch manifest.auth {
+        case .oauth2(let spec):
+            guard let (app, _) = try await flow.apps.resolve(provider: manifest.id, for: session.owner) else {
+                throw LatchkeyError(.appNotConfigured, "\(manifest.name) is not set up yet: no OAuth app is registered for \(session.owner)")
+            }
+            let scopes = flow.scopes(for: session, spec: spec, app: app)
+            values["oauth"] = true
+            values["scopes"] = scopes
+            values["has_scopes"] = !scopes.isEmpty
+        case .apiKey(let spec):
+            values["api_key"] = true
+            values["key_label"] = spec.label
+            if let help = spec.helpURL { values["help_url"] = help }
+        case .basic(let spec):
+            values["basic"] = true
+            values["username_label"] = spec.usernameLabel
+            values["password_label"] = spec.passwordLabel
+        case .none:
+            throw LatchkeyError(.invalidRequest, "\(manifest.name) needs no connection")
+        }
+        return pages.render("connect", values)
+    }
+
+    /// The success page, or a redirect to the session's allowed `return_to`.
+    func finish(_ outcome: ConnectFlow.Outcome) -> Response {
+        if let returnTo = outcome.returnTo {
+            let separator = returnTo.contains("?") ? "&" : "?"
+            let location = returnTo + separator + FormEncoding.encode([
+                ("status", "connected"), ("connection_id", outcome.connection.id.rawValue), ("provider", outcome.connection.provider.rawValue),
+            ])
+            return Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+        }
+        return pages.render("success", [
+            "provider_name": outcome.providerName,
+            "account": outcome.connection.account?.name ?? outcome.connection.account?.id ?? "your account",
+            "connection_id": outcome.connection.id.rawValue,
+        ])
+    }
+
+    /// The browser-binding cookie: sent back only to the callback, only over the same scheme, for ten minutes.
+    /// `SameSite=Lax` because the callback is a cross-site top-level navigation from the provider.
+    func bindingCookie(_ r: ConnectFlow.Redirect) -> String {
+        var cookie = "\(r.bindingCookieName)=\(r.bindingNonce); Path=/oauth/callback; Max-Age=\(Int(services.settings.authorizationStateTTL)); HttpOnly; SameSite=Lax"
+        if services.settings.isHTTPS { cookie += "; Secure" }
+        return cookie
+    }
+
+    func readForm(_ request: Request) async throws -> [String: String] {
+        let buffer: ByteBuffer
+        do { buffer = try await request.body.collect(upTo: 64 * 1024) } catch {
+            throw LatchkeyError(.invalidRequest, "the form is too large")
+        }
+        var form: [String: String] = [:]
+        for (k, v) in FormEncoding.decode(Substring(String(buffer: buffer))) { form[k] = v }
+        return form
+    }
+}

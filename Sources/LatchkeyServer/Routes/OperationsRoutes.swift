@@ -1,0 +1,22 @@
+import Foundation
+import Hummingbird
+import LatchkeyModel
+
+/// `GET /healthz` (the process answers), `GET /readyz` (the store answers) and `GET /openapi.yaml`.
+struct OperationsRoutes {
+    let services: LatchkeyServices
+    let openAPI: String
+
+    func register(on router: Router<LatchkeyContext>) {
+        router.get("/healthz") { _, _ in APIResponse.json(JSONValue.object(["status": .string("ok")])) }
+        router.get("/readyz") { _, _ in
+            _ = try await services.store.ownerExists(try OwnerRef(parsing: "org:readiness-probe"))
+            return APIResponse.json(JSONValue.object(["status": .string("ready")]))
+        }
+        router.get("/openapi.yaml") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: openAPI)))
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import LatchkeyManifest
+import LatchkeyModel
+import LatchkeyStore
+
+/// Installs, lists and saves connections, and decides who may see which.
+struct ConnectionService: Sendable {
+    let services: LatchkeyServices
+
+    /// The owners whose connections `caller` may use: an agent's chain (own, project, team, org).
+    func visibleOwners(for caller: Caller) -> [OwnerRef]? {
+        switch caller {
+        case .admin: nil
+        case .agent(let agent): agent.inheritanceChain
+        }
+    }
+
+    /// Checks that `caller` may act for `owner`: admins for anyone, agents only for themselves.
+    func authorize(_ caller: Caller, actFor owner: OwnerRef) throws(LatchkeyError) {
+        if case .agent(let agent) = caller, agent != owner {
+            throw LatchkeyError(.forbidden, "owner: an agent may act only for itself (\(agent))", field: "owner")
+        }
+    }
+
+    func requireOwner(_ owner: OwnerRef) async throws {
+        guard try await services.store.ownerExists(owner) else {
+            throw LatchkeyError(.notFound, "owner: \(owner) does not exist", field: "owner")
+        }
+    }
+
+    /// Installs `provider` for `owner`: a connection in state `installed` (or `active` for auth mode none).
+    /// Installing again returns the existing not-yet-connected install.
+    func install(provider: ProviderManifest, owner: OwnerRef, actor: Caller) async throws -> (Connection, created: Bool) {
+        try await requireOwner(owner)
+        let existing = try await services.store.connections(owners: [owner], provider: provider.id)
+        if let pending = existing.first(where: { $0.state == .installed || (provider.auth == .none && $0.state == .active) }) {
+            return (pending, false)
+        }
+        let now = services.now()
+        let connection = Connection(
+            id: .random(), provider: provider.id, owner: owner, state: provider.auth == .none ? .active : .installed,
+            isDefault: !existing.contains { $0.isDefault }, createdAt: now, updatedAt: now)
+        try await services.store.insert(connection, sealedCredential: nil)
+        await services.audit(AuditEvent(
+            at: now, actor: actor.actorName, action: "integration.installed", owner: owner, provider: provider.id,
+            connectionID: connection.id))
+        return (connection, true)
+    }
+
+    /// A connection `caller` may see, or `not_found` (never `forbidden`, so ids cannot be probed).
+    func visibleConnection(_ id: String, caller: Caller) async throws -> StoredConnection {
+        guard let stored = try await services.store.connection(id: ConnectionID(rawValue: id)) else {
+            throw LatchkeyError(.notFound, "no connection '\(id.prefix(64))'", field: "id")
+        }
+        if let owners = visibleOwners(for: caller), !owners.contains(stored.connection.owner) {
+            throw LatchkeyError(.notFound, "no connection '\(id.prefix(64))'", field: "id")
+        }
+        return stored
+    }
+
+    /// What a finished connect flow saves.
+    struct Completion {
+        var provider: ProviderID
+        var owner: OwnerRef
+        var reconnect: ConnectionID?
+        var account: AccountIdentity?
+        var credential: Credential
+        var scopesRequested: [String]
+        var scopesGranted: [String]
+        var config: [String: String]
+        var expiresAt: Date?
+    }
+
+    /// Saves a finished flow. The target is, in order: the connection being reconnected; the owner's connection
+    /// of the same account; the owner's installed, not yet connected connection; else a new connection.
+    /// The connection id stays the same on reconnect, and the credential is replaced.
+    func complete(_ c: Completion) async throws -> Connection {
+        let now = services.now()
+        let existing = try await services.store.connections(owners: [c.owner], provider: c.provider)
+        var target: Connection?
+        if let id = c.reconnect {
+            guard let match = existing.first(where: { $0.id == id }) else {
+                throw LatchkeyError(.notFound, "the connection to reconnect no longer exists", field: "connection_id")
+            }
+            target = match
+        } else if let account = c.account, let match = existing.first(where: { $0.account?.id == account.id && $0.state != .revoked }) {
+            target = match
+        } else {
+            target = existing.first { $0.state == .installed }
+        }
+        if var connection = target {
+            let expected = connection.version
+            var lifecycle = ConnectionLifecycle(connection.state == .revoked ? .installed : connection.state)
+            connection.state = try lifecycle.apply(.connected)
+            connection.account = c.account ?? connection.account
+            connection.scopesRequested = c.scopesRequested
+            connection.scopesGranted = c.scopesGranted
+            connection.config = c.config
+            connection.expiresAt = c.expiresAt
+            connection.lastRefreshedAt = now
+            connection.lastError = nil
+            connection.updatedAt = now
+            let sealed = try await services.vault.sealCredential(c.credential, for: connection)
+            guard try await services.store.update(connection, sealedCredential: sealed, expectedVersion: expected) else {
+                throw LatchkeyError(.conflict, "the connection changed while it was being connected; try again")
+            }
+            connection.version = expected + 1
+            return connection
+        }
+        let connection = Connection(
+            id: .random(), provider: c.provider, owner: c.owner, state: .active, account: c.account,
+            scopesRequested: c.scopesRequested, scopesGranted: c.scopesGranted, config: c.config, expiresAt: c.expiresAt,
+            lastRefreshedAt: now, isDefault: !existing.contains { $0.isDefault }, createdAt: now, updatedAt: now)
+        let sealed = try await services.vault.sealCredential(c.credential, for: connection)
+        try await services.store.insert(connection, sealedCredential: sealed)
+        return connection
+    }
+
+    /// Removes a connection: the credential is destroyed and the state becomes `revoked`.
+    /// Revocation at the provider is attempted first when the manifest names an endpoint.
+    func remove(_ stored: StoredConnection, actor: Caller) async throws -> Connection {
+        var connection = stored.connection
+        let expected = connection.version
+        var lifecycle = ConnectionLifecycle(connection.state)
+        if connection.state != .revoked { connection.state = try lifecycle.apply(.revoked) }
+        connection.updatedAt = services.now()
+        connection.isDefault = false
+        guard try await services.store.update(connection, sealedCredential: nil, expectedVersion: expected) else {
+            throw LatchkeyError(.conflict, "the connection changed while it was being removed; try again")
+        }
+        connection.version = expected + 1
+        await services.audit(AuditEvent(
+            at: services.now(), actor: actor.actorName, action: "integration.removed", owner: connection.owner,
+            provider: connection.provider, connectionID: connection.id))
+        return connection
+    }
+}
+
+/// The public shape of a connection in API answers. Never carries a credential.
+struct ConnectionView: Encodable {
+    let id: String
+    let provider: String
+    let owner: String
+    let state: String
+    let account: String?
+    let account_id: String?
+    let scopes: [String]
+    let scopes_requested: [String]
+    let config: [String: String]
+    let is_default: Bool
+    let expires_at: Date?
+    let last_refreshed_at: Date?
+    let last_error: String?
+    let created_at: Date
+
+    init(_ c: Connection) {
+        id = c.id.rawValue
+        provider = c.provider.rawValue
+        owner = c.owner.description
+        state = c.state.rawValue
+        account = c.account?.name ?? c.account?.id
+        account_id = c.account?.id
+        scopes = c.scopesGranted
+        scopes_requested = c.scopesRequested
+        config = c.config
+        is_default = c.isDefault
+        expires_at = c.expiresAt
+        last_refreshed_at = c.lastRefreshedAt
+        last_error = c.lastError
+        created_at = c.createdAt
+    }
+}

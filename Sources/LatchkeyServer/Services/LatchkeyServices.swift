@@ -1,0 +1,53 @@
+import Foundation
+import LatchkeyManifest
+import LatchkeyModel
+import LatchkeyOAuth
+import LatchkeyStore
+import Logging
+
+/// Everything the routes need, wired once by the composition root.
+public struct LatchkeyServices: Sendable {
+    public let store: any LatchkeyStorage
+    public let vault: CredentialVault
+    public let catalog: ProviderCatalog
+    public let oauth: OAuthClient
+    public let settings: ServerSettings
+    public let now: @Sendable () -> Date
+    public let logger: Logger
+
+    public init(
+        store: any LatchkeyStorage, vault: CredentialVault, catalog: ProviderCatalog, oauth: OAuthClient,
+        settings: ServerSettings, now: @escaping @Sendable () -> Date = Date.init, logger: Logger
+    ) {
+        self.store = store
+        self.vault = vault
+        self.catalog = catalog
+        self.oauth = oauth
+        self.settings = settings
+        self.now = now
+        self.logger = logger
+    }
+
+    /// Appends to the audit log; a failure to audit is logged, never shown to the caller.
+    func audit(_ event: AuditEvent) async {
+        do { try await store.append(event) } catch {
+            logger.error("audit append failed", metadata: ["action": "\(event.action)"])
+        }
+    }
+}
+
+/// The loaded provider manifests.
+public struct ProviderCatalog: Sendable {
+    public let manifests: [ProviderID: ProviderManifest]
+    public init(_ manifests: [ProviderID: ProviderManifest]) { self.manifests = manifests }
+
+    /// The manifest of `id`, or `unknown_provider` naming the field.
+    public func manifest(_ id: String, field: String = "provider") throws(LatchkeyError) -> ProviderManifest {
+        guard let m = manifests[ProviderID(id)] else {
+            throw LatchkeyError(.unknownProvider, "\(field): no provider '\(id.prefix(64))' is loaded", field: field)
+        }
+        return m
+    }
+
+    public var sorted: [ProviderManifest] { manifests.values.sorted { $0.id < $1.id } }
+}

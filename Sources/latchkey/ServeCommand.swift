@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import LatchkeyCrypto
+import LatchkeyHTTP
+import LatchkeyManifest
+import LatchkeyModel
+import LatchkeyOAuth
+import LatchkeyServer
+import LatchkeyStore
+import LatchkeyStoreSQLite
+import Logging
+
+/// `latchkey serve`: the composition root. Reads configuration, opens the store, loads manifests and runs the server.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the Latchkey server.")
+
+    @Option(help: "Configuration file (default: config/latchkey.yaml, or LATCHKEY_CONFIG)")
+    var config: String?
+
+    @Option(name: .customLong("providers"), help: "A providers directory; repeat for several (default: from the configuration)")
+    var providerDirectories: [String] = []
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var settings = try ServiceConfiguration.load(path: config, environment: environment)
+        if !providerDirectories.isEmpty { settings.providers = providerDirectories }
+
+        var logger = Logger(label: "latchkey")
+        logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
+        let announce = { (message: String) in print("latchkey: \(message)") }
+
+        let manifests: [ProviderID: ProviderManifest]
+        switch ManifestLoader.load(directories: settings.providers) {
+        case .success(let loaded): manifests = loaded
+        case .failure(let errors):
+            for d in errors.diagnostics { FileHandle.standardError.write(Data("\(d)\n".utf8)) }
+            throw ExitCode(1)
+        }
+
+        let store = try openStore(settings.databaseURL)
+        let masterKey = try LocalSecrets.masterKey(configured: settings.masterKey, file: settings.masterKeyFile, announce: announce)
+        let keyring = try MasterKeyring(masterKeys: [1: masterKey], currentVersion: 1)
+        let adminKey = try LocalSecrets.adminKey(configured: settings.adminKey, file: settings.adminKeyFile, announce: announce)
+        if settings.adminKey == nil { announce("admin key: read it from \(settings.adminKeyFile)") }
+
+        let http = CurlHTTPClient()
+        defer { http.shutdown() }
+        let services = LatchkeyServices(
+            store: store, vault: CredentialVault(keyring: keyring, dataKeys: store), catalog: ProviderCatalog(manifests),
+            oauth: OAuthClient(transport: http),
+            settings: ServerSettings(
+                publicURL: settings.resolvedPublicURL, returnToAllowlist: settings.returnToAllowlist,
+                adminKeyHash: SecretHash.sha256Hex(adminKey)),
+            logger: logger)
+        try await registerConfiguredApps(settings, services: services, environment: environment)
+
+        announce("\(manifests.count) provider(s) loaded; listening on \(settings.host):\(settings.port); public URL \(settings.resolvedPublicURL)")
+        let app = LatchkeyApplication.build(services: services, host: settings.host, port: settings.port, openAPI: OpenAPIDocument.text)
+        try await app.runService()
+    }
+
+    func openStore(_ url: String) throws -> any LatchkeyStorage {
+        if url.hasPrefix("sqlite:") {
+            let path = String(url.dropFirst("sqlite:".count))
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+            return try SQLiteStore(path: path)
+        }
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            throw ValidationError("LATCHKEY_DATABASE_URL: PostgreSQL support is not built yet; use sqlite:PATH")
+        }
+        throw ValidationError("LATCHKEY_DATABASE_URL: expected sqlite:PATH or postgres://...")
+    }
+
+    /// Registers the apps listed under `apps:` in the configuration, creating their org owners when missing.
+    func registerConfiguredApps(_ settings: ServiceConfiguration, services: LatchkeyServices, environment: [String: String]) async throws {
+        for (provider, entry) in settings.apps.sorted(by: { $0.key < $1.key }) {
+            guard services.catalog.manifests[ProviderID(provider)] != nil else {
+                throw ValidationError("apps.\(provider): no such provider is loaded")
+            }
+            let owner = try OwnerRef(parsing: entry.owner, field: "apps.\(provider).owner")
+            for up in owner.inheritanceChain.reversed() where !(try await services.store.ownerExists(up)) {
+                guard up.kind == .org else { throw ValidationError("apps.\(provider).owner: \(up) does not exist") }
+                try await services.store.createOwner(up, at: Date())
+            }
+            let secret = try entry.client_secret.map {
+                try ServiceConfiguration.expand($0, environment: environment, field: "apps.\(provider).client_secret")
+            }
+            let clientID = try ServiceConfiguration.expand(entry.client_id, environment: environment, field: "apps.\(provider).client_id")
+            try await LatchkeyApplication.registerApp(
+                services: services, provider: ProviderID(provider), owner: owner, clientID: clientID, clientSecret: secret,
+                scopes: entry.scopes ?? [])
+        }
+    }
+}

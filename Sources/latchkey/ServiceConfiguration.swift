@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import LatchkeyModel
+import Yams
+
+/// `config/latchkey.yaml`, with every key overridable by a `LATCHKEY_*` environment variable.
+///
+/// Keys (environment variable in brackets):
+/// - `host` [`LATCHKEY_HOST`], default `127.0.0.1`; `port` [`LATCHKEY_PORT`], default 8080
+/// - `public_url` [`LATCHKEY_PUBLIC_URL`], default `http://{host}:{port}`; the callback is `{public_url}/oauth/callback`
+/// - `database_url` [`LATCHKEY_DATABASE_URL`], default `sqlite:.latchkey/latchkey.db`
+/// - `master_key_file` [`LATCHKEY_MASTER_KEY_FILE`], default `.latchkey/master.key`; or the key itself,
+///   base64 of 32 bytes, in [`LATCHKEY_MASTER_KEY`] only (never in the file)
+/// - `admin_key_file` [`LATCHKEY_ADMIN_KEY_FILE`], default `.latchkey/admin.key`; or the key in [`LATCHKEY_ADMIN_KEY`]
+/// - `providers` [`LATCHKEY_PROVIDERS`, directories separated by `:`], default `[providers]`
+/// - `return_to_allowlist` [`LATCHKEY_RETURN_TO_ALLOWLIST`, comma-separated origins]
+/// - `log_level` [`LATCHKEY_LOG_LEVEL`], default `info`
+/// - `apps`: OAuth apps registered at start-up, keyed by provider id:
+///   `{owner, client_id, client_secret, scopes}`; values may reference the environment as `${NAME}`.
+struct ServiceConfiguration {
+    var host = "127.0.0.1"
+    var port = 8080
+    var publicURL: String?
+    var databaseURL = "sqlite:.latchkey/latchkey.db"
+    var masterKey: String?
+    var masterKeyFile = ".latchkey/master.key"
+    var adminKey: String?
+    var adminKeyFile = ".latchkey/admin.key"
+    var providers = ["providers"]
+    var returnToAllowlist: [String] = []
+    var logLevel = "info"
+    var apps: [String: AppEntry] = [:]
+
+    struct AppEntry: Decodable {
+        var owner: String
+        var client_id: String
+        var client_secret: String?
+        var scopes: [String]?
+    }
+
+    struct File: Decodable {
+        var host: String?
+        var port: Int?
+        var public_url: String?
+        var database_url: String?
+        var master_key_file: String?
+        var admin_key_file: String?
+        var providers: [String]?
+        var return_to_allowlist: [String]?
+        var log_level: String?
+        var apps: [String: AppEntry]?
+    }
+
+    /// Reads the file (when it exists) and applies environment overrides.
+    static func load(path: String?, environment: [String: String]) throws -> ServiceConfiguration {
+        var config = ServiceConfiguration()
+        let filePath = path ?? environment["LATCHKEY_CONFIG"] ?? "config/latchkey.yaml"
+        if let data = FileManager.default.contents(atPath: filePath) {
+            let text = String(decoding: data, as: UTF8.self)
+            let file: File
+            do {
+                file = try YAMLDecoder().decode(File.self, from: text)
+            } catch {
+                throw ValidationError("\(filePath): \(error)")
+            }
+            if let v = file.host { config.host = v }
+            if let v = file.port { config.port = v }
+            if let v = file.public_url { config.publicURL = v }
+            if let v = file.database_url { config.databaseURL = v }
+            if let v = file.master_key_file { config.masterKeyFile = v }
+            if let v = file.admin_key_file { config.adminKeyFile = v }
+            if let v = file.providers { config.providers = v }
+            if let v = file.return_to_allowlist { config.returnToAllowlist = v }
+            if let v = file.log_level { config.logLevel = v }
+            if let v = file.apps { config.apps = v }
+        } else if path != nil || environment["LATCHKEY_CONFIG"] != nil {
+            throw ValidationError("\(filePath): the configuration file does not exist")
+        }
+        let env = { (name: String) -> String? in environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        if let v = env("LATCHKEY_HOST") { config.host = v }
+        if let v = env("LATCHKEY_PORT") {
+            guard let port = Int(v), (0...65535).contains(port) else { throw ValidationError("LATCHKEY_PORT: '\(v)' is not a port") }
+            config.port = port
+        }
+        if let v = env("LATCHKEY_PUBLIC_URL") { config.publicURL = v }
+        if let v = env("LATCHKEY_DATABASE_URL") { config.databaseURL = v }
+        if let v = env("LATCHKEY_MASTER_KEY") { config.masterKey = v }
+        if let v = env("LATCHKEY_MASTER_KEY_FILE") { config.masterKeyFile = v }
+        if let v = env("LATCHKEY_ADMIN_KEY") { config.adminKey = v }
+        if let v = env("LATCHKEY_ADMIN_KEY_FILE") { config.adminKeyFile = v }
+        if let v = env("LATCHKEY_PROVIDERS") { config.providers = v.split(separator: ":").map(String.init) }
+        if let v = env("LATCHKEY_RETURN_TO_ALLOWLIST") {
+            config.returnToAllowlist = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        if let v = env("LATCHKEY_LOG_LEVEL") { config.logLevel = v }
+        return config
+    }
+
+    var resolvedPublicURL: String { publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+
+    /// Replaces `${NAME}` with the environment's value; fails naming the variable when it is unset.
+    static func expand(_ text: String, environment: [String: String], field: String) throws -> String {
+        var out = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            out += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                throw ValidationError("\(field): unterminated ${")
+            }
+            let name = String(rest[start.upperBound..<end])
+            guard let value = environment[name] else { throw ValidationError("\(field): environment variable \(name) is not set") }
+            out += value
+            rest = rest[rest.index(after: end)...]
+        }
+        return out + rest
+    }
+}
