@@ -46,13 +46,16 @@ struct ServeCommand: AsyncParsableCommand {
 
         let http = CurlHTTPClient()
         defer { http.shutdown() }
+        var oauth = OAuthClient(transport: http)
+        oauth.totalTimeout = .milliseconds(Int(settings.providerTimeout * 1000))
+        var serverSettings = ServerSettings(
+            publicURL: settings.resolvedPublicURL, returnToAllowlist: settings.returnToAllowlist,
+            adminKeyHash: SecretHash.sha256Hex(adminKey))
+        serverSettings.connectSessionTTL = settings.connectSessionTTL
+        serverSettings.authorizationStateTTL = settings.authorizationStateTTL
         let services = LatchkeyServices(
             store: store, vault: CredentialVault(keyring: keyring, dataKeys: store), catalog: ProviderCatalog(manifests),
-            oauth: OAuthClient(transport: http),
-            settings: ServerSettings(
-                publicURL: settings.resolvedPublicURL, returnToAllowlist: settings.returnToAllowlist,
-                adminKeyHash: SecretHash.sha256Hex(adminKey)),
-            logger: logger)
+            oauth: oauth, settings: serverSettings, logger: logger)
         try await registerConfiguredApps(settings, services: services, environment: environment)
 
         announce("\(manifests.count) provider(s) loaded; listening on \(settings.host):\(settings.port); public URL \(settings.resolvedPublicURL)")

@@ -15,6 +15,9 @@ import Yams
 /// - `providers` [`LATCHKEY_PROVIDERS`, directories separated by `:`], default `[providers]`
 /// - `return_to_allowlist` [`LATCHKEY_RETURN_TO_ALLOWLIST`, comma-separated origins]
 /// - `log_level` [`LATCHKEY_LOG_LEVEL`], default `info`
+/// - `connect_session_ttl_seconds` [`LATCHKEY_CONNECT_SESSION_TTL_SECONDS`], default 900
+/// - `authorization_state_ttl_seconds` [`LATCHKEY_AUTHORIZATION_STATE_TTL_SECONDS`], default 600
+/// - `provider_timeout_seconds` [`LATCHKEY_PROVIDER_TIMEOUT_SECONDS`], default 15: total time for token and identity calls
 /// - `apps`: OAuth apps registered at start-up, keyed by provider id:
 ///   `{owner, client_id, client_secret, scopes}`; values may reference the environment as `${NAME}`.
 struct ServiceConfiguration {
@@ -30,6 +33,9 @@ struct ServiceConfiguration {
     var returnToAllowlist: [String] = []
     var logLevel = "info"
     var apps: [String: AppEntry] = [:]
+    var connectSessionTTL: TimeInterval = 15 * 60
+    var authorizationStateTTL: TimeInterval = 10 * 60
+    var providerTimeout: TimeInterval = 15
 
     struct AppEntry: Decodable {
         var owner: String
@@ -49,6 +55,9 @@ struct ServiceConfiguration {
         var return_to_allowlist: [String]?
         var log_level: String?
         var apps: [String: AppEntry]?
+        var connect_session_ttl_seconds: Double?
+        var authorization_state_ttl_seconds: Double?
+        var provider_timeout_seconds: Double?
     }
 
     /// Reads the file (when it exists) and applies environment overrides.
@@ -73,6 +82,9 @@ struct ServiceConfiguration {
             if let v = file.return_to_allowlist { config.returnToAllowlist = v }
             if let v = file.log_level { config.logLevel = v }
             if let v = file.apps { config.apps = v }
+            if let v = file.connect_session_ttl_seconds { config.connectSessionTTL = v }
+            if let v = file.authorization_state_ttl_seconds { config.authorizationStateTTL = v }
+            if let v = file.provider_timeout_seconds { config.providerTimeout = v }
         } else if path != nil || environment["LATCHKEY_CONFIG"] != nil {
             throw ValidationError("\(filePath): the configuration file does not exist")
         }
@@ -93,6 +105,14 @@ struct ServiceConfiguration {
             config.returnToAllowlist = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }
         if let v = env("LATCHKEY_LOG_LEVEL") { config.logLevel = v }
+        func seconds(_ name: String) throws -> Double? {
+            guard let v = env(name) else { return nil }
+            guard let d = Double(v), d > 0 else { throw ValidationError("\(name): '\(v)' is not a positive number of seconds") }
+            return d
+        }
+        if let v = try seconds("LATCHKEY_CONNECT_SESSION_TTL_SECONDS") { config.connectSessionTTL = v }
+        if let v = try seconds("LATCHKEY_AUTHORIZATION_STATE_TTL_SECONDS") { config.authorizationStateTTL = v }
+        if let v = try seconds("LATCHKEY_PROVIDER_TIMEOUT_SECONDS") { config.providerTimeout = v }
         return config
     }
 

@@ -1,0 +1,51 @@
+# Latchkey: two commands for a newcomer on a fresh Debian machine.
+#   make serve   installs missing system packages, builds, and starts Latchkey on the embedded default
+#   make test    installs what the tests need (system packages, Python peers, Chromium), builds, runs every test
+
+SHELL := /bin/bash
+SWIFT ?= swift
+PYTHON ?= python3
+BUILD_CONFIG ?= debug
+BIN := .build/$(BUILD_CONFIG)/latchkey
+
+# Debian packages: to build, and the real peers the tests run against.
+BUILD_PACKAGES := libcurl4-openssl-dev libsqlite3-dev libssl-dev pkg-config
+TEST_PACKAGES := chromium chromium-driver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: serve test build test-unit test-interop deps deps-test validate clean
+
+serve: deps build
+	$(BIN) serve
+
+build:
+	$(SWIFT) build -c $(BUILD_CONFIG) --product latchkey
+
+test: deps deps-test
+	$(SWIFT) build --build-tests
+	$(MAKE) test-unit test-interop
+
+test-unit:
+	$(SWIFT) test --skip-build
+
+test-interop:
+	cd Tests/Interop && LATCHKEY_BIN=$(CURDIR)/.build/debug/latchkey $(PYTHON) -m pytest -q -p no:cacheprovider
+
+validate: build
+	$(BIN) providers validate providers/
+
+# Installs only the Debian packages that are missing (apt-get update runs only when something is).
+deps:
+	@missing=""; for p in $(BUILD_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+
+deps-test:
+	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+	@$(PYTHON) -c "import authlib, flask, selenium, requests, pytest" 2>/dev/null || \
+	  $(PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/Interop/requirements.txt
+
+clean:
+	rm -rf .build

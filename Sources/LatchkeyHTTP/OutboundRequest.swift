@@ -1,0 +1,85 @@
+/// One header line of an outbound request or a response, kept in wire order.
+///
+/// Names compare case-insensitively where this module looks them up
+/// (``OutboundResponse/header(_:)``); the value is sent as given.
+public struct OutboundHeader: Sendable, Equatable {
+    /// The field name, e.g. `Authorization`.
+    public var name: String
+    /// The field value, without surrounding whitespace.
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// A request to send to a provider or another outbound peer.
+///
+/// The URL must pass ``OutboundURLPolicy/check(_:)``: `https`, or `http` to a loopback host.
+/// Header names and values may not contain CR, LF or NUL (no header injection).
+public struct OutboundRequest: Sendable {
+    /// The method token: `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, or any other RFC 9110 token.
+    public var method: String
+    /// The absolute URL.
+    public var url: String
+    /// Headers to send, in order. curl adds `Host`, `Accept: */*` and `Content-Length` itself
+    /// unless they are given here.
+    public var headers: [OutboundHeader]
+    /// The body. `POST`, `PUT` and `PATCH` without a body send `Content-Length: 0`;
+    /// a body on `HEAD` is ignored.
+    public var body: [UInt8]?
+    /// The limit for establishing the connection (TCP and TLS). Default 5 s.
+    public var connectTimeout: Duration
+    /// The limit for the whole transfer, including the connect phase and any
+    /// wait for a free connection. Default 30 s.
+    public var totalTimeout: Duration
+    /// The most body bytes accepted; more aborts the transfer with `.responseTooLarge`. Default 5 MiB.
+    public var maxResponseBytes: Int
+    /// Whether to follow redirects. Default `false`. When `true`, at most 5 hops are followed,
+    /// and only to the same scheme, host and port; a redirect elsewhere is returned as is.
+    public var followRedirects: Bool
+
+    public init(
+        method: String = "GET",
+        url: String,
+        headers: [OutboundHeader] = [],
+        body: [UInt8]? = nil,
+        connectTimeout: Duration = .seconds(5),
+        totalTimeout: Duration = .seconds(30),
+        maxResponseBytes: Int = 5 * 1024 * 1024,
+        followRedirects: Bool = false
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.connectTimeout = connectTimeout
+        self.totalTimeout = totalTimeout
+        self.maxResponseBytes = maxResponseBytes
+        self.followRedirects = followRedirects
+    }
+}
+
+/// The final response to an ``OutboundRequest``.
+public struct OutboundResponse: Sendable {
+    /// The status code of the final response (after any redirects that were followed).
+    public var status: Int
+    /// The headers of the final response only: interim responses (`100 Continue`)
+    /// and earlier redirect hops are dropped.
+    public var headers: [OutboundHeader]
+    /// The body, at most ``OutboundRequest/maxResponseBytes`` long.
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [OutboundHeader] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The value of the last header named `name`, compared case-insensitively; `nil` when absent.
+    public func header(_ name: String) -> String? {
+        let wanted = name.lowercased()
+        return headers.last { $0.name.lowercased() == wanted }?.value
+    }
+}

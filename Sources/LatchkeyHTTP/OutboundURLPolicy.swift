@@ -1,0 +1,125 @@
+import CCurl
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Which URLs outbound requests may reach.
+///
+/// `https` always; `http` only when the host is loopback: `127.0.0.0/8` in dotted-quad form,
+/// `::1`, or `localhost` (which curl resolves to loopback without DNS). Anything else,
+/// other schemes included, is refused with ``OutboundError/Code/insecureURL`` before any I/O.
+///
+/// The URL is parsed with libcurl's own URL API, the same parser the transfer uses,
+/// so the policy and the connection cannot disagree about the host.
+public enum OutboundURLPolicy {
+    /// Checks `url` and returns its scheme and host (both lowercased, an IPv6 literal without
+    /// brackets) and its port (the scheme's default when absent).
+    ///
+    /// - Throws: ``OutboundError`` `.invalidURL` when the URL does not parse or has no host,
+    ///   `.insecureURL` when the policy refuses it. The message never holds the path or query.
+    public static func check(_ url: String) throws -> (scheme: String, host: String, port: Int) {
+        let parsed = try ParsedURL(url)
+        switch parsed.scheme {
+        case "https":
+            break
+        case "http":
+            guard isLoopback(parsed.host) else {
+                throw OutboundError(
+                    code: .insecureURL,
+                    message: "plain http is allowed only to a loopback host, not \(parsed.origin)"
+                )
+            }
+        default:
+            throw OutboundError(
+                code: .insecureURL,
+                message: "scheme \(parsed.scheme) is not allowed; use https"
+            )
+        }
+        return (parsed.scheme, parsed.host, parsed.port)
+    }
+
+    /// Whether `host` (lowercased, IPv6 without brackets) is a loopback name or address.
+    static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" { return true }
+        if let octets = dottedQuad(host) { return octets[0] == 127 }
+        return isIPv6Loopback(host)
+    }
+
+    /// The four octets of a strict dotted-quad IPv4 address: four decimal parts, no leading zeros.
+    /// Shorthand forms (`127.1`, `0x7f.1`) are not treated as loopback: being stricter than
+    /// a resolver can only refuse, never allow.
+    static func dottedQuad(_ host: String) -> [Int]? {
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var octets: [Int] = []
+        for part in parts {
+            guard (1...3).contains(part.count), part.allSatisfy({ $0.isASCII && $0.isNumber }),
+                part.count == 1 || part.first != "0", let value = Int(part), value <= 255
+            else { return nil }
+            octets.append(value)
+        }
+        return octets
+    }
+
+    private static func isIPv6Loopback(_ host: String) -> Bool {
+        guard host.contains(":"), !host.contains("%") else { return false }
+        var address = in6_addr()
+        guard inet_pton(AF_INET6, host, &address) == 1 else { return false }
+        return withUnsafeBytes(of: &address) { bytes in
+            bytes.prefix(15).allSatisfy { $0 == 0 } && bytes[15] == 1
+        }
+    }
+}
+
+/// A URL as libcurl's URL API sees it.
+struct ParsedURL: Sendable {
+    var scheme: String
+    var host: String
+    var port: Int
+    /// The parts of the URL that may carry secrets (path, query, fragment, user info), non-empty ones only.
+    var sensitiveParts: [String]
+
+    /// `scheme://host:port`, safe to show in messages.
+    var origin: String {
+        host.contains(":") ? "\(scheme)://[\(host)]:\(port)" : "\(scheme)://\(host):\(port)"
+    }
+
+    /// Whether `other` has the same scheme, host and port (RFC 6454 origin).
+    func isSameOrigin(as other: ParsedURL) -> Bool {
+        scheme == other.scheme && host == other.host && port == other.port
+    }
+
+    init(_ url: String) throws {
+        let invalid = OutboundError(code: .invalidURL, message: "the URL does not parse as an absolute URL")
+        guard let handle = curl_url() else { throw invalid }
+        defer { curl_url_cleanup(handle) }
+        // NON_SUPPORT_SCHEME: parse any scheme, so that ftp:// is refused as insecure, not malformed.
+        guard curl_url_set(handle, CURLUPART_URL, url, UInt32(CURLU_NON_SUPPORT_SCHEME)) == CURLUE_OK,
+            let scheme = Self.part(handle, CURLUPART_SCHEME),
+            var host = Self.part(handle, CURLUPART_HOST), !host.isEmpty
+        else { throw invalid }
+        if host.hasPrefix("["), host.hasSuffix("]") {
+            host = String(host.dropFirst().dropLast())
+        }
+        let port = Self.part(handle, CURLUPART_PORT, flags: UInt32(CURLU_DEFAULT_PORT)).flatMap { Int($0) }
+        self.scheme = scheme.lowercased()
+        self.host = host.lowercased()
+        // A scheme curl does not know has no default port; such URLs are refused by the policy anyway.
+        self.port = port ?? 0
+        self.sensitiveParts = [CURLUPART_PATH, CURLUPART_QUERY, CURLUPART_FRAGMENT, CURLUPART_USER, CURLUPART_PASSWORD]
+            .compactMap { Self.part(handle, $0) }
+            .filter { !$0.isEmpty && $0 != "/" }
+    }
+
+    private static func part(_ handle: OpaquePointer, _ part: CURLUPart, flags: UInt32 = 0) -> String? {
+        var value: UnsafeMutablePointer<CChar>?
+        guard curl_url_get(handle, part, &value, flags) == CURLUE_OK, let value else { return nil }
+        defer { curl_free(value) }
+        return String(cString: value)
+    }
+}

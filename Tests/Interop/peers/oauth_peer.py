@@ -1,0 +1,268 @@
+"""Run ``oauth_server.py`` as a loopback subprocess for interop tests.
+
+    from peers.oauth_peer import OAuthPeer, PeerClient
+
+    peer = OAuthPeer(clients=[PeerClient("latchkey", "s3cret", "client_secret_basic",
+                                         "http://127.0.0.1:8400/callback")])
+    peer.start()
+    ...
+    peer.stop()
+
+or ``with OAuthPeer(...) as peer: ...``.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+SERVER_SCRIPT = Path(__file__).with_name("oauth_server.py")
+READY_TIMEOUT = 20.0
+
+# Users known to the peer: login -> (password, display name).
+USERS = {
+    "alice": ("alice-password", "Alice Example"),
+    "bob": ("bob-password", "Bob Example"),
+    "xss": ("xss-password", "<script>alert(1)</script>"),
+}
+
+TOKEN_MODES = ("normal", "invalid_grant", "unavailable", "slow", "html", "huge", "invalid_token")
+
+
+@dataclass(frozen=True)
+class PeerClient:
+    client_id: str
+    client_secret: str
+    auth_method: str  # "client_secret_basic" | "client_secret_post"
+    redirect_uri: str
+
+    def cli_arg(self) -> str:
+        return f"{self.client_id}:{self.client_secret}:{self.auth_method}:{self.redirect_uri}"
+
+
+class OAuthPeerError(RuntimeError):
+    pass
+
+
+class OAuthPeer:
+    def __init__(self, clients=(), access_token_ttl: int | None = None,
+                 issuer: str | None = None, port: int = 0, verbose: bool = False,
+                 python: str | None = None, keep_log: bool = False):
+        self.clients = list(clients)
+        self.access_token_ttl = access_token_ttl
+        self.issuer = issuer
+        self.requested_port = port
+        self.verbose = verbose
+        self.python = python or sys.executable
+        self.keep_log = keep_log  # keep the stderr log file after stop()
+        self.port: int | None = None
+        self.proc: subprocess.Popen | None = None
+        self._log_file = None
+        self.log_path: str | None = None
+        self._http = requests.Session()
+        self._http.trust_env = False  # never route loopback control calls via a proxy
+
+    # ---------------- lifecycle ----------------
+
+    @property
+    def base_url(self) -> str:
+        if self.port is None:
+            raise OAuthPeerError("peer not started")
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def authorize_url(self) -> str:
+        return self.base_url + "/authorize"
+
+    @property
+    def token_url(self) -> str:
+        return self.base_url + "/token"
+
+    @property
+    def userinfo_url(self) -> str:
+        return self.base_url + "/userinfo"
+
+    @property
+    def revoke_url(self) -> str:
+        return self.base_url + "/revoke"
+
+    def command(self) -> list[str]:
+        cmd = [self.python, str(SERVER_SCRIPT), "--port", str(self.requested_port)]
+        if self.access_token_ttl is not None:
+            cmd += ["--access-token-ttl", str(self.access_token_ttl)]
+        if self.issuer:
+            cmd += ["--issuer", self.issuer]
+        for c in self.clients:
+            cmd += ["--client", c.cli_arg() if isinstance(c, PeerClient) else str(c)]
+        if self.verbose:
+            cmd.append("--verbose")
+        return cmd
+
+    def start(self, timeout: float = READY_TIMEOUT) -> "OAuthPeer":
+        if self.proc is not None:
+            raise OAuthPeerError("already started")
+        fd, self.log_path = tempfile.mkstemp(prefix="oauth-peer-", suffix=".log")
+        os.close(fd)
+        self._log_file = open(self.log_path, "wb")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            self.command(), stdout=subprocess.PIPE, stderr=self._log_file,
+            stdin=subprocess.DEVNULL, env=env, cwd=str(SERVER_SCRIPT.parent),
+        )
+        lines: queue.Queue = queue.Queue()
+
+        def pump(stream):
+            for raw in iter(stream.readline, b""):
+                lines.put(raw.decode("utf-8", "replace").rstrip("\n"))
+            lines.put(None)
+
+        threading.Thread(target=pump, args=(self.proc.stdout,), daemon=True).start()
+
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                tail = self.log_tail()
+                self.stop()
+                raise OAuthPeerError(f"oauth peer not READY within {timeout}s\n{tail}")
+            try:
+                line = lines.get(timeout=min(remaining, 0.5))
+            except queue.Empty:
+                continue
+            if line is None:
+                rc = self.proc.wait(timeout=5)
+                tail = self.log_tail()
+                self.stop()
+                raise OAuthPeerError(f"oauth peer exited with {rc} before READY\n{tail}")
+            if line.startswith("READY "):
+                self.port = int(line.split()[1])
+                return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=timeout)
+        if proc is not None and proc.stdout:
+            proc.stdout.close()
+        if self._log_file:
+            self._log_file.close()
+            self._log_file = None
+            if not self.keep_log and self.log_path:
+                try:
+                    os.unlink(self.log_path)
+                except OSError:
+                    pass
+        self._http.close()
+
+    def __enter__(self):
+        return self.start() if self.proc is None else self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def log_tail(self, n: int = 4000) -> str:
+        if not self.log_path or not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, "rb") as f:
+            return f.read()[-n:].decode("utf-8", "replace")
+
+    # ---------------- control API ----------------
+
+    def _get(self, path):
+        r = self._http.get(self.base_url + path, timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+    def _post(self, path, body=None):
+        r = self._http.post(self.base_url + path, json=body or {}, timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+    def stats(self) -> dict:
+        return self._get("/_control/stats")
+
+    def issued(self, detail: bool = False) -> list:
+        """Every access and refresh token value issued so far (strings), or
+        dicts with type/grant_type/client_id/user when ``detail``."""
+        return self._get("/_control/issued" + ("?detail=1" if detail else ""))
+
+    def set_mode(self, token: str | None = None, userinfo: str | None = None,
+                 seconds: float | None = None, for_seconds: float | None = None) -> dict:
+        body: dict = {}
+        if token is not None:
+            body["token"] = token
+        if userinfo is not None:
+            body["userinfo"] = userinfo
+        if seconds is not None:
+            body["seconds"] = seconds
+        if for_seconds is not None:
+            body["for_seconds"] = for_seconds
+        return self._post("/_control/mode", body)
+
+    def reset(self) -> None:
+        self._post("/_control/reset")
+
+    def add_client(self, client: PeerClient) -> None:
+        self._post("/_control/clients", {
+            "client_id": client.client_id, "client_secret": client.client_secret,
+            "auth_method": client.auth_method, "redirect_uri": client.redirect_uri,
+        })
+
+    def expire_access_tokens(self, tokens: list[str] | None = None) -> int:
+        return self._post("/_control/expire_access_tokens",
+                          {} if tokens is None else {"tokens": tokens})["expired"]
+
+
+def browser_login_and_consent(driver, username: str, password: str, approve: bool = True,
+                              timeout: float = 10.0) -> None:
+    """Drive the peer's login + consent pages in a Selenium WebDriver that is
+    currently on (or being redirected to) the peer's /authorize page.
+
+    If the browser already has a peer session, the login form is skipped.
+    Returns after clicking approve/deny; the browser then follows the redirect
+    to the client's redirect URI.
+    """
+    from selenium.common.exceptions import NoSuchElementException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, timeout)
+
+    def login_or_consent(d):
+        for by, value in ((By.ID, "login-form"), (By.ID, "consent-form")):
+            try:
+                return d.find_element(by, value)
+            except NoSuchElementException:
+                pass
+        return False
+
+    form = wait.until(login_or_consent)
+    if form.get_attribute("id") == "login-form":
+        user_box = driver.find_element(By.NAME, "username")
+        user_box.clear()
+        user_box.send_keys(username)
+        pw_box = driver.find_element(By.NAME, "password")
+        pw_box.clear()
+        pw_box.send_keys(password)
+        driver.find_element(By.ID, "login").click()
+        wait.until(EC.presence_of_element_located((By.ID, "consent-form")))
+
+    button = driver.find_element(By.ID, "approve" if approve else "deny")
+    button.click()
+    # Wait until the consent page is gone (redirect to the client happened).
+    wait.until(EC.staleness_of(button))
