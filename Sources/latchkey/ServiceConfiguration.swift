@@ -66,9 +66,11 @@ struct ServiceConfiguration {
         let filePath = path ?? environment["LATCHKEY_CONFIG"] ?? "config/latchkey.yaml"
         if let data = FileManager.default.contents(atPath: filePath) {
             let text = String(decoding: data, as: UTF8.self)
-            let file: File
+            var file = File()
             do {
-                file = try YAMLDecoder().decode(File.self, from: text)
+                if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                    file = try YAMLDecoder().decode(File.self, from: text)
+                }
             } catch {
                 throw ValidationError("\(filePath): \(error)")
             }

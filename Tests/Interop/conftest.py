@@ -181,7 +181,7 @@ class World:
         self.counter += 1
         return f"{prefix}{self.counter}-{secrets.token_hex(3)}"
 
-    def org_with_agent(self, apps=("authlib-basic", "authlib-post", "authlib-nopkce")):
+    def org_with_agent(self, apps=("authlib-basic", "authlib-post", "authlib-nopkce", "authlib-down")):
         """A new org with team `team`, project `proj` and agent `agent`; provider apps registered at the org.
         Returns (org, agent_key)."""
         org = self.unique("org")
@@ -285,6 +285,10 @@ def start_world(workdir: Path, name: str, env: dict | None = None):
     (providers / "authlib-nopkce.yaml").write_text(
         provider_manifest("authlib-nopkce", peer.base_url, "client_secret_basic", pkce=False))
     (providers / "authlib-key.yaml").write_text(api_key_manifest(peer.base_url))
+    # The same provider, but its token endpoint is down (nothing listens on that port).
+    down = provider_manifest("authlib-down", peer.base_url, "client_secret_basic")
+    (providers / "authlib-down.yaml").write_text(
+        down.replace(f"token_url: {peer.base_url}/token", f"token_url: http://127.0.0.1:{free_port()}/token"))
     lk = Latchkey(d, port, providers, env).start()
     return lk, peer
 
