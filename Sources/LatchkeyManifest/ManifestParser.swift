@@ -79,13 +79,15 @@ struct ManifestReader {
         if let docs, let c = root.child("docs"), !docs.hasPrefix("https://") { c.report("must be an https URL") }
         let categories = root.child("categories")?.stringList() ?? []
 
-        let config = readConnectionConfig()
-        let configNames = Set(config.map(\.name))
+        let (config, configNames) = readConnectionConfig()
 
         let auth = readAuth(configNames: configNames)
-        let savedNames = Set(auth?.oauth2?.tokenResponse.save.keys.map { $0 } ?? [])
+        // Later sections are checked against what was declared, even when a declaration itself was faulty,
+        // so that one mistake gives one diagnostic rather than a cascade.
+        let savedNames = Set(root.child("auth")?.child("token_response")?.child("save")?.entries()?.map(\.key) ?? [])
         let urlNames = configNames.union(savedNames)
-        let proxy = readProxy(mode: auth?.mode, urlNames: urlNames)
+        let declaredMode = root.child("auth")?.child("mode")?.node.string
+        let proxy = readProxy(mode: declaredMode, urlNames: urlNames)
         let pricing = readPricing()
         let tools = readTools(hasProxy: proxy != nil)
 
@@ -171,8 +173,9 @@ struct ManifestReader {
                 c.report("expected a positive number of seconds, or never")
             }
         } else {
-            auth.report(
-                "default_token_lifetime: required for oauth2: seconds, or never when the provider documents non-expiring tokens")
+            auth.sink.report(
+                line: auth.line, field: "auth.default_token_lifetime",
+                "required for oauth2: seconds, or never when the provider documents non-expiring tokens")
         }
         var issuer: String?
         if let c = auth.child("issuer"), let s = c.string() {
@@ -232,9 +235,11 @@ struct ManifestReader {
 
     // MARK: connection_config
 
-    func readConnectionConfig() -> [ConnectionConfigField] {
-        guard let list = root.child("connection_config")?.elements() else { return [] }
+    /// The valid fields, and every declared name (valid or not) for checking placeholders against.
+    func readConnectionConfig() -> ([ConnectionConfigField], Set<String>) {
+        guard let list = root.child("connection_config")?.elements() else { return ([], []) }
         var fields: [ConnectionConfigField] = []
+        var names = Set<String>()
         for element in list {
             element.rejectUnknownKeys(["name", "label", "pattern", "default"])
             guard let name = element.requiredString("name") else { continue }
@@ -242,10 +247,11 @@ struct ManifestReader {
                 element.child("name")?.report("'\(name)' is not a valid value name ([A-Za-z_][A-Za-z0-9_]*)")
                 continue
             }
-            if fields.contains(where: { $0.name == name }) {
+            if names.contains(name) {
                 element.child("name")?.report("'\(name)' is declared twice")
                 continue
             }
+            names.insert(name)
             let label = element.optionalString("label") ?? name
             guard let pattern = element.requiredString("pattern") else { continue }
             guard (try? NSRegularExpression(pattern: pattern)) != nil else {
@@ -258,7 +264,7 @@ struct ManifestReader {
             }
             fields.append(ConnectionConfigField(name: name, label: label, pattern: pattern, defaultValue: defaultValue))
         }
-        return fields
+        return (fields, names)
     }
 
     // MARK: proxy
@@ -279,7 +285,10 @@ struct ManifestReader {
             case "basic": ["username", "password"]
             default: []
             }
-        if let c = proxy.child("inject") {
+        let knownModes: Set<String> = ["oauth2", "api_key", "basic", "none"]
+        if let c = proxy.child("inject"), let mode, !knownModes.contains(mode) {
+            _ = c  // the unknown mode is reported under auth.mode; checking inject against it would only cascade
+        } else if let c = proxy.child("inject") {
             if mode == "none" {
                 c.report("a provider with auth mode none has no credential to inject")
             } else {

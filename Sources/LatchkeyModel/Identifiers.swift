@@ -105,3 +105,7 @@ public enum Base64URL {
         return out
     }
 }
+
+extension ProviderID: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self.rawValue = value }
+}

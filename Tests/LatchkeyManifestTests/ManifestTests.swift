@@ -1,0 +1,124 @@
+import Foundation
+import LatchkeyManifest
+import LatchkeyModel
+import Testing
+
+let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+let repositoryRoot = testsDirectory.deletingLastPathComponent().deletingLastPathComponent()
+
+@Suite("Shipped manifests")
+struct ShippedManifestTests {
+    let manifests: [ProviderID: ProviderManifest]
+
+    init() throws {
+        manifests = try ManifestLoader.load(directories: [repositoryRoot.appendingPathComponent("providers").path]).get()
+    }
+
+    @Test func allLoadWithoutProblems() {
+        #expect(manifests.count >= 18)
+    }
+
+    @Test(arguments: [
+        "github", "google-drive", "gmail", "slack", "notion", "linear", "jira", "hubspot", "salesforce", "microsoft-graph",
+        "discord", "dropbox", "zoom", "asana", "airtable", "brave-search", "affinity",
+    ])
+    func theRequiredProvidersShip(id: String) throws {
+        let m = try #require(manifests[ProviderID(id)])
+        #expect(m.tools.count >= 2, "\(id) needs at least two tools")
+    }
+
+    @Test func everyManifestHasTwoToolsAndAWriteToolWhereTheAPICanWrite() {
+        let readOnlyAPIs: Set<String> = ["brave-search", "hacker-news"]
+        for m in manifests.values {
+            #expect(m.tools.count >= 2, "\(m.id)")
+            if !readOnlyAPIs.contains(m.id.rawValue) {
+                #expect(m.tools.contains { $0.access == .write }, "\(m.id) has no write tool")
+            }
+        }
+    }
+
+    @Test func theQuirksEachHaveAShippedExample() throws {
+        let slack = try #require(manifests["slack"]?.auth.oauth2)
+        #expect(slack.scopeSeparator == ",")
+        let salesforce = try #require(manifests["salesforce"])
+        #expect(salesforce.auth.oauth2?.tokenResponse.save["instance_url"] == "instance_url")
+        #expect(salesforce.proxy?.baseURL.placeholders == ["instance_url"])
+        let graph = try #require(manifests["microsoft-graph"])
+        #expect(graph.connectionConfig.map(\.name) == ["tenant"])
+        #expect(graph.auth.oauth2?.authorizationURL.placeholders == ["tenant"])
+        let notion = try #require(manifests["notion"]?.auth.oauth2)
+        #expect(notion.tokenRequestFormat == .json)
+        #expect(notion.clientAuth == .clientSecretBasic)
+        #expect(manifests.values.contains { $0.auth.oauth2?.clientAuth == .clientSecretPost })
+        #expect(manifests["airtable"]?.auth.oauth2?.pkce == true)
+        #expect(slack.pkce == false)
+        #expect(manifests["github"]?.auth.oauth2?.defaultTokenLifetime == nil)  // documented never to expire
+        #expect(manifests["hacker-news"]?.auth == AuthSpec.none)
+        if case .apiKey = manifests["brave-search"]?.auth {} else { Issue.record("brave-search is not an API-key provider") }
+    }
+
+    @Test func noShippedURLIsPlainHTTP() {
+        for m in manifests.values {
+            if let spec = m.auth.oauth2 {
+                #expect(spec.tokenURL.raw.hasPrefix("https://"), "\(m.id)")
+                #expect(spec.authorizationURL.raw.hasPrefix("https://"), "\(m.id)")
+            }
+            if let base = m.proxy?.baseURL.raw { #expect(base.hasPrefix("https://") || base.hasPrefix("{"), "\(m.id)") }
+        }
+    }
+}
+
+@Suite("Broken manifests")
+struct BrokenManifestTests {
+    static let directory = testsDirectory.appendingPathComponent("Fixtures/broken")
+    static let expected: [String: String] = {
+        let data = try! Data(contentsOf: directory.appendingPathComponent("expected.json"))
+        return try! JSONDecoder().decode([String: String].self, from: data)
+    }()
+
+    @Test func theCorpusHasAtLeastTwelveCases() {
+        #expect(Self.expected.count >= 12)
+    }
+
+    @Test(arguments: expected.keys.sorted())
+    func eachGivesExactlyOneFileLineFieldMessage(name: String) throws {
+        let path = Self.directory.appendingPathComponent("\(name).yaml").path
+        let result = ManifestLoader.loadFile(path)
+        guard case .failure(let errors) = result else {
+            Issue.record("\(name) loaded without problems")
+            return
+        }
+        #expect(errors.diagnostics.count == 1, "\(errors)")
+        #expect(errors.diagnostics.first?.description == "\(path):\(Self.expected[name]!)")
+    }
+}
+
+@Suite("Templates")
+struct TemplateTests {
+    @Test func placeholdersRenderAndReportMissingValues() {
+        let t = URLTemplate("https://{subdomain}.example.com/{tenant}/x")
+        #expect(t.placeholders == ["subdomain", "tenant"])
+        #expect(t.render(["subdomain": "a", "tenant": "b"]) == "https://a.example.com/b/x")
+        #expect(t.render(["subdomain": "a"]) == nil)
+    }
+
+    @Test func bracesThatAreNotNamesStayLiteral() {
+        #expect(Placeholders.names(in: "query { viewer { id } }").isEmpty)
+        #expect(Placeholders.whole("{title}") == "title")
+        #expect(Placeholders.whole("x{title}") == nil)
+    }
+
+    @Test(arguments: [
+        ("https://example.com", true), ("http://127.0.0.1:8080/x", true), ("http://localhost/x", true),
+        ("http://[::1]:9/x", true), ("http://example.com/x", false), ("http://127.0.0.1.evil.com/", false),
+        ("ftp://example.com", false), ("http://10.0.0.1/", false), ("https://", false),
+    ])
+    func urlRules(url: String, allowed: Bool) {
+        #expect(URLRules.isAllowed(url) == allowed)
+    }
+
+    @Test func connectionConfigPatternsMatchWholeValues() {
+        #expect(ConnectionConfigField.matches(pattern: "[a-z]+", "acme"))
+        #expect(!ConnectionConfigField.matches(pattern: "[a-z]+", "acme.evil.com/x"))
+    }
+}
