@@ -1,0 +1,185 @@
+import Foundation
+import LatchkeyCrypto
+import LatchkeyModel
+import LatchkeyStore
+import LatchkeyStoreSQLite
+import Testing
+
+/// The store contract, run against the SQLite store. (PostgreSQL will run the same suite.)
+@Suite("Store contract on SQLite")
+struct SQLiteStoreTests {
+    let store: SQLiteStore
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    init() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        store = try SQLiteStore(path: dir.appendingPathComponent("test.db").path)
+    }
+
+    func ref(_ s: String) -> OwnerRef { try! OwnerRef(parsing: s) }
+
+    func seedAgent() async throws -> OwnerRef {
+        for s in ["org:acme", "team:acme/growth", "project:acme/growth/crm", "agent:acme/growth/crm/scout"] {
+            try await store.createOwner(ref(s), at: now)
+        }
+        return ref("agent:acme/growth/crm/scout")
+    }
+
+    @Test func migrationsAreVersionedAndApplied() async throws {
+        #expect(try await store.appliedMigrations().first?.hasPrefix("v1") == true)
+    }
+
+    @Test func ownersNeedTheirParentAndAreUnique() async throws {
+        await #expect(throws: LatchkeyError.self) { try await store.createOwner(ref("team:acme/growth"), at: now) }
+        try await store.createOwner(ref("org:acme"), at: now)
+        do {
+            try await store.createOwner(ref("org:acme"), at: now)
+            Issue.record("a duplicate owner was created")
+        } catch let error as LatchkeyError {
+            #expect(error.code == .conflict)
+        }
+        try await store.createOwner(ref("team:acme/growth"), at: now)
+        #expect(try await store.ownerExists(ref("team:acme/growth")))
+        #expect(try await !store.ownerExists(ref("team:acme/sales")))
+        #expect(try await store.owners(kind: .team, org: "acme") == [ref("team:acme/growth")])
+    }
+
+    @Test func agentKeysAreFoundByHashUntilRevoked() async throws {
+        let agent = try await seedAgent()
+        try await store.addAgentKey(hash: "h1", agent: agent, at: now)
+        try await store.addAgentKey(hash: "h2", agent: agent, at: now)
+        #expect(try await store.agent(forKeyHash: "h1") == agent)
+        #expect(try await store.agent(forKeyHash: "nope") == nil)
+        #expect(try await store.revokeAgentKeys(agent: agent, at: now) == 2)
+        #expect(try await store.agent(forKeyHash: "h1") == nil)
+        #expect(try await store.revokeAgentKeys(agent: agent, at: now) == 0)
+    }
+
+    @Test func racingDataKeyInsertsKeepOneKey() async throws {
+        let owner = ref("org:acme")
+        let results = try await withThrowingTaskGroup(of: WrappedDataKeyRecord.self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    try await store.insertDataKeyIfAbsent(WrappedDataKeyRecord(owner: owner, keyVersion: 1, ciphertext: [UInt8(i)]))
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(Set(results.map(\.ciphertext)).count == 1)
+        #expect(try await store.deleteDataKey(for: owner))
+        #expect(try await store.dataKey(for: owner) == nil)
+    }
+
+    @Test func appsAreUpsertedPerProviderAndOwner() async throws {
+        try await store.createOwner(ref("org:acme"), at: now)
+        let app = AppRegistration(provider: "github", owner: ref("org:acme"), clientID: "a", sealedClientSecret: [1], scopes: ["repo"], updatedAt: now)
+        try await store.putApp(app)
+        var rotated = app
+        rotated.clientID = "b"
+        rotated.sealedClientSecret = [2]
+        try await store.putApp(rotated)
+        #expect(try await store.apps(provider: "github", owners: [ref("org:acme")]) == [rotated])
+        #expect(try await store.apps(provider: "slack", owners: [ref("org:acme")]).isEmpty)
+    }
+
+    func connection(_ owner: OwnerRef, provider: ProviderID = "github", isDefault: Bool = true) -> Connection {
+        Connection(
+            id: .random(), provider: provider, owner: owner, state: .active, account: AccountIdentity(id: "1", name: "A"),
+            scopesRequested: ["a"], scopesGranted: ["a", "b"], config: ["tenant": "x"], expiresAt: now.addingTimeInterval(60),
+            isDefault: isDefault, createdAt: now, updatedAt: now)
+    }
+
+    @Test func connectionsRoundTripAndWritesAreCompareAndSwap() async throws {
+        let agent = try await seedAgent()
+        var c = connection(agent)
+        try await store.insert(c, sealedCredential: [9, 9])
+        let stored = try #require(try await store.connection(id: c.id))
+        #expect(stored.connection == c)
+        #expect(stored.sealedCredential == [9, 9])
+        await #expect(throws: LatchkeyError.self) { try await store.insert(c, sealedCredential: nil) }
+
+        c.state = .needsReauth
+        #expect(try await store.update(c, sealedCredential: [1], expectedVersion: 0))
+        // A writer that read version 0 has lost: its write is refused and nothing changes.
+        var stale = c
+        stale.state = .active
+        #expect(try await !store.update(stale, sealedCredential: [2], expectedVersion: 0))
+        let after = try #require(try await store.connection(id: c.id))
+        #expect(after.connection.state == .needsReauth && after.connection.version == 1 && after.sealedCredential == [1])
+    }
+
+    @Test func anOwnerHasAtMostOneDefaultConnectionPerProvider() async throws {
+        let agent = try await seedAgent()
+        try await store.insert(connection(agent), sealedCredential: nil)
+        await #expect(throws: LatchkeyError.self) { try await store.insert(connection(agent), sealedCredential: nil) }
+        try await store.insert(connection(agent, isDefault: false), sealedCredential: nil)
+        try await store.insert(connection(agent, provider: "slack"), sealedCredential: nil)
+        #expect(try await store.connections(owners: [agent], provider: "github").count == 2)
+    }
+
+    @Test func listingFollowsOwnersProviderAndState() async throws {
+        let agent = try await seedAgent()
+        let project = ref("project:acme/growth/crm")
+        try await store.insert(connection(agent), sealedCredential: nil)
+        try await store.insert(connection(project), sealedCredential: nil)
+        try await store.createOwner(ref("org:other"), at: now)
+        try await store.insert(connection(ref("org:other")), sealedCredential: nil)
+        #expect(try await store.connections(owners: agent.inheritanceChain, provider: nil).count == 2)
+        #expect(try await store.connections(owners: [project], provider: nil).count == 1)
+        #expect(try await store.allConnections(ownerPrefix: ref("org:acme"), provider: nil, state: nil).count == 2)
+        #expect(try await store.allConnections(ownerPrefix: ref("team:acme/growth"), provider: "github", state: .active).count == 2)
+        #expect(try await store.allConnections(ownerPrefix: nil, provider: nil, state: .revoked).isEmpty)
+    }
+
+    @Test func aSessionIsMarkedUsedOnceAndAStateIsConsumedOnce() async throws {
+        let agent = try await seedAgent()
+        try await store.createSession(ConnectSession(
+            tokenHash: "s1", provider: "github", owner: agent, connectionID: nil, extraScopes: ["x"], returnTo: nil,
+            createdBy: "admin", createdAt: now, expiresAt: now.addingTimeInterval(900)))
+        #expect(try await store.session(tokenHash: "s1")?.extraScopes == ["x"])
+        let claims = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<10 { group.addTask { try await store.markSessionUsed(tokenHash: "s1", at: now) } }
+            return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }
+        #expect(claims == 1)
+
+        let state = AuthorizationState(
+            stateHash: "st1", sessionTokenHash: "s1", provider: "github", owner: agent, sealedVerifier: [7],
+            browserBindingHash: "b", scopes: ["repo"], config: ["k": "v"], createdAt: now, expiresAt: now.addingTimeInterval(600))
+        try await store.createState(state)
+        let consumed = try await withThrowingTaskGroup(of: AuthorizationState?.self) { group in
+            for _ in 0..<10 { group.addTask { try await store.consumeState(hash: "st1") } }
+            return try await group.reduce(into: [AuthorizationState]()) { if let s = $1 { $0.append(s) } }
+        }
+        #expect(consumed == [state])
+        #expect(try await store.purgeExpired(before: now.addingTimeInterval(10_000)) == 1)
+    }
+
+    @Test func theAuditLogIsNewestFirstAndFiltersByOwner() async throws {
+        let agent = try await seedAgent()
+        try await store.append(AuditEvent(at: now, actor: "admin", action: "a.one", owner: agent))
+        try await store.append(AuditEvent(at: now.addingTimeInterval(5), actor: "admin", action: "a.two", owner: ref("org:acme")))
+        try await store.append(AuditEvent(at: now.addingTimeInterval(9), actor: "admin", action: "a.three"))
+        #expect(try await store.events(ownerPrefix: nil, since: nil, limit: 10).map(\.action) == ["a.three", "a.two", "a.one"])
+        #expect(try await store.events(ownerPrefix: ref("project:acme/growth/crm"), since: nil, limit: 10).map(\.action) == ["a.one"])
+        #expect(try await store.events(ownerPrefix: nil, since: now.addingTimeInterval(1), limit: 1).map(\.action) == ["a.three"])
+    }
+
+    @Test func theVaultSealsUnderAPerOwnerKeyAndCrossOwnerOpeningFails() async throws {
+        let agent = try await seedAgent()
+        let vault = CredentialVault(keyring: try MasterKeyring(masterKeys: [1: RandomToken.bytes(32)], currentVersion: 1), dataKeys: store)
+        let c = connection(agent)
+        let sealed = try await vault.sealCredential(Credential(accessToken: "at", refreshToken: "rt"), for: c)
+        #expect(try await vault.openCredential(sealed, for: c) == Credential(accessToken: "at", refreshToken: "rt"))
+        var moved = c
+        moved.owner = ref("project:acme/growth/crm")
+        await #expect(throws: LatchkeyError.self) { try await vault.openCredential(sealed, for: moved) }
+        var renamed = c
+        renamed.id = .random()
+        await #expect(throws: LatchkeyError.self) { try await vault.openCredential(sealed, for: renamed) }
+        // Crypto-shredding: without the owner's data key, nothing opens.
+        #expect(try await store.deleteDataKey(for: agent))
+        await #expect(throws: LatchkeyError.self) { try await vault.openCredential(sealed, for: c) }
+    }
+}
