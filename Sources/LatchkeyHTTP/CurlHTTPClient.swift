@@ -43,24 +43,31 @@ public final class CurlHTTPClient: HTTPTransport, Sendable {
     /// - Throws: ``OutboundError``, or `CancellationError` when the task is cancelled (the
     ///   transfer is then removed from curl at once).
     public func send(_ request: OutboundRequest) async throws -> OutboundResponse {
-        _ = try OutboundURLPolicy.check(request.url)
+        var target = try OutboundURLPolicy.checked(request.url)
         var current = request
-        var target = try ParsedURL(request.url)
+        // totalTimeout bounds the whole exchange, redirect hops included.
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: request.totalTimeout)
         var hops = 0
         while true {
             let completion = try await perform(current, target)
             let status = completion.response.status
             guard current.followRedirects, [301, 302, 303, 307, 308].contains(status),
-                let location = completion.redirectURL
-            else { return completion.response }
-            guard (try? OutboundURLPolicy.check(location)) != nil,
-                let next = try? ParsedURL(location), next.isSameOrigin(as: target)
+                let location = completion.redirectURL,
+                let next = try? OutboundURLPolicy.checked(location), next.isSameOrigin(as: target)
             else { return completion.response }
             hops += 1
             guard hops <= Self.maxRedirects else {
                 throw OutboundError(
                     code: .transport,
                     message: "\(request.method) \(target.origin): more than \(Self.maxRedirects) redirects"
+                )
+            }
+            current.totalTimeout = clock.now.duration(to: deadline)
+            guard current.totalTimeout > .zero else {
+                throw OutboundError(
+                    code: .timeout,
+                    message: "\(request.method) \(target.origin): the timeout passed while following redirects"
                 )
             }
             let method = current.method.uppercased()

@@ -30,9 +30,10 @@ final class CurlMultiLoop: @unchecked Sendable {
             return
         }
         _ = latchkey_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, max(1, maxConnectionsPerHost))
-        let thread = Thread { [self] in run() }
-        thread.name = "latchkey-curl"
-        thread.start()
+        Thread { [self] in
+            Thread.current.name = "latchkey-curl"
+            run()
+        }.start()
     }
 
     /// Queues `transfer` for the loop thread. Returns `false` once the loop is stopping.

@@ -246,8 +246,9 @@ final class CurlTransfer: @unchecked Sendable {
         try set(CURLOPT_SSL_VERIFYHOST, 2, "SSL_VERIFYHOST")
         try set(CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeout.curlMilliseconds, "CONNECTTIMEOUT_MS")
         try set(CURLOPT_TIMEOUT_MS, request.totalTimeout.curlMilliseconds, "TIMEOUT_MS")
-        if maxBodyBytes > 0 {
+        if maxBodyBytes > 0, request.method.uppercased() != "HEAD" {
             // Refuses up front when Content-Length is known; the write callback covers the rest.
+            // Not for HEAD, whose Content-Length describes a body that is never sent.
             try check(latchkey_easy_setopt_off_t(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxBodyBytes)), "MAXFILESIZE_LARGE")
         }
         if OutboundURLPolicy.isLoopback(target.host) {

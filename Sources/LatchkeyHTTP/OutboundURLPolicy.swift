@@ -23,24 +23,26 @@ public enum OutboundURLPolicy {
     /// - Throws: ``OutboundError`` `.invalidURL` when the URL does not parse or has no host,
     ///   `.insecureURL` when the policy refuses it. The message never holds the path or query.
     public static func check(_ url: String) throws -> (scheme: String, host: String, port: Int) {
+        let parsed = try checked(url)
+        return (parsed.scheme, parsed.host, parsed.port)
+    }
+
+    /// ``check(_:)``, returning the parsed URL.
+    static func checked(_ url: String) throws -> ParsedURL {
         let parsed = try ParsedURL(url)
         switch parsed.scheme {
         case "https":
-            break
+            return parsed
+        case "http" where isLoopback(parsed.host):
+            return parsed
         case "http":
-            guard isLoopback(parsed.host) else {
-                throw OutboundError(
-                    code: .insecureURL,
-                    message: "plain http is allowed only to a loopback host, not \(parsed.origin)"
-                )
-            }
-        default:
             throw OutboundError(
                 code: .insecureURL,
-                message: "scheme \(parsed.scheme) is not allowed; use https"
+                message: "plain http is allowed only to a loopback host, not \(parsed.origin)"
             )
+        default:
+            throw OutboundError(code: .insecureURL, message: "scheme \(parsed.scheme) is not allowed; use https")
         }
-        return (parsed.scheme, parsed.host, parsed.port)
     }
 
     /// Whether `host` (lowercased, IPv6 without brackets) is a loopback name or address.

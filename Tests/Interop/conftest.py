@@ -53,7 +53,8 @@ auth:
   client_auth: {client_auth}
   default_token_lifetime: 3600
   identity: {{url: {peer_url}/userinfo, id: sub, name: name}}
-{extra}proxy:
+{extra}
+proxy:
   base_url: {peer_url}/api
   inject: {{header: Authorization, format: "Bearer {{access_token}}"}}
 tools:
@@ -181,7 +182,7 @@ class World:
         self.counter += 1
         return f"{prefix}{self.counter}-{secrets.token_hex(3)}"
 
-    def org_with_agent(self, apps=("authlib-basic", "authlib-post", "authlib-nopkce", "authlib-down")):
+    def org_with_agent(self, apps=("authlib-basic", "authlib-post", "authlib-nopkce", "authlib-down", "authlib-iss")):
         """A new org with team `team`, project `proj` and agent `agent`; provider apps registered at the org.
         Returns (org, agent_key)."""
         org = self.unique("org")
@@ -285,6 +286,9 @@ def start_world(workdir: Path, name: str, env: dict | None = None):
     (providers / "authlib-nopkce.yaml").write_text(
         provider_manifest("authlib-nopkce", peer.base_url, "client_secret_basic", pkce=False))
     (providers / "authlib-key.yaml").write_text(api_key_manifest(peer.base_url))
+    # The same provider, naming its issuer (RFC 9207 mix-up defence).
+    (providers / "authlib-iss.yaml").write_text(
+        provider_manifest("authlib-iss", peer.base_url, "client_secret_basic", extra=f"  issuer: {peer.base_url}"))
     # The same provider, but its token endpoint is down (nothing listens on that port).
     down = provider_manifest("authlib-down", peer.base_url, "client_secret_basic")
     (providers / "authlib-down.yaml").write_text(

@@ -140,6 +140,29 @@ def test_a_provider_that_is_down_gives_a_clear_error(world, person):
     assert snapshot(world, org) == before
 
 
+def test_a_callback_from_another_issuer_is_refused(world, person):
+    org, key = world.org_with_agent()
+    url, callback = flow_until_callback(world, person, key, provider="authlib-iss")
+    before = snapshot(world, org)
+    page = person.callback(callback + "&iss=https%3A%2F%2Fevil.example")
+    assert page.status_code == 400 and error_code(page) == "issuer_mismatch"
+    assert snapshot(world, org) == before
+    # The right issuer passes.
+    url, callback = flow_until_callback(world, person, key, provider="authlib-iss")
+    assert person.callback(callback + "&iss=" + world.peer.base_url).status_code == 200
+
+
+def test_operations_routes_answer(world):
+    import yaml
+    assert world.lk.call("GET", "/healthz").json() == {"status": "ok"}
+    assert world.lk.call("GET", "/readyz").json() == {"status": "ready"}
+    doc = yaml.safe_load(world.lk.call("GET", "/openapi.yaml").text)
+    assert doc["openapi"].startswith("3.1") and "/v1/connect-sessions" in doc["paths"]
+    r = world.lk.call("GET", "/nope")
+    assert r.status_code == 404 and r.headers["Latchkey-Error"] == "not_found"
+    assert r.headers["Latchkey-Request-Id"]
+
+
 # --- links ---------------------------------------------------------------------------------------------
 
 def test_a_connect_link_works_once(world, person):

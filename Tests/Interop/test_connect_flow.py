@@ -173,8 +173,13 @@ def test_removing_an_integration_destroys_the_credential(world, person):
     org, key = world.org_with_agent()
     person.connect(world.connect_link(key))
     [c] = world.connections(key)
+    revocations = world.peer.stats()["revocations"]
     r = world.lk.call("DELETE", f"/v1/integrations/{c['id']}", key)
     assert r.status_code == 200 and r.json()["state"] == "revoked"
+    # Revoked at the provider (RFC 7009): the refresh token and the access token.
+    assert world.peer.stats()["revocations"] == revocations + 2
+    audit = world.lk.admin("GET", f"/v1/admin/audit?owner=org:{org}").json()["events"]
+    assert [e["outcome"] for e in audit if e["action"] == "connection.revoked_at_provider"] == ["success"]
     assert world.connections(key) == []
     r = world.lk.admin("GET", f"/v1/admin/connections?owner=org:{org}&state=revoked")
     assert [x["id"] for x in r.json()["connections"]] == [c["id"]]

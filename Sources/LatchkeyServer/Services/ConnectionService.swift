@@ -119,6 +119,7 @@ struct ConnectionService: Sendable {
     /// Removes a connection: the credential is destroyed and the state becomes `revoked`.
     /// Revocation at the provider is attempted first when the manifest names an endpoint.
     func remove(_ stored: StoredConnection, actor: Caller) async throws -> Connection {
+        await revokeAtProvider(stored, actor: actor)
         var connection = stored.connection
         let expected = connection.version
         var lifecycle = ConnectionLifecycle(connection.state)
@@ -133,6 +134,35 @@ struct ConnectionService: Sendable {
             at: services.now(), actor: actor.actorName, action: "integration.removed", owner: connection.owner,
             provider: connection.provider, connectionID: connection.id))
         return connection
+    }
+}
+
+extension ConnectionService {
+    /// Revokes the refresh token and the access token at the provider (RFC 7009, with `token_type_hint`)
+    /// when the manifest names an endpoint. Failures are audited; removal goes on regardless.
+    func revokeAtProvider(_ stored: StoredConnection, actor: Caller) async {
+        let c = stored.connection
+        guard let sealed = stored.sealedCredential, let manifest = services.catalog.manifests[c.provider],
+            let spec = manifest.auth.oauth2, spec.revocationURL != nil
+        else { return }
+        do {
+            let credential = try await services.vault.openCredential(sealed, for: c)
+            guard let (_, app) = try await AppDirectory(services: services).resolve(provider: c.provider, for: c.owner) else { return }
+            if let refresh = credential.refreshToken {
+                try await services.oauth.revoke(spec: spec, app: app, token: refresh, hint: "refresh_token", values: c.config)
+            }
+            if let access = credential.accessToken {
+                try await services.oauth.revoke(spec: spec, app: app, token: access, hint: "access_token", values: c.config)
+            }
+            await services.audit(AuditEvent(
+                at: services.now(), actor: actor.actorName, action: "connection.revoked_at_provider", owner: c.owner,
+                provider: c.provider, connectionID: c.id))
+        } catch {
+            let code = (error as? LatchkeyError)?.code.rawValue ?? "internal_error"
+            await services.audit(AuditEvent(
+                at: services.now(), actor: actor.actorName, action: "connection.revoked_at_provider", owner: c.owner,
+                provider: c.provider, connectionID: c.id, outcome: "failure", detail: code))
+        }
     }
 }
 
