@@ -10,8 +10,9 @@ import Darwin
 
 /// Which URLs outbound requests may reach.
 ///
-/// `https` always; `http` only when the host is loopback: `127.0.0.0/8` in dotted-quad form,
-/// `::1`, or `localhost` (which curl resolves to loopback without DNS). Anything else,
+/// `https` always; `http` only when the host is loopback: `127.0.0.0/8` (curl normalizes
+/// `127.1` and `0x7f000001` to dotted quads first), `::1` in any spelling, or `localhost`
+/// (which curl resolves to loopback without DNS). Anything else,
 /// other schemes included, is refused with ``OutboundError/Code/insecureURL`` before any I/O.
 ///
 /// The URL is parsed with libcurl's own URL API, the same parser the transfer uses,
@@ -53,8 +54,8 @@ public enum OutboundURLPolicy {
     }
 
     /// The four octets of a strict dotted-quad IPv4 address: four decimal parts, no leading zeros.
-    /// Shorthand forms (`127.1`, `0x7f.1`) are not treated as loopback: being stricter than
-    /// a resolver can only refuse, never allow.
+    /// curl's URL API has already rewritten shorthand forms (`127.1`, `0x7f000001`) as dotted
+    /// quads; anything still not strict is not treated as loopback, which can only refuse, never allow.
     static func dottedQuad(_ host: String) -> [Int]? {
         let parts = host.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return nil }

@@ -110,7 +110,7 @@ struct AuthorizationRequestTests {
         #expect(url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Foauth%2Fcallback"))
         #expect(url.contains("&state=st&scope=a%2Cb%20c&"))
         // RFC 7636 appendix B's test vector.
-        #expect(url.contains("code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWKPmw6eCVv3k&code_challenge_method=S256"))
+        #expect(url.contains("code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"))
         #expect(url.contains("resource=https%3A%2F%2Fapi.example.com"))
         #expect(url.hasSuffix("access_type=offline"))
     }

@@ -1,0 +1,124 @@
+import Foundation
+import LatchkeyHTTP
+import Testing
+
+/// Many callers share one client; cancellation and shutdown end transfers promptly.
+@Suite struct ConcurrencyTests {
+    @Test func twoHundredConcurrentRequestsAllSucceed() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let statuses = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    let response = try await client.send(OutboundRequest(url: "\(server.base)/echo?i=\(index)"))
+                    return (response.status, try Echo(response).target)
+                }
+            }
+            var results: [(Int, String)] = []
+            for try await result in group { results.append(result) }
+            return results
+        }
+        #expect(statuses.count == 200)
+        #expect(statuses.allSatisfy { $0.0 == 200 })
+        #expect(Set(statuses.map(\.1)).count == 200)  // each caller got its own response
+    }
+
+    @Test func sequentialRequestsReuseOneConnection() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        for index in 0..<50 {
+            let response = try await client.send(OutboundRequest(url: "\(server.base)/echo?i=\(index)"))
+            #expect(response.status == 200)
+        }
+        let ports = try await client.send(OutboundRequest(url: "\(server.base)/ports"))
+        let count = try JSONDecoder().decode([String: Int].self, from: Data(ports.body))["count"] ?? .max
+        #expect(count <= 2, "50 sequential requests used \(count) connections")
+    }
+
+    @Test func cancellingTheTaskEndsASlowRequestPromptly() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let task = Task {
+            try await client.send(OutboundRequest(url: "\(server.base)/slow?ms=5000"))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let clock = ContinuousClock()
+        let cancelledAt = clock.now
+        task.cancel()
+        let result = await task.result
+        // Measured from cancel(), so that a loaded machine's late wake-up from the sleep does not count.
+        let elapsed = (clock.now - cancelledAt).milliseconds
+        #expect(elapsed < 1000, "took \(elapsed) ms after cancel()")
+        #expect(throws: CancellationError.self) { try result.get() }
+        // The client still works afterwards.
+        #expect(try await client.send(OutboundRequest(url: "\(server.base)/status/204")).status == 204)
+    }
+
+    @Test func alreadyCancelledTaskThrowsWithoutSending() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await client.send(OutboundRequest(url: "\(server.base)/echo"))
+        }
+        let result = await task.result
+        #expect(throws: CancellationError.self) { try result.get() }
+        let ports = try await client.send(OutboundRequest(url: "\(server.base)/ports"))
+        #expect(try JSONDecoder().decode([String: Int].self, from: Data(ports.body))["count"] == 1)
+    }
+
+    @Test func cancellingManyConcurrentRequestsLeavesNoneHanging() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient(maxConnectionsPerHost: 4)
+        let clock = ContinuousClock()
+        let start = clock.now
+        // 4 run, the rest queue inside curl for a free connection; all must end on cancel.
+        let group = Task {
+            await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<40 {
+                    group.addTask {
+                        do {
+                            _ = try await client.send(OutboundRequest(url: "\(server.base)/slow?ms=10000"))
+                            return false
+                        } catch {
+                            return error is CancellationError
+                        }
+                    }
+                }
+                var cancelled = 0
+                for await wasCancelled in group where wasCancelled { cancelled += 1 }
+                return cancelled
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        group.cancel()
+        let cancelled = await group.value
+        #expect(cancelled == 40)
+        #expect((clock.now - start).milliseconds < 3000)
+    }
+
+    @Test func shutdownFailsInFlightAndLaterRequestsAsCancelled() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let inFlight = Task {
+            try await client.send(OutboundRequest(url: "\(server.base)/slow?ms=5000"))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        client.shutdown()
+        let error = await #expect(throws: OutboundError.self) { try await inFlight.value }
+        #expect(error?.code == .cancelled)
+        let later = await #expect(throws: OutboundError.self) {
+            try await client.send(OutboundRequest(url: "\(server.base)/echo"))
+        }
+        #expect(later?.code == .cancelled)
+        client.shutdown()  // idempotent
+    }
+
+    @Test func clientsCanBeCreatedAndDroppedRepeatedly() async throws {
+        let server = try await LoopbackServer.start()
+        for _ in 0..<20 {
+            let client = CurlHTTPClient()
+            #expect(try await client.send(OutboundRequest(url: "\(server.base)/status/200")).status == 200)
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import LatchkeyHTTP
+import Testing
+
+/// Each way a request can fail maps to one stable code, and no message leaks secrets.
+@Suite struct FailureTests {
+    @Test func refusedConnectionIsConnectFailed() async throws {
+        let client = CurlHTTPClient()
+        // Nothing listens on port 1.
+        let error = await #expect(throws: OutboundError.self) {
+            try await client.send(OutboundRequest(url: "http://127.0.0.1:1/echo"))
+        }
+        #expect(error?.code == .connectFailed)
+        #expect(error?.curlCode == 7)
+    }
+
+    @Test func slowResponseTimesOutWithinBounds() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = await #expect(throws: OutboundError.self) {
+            try await client.send(OutboundRequest(url: "\(server.base)/slow?ms=5000", totalTimeout: .milliseconds(300)))
+        }
+        let elapsed = (clock.now - start).milliseconds
+        #expect(error?.code == .timeout)
+        #expect(error?.curlCode == 28)
+        #expect(elapsed >= 250 && elapsed < 2000, "took \(elapsed) ms")
+    }
+
+    @Test func zeroTimeoutMeansImmediateNotUnlimited() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = await #expect(throws: OutboundError.self) {
+            // curl reads a 0 timeout as "none"; the client must not pass it through.
+            try await client.send(OutboundRequest(url: "\(server.base)/slow?ms=3000", totalTimeout: .zero))
+        }
+        #expect(error?.code == .timeout)
+        #expect((clock.now - start).milliseconds < 1000)
+    }
+
+    @Test(arguments: [(false, 63), (true, 23)])
+    func responseOverTheCapIsRefused(chunked: Bool, expectedCurlCode: Int) async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let error = await #expect(throws: OutboundError.self) {
+            try await client.send(
+                OutboundRequest(url: "\(server.base)/big?bytes=200000\(chunked ? "&chunked=1" : "")", maxResponseBytes: 10000)
+            )
+        }
+        #expect(error?.code == .responseTooLarge)
+        // With Content-Length, CURLOPT_MAXFILESIZE_LARGE refuses up front; chunked, the write callback does.
+        #expect(error?.curlCode == expectedCurlCode)
+    }
+
+    @Test func droppedConnectionIsTransportError() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let error = await #expect(throws: OutboundError.self) {
+            try await client.send(OutboundRequest(url: "\(server.base)/close"))
+        }
+        #expect(error?.code == .transport)
+        #expect(error?.curlCode == 52)  // CURLE_GOT_NOTHING
+    }
+
+    @Test func tlsToAPlainHTTPServerIsTLSFailed() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let error = await #expect(throws: OutboundError.self) {
+            try await client.send(OutboundRequest(url: "https://127.0.0.1:\(server.port)/echo"))
+        }
+        #expect(error?.code == .tlsFailed)
+    }
+
+    @Test func selfSignedCertificateIsRefused() async throws {
+        let certificate = try makeSelfSignedCertificate()
+        defer { try? FileManager.default.removeItem(atPath: certificate.directory) }
+        let server = try await LoopbackServer.start(certificate: (certificate.cert, certificate.key))
+        let client = CurlHTTPClient()
+        let error = await #expect(throws: OutboundError.self) {
+            try await client.send(OutboundRequest(url: "https://127.0.0.1:\(server.port)/echo"))
+        }
+        #expect(error?.code == .tlsFailed)
+        #expect(error?.curlCode == 60)  // CURLE_PEER_FAILED_VERIFICATION
+    }
+
+    @Test func plainHTTPToNonLoopbackHostIsRefusedBeforeAnyIO() async throws {
+        let client = CurlHTTPClient()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = await #expect(throws: OutboundError.self) {
+            try await client.send(OutboundRequest(url: "http://example.com/token?code=abc"))
+        }
+        #expect(error?.code == .insecureURL)
+        #expect(error?.curlCode == nil)
+        #expect((clock.now - start).milliseconds < 100)
+    }
+
+    @Test(arguments: ["not a url", "", "https://", "http://exa mple.com/", "https://host:99999/", "/relative/path"])
+    func unparsableURLIsInvalidURL(url: String) async throws {
+        let client = CurlHTTPClient()
+        let error = await #expect(throws: OutboundError.self) {
+            try await client.send(OutboundRequest(url: url))
+        }
+        #expect(error?.code == .invalidURL)
+    }
+
+    @Test func headerValueWithLineBreakIsRefused() async throws {
+        let client = CurlHTTPClient()
+        let error = await #expect(throws: OutboundError.self) {
+            try await client.send(
+                OutboundRequest(url: "http://127.0.0.1:1/", headers: [OutboundHeader(name: "X-A", value: "1\r\nX-Injected: 2")])
+            )
+        }
+        #expect(error?.code == .transport)
+        #expect(error?.curlCode == nil)
+        #expect(error?.message.contains("X-Injected") == false)
+    }
+
+    @Test(arguments: ["GET /x", "", "PO\nST"])
+    func methodThatIsNotATokenIsRefused(method: String) async throws {
+        let client = CurlHTTPClient()
+        let error = await #expect(throws: OutboundError.self) {
+            try await client.send(OutboundRequest(method: method, url: "http://127.0.0.1:1/"))
+        }
+        #expect(error?.code == .transport)
+    }
+
+    @Test func errorMessagesHoldNoQueryStringPathOrHeaders() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let secretHeaders = [OutboundHeader(name: "Authorization", value: "Bearer header-secret")]
+        let requests = [
+            OutboundRequest(url: "http://127.0.0.1:1/path-secret?token=query-secret", headers: secretHeaders),
+            OutboundRequest(
+                url: "\(server.base)/slow?ms=3000&token=query-secret", headers: secretHeaders, totalTimeout: .milliseconds(200)
+            ),
+            OutboundRequest(url: "\(server.base)/big?bytes=90000&token=query-secret", headers: secretHeaders, maxResponseBytes: 10),
+            OutboundRequest(url: "\(server.base)/close?token=query-secret", headers: secretHeaders),
+            OutboundRequest(url: "https://user:pass-secret@127.0.0.1:\(server.port)/path-secret?token=query-secret"),
+            OutboundRequest(url: "http://example.com/path-secret?token=query-secret"),
+            OutboundRequest(url: "ftp://127.0.0.1/path-secret?token=query-secret"),
+            OutboundRequest(url: "https://exa mple.com/path-secret?token=query-secret"),
+        ]
+        for request in requests {
+            let error = await #expect(throws: OutboundError.self) { try await client.send(request) }
+            let text = error.map { "\($0.message) \($0.description)" } ?? ""
+            for secret in ["query-secret", "header-secret", "pass-secret", "path-secret", "token="] {
+                #expect(!text.contains(secret), "\(text)")
+            }
+        }
+    }
+
+    @Test func errorDescriptionStartsWithTheStableCode() {
+        let error = OutboundError(code: .responseTooLarge, message: "GET https://api.example.com:443: too big", curlCode: 63)
+        #expect(error.description == "response_too_large: GET https://api.example.com:443: too big (curl 63)")
+        #expect(OutboundError.Code.connectFailed.rawValue == "connect_failed")
+    }
+}

@@ -1,0 +1,201 @@
+import Foundation
+
+/// A small HTTP/1.1 server on 127.0.0.1, in Python, started per test.
+///
+/// Routes:
+/// - `/echo`: the method, target, headers and body as JSON;
+/// - `/status/N`: status N;
+/// - `/slow?ms=N`: waits N ms, then 200;
+/// - `/big?bytes=N[&chunked=1]`: N bytes, with Content-Length or chunked;
+/// - `/redirect?to=URL[&code=N]`: a redirect (302 by default);
+/// - `/loop`: a redirect to itself;
+/// - `/interim`: a 103 Early Hints with a `Link` header, then a 200;
+/// - `/multi`: two `Set-Cookie` headers and a mixed-case `X-Answer`;
+/// - `/close`: drops the connection without a response;
+/// - `/ports`: how many distinct client ports (connections) it has seen.
+final class LoopbackServer: @unchecked Sendable {
+    let port: Int
+    private let process: Process
+
+    var base: String { "http://127.0.0.1:\(port)" }
+
+    /// Starts the server off the cooperative thread pool (starting blocks until Python prints its port).
+    static func start(certificate: (cert: String, key: String)? = nil) async throws -> LoopbackServer {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try LoopbackServer(certificate: certificate) })
+            }
+        }
+    }
+
+    /// Starts the server; with `certificate` (a cert and key PEM path), it speaks TLS.
+    private init(certificate: (cert: String, key: String)? = nil) throws {
+        let script = FileManager.default.temporaryDirectory
+            .appendingPathComponent("latchkey-http-test-\(UUID().uuidString).py")
+        try Self.script.write(to: script, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: script) }
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path] + (certificate.map { [$0.cert, $0.key] } ?? [])
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardInput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = stdout.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { throw ServerError.noPort }
+            line.append(chunk)
+        }
+        guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        else { throw ServerError.noPort }
+        self.port = port
+        self.process = process
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// Kills the server. SIGKILL, not `terminate()`: the child inherits the signal mask of the
+    /// spawning thread, and the test runner's threads block SIGTERM.
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    enum ServerError: Error { case noPort }
+
+    private static let script = #"""
+        import json, os, ssl, sys, threading, time
+        from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+        from urllib.parse import urlparse, parse_qs
+
+        ports = set()
+        ports_lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # One write per response, and no Nagle delay: otherwise the body waits for the
+            # client's delayed ACK of the headers, about 40 ms per request.
+            wbufsize = -1
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args):
+                pass
+
+            def send(self, code, body=b"", headers=()):
+                self.send_response(code)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def route(self):
+                with ports_lock:
+                    ports.add(self.client_address[1])
+                url = urlparse(self.path)
+                query = parse_qs(url.query)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = url.path
+                if path == "/echo":
+                    reply = {
+                        "method": self.command,
+                        "target": self.path,
+                        "headers": [[k, v] for k, v in self.headers.items()],
+                        "body": body.decode("latin-1"),
+                    }
+                    self.send(200, json.dumps(reply).encode(), [("Content-Type", "application/json")])
+                elif path.startswith("/status/"):
+                    self.send(int(path.split("/")[2]), b"status body")
+                elif path == "/slow":
+                    time.sleep(int(query.get("ms", ["1000"])[0]) / 1000)
+                    self.send(200, b"slow")
+                elif path == "/big":
+                    size = int(query["bytes"][0])
+                    if query.get("chunked"):
+                        self.send_response(200)
+                        self.send_header("Transfer-Encoding", "chunked")
+                        self.end_headers()
+                        left = size
+                        while left > 0:
+                            n = min(left, 16384)
+                            self.wfile.write(b"%x\r\n" % n + b"x" * n + b"\r\n")
+                            left -= n
+                        self.wfile.write(b"0\r\n\r\n")
+                    else:
+                        self.send(200, b"x" * size)
+                elif path == "/redirect":
+                    code = int(query.get("code", ["302"])[0])
+                    self.send(code, b"moved", [("Location", query["to"][0])])
+                elif path == "/loop":
+                    self.send(302, b"", [("Location", "/loop")])
+                elif path == "/interim":
+                    self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+                    self.send(200, b"final", [("X-Final", "yes")])
+                elif path == "/multi":
+                    self.send(200, b"", [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("X-Answer", "42")])
+                elif path == "/close":
+                    self.close_connection = True
+                elif path == "/ports":
+                    with ports_lock:
+                        count = len(ports)
+                    self.send(200, json.dumps({"count": count}).encode(), [("Content-Type", "application/json")])
+                else:
+                    self.send(404, b"not found")
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = route
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 256
+
+            def handle_error(self, request, client_address):
+                pass  # clients that hang up (cancellation, timeouts) are expected
+
+        server = Server(("127.0.0.1", 0), Handler)
+        if len(sys.argv) == 3:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(sys.argv[1], sys.argv[2])
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+
+        def exit_with_parent(parent=os.getppid()):
+            # The test runner may die without stopping us (a crash, a timeout).
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(0)
+
+        threading.Thread(target=exit_with_parent, daemon=True).start()
+        print(server.server_address[1], flush=True)
+        server.serve_forever()
+        """#
+}
+
+/// A fresh self-signed certificate for 127.0.0.1, made with the `openssl` tool, in a new
+/// temporary directory that the caller removes.
+func makeSelfSignedCertificate() throws -> (cert: String, key: String, directory: String) {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-http-tls-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let cert = directory.appendingPathComponent("cert.pem").path
+    let key = directory.appendingPathComponent("key.pem").path
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [
+        "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+    ]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw LoopbackServer.ServerError.noPort }
+    return (cert, key, directory.path)
+}

@@ -1,0 +1,169 @@
+import Foundation
+import LatchkeyHTTP
+import Testing
+
+/// Requests reach the server as given, and responses come back whole.
+@Suite struct RoundTripTests {
+    @Test func getSendsHeadersAndQueryAndReturnsJSON() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let response = try await client.send(
+            OutboundRequest(url: "\(server.base)/echo?a=1&b=two", headers: [OutboundHeader(name: "X-Probe", value: "abc 123")])
+        )
+        #expect(response.status == 200)
+        #expect(response.header("content-type") == "application/json")
+        let echo = try Echo(response)
+        #expect(echo.method == "GET")
+        #expect(echo.target == "/echo?a=1&b=two")
+        #expect(echo.header("X-Probe") == "abc 123")
+        #expect(echo.header("Content-Length") == nil)
+        #expect(echo.body == "")
+    }
+
+    @Test func postSendsBodyAndContentTypeExactly() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let json = #"{"grant_type":"authorization_code","code":"é"}"#
+        let response = try await client.send(
+            OutboundRequest(
+                method: "POST",
+                url: "\(server.base)/echo",
+                headers: [OutboundHeader(name: "Content-Type", value: "application/json")],
+                body: Array(json.utf8)
+            )
+        )
+        let echo = try Echo(response)
+        #expect(echo.method == "POST")
+        // The server decodes the body as Latin-1, so each scalar is one byte as sent.
+        #expect(echo.body.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) } == Array(json.utf8))
+        #expect(echo.header("Content-Type") == "application/json")
+        #expect(echo.header("Content-Length") == String(json.utf8.count))
+        #expect(echo.header("Expect") == nil)
+    }
+
+    @Test func largePostBodyIsSentWithoutExpectContinue() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        // curl would add "Expect: 100-continue" above 1 MiB (1 KiB in older versions).
+        let body = [UInt8](repeating: UInt8(ascii: "z"), count: 2 * 1024 * 1024)
+        let response = try await client.send(OutboundRequest(method: "POST", url: "\(server.base)/echo", body: body))
+        let echo = try Echo(response)
+        #expect(echo.header("Expect") == nil)
+        #expect(echo.body.utf8.count == body.count)
+    }
+
+    @Test func postWithoutBodySendsContentLengthZeroAndNoContentType() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let echo = try Echo(try await client.send(OutboundRequest(method: "POST", url: "\(server.base)/echo")))
+        #expect(echo.method == "POST")
+        #expect(echo.header("Content-Length") == "0")
+        #expect(echo.header("Content-Type") == nil)
+    }
+
+    @Test func bodyWithoutContentTypeGetsNoFormDefault() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let echo = try Echo(
+            try await client.send(OutboundRequest(method: "POST", url: "\(server.base)/echo", body: Array("raw".utf8)))
+        )
+        #expect(echo.header("Content-Type") == nil)
+        #expect(echo.body == "raw")
+    }
+
+    @Test(arguments: ["PUT", "PATCH", "DELETE", "OPTIONS"])
+    func otherMethodsAreSentWithTheirBody(method: String) async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let echo = try Echo(
+            try await client.send(OutboundRequest(method: method, url: "\(server.base)/echo", body: Array("payload-\(method)".utf8)))
+        )
+        #expect(echo.method == method)
+        #expect(echo.body == "payload-\(method)")
+    }
+
+    @Test(arguments: ["PUT", "PATCH"])
+    func putAndPatchWithoutBodySendContentLengthZero(method: String) async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let echo = try Echo(try await client.send(OutboundRequest(method: method, url: "\(server.base)/echo")))
+        #expect(echo.method == method)
+        #expect(echo.header("Content-Length") == "0")
+    }
+
+    @Test func deleteWithoutBodySendsNoBody() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let echo = try Echo(try await client.send(OutboundRequest(method: "DELETE", url: "\(server.base)/echo")))
+        #expect(echo.method == "DELETE")
+        #expect(echo.header("Content-Length") == nil)
+    }
+
+    @Test func headReturnsHeadersWithoutWaitingForABody() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let response = try await client.send(OutboundRequest(method: "HEAD", url: "\(server.base)/echo"))
+        #expect(response.status == 200)
+        #expect(response.body.isEmpty)
+        #expect(Int(response.header("Content-Length") ?? "") ?? 0 > 0)
+    }
+
+    @Test func headOfABodyLargerThanTheCapSucceeds() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let response = try await client.send(
+            OutboundRequest(method: "HEAD", url: "\(server.base)/big?bytes=100000", maxResponseBytes: 1000)
+        )
+        #expect(response.status == 200)
+        #expect(response.header("Content-Length") == "100000")
+    }
+
+    @Test func emptyHeaderValueIsSentEmpty() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let echo = try Echo(
+            try await client.send(OutboundRequest(url: "\(server.base)/echo", headers: [OutboundHeader(name: "X-Empty", value: "")]))
+        )
+        #expect(echo.header("X-Empty") == "")
+    }
+
+    @Test(arguments: [200, 201, 404, 418, 503])
+    func statusCodesPassThroughAsResponses(status: Int) async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let response = try await client.send(OutboundRequest(url: "\(server.base)/status/\(status)"))
+        #expect(response.status == status)
+        #expect(response.body == Array("status body".utf8))
+    }
+
+    @Test func repeatedHeadersAreAllKeptAndLookupTakesTheLastCaseInsensitively() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let response = try await client.send(OutboundRequest(url: "\(server.base)/multi"))
+        #expect(response.headers.filter { $0.name == "Set-Cookie" }.map(\.value) == ["a=1", "b=2"])
+        #expect(response.header("set-cookie") == "b=2")
+        #expect(response.header("X-ANSWER") == "42")
+        #expect(response.header("X-Missing") == nil)
+    }
+
+    @Test func interimResponseHeadersAreDropped() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let response = try await client.send(OutboundRequest(url: "\(server.base)/interim"))
+        #expect(response.status == 200)
+        #expect(response.header("X-Final") == "yes")
+        #expect(response.header("Link") == nil)
+        #expect(response.body == Array("final".utf8))
+    }
+
+    @Test func responseExactlyAtTheCapIsAccepted() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        for chunked in [false, true] {
+            let response = try await client.send(
+                OutboundRequest(url: "\(server.base)/big?bytes=50000\(chunked ? "&chunked=1" : "")", maxResponseBytes: 50000)
+            )
+            #expect(response.body.count == 50000)
+        }
+    }
+}
