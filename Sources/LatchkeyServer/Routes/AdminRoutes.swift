@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import LatchkeyCrypto
+import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyStore
 
@@ -69,6 +70,33 @@ struct AdminRoutes {
                 "provider": .string(manifest.id.rawValue), "owner": .string(owner.description),
                 "scopes": .array(scopes.map(JSONValue.string)), "redirect_uri": .string(services.settings.callbackURL),
             ]))
+        }
+        // Creates an API-key (or basic) connection directly, for scripts; the key is checked at the identity URL.
+        group.post("/connections") { request, _ in
+            let body = try await JSONBody.read(request, limit: limit)
+            let manifest = try services.catalog.manifest(try body.string("provider"))
+            let owner = try body.owner()
+            guard try await services.store.ownerExists(owner) else { throw LatchkeyError(.notFound, "owner: \(owner) does not exist", field: "owner") }
+            let flow = ConnectFlow(services: services)
+            let config = try flow.validatedConfig(manifest, try body.stringMap("config"))
+            let credential: Credential
+            let identity: IdentitySpec?
+            switch manifest.auth {
+            case .apiKey(let spec):
+                credential = Credential(apiKey: try body.string("api_key"))
+                identity = spec.identity
+            case .basic(let spec):
+                credential = Credential(username: try body.string("username"), password: try body.optionalString("password") ?? "")
+                identity = spec.identity
+            default:
+                throw LatchkeyError(
+                    .invalidRequest, "provider: \(manifest.id) uses \(manifest.auth.mode); only api_key and basic providers take a key here",
+                    field: "provider")
+            }
+            let connection = try await flow.saveKey(
+                manifest: manifest, owner: owner, reconnect: nil, credential: credential, identity: identity, config: config,
+                actor: "admin", claim: { true })
+            return APIResponse.json(ConnectionView(connection), status: .created)
         }
         group.get("/connections") { request, _ in
             let owner = try request.queryValue("owner").map { try OwnerRef(parsing: $0) }
