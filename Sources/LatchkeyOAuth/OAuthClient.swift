@@ -53,15 +53,7 @@ public struct OAuthClient: Sendable {
         var params = params
         var headers = [OutboundHeader(name: "Accept", value: "application/json")]
         for key in spec.tokenParams.keys.sorted() { params.append((key, spec.tokenParams[key]!)) }
-        switch spec.clientAuth {
-        case .clientSecretBasic:
-            // RFC 6749 section 2.3.1: id and secret are form-encoded before being joined.
-            let pair = FormEncoding.percentEncode(app.clientID) + ":" + FormEncoding.percentEncode(app.clientSecret ?? "")
-            headers.append(OutboundHeader(name: "Authorization", value: "Basic " + Base64.standard(Array(pair.utf8))))
-        case .clientSecretPost:
-            params.append(("client_id", app.clientID))
-            if let secret = app.clientSecret { params.append(("client_secret", secret)) }
-        }
+        Self.authenticateClient(spec.clientAuth, app: app, params: &params, headers: &headers)
         let body: [UInt8]
         switch spec.tokenRequestFormat {
         case .form:
@@ -75,6 +67,21 @@ public struct OAuthClient: Sendable {
         }
         let response = try await send(OutboundRequest(method: "POST", url: url, headers: headers, body: body), step: step)
         return try interpretTokenResponse(response, spec: spec, step: step)
+    }
+
+    /// Authenticates the client as RFC 6749 section 2.3.1 says: HTTP basic with the form-encoded id and secret,
+    /// or both in the request body.
+    static func authenticateClient(
+        _ method: ClientAuthMethod, app: AppCredentials, params: inout [(String, String)], headers: inout [OutboundHeader]
+    ) {
+        switch method {
+        case .clientSecretBasic:
+            let pair = FormEncoding.percentEncode(app.clientID) + ":" + FormEncoding.percentEncode(app.clientSecret ?? "")
+            headers.append(OutboundHeader(name: "Authorization", value: "Basic " + Base64.standard(Array(pair.utf8))))
+        case .clientSecretPost:
+            params.append(("client_id", app.clientID))
+            if let secret = app.clientSecret { params.append(("client_secret", secret)) }
+        }
     }
 
     func interpretTokenResponse(_ response: OutboundResponse, spec: OAuth2Spec, step: String) throws(LatchkeyError) -> TokenGrant {

@@ -18,14 +18,7 @@ extension OAuthClient {
         }
         var params: [(String, String)] = [("token", token), ("token_type_hint", hint)]
         var headers = [OutboundHeader(name: "Accept", value: "application/json")]
-        switch spec.clientAuth {
-        case .clientSecretBasic:
-            let pair = FormEncoding.percentEncode(app.clientID) + ":" + FormEncoding.percentEncode(app.clientSecret ?? "")
-            headers.append(OutboundHeader(name: "Authorization", value: "Basic " + Base64.standard(Array(pair.utf8))))
-        case .clientSecretPost:
-            params.append(("client_id", app.clientID))
-            if let secret = app.clientSecret { params.append(("client_secret", secret)) }
-        }
+        Self.authenticateClient(spec.clientAuth, app: app, params: &params, headers: &headers)
         headers.append(OutboundHeader(name: "Content-Type", value: "application/x-www-form-urlencoded"))
         let response = try await send(
             OutboundRequest(method: "POST", url: url, headers: headers, body: Array(FormEncoding.encode(params).utf8)),
