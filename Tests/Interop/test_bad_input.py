@@ -274,3 +274,25 @@ proxy:
                        env={"LATCHKEY_CONFIG": str(config), "LATCHKEY_DATABASE_URL": f"sqlite:{tmp_path}/db",
                             "LATCHKEY_MASTER_KEY_FILE": str(tmp_path / "mk"), "PATH": "/usr/bin:/bin"}, cwd=tmp_path)
     assert r.returncode != 0 and "auth.token_url" in r.stderr
+
+
+def test_a_rotated_admin_key_is_refused_and_nothing_stored_is_lost(workdir, world):
+    from conftest import Latchkey, free_port
+    d = workdir / "rotation"
+    d.mkdir()
+    providers = world.lk.env["LATCHKEY_PROVIDERS"]
+    first = Latchkey(d, free_port(), providers)
+    first.start()
+    try:
+        assert first.admin("POST", "/v1/admin/orgs", json={"id": "kept"}).status_code == 201
+    finally:
+        first.stop()
+    old_key = first.admin_key
+    second = Latchkey(d, free_port(), providers)  # same database and master key file, a new admin key
+    second.start()
+    try:
+        r = second.call("POST", "/v1/admin/teams", old_key, json={"org": "kept", "id": "t"})
+        assert r.status_code == 401 and r.json()["error"]["code"] == "unauthenticated"
+        assert second.admin("POST", "/v1/admin/teams", json={"org": "kept", "id": "t"}).status_code == 201
+    finally:
+        second.stop()
