@@ -55,11 +55,18 @@ let package = Package(
             dependencies: ["LatchkeyModel", "LatchkeyManifest", "LatchkeyHTTP", "LatchkeyCrypto"],
             swiftSettings: swiftSettings
         ),
+        // What a proxied call or tool call may do: the URL guard, header policy, tool templating, schema checks, retries.
+        .target(
+            name: "LatchkeyProxy",
+            dependencies: ["LatchkeyModel", "LatchkeyManifest", "LatchkeyHTTP", "LatchkeyOAuth"],
+            swiftSettings: swiftSettings
+        ),
         // The Hummingbird server: routes, pages, the one place errors become HTTP.
         .target(
             name: "LatchkeyServer",
             dependencies: [
                 "LatchkeyModel", "LatchkeyManifest", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyHTTP", "LatchkeyOAuth",
+                "LatchkeyProxy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -87,5 +94,6 @@ let package = Package(
         .testTarget(name: "LatchkeyStoreTests", dependencies: ["LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyCrypto"]),
         .testTarget(name: "LatchkeyHTTPTests", dependencies: ["LatchkeyHTTP"]),
         .testTarget(name: "LatchkeyOAuthTests", dependencies: ["LatchkeyOAuth"]),
+        .testTarget(name: "LatchkeyProxyTests", dependencies: ["LatchkeyProxy"]),
     ]
 )

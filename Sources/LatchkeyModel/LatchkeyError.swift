@@ -29,6 +29,11 @@ public struct LatchkeyError: Error, Sendable, Equatable, CustomStringConvertible
         public static let returnToNotAllowed = Code(rawValue: "return_to_not_allowed")
         public static let issuerMismatch = Code(rawValue: "issuer_mismatch")
         public static let decryptionFailed = Code(rawValue: "decryption_failed")
+        public static let notConnected = Code(rawValue: "not_connected")
+        public static let reauthRequired = Code(rawValue: "reauth_required")
+        public static let creditsExhausted = Code(rawValue: "credits_exhausted")
+        public static let toolNotGranted = Code(rawValue: "tool_not_granted")
+        public static let payloadTooLarge = Code(rawValue: "payload_too_large")
         public static let internalError = Code(rawValue: "internal_error")
     }
 

@@ -3,6 +3,21 @@ import LatchkeyHTTP
 import LatchkeyManifest
 import LatchkeyModel
 
+extension LatchkeyError {
+    /// The typed error for a failed outbound call, naming the step; never the URL's query or any header.
+    public init(outbound error: OutboundError, step: String, limit: Int) {
+        switch error.code {
+        case .timeout: self.init(.providerTimeout, "\(step): the provider did not answer in time")
+        case .connectFailed: self.init(.providerUnavailable, "\(step): the provider could not be reached")
+        case .responseTooLarge: self.init(.invalidProviderResponse, "\(step): the provider's answer exceeded \(limit) bytes")
+        case .insecureURL, .invalidURL: self.init(.invalidRequest, "\(step): \(error.message)")
+        case .tlsFailed: self.init(.providerUnavailable, "\(step): TLS with the provider failed")
+        case .cancelled: self.init(.providerUnavailable, "\(step): the call was cancelled")
+        case .transport: self.init(.providerUnavailable, "\(step): \(error.message)")
+        }
+    }
+}
+
 /// Talks to providers for the OAuth flows: code exchange and identity lookup. All I/O goes through
 /// the injected `HTTPTransport` (libcurl in production).
 public struct OAuthClient: Sendable {
@@ -28,16 +43,7 @@ public struct OAuthClient: Sendable {
         do {
             return try await transport.send(request)
         } catch let error as OutboundError {
-            switch error.code {
-            case .timeout: throw LatchkeyError(.providerTimeout, "\(step): the provider did not answer in time")
-            case .connectFailed: throw LatchkeyError(.providerUnavailable, "\(step): the provider could not be reached")
-            case .responseTooLarge:
-                throw LatchkeyError(.invalidProviderResponse, "\(step): the provider's answer exceeded \(maxResponseBytes) bytes")
-            case .insecureURL, .invalidURL: throw LatchkeyError(.invalidRequest, "\(step): \(error.message)")
-            case .tlsFailed: throw LatchkeyError(.providerUnavailable, "\(step): TLS with the provider failed")
-            case .cancelled: throw LatchkeyError(.providerUnavailable, "\(step): the call was cancelled")
-            case .transport: throw LatchkeyError(.providerUnavailable, "\(step): \(error.message)")
-            }
+            throw LatchkeyError(outbound: error, step: step, limit: maxResponseBytes)
         } catch {
             throw LatchkeyError(.providerUnavailable, "\(step): the call failed")
         }

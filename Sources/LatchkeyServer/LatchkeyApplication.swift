@@ -18,6 +18,9 @@ public enum LatchkeyApplication {
         let api = router.group("/v1").add(
             middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: false))
         AgentRoutes(services: services).register(on: api)
+        let broker = TokenBroker(services: services)
+        ProxyRoutes(services: services, broker: broker).register(on: api)
+        ToolRoutes(services: services, broker: broker).register(on: api)
         return router
     }
 

@@ -97,6 +97,28 @@ enum SQLiteMigrations {
                 CREATE INDEX audit_events_org_at ON audit_events(org, at);
                 """)
         }
+        migrator.registerMigration("v2: grants and credits") { db in
+            try db.execute(sql: """
+                CREATE TABLE grants (
+                    agent TEXT NOT NULL REFERENCES owners(ref),
+                    tool TEXT NOT NULL,
+                    granted_at DOUBLE PRECISION NOT NULL,
+                    PRIMARY KEY (agent, tool)
+                );
+                CREATE TABLE credit_pools (
+                    org TEXT PRIMARY KEY NOT NULL,
+                    balance INTEGER NOT NULL CHECK (balance >= 0)
+                );
+                CREATE TABLE credit_usage (
+                    org TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    agent TEXT NOT NULL,
+                    calls INTEGER NOT NULL,
+                    credits INTEGER NOT NULL,
+                    PRIMARY KEY (org, provider, agent)
+                );
+                """)
+        }
         return migrator
     }
 }

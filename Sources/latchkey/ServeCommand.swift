@@ -55,7 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
         serverSettings.authorizationStateTTL = settings.authorizationStateTTL
         let services = LatchkeyServices(
             store: store, vault: CredentialVault(keyring: keyring, dataKeys: store), catalog: ProviderCatalog(manifests),
-            oauth: oauth, settings: serverSettings, logger: logger)
+            oauth: oauth, transport: http, settings: serverSettings, logger: logger)
         try await registerConfiguredApps(settings, services: services, environment: environment)
 
         announce("\(manifests.count) provider(s) loaded; listening on \(settings.host):\(settings.port); public URL \(settings.resolvedPublicURL)")

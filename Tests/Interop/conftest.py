@@ -68,6 +68,11 @@ tools:
     access: write
     request: {{method: POST, path: /items, body: {{name: "{{name}}"}}}}
     input: {{type: object, required: [name], properties: {{name: {{type: string}}}}}}
+  - name: echo
+    description: Echo a path segment and a query value back.
+    access: read
+    request: {{method: GET, path: "/echo/{{segment}}", query: {{q: "{{q}}", n: "{{n}}"}}}}
+    input: {{type: object, required: [segment], properties: {{segment: {{type: string}}, q: {{type: string}}, n: {{type: integer, minimum: 1, maximum: 5}}}}}}
 """
 
 
@@ -182,7 +187,7 @@ class World:
         self.counter += 1
         return f"{prefix}{self.counter}-{secrets.token_hex(3)}"
 
-    def org_with_agent(self, apps=("authlib-basic", "authlib-post", "authlib-nopkce", "authlib-down", "authlib-iss")):
+    def org_with_agent(self, apps=("authlib-basic", "authlib-post", "authlib-nopkce", "authlib-down", "authlib-iss", "authlib-metered")):
         """A new org with team `team`, project `proj` and agent `agent`; provider apps registered at the org.
         Returns (org, agent_key)."""
         org = self.unique("org")
@@ -286,6 +291,10 @@ def start_world(workdir: Path, name: str, env: dict | None = None):
     (providers / "authlib-nopkce.yaml").write_text(
         provider_manifest("authlib-nopkce", peer.base_url, "client_secret_basic", pkce=False))
     (providers / "authlib-key.yaml").write_text(api_key_manifest(peer.base_url))
+    # The same provider, metered against the org's credit pool.
+    (providers / "authlib-metered.yaml").write_text(
+        provider_manifest("authlib-metered", peer.base_url, "client_secret_basic").replace(
+            "\nproxy:", "\npricing: {metered: true, credits_per_call: 1}\nproxy:"))
     # The same provider, naming its issuer (RFC 9207 mix-up defence).
     (providers / "authlib-iss.yaml").write_text(
         provider_manifest("authlib-iss", peer.base_url, "client_secret_basic", extra=f"  issuer: {peer.base_url}"))

@@ -29,7 +29,11 @@ enum APIResponse {
         case .unauthenticated: .unauthorized
         case .forbidden, .accessDenied: .forbidden
         case .notFound, .unknownProvider: .notFound
-        case .conflict, .appNotConfigured: .conflict
+        case .conflict, .appNotConfigured, .notConnected: .conflict
+        case .reauthRequired: HTTPResponse.Status(code: 424, reasonPhrase: "Failed Dependency")
+        case .creditsExhausted: HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
+        case .toolNotGranted: .forbidden
+        case .payloadTooLarge: .contentTooLarge
         case .sessionExpired, .sessionUsed: .gone
         case .providerError, .invalidProviderResponse, .providerUnavailable: .badGateway
         case .providerTimeout: .gatewayTimeout
@@ -79,4 +83,11 @@ struct ErrorMiddleware: RouterMiddleware {
             return APIResponse.error(LatchkeyError(.internalError, "an internal error occurred"))
         }
     }
+}
+
+/// A type-erased encodable, for small mixed JSON answers.
+struct AnyEncodable: Encodable {
+    private let encodeValue: (any Encoder) throws -> Void
+    init<T: Encodable>(_ value: T) { encodeValue = value.encode }
+    func encode(to encoder: any Encoder) throws { try encodeValue(encoder) }
 }

@@ -53,6 +53,40 @@ struct AdminRoutes {
             await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "agent.keys_revoked", owner: agent, detail: "\(count)"))
             return APIResponse.json(JSONValue.object(["owner": .string(agent.description), "revoked": .number(Double(count))]))
         }
+        group.put("/agents/:org/:team/:project/:agent/grants") { request, context in
+            let agent = try agentRef(context)
+            guard try await services.store.ownerExists(agent) else { throw LatchkeyError(.notFound, "\(agent) does not exist", field: "agent") }
+            let body = try await JSONBody.read(request, limit: limit)
+            guard let tools = try body.stringList("tools") else { throw LatchkeyError(.invalidRequest, "tools: required", field: "tools") }
+            let catalog = ToolCatalog(services: services)
+            for name in tools { _ = try catalog.lookup(name) }
+            try await services.store.setGrants(agent: agent, tools: tools, at: services.now())
+            await services.audit(AuditEvent(
+                at: services.now(), actor: "admin", action: "agent.grants_set", owner: agent, detail: tools.sorted().joined(separator: ",")))
+            return APIResponse.json(["agent": AnyEncodable(agent.description), "tools": AnyEncodable(tools.sorted())])
+        }
+        group.get("/agents/:org/:team/:project/:agent/grants") { _, context in
+            let agent = try agentRef(context)
+            let tools = try await services.store.grants(agent: agent).sorted()
+            return APIResponse.json(["agent": AnyEncodable(agent.description), "tools": AnyEncodable(tools)])
+        }
+        group.post("/orgs/:org/credits") { request, context in
+            let org = try OwnerRef(kind: .org, path: context.parameters.get("org") ?? "", field: "org")
+            guard try await services.store.ownerExists(org) else { throw LatchkeyError(.notFound, "\(org) does not exist", field: "org") }
+            let body = try await JSONBody.read(request, limit: limit)
+            guard case .number(let n)? = body.object["add"], n.rounded() == n, n > 0, n < 1e12 else {
+                throw LatchkeyError(.invalidRequest, "add: must be a positive whole number of credits", field: "add")
+            }
+            let balance = try await services.store.addCredits(org: org.org, amount: Int(n))
+            await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "credits.added", owner: org, detail: "\(Int(n))"))
+            return APIResponse.json(["org": AnyEncodable(org.org), "balance": AnyEncodable(balance)])
+        }
+        group.get("/orgs/:org/credits") { _, context in
+            let org = try OwnerRef(kind: .org, path: context.parameters.get("org") ?? "", field: "org")
+            let balance = try await services.store.creditBalance(org: org.org)
+            let usage = try await services.store.creditUsage(org: org.org)
+            return APIResponse.json(["org": AnyEncodable(org.org), "balance": AnyEncodable(balance), "usage": AnyEncodable(usage)])
+        }
         group.put("/apps/:provider") { request, context in
             let manifest = try services.catalog.manifest(context.parameters.get("provider") ?? "")
             let body = try await JSONBody.read(request, limit: limit)

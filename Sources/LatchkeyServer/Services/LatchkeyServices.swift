@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyHTTP
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyOAuth
@@ -11,14 +12,17 @@ public struct LatchkeyServices: Sendable {
     public let vault: CredentialVault
     public let catalog: ProviderCatalog
     public let oauth: OAuthClient
+    /// Carries proxied and tool calls to providers (libcurl in production).
+    public let transport: any HTTPTransport
     public let settings: ServerSettings
     public let now: @Sendable () -> Date
     public let logger: Logger
 
     public init(
         store: any LatchkeyStorage, vault: CredentialVault, catalog: ProviderCatalog, oauth: OAuthClient,
-        settings: ServerSettings, now: @escaping @Sendable () -> Date = Date.init, logger: Logger
+        transport: any HTTPTransport, settings: ServerSettings, now: @escaping @Sendable () -> Date = Date.init, logger: Logger
     ) {
+        self.transport = transport
         self.store = store
         self.vault = vault
         self.catalog = catalog

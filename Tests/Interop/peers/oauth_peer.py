@@ -201,8 +201,13 @@ class OAuthPeer:
         return self._get("/_control/issued" + ("?detail=1" if detail else ""))
 
     def set_mode(self, token: str | None = None, userinfo: str | None = None,
-                 seconds: float | None = None, for_seconds: float | None = None) -> dict:
+                 seconds: float | None = None, for_seconds: float | None = None,
+                 api: str | None = None, count: int | None = None) -> dict:
         body: dict = {}
+        if api is not None:
+            body["api"] = api
+        if count is not None:
+            body["count"] = count
         if token is not None:
             body["token"] = token
         if userinfo is not None:
@@ -212,6 +217,10 @@ class OAuthPeer:
         if for_seconds is not None:
             body["for_seconds"] = for_seconds
         return self._post("/_control/mode", body)
+
+    def api_log(self) -> list:
+        """Every request that reached the provider API: method, path with query, auth scheme."""
+        return self._get("/_control/api_log")
 
     def reset(self) -> None:
         self._post("/_control/reset")

@@ -207,7 +207,8 @@ class Store:
         self.items: dict[str, list[dict]] = {}
         self.next_item_id = 100
         self.stats = self._zero_stats()
-        self.modes = {"token": self._normal(), "userinfo": self._normal()}
+        self.modes = {"token": self._normal(), "userinfo": self._normal(), "api": self._normal()}
+        self.api_log: list[dict] = []
 
     @staticmethod
     def _zero_stats():
@@ -228,31 +229,39 @@ class Store:
 
     @staticmethod
     def _normal():
-        return {"mode": "normal", "seconds": 0.0, "until": None}
+        return {"mode": "normal", "seconds": 0.0, "until": None, "count": None}
 
     def bump(self, key, n=1):
         with self.lock:
             self.stats[key] = self.stats.get(key, 0) + n
 
-    def mode(self, endpoint):
+    def mode(self, endpoint, consume=False):
+        """The mode in force; with ``consume``, one use of a mode limited by ``count`` is spent."""
         with self.lock:
             m = self.modes[endpoint]
             if m["until"] is not None and time.time() >= m["until"]:
                 m = self.modes[endpoint] = self._normal()
+            if m.get("count") is not None:
+                if m["count"] <= 0:
+                    m = self.modes[endpoint] = self._normal()
+                elif consume:
+                    m["count"] -= 1
             return dict(m)
 
-    def set_mode(self, endpoint, mode, seconds, for_seconds):
+    def set_mode(self, endpoint, mode, seconds, for_seconds, count=None):
         with self.lock:
             self.modes[endpoint] = {
                 "mode": mode,
                 "seconds": float(seconds or 0),
                 "until": (time.time() + float(for_seconds)) if for_seconds else None,
+                "count": int(count) if count is not None else None,
             }
 
     def reset(self):
         with self.lock:
             self.stats = self._zero_stats()
-            self.modes = {"token": self._normal(), "userinfo": self._normal()}
+            self.modes = {"token": self._normal(), "userinfo": self._normal(), "api": self._normal()}
+            self.api_log = []
 
     def items_for(self, user):
         with self.lock:
@@ -470,7 +479,7 @@ def _huge_json(kind):
 def injected_response(endpoint):
     """Apply the /_control mode for ``endpoint``; return a Response to short-
     circuit with, or None to continue normally (after an optional delay)."""
-    m = STORE.mode(endpoint)
+    m = STORE.mode(endpoint, consume=True)
     mode = m["mode"]
     if mode == "normal":
         return None
@@ -536,6 +545,13 @@ def create_app(issuer, access_token_ttl, port):
         except OAuth2Error as error:
             require_oauth.raise_error_response(error)  # raises 401/403
         return token, USERS_BY_ID[token.user_id]
+
+    def log_api_call():
+        """The upstream's access log: every request that reached the provider API, authorized or not."""
+        STORE.bump("api_calls")
+        with STORE.lock:
+            STORE.api_log.append({"method": request.method, "path": request.full_path.rstrip("?"),
+                                  "authorization": request.headers.get("Authorization", "")[:7]})
 
     # ---------------- authorization endpoint ----------------
 
@@ -636,22 +652,33 @@ def create_app(issuer, access_token_ttl, port):
     @app.route("/api/echo/<path:sub>",
                methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
     def echo(sub):
-        STORE.bump("api_calls")
+        log_api_call()
+        injected = injected_response("api")
+        if injected is not None:
+            return injected
         token, user = bearer_user()
-        return jsonify(
+        response = jsonify(
             user=user.login,
             method=request.method,
             path=request.path,
             query=request.query_string.decode("utf-8", "replace"),
             args={k: request.args.getlist(k) for k in request.args},
-            headers={k.lower(): v for k, v in request.headers.items()},
+            # The credential itself is never echoed back: a reflecting API would otherwise hand it to the agent.
+            headers={k.lower(): (v.split(" ", 1)[0] + " <redacted>" if k.lower() == "authorization" else v)
+                     for k, v in request.headers.items()},
             body=request.get_data(as_text=True),
             scope=token.scope,
         )
+        response.headers["Set-Cookie"] = "upstream_session=1; Path=/"
+        response.headers["X-Upstream"] = "echo"
+        return response
 
     @app.route("/api/items", methods=["GET", "POST"])
     def items():
-        STORE.bump("api_calls")
+        log_api_call()
+        injected = injected_response("api")
+        if injected is not None:
+            return injected
         _token, user = bearer_user()
         if request.method == "GET":
             with STORE.lock:
@@ -705,15 +732,20 @@ def create_app(issuer, access_token_ttl, port):
     @app.post("/_control/mode")
     def control_mode():
         body = request.get_json(silent=True) or {}
-        endpoints = [e for e in ("token", "userinfo") if e in body]
+        endpoints = [e for e in ("token", "userinfo", "api") if e in body]
         if not endpoints:
-            return jsonify(error='expected {"token": MODE} and/or {"userinfo": MODE}'), 400
+            return jsonify(error='expected {"token": MODE}, {"userinfo": MODE} and/or {"api": MODE}'), 400
         for e in endpoints:
             if body[e] not in MODES:
                 return jsonify(error=f"unknown mode {body[e]!r}", modes=list(MODES)), 400
         for e in endpoints:
-            STORE.set_mode(e, body[e], body.get("seconds", 0), body.get("for_seconds"))
-        return jsonify(token=STORE.mode("token"), userinfo=STORE.mode("userinfo"))
+            STORE.set_mode(e, body[e], body.get("seconds", 0), body.get("for_seconds"), body.get("count"))
+        return jsonify(token=STORE.mode("token"), userinfo=STORE.mode("userinfo"), api=STORE.mode("api"))
+
+    @app.get("/_control/api_log")
+    def control_api_log():
+        with STORE.lock:
+            return jsonify(list(STORE.api_log))
 
     @app.get("/_control/mode")
     def control_mode_get():

@@ -1,0 +1,39 @@
+import LatchkeyHTTP
+import LatchkeyManifest
+import LatchkeyModel
+
+/// Which headers cross the proxy, in each direction.
+public enum HeaderPolicy {
+    /// Hop-by-hop headers (RFC 9110 section 7.6.1) and others that belong to one connection.
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "trailers", "transfer-encoding", "upgrade",
+        "proxy-authenticate", "proxy-authorization", "host", "content-length", "expect",
+    ]
+    /// Caller headers that must never reach a provider: the caller's own credentials and Latchkey's controls.
+    static let callerOnly: Set<String> = ["authorization", "cookie", "cookie2", "forwarded", "x-forwarded-for", "x-forwarded-host",
+                                          "x-forwarded-proto", "x-real-ip"]
+
+    /// The caller's headers that may be forwarded. Throws when a header holds CR, LF or NUL.
+    public static func forwardable(_ headers: [OutboundHeader]) throws(LatchkeyError) -> [OutboundHeader] {
+        let named = Set(headers.filter { $0.name.lowercased() == "connection" }
+            .flatMap { $0.value.lowercased().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
+        var out: [OutboundHeader] = []
+        for h in headers {
+            guard HeaderRules.isSafe(name: h.name, value: h.value) else {
+                throw LatchkeyError(.invalidRequest, "headers: '\(h.name.prefix(40))' holds a character that may not go in a header", field: "headers")
+            }
+            let lower = h.name.lowercased()
+            if hopByHop.contains(lower) || callerOnly.contains(lower) || lower.hasPrefix("latchkey-") || named.contains(lower) { continue }
+            out.append(h)
+        }
+        return out
+    }
+
+    /// The provider's headers that may go back to the caller: no cookies, no hop-by-hop headers.
+    public static func returnable(_ headers: [OutboundHeader]) -> [OutboundHeader] {
+        headers.filter {
+            let lower = $0.name.lowercased()
+            return !hopByHop.contains(lower) && lower != "set-cookie" && lower != "set-cookie2" && !lower.hasPrefix("latchkey-")
+        }
+    }
+}

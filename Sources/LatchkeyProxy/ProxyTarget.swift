@@ -1,0 +1,67 @@
+import LatchkeyHTTP
+import LatchkeyManifest
+import LatchkeyModel
+
+/// Builds the provider URL for a proxied call and refuses anything that could leave the manifest's base URL.
+///
+/// The caller's path is appended to the base URL. It is refused (400 `invalid_request`) when it holds `..`
+/// (also percent-encoded), a leading `//`, a scheme, a backslash, control characters, or encoded slashes that
+/// would smuggle a segment; and the final URL must have the base URL's scheme, host and port, and lie under its path.
+public enum ProxyTarget {
+    /// The final URL for `path` (as received, still percent-encoded, without a leading slash) and `query`
+    /// (the raw query string, or nil).
+    ///
+    /// `encodedByLatchkey` marks a path that Latchkey built from a tool's template, with each argument
+    /// percent-encoded as one segment: its escapes are intended, so only dot segments and the final
+    /// scheme, host and port are checked.
+    public static func url(base: String, path: String, query: String?, encodedByLatchkey: Bool = false) throws(LatchkeyError) -> String {
+        if encodedByLatchkey {
+            if path.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == ".." || $0 == "." }) {
+                throw LatchkeyError(.invalidRequest, "path: holds a dot segment", field: "path")
+            }
+        } else {
+            try checkPath(path)
+        }
+        if let query { try checkQuery(query) }
+        let trimmedBase = base.hasSuffix("/") ? String(base.dropLast()) : base
+        let final = trimmedBase + (path.isEmpty ? "" : "/" + path) + (query.map { $0.isEmpty ? "" : "?" + $0 } ?? "")
+        let baseParts: (scheme: String, host: String, port: Int)
+        let finalParts: (scheme: String, host: String, port: Int)
+        do {
+            baseParts = try OutboundURLPolicy.check(trimmedBase)
+            finalParts = try OutboundURLPolicy.check(final)
+        } catch {
+            throw LatchkeyError(.invalidRequest, "path: the resulting URL is not allowed", field: "path")
+        }
+        guard baseParts.scheme == finalParts.scheme, baseParts.host == finalParts.host, baseParts.port == finalParts.port else {
+            throw LatchkeyError(.invalidRequest, "path: the call would leave the provider's base URL", field: "path")
+        }
+        return final
+    }
+
+    static func checkPath(_ path: String) throws(LatchkeyError) {
+        func refuse(_ why: String) -> LatchkeyError { LatchkeyError(.invalidRequest, "path: \(why)", field: "path") }
+        if path.hasPrefix("/") { throw refuse("must not start with //") }
+        for byte in path.utf8 where byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "#") || byte >= 0x80 {
+            throw refuse("holds a control character, backslash, fragment or non-ASCII byte")
+        }
+        let lower = path.lowercased()
+        // Encoded separators, dots, backslashes, controls and percent signs could be decoded later by someone else.
+        for encoded in ["%2f", "%5c", "%2e", "%00", "%0a", "%0d", "%25", "%23", "%3f", "%09"] where lower.contains(encoded) {
+            throw refuse("holds an encoded '\(encoded)' that could change the path")
+        }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        for segment in segments where segment == ".." || segment == "." {
+            throw refuse("holds a dot segment")
+        }
+        if segments.dropLast().contains(where: \.isEmpty) { throw refuse("holds an empty segment (//)") }
+        if let first = segments.first, first.contains(":") { throw refuse("must not be an absolute URL") }
+        if path.contains("://") { throw refuse("must not hold a URL") }
+    }
+
+    static func checkQuery(_ query: String) throws(LatchkeyError) {
+        for byte in query.utf8 where byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "#") || byte >= 0x80 {
+            throw LatchkeyError(.invalidRequest, "query: holds a control character, fragment or non-ASCII byte", field: "query")
+        }
+    }
+}

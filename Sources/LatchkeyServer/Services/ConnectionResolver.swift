@@ -1,0 +1,61 @@
+import Foundation
+import LatchkeyModel
+import LatchkeyStore
+
+/// Picks the connection a call uses: along the agent's owner chain (own, project, team, org), the nearest
+/// owner's default connection; or the one `Latchkey-Connection` names, if it lies on that chain; or a user's,
+/// when `Latchkey-User` names a user of the agent's org. An admin must name the connection.
+///
+/// A connection outside the caller's reach is reported as not found, never as forbidden, so ids cannot be probed.
+struct ConnectionResolver: Sendable {
+    let services: LatchkeyServices
+
+    func resolve(caller: Caller, provider: ProviderID, connectionID: String?, user: String?) async throws -> StoredConnection {
+        let notFound = LatchkeyError(.notFound, "no connection of \(provider) is available to this caller", field: "connection")
+        let owners: [OwnerRef]?
+        switch caller {
+        case .admin:
+            guard connectionID != nil else {
+                throw LatchkeyError(.invalidRequest, "Latchkey-Connection: an admin must name the connection to use", field: "Latchkey-Connection")
+            }
+            owners = nil
+        case .agent(let agent):
+            if let user {
+                let userRef = try OwnerRef(kind: .user, path: user, field: "Latchkey-User")
+                guard userRef.org == agent.org else { throw notFound }
+                owners = [userRef]
+            } else {
+                owners = agent.inheritanceChain
+            }
+        }
+        if let connectionID {
+            guard let stored = try await services.store.connection(id: ConnectionID(rawValue: connectionID)),
+                stored.connection.provider == provider, stored.connection.state != .revoked,
+                owners.map({ $0.contains(stored.connection.owner) }) ?? true
+            else { throw notFound }
+            return stored
+        }
+        guard let owners else { throw notFound }
+        let candidates = try await services.store.connections(owners: owners, provider: provider).filter { $0.state != .revoked }
+        for owner in owners {
+            let mine = candidates.filter { $0.owner == owner && $0.state != .installed }
+            guard let pick = mine.first(where: \.isDefault) ?? mine.first else { continue }
+            guard let stored = try await services.store.connection(id: pick.id) else { continue }
+            return stored
+        }
+        if candidates.contains(where: { $0.state == .installed }) {
+            throw LatchkeyError(.notConnected, "\(provider) is installed but not connected yet; create a connect link and have a person finish it")
+        }
+        throw notFound
+    }
+
+    /// Refuses connections that cannot be used now: not yet connected, or waiting for a person to reconnect.
+    func requireUsable(_ connection: Connection) throws(LatchkeyError) {
+        switch connection.state {
+        case .active, .error: return
+        case .installed: throw LatchkeyError(.notConnected, "connection \(connection.id) is installed but not connected yet")
+        case .needsReauth: throw LatchkeyError(.reauthRequired, "connection \(connection.id) needs a person to connect it again")
+        case .revoked: throw LatchkeyError(.notFound, "connection \(connection.id) was revoked")
+        }
+    }
+}

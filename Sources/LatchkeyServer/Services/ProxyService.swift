@@ -1,0 +1,91 @@
+import Foundation
+import LatchkeyHTTP
+import LatchkeyManifest
+import LatchkeyModel
+import LatchkeyOAuth
+import LatchkeyProxy
+import LatchkeyStore
+
+/// Carries an agent's call to a provider: resolves the connection, builds a URL that cannot leave the
+/// manifest's base URL, injects the credential, draws credits, retries what may be retried, and refreshes
+/// once on a 401.
+struct ProxyService: Sendable {
+    let services: LatchkeyServices
+    let broker: TokenBroker
+    /// The largest request body forwarded and response body returned.
+    static let maxBodyBytes = 10 * 1024 * 1024
+
+    /// One call to make, relative to the provider's base URL.
+    struct Call {
+        var method: String
+        var path: String
+        var query: String?
+        var headers: [OutboundHeader]
+        var body: [UInt8]?
+        var retries: RetryPolicy
+        /// The path was built from a tool template, its arguments percent-encoded by Latchkey.
+        var fromTool = false
+    }
+
+    /// Sends `call` on `stored`'s behalf and returns the provider's answer (any status).
+    func send(_ call: Call, manifest: ProviderManifest, stored: StoredConnection, caller: Caller) async throws -> OutboundResponse {
+        guard let proxy = manifest.proxy else {
+            throw LatchkeyError(.invalidRequest, "provider: \(manifest.id) has no proxy base URL", field: "provider")
+        }
+        try ConnectionResolver(services: services).requireUsable(stored.connection)
+        var (connection, credential) = manifest.auth == .none
+            ? (stored.connection, Credential()) : try await broker.credential(for: stored)
+        guard let base = proxy.baseURL.render(connection.config), URLRules.isAllowed(base) else {
+            throw LatchkeyError(.invalidRequest, "the base URL of \(manifest.id) cannot be built for connection \(connection.id)")
+        }
+        let url = try ProxyTarget.url(base: base, path: call.path, query: call.query, encodedByLatchkey: call.fromTool)
+
+        let org = connection.owner.org
+        let metered: Int? = if case .metered(let credits) = manifest.pricing { credits } else { nil }
+        if let credits = metered {
+            guard try await services.store.drawCredits(org: org, amount: credits, provider: manifest.id, agent: caller.actorName) else {
+                throw LatchkeyError(.creditsExhausted, "the credit pool of org:\(org) is exhausted; an admin can add credits")
+            }
+        }
+        var refreshedOn401 = false
+        var attempt = 0
+        var waited: Duration = .zero
+        while true {
+            attempt += 1
+            var request = OutboundRequest(
+                method: call.method, url: url, headers: call.headers, body: call.body, connectTimeout: .seconds(5),
+                totalTimeout: .seconds(30), maxResponseBytes: Self.maxBodyBytes, followRedirects: false)
+            for (name, value) in proxy.headers.sorted(by: { $0.key < $1.key })
+            where !request.headers.contains(where: { $0.name.lowercased() == name.lowercased() }) {
+                request.headers.append(OutboundHeader(name: name, value: value))
+            }
+            if let inject = proxy.inject { try CredentialInjection.apply(inject, credential: credential, to: &request) }
+            let response: OutboundResponse
+            do {
+                response = try await services.transport.send(request)
+            } catch let error as OutboundError {
+                // A call that never reached the provider costs nothing.
+                if let credits = metered, error.code == .connectFailed || error.code == .invalidURL || error.code == .insecureURL {
+                    try? await services.store.refundCredits(org: org, amount: credits, provider: manifest.id, agent: caller.actorName)
+                }
+                throw LatchkeyError(outbound: error, step: "\(manifest.id)", limit: Self.maxBodyBytes)
+            }
+            // A 401 may mean the token died early: refresh once and try again, whatever the retry setting.
+            if response.status == 401, !refreshedOn401, manifest.auth.oauth2 != nil, credential.refreshToken != nil {
+                refreshedOn401 = true
+                let latest = try await services.store.connection(id: connection.id) ?? stored
+                (connection, credential) = try await broker.credential(for: latest, force: true)
+                continue
+            }
+            if let delay = call.retries.delay(
+                afterAttempt: attempt, status: response.status, method: call.method, retryAfter: response.header("Retry-After"),
+                waited: waited)
+            {
+                waited += delay
+                try await Task.sleep(for: delay)
+                continue
+            }
+            return response
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import LatchkeyManifest
+import LatchkeyModel
+import LatchkeyOAuth
+import LatchkeyStore
+import Synchronization
+
+/// Hands out usable credentials: reuses a token while it is valid and refreshes it when it is about to expire.
+///
+/// Concurrent callers of one connection share one refresh (an in-flight task per connection). The write is a
+/// compare-and-swap on the connection's version, so a refresher that lost a race never overwrites a newer token;
+/// a rotated refresh token is stored before the new access token is handed out, and a provider that sends no
+/// new refresh token keeps the old one. `invalid_grant` and `unauthorized_client` move the connection to
+/// `needs_reauth`.
+final class TokenBroker: Sendable {
+    let services: LatchkeyServices
+    /// Refresh when the token expires within this window.
+    let refreshWindow: TimeInterval
+    private let inFlight = Mutex<[ConnectionID: Task<(Connection, Credential), any Error>]>([:])
+
+    init(services: LatchkeyServices, refreshWindow: TimeInterval = 300) {
+        self.services = services
+        self.refreshWindow = refreshWindow
+    }
+
+    /// A credential for `stored`, refreshed first when it expires within the window (or always when `force`).
+    func credential(for stored: StoredConnection, force: Bool = false) async throws -> (Connection, Credential) {
+        let connection = stored.connection
+        guard let sealed = stored.sealedCredential else {
+            throw LatchkeyError(.notConnected, "connection \(connection.id) has no credential yet; finish its connect flow first")
+        }
+        let credential = try await services.vault.openCredential(sealed, for: connection)
+        guard let manifest = services.catalog.manifests[connection.provider], let spec = manifest.auth.oauth2,
+            credential.refreshToken != nil
+        else { return (connection, credential) }
+        let due = connection.expiresAt.map { $0.timeIntervalSince(services.now()) < refreshWindow } ?? false
+        guard force || due else { return (connection, credential) }
+        return try await sharedRefresh(connection.id, spec: spec)
+    }
+
+    private func sharedRefresh(_ id: ConnectionID, spec: OAuth2Spec) async throws -> (Connection, Credential) {
+        let task = inFlight.withLock { tasks -> Task<(Connection, Credential), any Error> in
+            if let running = tasks[id] { return running }
+            let task = Task { [self] in
+                defer { _ = inFlight.withLock { $0.removeValue(forKey: id) } }
+                return try await refresh(id, spec: spec)
+            }
+            tasks[id] = task
+            return task
+        }
+        return try await task.value
+    }
+
+    /// One refresh: reads the latest row, calls the provider, and writes with compare-and-swap.
+    private func refresh(_ id: ConnectionID, spec: OAuth2Spec) async throws -> (Connection, Credential) {
+        guard let stored = try await services.store.connection(id: id), let sealed = stored.sealedCredential else {
+            throw LatchkeyError(.notFound, "connection \(id) is gone")
+        }
+        var connection = stored.connection
+        let old = try await services.vault.openCredential(sealed, for: connection)
+        guard let refreshToken = old.refreshToken else { return (connection, old) }
+        guard let (_, app) = try await AppDirectory(services: services).resolve(provider: connection.provider, for: connection.owner) else {
+            throw LatchkeyError(.appNotConfigured, "no OAuth app of \(connection.provider) is registered for \(connection.owner)")
+        }
+        let now = services.now()
+        do {
+            let grant = try await services.oauth.refresh(spec: spec, app: app, refreshToken: refreshToken, config: connection.config)
+            var credential = grant.credential
+            credential.refreshToken = grant.refreshToken ?? refreshToken
+            let expected = connection.version
+            var lifecycle = ConnectionLifecycle(connection.state)
+            connection.state = (try? lifecycle.apply(.refreshed)) ?? connection.state
+            connection.expiresAt = grant.expiresAt
+            connection.lastRefreshedAt = now
+            connection.lastError = nil
+            connection.updatedAt = now
+            if let scopes = grant.scopes { connection.scopesGranted = scopes }
+            let newSealed = try await services.vault.sealCredential(credential, for: connection)
+            guard try await services.store.update(connection, sealedCredential: newSealed, expectedVersion: expected) else {
+                // Someone else wrote first (another refresher); theirs is newer.
+                guard let latest = try await services.store.connection(id: id), let latestSealed = latest.sealedCredential else {
+                    throw LatchkeyError(.notFound, "connection \(id) is gone")
+                }
+                return (latest.connection, try await services.vault.openCredential(latestSealed, for: latest.connection))
+            }
+            connection.version = expected + 1
+            await services.audit(AuditEvent(
+                at: now, actor: "system", action: "connection.refreshed", owner: connection.owner, provider: connection.provider,
+                connectionID: id))
+            return (connection, credential)
+        } catch let error as LatchkeyError {
+            let final = ["invalid_grant", "unauthorized_client"].contains(error.oauthError ?? "")
+            let expected = connection.version
+            var lifecycle = ConnectionLifecycle(connection.state)
+            if final {
+                connection.state = (try? lifecycle.apply(.refreshRejected)) ?? connection.state
+            } else if let expires = connection.expiresAt, expires <= now {
+                connection.state = (try? lifecycle.apply(.refreshFailedAfterExpiry)) ?? connection.state
+            }
+            connection.lastError = error.oauthError ?? error.code.rawValue
+            connection.updatedAt = now
+            _ = try? await services.store.update(connection, sealedCredential: sealed, expectedVersion: expected)
+            await services.audit(AuditEvent(
+                at: now, actor: "system", action: "connection.refresh_failed", owner: connection.owner,
+                provider: connection.provider, connectionID: id, outcome: "failure", detail: connection.lastError))
+            if final {
+                throw LatchkeyError(.reauthRequired, "\(connection.provider) refused the refresh token; the account must be connected again")
+            }
+            // Transient: keep serving the old token while it is still valid.
+            if let expires = connection.expiresAt, expires > now { return (connection, old) }
+            throw error
+        }
+    }
+}
