@@ -21,6 +21,9 @@ public enum LatchkeyApplication {
         let broker = TokenBroker(services: services)
         ProxyRoutes(services: services, broker: broker).register(on: api)
         ToolRoutes(services: services, broker: broker).register(on: api)
+        let mcp = router.group("/mcp").add(
+            middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: false))
+        MCPRoutes(sessions: MCPSessions(services: services, broker: broker)).register(on: mcp)
         return router
     }
 

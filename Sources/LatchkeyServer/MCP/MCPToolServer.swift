@@ -1,0 +1,133 @@
+import Foundation
+import LatchkeyModel
+import MCP
+
+/// The MCP server one session talks to: the agent's granted tools on its active connections, named
+/// `{provider}_{tool}`, and the management tools that let an agent set itself up.
+struct MCPToolServer: Sendable {
+    let services: LatchkeyServices
+    let broker: TokenBroker
+    let agent: OwnerRef
+
+    static let managementTools: [Tool] = [
+        Tool(
+            name: "latchkey_list_providers", description: "List the providers Latchkey can connect, with their auth mode and tools.",
+            inputSchema: .object(["type": "object", "properties": .object([:])]),
+            annotations: .init(readOnlyHint: true)),
+        Tool(
+            name: "latchkey_install", description: "Install a provider for this agent. A person then connects it through a connect link.",
+            inputSchema: .object([
+                "type": "object", "required": .array(["provider"]),
+                "properties": .object(["provider": .object(["type": "string", "description": "A provider id from latchkey_list_providers."])]),
+            ])),
+        Tool(
+            name: "latchkey_connect_link",
+            description: "Create a single-use link (valid 15 minutes) that a person opens to connect their account to a provider.",
+            inputSchema: .object([
+                "type": "object", "required": .array(["provider"]),
+                "properties": .object([
+                    "provider": .object(["type": "string"]),
+                    "scopes": .object(["type": "array", "items": .object(["type": "string"]), "description": "Extra scopes to ask for."]),
+                    "connection_id": .object(["type": "string", "description": "Reconnect this connection instead of adding one."]),
+                ]),
+            ])),
+        Tool(
+            name: "latchkey_connections", description: "List the connections this agent can use, with their state and account.",
+            inputSchema: .object(["type": "object", "properties": .object([:])]),
+            annotations: .init(readOnlyHint: true)),
+    ]
+
+    /// A configured SDK server for one session.
+    func makeServer() async -> Server {
+        let server = Server(
+            name: "latchkey", version: "0.1.0", title: "Latchkey",
+            instructions: "Tools of the accounts people connected for this agent. Use latchkey_connect_link to ask a person to connect one.",
+            capabilities: .init(tools: .init(listChanged: false)))
+        await server.withMethodHandler(ListTools.self) { _ in
+            ListTools.Result(tools: try await tools())
+        }
+        await server.withMethodHandler(CallTool.self) { params in
+            await call(params.name, arguments: JSONValue.object((params.arguments ?? [:]).mapValues(JSONValue.init(mcp:))))
+        }
+        return server
+    }
+
+    /// The agent's tools now, then the management tools.
+    func tools() async throws -> [Tool] {
+        let available = try await ToolCatalog(services: services).available(to: .agent(agent))
+        return available.map { t in
+            Tool(
+                name: "\(t.provider)_\(t.tool)", description: t.description, inputSchema: t.input.mcpValue,
+                annotations: .init(readOnlyHint: t.access == "read", destructiveHint: t.access == "write" ? true : nil))
+        } + Self.managementTools
+    }
+
+    /// Runs a tool; every failure is an MCP tool error with a readable message, never a protocol error.
+    func call(_ name: String, arguments: JSONValue) async -> CallTool.Result {
+        do {
+            let result: JSONValue
+            switch name {
+            case "latchkey_list_providers":
+                result = .array(services.catalog.sorted.map { m in
+                    .object([
+                        "id": .string(m.id.rawValue), "name": .string(m.name), "auth_mode": .string(m.auth.mode),
+                        "tools": .array(m.tools.map { .string($0.name) }),
+                    ])
+                })
+            case "latchkey_install":
+                let manifest = try services.catalog.manifest(try string(arguments, "provider"))
+                let (connection, _) = try await ConnectionService(services: services).install(provider: manifest, owner: agent, actor: .agent(agent))
+                result = .object(["connection_id": .string(connection.id.rawValue), "state": .string(connection.state.rawValue)])
+            case "latchkey_connect_link":
+                let manifest = try services.catalog.manifest(try string(arguments, "provider"))
+                let scopes = arguments.objectValue?["scopes"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                let link = try await ConnectFlow(services: services).createSession(
+                    provider: manifest, owner: agent, reconnect: arguments.objectValue?["connection_id"]?.stringValue,
+                    extraScopes: scopes, returnTo: nil, caller: .agent(agent))
+                result = .object([
+                    "url": .string(link.url), "expires_at": .string(ISO8601DateFormatter().string(from: link.expiresAt)),
+                    "instructions": .string("Send this link to the person whose \(manifest.name) account should be connected."),
+                ])
+            case "latchkey_connections":
+                let list = try await services.store.connections(owners: agent.inheritanceChain, provider: nil).filter { $0.state != .revoked }
+                result = .array(list.map { c in
+                    .object([
+                        "id": .string(c.id.rawValue), "provider": .string(c.provider.rawValue), "owner": .string(c.owner.description),
+                        "state": .string(c.state.rawValue), "account": c.account.map { .string($0.name ?? $0.id) } ?? .null,
+                    ])
+                })
+            default:
+                let toolName = try providerTool(name)
+                let outcome = try await ToolCatalog(services: services).call(
+                    toolName, arguments: arguments, connectionID: nil, user: nil, caller: .agent(agent), broker: broker)
+                let status = Int(outcome.objectValue?["status"]?.scalarText ?? "0") ?? 0
+                let body = outcome.objectValue?["result"] ?? .null
+                return CallTool.Result(
+                    content: [.text(text: body.text, annotations: nil, _meta: nil)], structuredContent: Optional<MCP.Value>.some(outcome.mcpValue),
+                    isError: !(200..<300).contains(status))
+            }
+            return CallTool.Result(content: [.text(text: result.text, annotations: nil, _meta: nil)], structuredContent: nil, isError: false)
+        } catch let error as LatchkeyError {
+            return CallTool.Result(content: [.text(text: "\(error.code.rawValue): \(error.message)", annotations: nil, _meta: nil)], isError: true)
+        } catch {
+            return CallTool.Result(content: [.text(text: "internal_error: the tool failed", annotations: nil, _meta: nil)], isError: true)
+        }
+    }
+
+    func string(_ arguments: JSONValue, _ field: String) throws(LatchkeyError) -> String {
+        guard let s = arguments.objectValue?[field]?.stringValue, !s.isEmpty else {
+            throw LatchkeyError(.invalidRequest, "\(field): required", field: field)
+        }
+        return s
+    }
+
+    /// Maps `{provider}_{tool}` back to `provider.tool`, preferring the longest provider id that fits.
+    func providerTool(_ name: String) throws(LatchkeyError) -> String {
+        for provider in services.catalog.manifests.keys.sorted(by: { $0.rawValue.count > $1.rawValue.count })
+        where name.hasPrefix(provider.rawValue + "_") {
+            let tool = String(name.dropFirst(provider.rawValue.count + 1))
+            if services.catalog.manifests[provider]?.tool(named: tool) != nil { return "\(provider).\(tool)" }
+        }
+        throw LatchkeyError(.notFound, "tool: no tool named \(name.prefix(80))", field: "tool")
+    }
+}
