@@ -96,6 +96,6 @@ let package = Package(
         .testTarget(name: "LatchkeyStoreTests", dependencies: ["LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyCrypto"]),
         .testTarget(name: "LatchkeyHTTPTests", dependencies: ["LatchkeyHTTP"]),
         .testTarget(name: "LatchkeyOAuthTests", dependencies: ["LatchkeyOAuth"]),
-        .testTarget(name: "LatchkeyProxyTests", dependencies: ["LatchkeyProxy"]),
+        .testTarget(name: "LatchkeyProxyTests", dependencies: ["LatchkeyProxy", "LatchkeyHTTP", "LatchkeyManifest"]),
     ]
 )

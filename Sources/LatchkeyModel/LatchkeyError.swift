@@ -34,6 +34,7 @@ public struct LatchkeyError: Error, Sendable, Equatable, CustomStringConvertible
         public static let creditsExhausted = Code(rawValue: "credits_exhausted")
         public static let toolNotGranted = Code(rawValue: "tool_not_granted")
         public static let payloadTooLarge = Code(rawValue: "payload_too_large")
+        public static let rateLimited = Code(rawValue: "rate_limited")
         public static let internalError = Code(rawValue: "internal_error")
     }
 
@@ -44,6 +45,8 @@ public struct LatchkeyError: Error, Sendable, Equatable, CustomStringConvertible
     public var field: String?
     /// The RFC 6749 error code a provider answered with, when there was one (e.g. `invalid_grant`).
     public var oauthError: String?
+    /// Seconds after which the call may be tried again, for `rate_limited`.
+    public var retryAfter: Int?
 
     public init(_ code: Code, _ message: String, field: String? = nil, oauthError: String? = nil) {
         self.code = code

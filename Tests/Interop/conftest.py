@@ -187,7 +187,7 @@ class World:
         self.counter += 1
         return f"{prefix}{self.counter}-{secrets.token_hex(3)}"
 
-    def org_with_agent(self, apps=("authlib-basic", "authlib-post", "authlib-nopkce", "authlib-down", "authlib-iss", "authlib-metered")):
+    def org_with_agent(self, apps=("authlib-basic", "authlib-post", "authlib-nopkce", "authlib-down", "authlib-iss", "authlib-metered", "authlib-limited")):
         """A new org with team `team`, project `proj` and agent `agent`; provider apps registered at the org.
         Returns (org, agent_key)."""
         org = self.unique("org")
@@ -295,6 +295,12 @@ def start_world(workdir: Path, name: str, env: dict | None = None):
     (providers / "authlib-metered.yaml").write_text(
         provider_manifest("authlib-metered", peer.base_url, "client_secret_basic").replace(
             "\nproxy:", "\npricing: {metered: true, credits_per_call: 1}\nproxy:"))
+    # The same provider, naming its rate-limit headers.
+    (providers / "authlib-limited.yaml").write_text(
+        provider_manifest("authlib-limited", peer.base_url, "client_secret_basic").replace(
+            '  inject: {header: Authorization, format: "Bearer {access_token}"}',
+            '  inject: {header: Authorization, format: "Bearer {access_token}"}\n'
+            '  rate_limit: {remaining_header: X-RateLimit-Remaining, reset_header: X-RateLimit-Reset, reset_format: epoch_seconds}'))
     # The same provider, naming its issuer (RFC 9207 mix-up defence).
     (providers / "authlib-iss.yaml").write_text(
         provider_manifest("authlib-iss", peer.base_url, "client_secret_basic", extra=f"  issuer: {peer.base_url}"))

@@ -253,3 +253,30 @@ def test_a_connection_that_needs_reauth_refuses_calls_with_424(world, connected)
     assert r.status_code == 424
     assert lk.call("GET", "/v1/tools", key).json()["tools"] == []
     assert len(peer.api_log()) == before
+
+
+def test_a_spent_rate_limit_holds_calls_until_the_reset_instead_of_spending_them(world):
+    lk, peer = world.lk, world.peer
+    org, key = world.org_with_agent()
+    Person(peer).connect(world.connect_link(key, provider="authlib-limited"))
+    try:
+        # A short reset: the next call waits for it, then goes.
+        peer.set_rate_limit(remaining=0, reset_in=2)
+        assert lk.call("GET", "/v1/proxy/authlib-limited/items", key).status_code == 200
+        reset_at = time.time() + 1.5
+        peer.set_rate_limit(None)
+        before = len(peer.api_log())
+        assert lk.call("GET", "/v1/proxy/authlib-limited/items", key).status_code == 200
+        log = peer.api_log()[before:]
+        assert len(log) == 1 and log[0]["at"] >= reset_at - 1.0
+        # A long reset: refused at once with 429 and Retry-After, and nothing is sent.
+        peer.set_rate_limit(remaining=0, reset_in=60)
+        assert lk.call("GET", "/v1/proxy/authlib-limited/items", key).status_code == 200
+        before = len(peer.api_log())
+        started = time.monotonic()
+        r = lk.call("GET", "/v1/proxy/authlib-limited/items", key)
+        assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+        assert 55 <= int(r.headers["Retry-After"]) <= 61 and time.monotonic() - started < 1
+        assert len(peer.api_log()) == before
+    finally:
+        peer.set_rate_limit(None)

@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyHTTP
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyProxy
@@ -81,5 +82,31 @@ struct RetryPolicyTests {
 
     @Test func theTotalWaitIsBounded() {
         #expect(policy.delay(afterAttempt: 1, status: 503, method: "GET", retryAfter: "5", waited: .seconds(2)) == nil)
+    }
+}
+
+@Suite("Rate-limit headers")
+struct RateLimitReadingTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func response(_ headers: [(String, String)], status: Int = 200) -> OutboundResponse {
+        OutboundResponse(status: status, headers: headers.map { OutboundHeader(name: $0.0, value: $0.1) })
+    }
+
+    @Test func aSpentWindowGivesItsReset() {
+        let epoch = RateLimitSpec(remainingHeader: "x-ratelimit-remaining", resetHeader: "x-ratelimit-reset", resetFormat: .epochSeconds)
+        #expect(RateLimitReading.exhaustedUntil(epoch, response: response([("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", "1800000060")]), now: now)
+            == now.addingTimeInterval(60))
+        let delta = RateLimitSpec(remainingHeader: "x-remaining", resetHeader: "x-reset", resetFormat: .deltaSeconds)
+        #expect(RateLimitReading.exhaustedUntil(delta, response: response([("x-remaining", "0, 1400"), ("x-reset", "7, 2000")]), now: now)
+            == now.addingTimeInterval(7))
+    }
+
+    @Test func callsLeftOrMissingHeadersGiveNothing() {
+        let spec = RateLimitSpec(remainingHeader: "r", resetHeader: "s", resetFormat: .deltaSeconds)
+        #expect(RateLimitReading.exhaustedUntil(spec, response: response([("r", "3"), ("s", "10")]), now: now) == nil)
+        #expect(RateLimitReading.exhaustedUntil(spec, response: response([("r", "0")]), now: now) == nil)
+        #expect(RateLimitReading.retryAfterUntil(response([("Retry-After", "4")], status: 429), now: now) == now.addingTimeInterval(4))
+        #expect(RateLimitReading.retryAfterUntil(response([("Retry-After", "4")], status: 503), now: now) == nil)
     }
 }

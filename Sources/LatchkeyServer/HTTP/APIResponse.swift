@@ -34,6 +34,7 @@ enum APIResponse {
         case .creditsExhausted: HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
         case .toolNotGranted: .forbidden
         case .payloadTooLarge: .contentTooLarge
+        case .rateLimited: .tooManyRequests
         case .sessionExpired, .sessionUsed: .gone
         case .providerError, .invalidProviderResponse, .providerUnavailable: .badGateway
         case .providerTimeout: .gatewayTimeout
@@ -49,6 +50,7 @@ enum APIResponse {
         var response = json(JSONValue.object(["error": .object(body)]), status: status(for: error.code))
         response.headers[.latchkeyError] = error.code.rawValue
         if error.code == .unauthenticated { response.headers[.wwwAuthenticate] = "Bearer realm=\"latchkey\"" }
+        if let seconds = error.retryAfter { response.headers[.retryAfter] = String(seconds) }
         return response
     }
 }

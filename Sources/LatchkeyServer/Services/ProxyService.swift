@@ -12,6 +12,7 @@ import LatchkeyStore
 struct ProxyService: Sendable {
     let services: LatchkeyServices
     let broker: TokenBroker
+    let gate: RateLimitGate
     /// The largest request body forwarded and response body returned.
     static let maxBodyBytes = 10 * 1024 * 1024
 
@@ -40,6 +41,7 @@ struct ProxyService: Sendable {
         }
         let url = try ProxyTarget.url(base: base, path: call.path, query: call.query, encodedByLatchkey: call.fromTool)
 
+        try await gate.admit(connection.id, now: services.now)
         let org = connection.owner.org
         let metered: Int? = if case .metered(let credits) = manifest.pricing { credits } else { nil }
         if let credits = metered {
@@ -69,6 +71,11 @@ struct ProxyService: Sendable {
                     try? await services.store.refundCredits(org: org, amount: credits, provider: manifest.id, agent: caller.actorName)
                 }
                 throw LatchkeyError(outbound: error, step: "\(manifest.id)", limit: Self.maxBodyBytes)
+            }
+            if let until = proxy.rateLimit.flatMap({ RateLimitReading.exhaustedUntil($0, response: response, now: services.now()) })
+                ?? RateLimitReading.retryAfterUntil(response, now: services.now())
+            {
+                gate.block(connection.id, until: until)
             }
             // A 401 may mean the token died early: refresh once and try again, whatever the retry setting.
             if response.status == 401, !refreshedOn401, manifest.auth.oauth2 != nil, credential.refreshToken != nil {

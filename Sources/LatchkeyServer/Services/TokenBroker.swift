@@ -16,6 +16,8 @@ final class TokenBroker: Sendable {
     let services: LatchkeyServices
     /// Refresh when the token expires within this window.
     let refreshWindow: TimeInterval
+    /// The per-connection rate-limit holds, shared by every call through this process.
+    let gate = RateLimitGate()
     private let inFlight = Mutex<[ConnectionID: Task<(Connection, Credential), any Error>]>([:])
 
     init(services: LatchkeyServices, refreshWindow: TimeInterval = 300) {

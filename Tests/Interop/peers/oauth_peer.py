@@ -218,6 +218,10 @@ class OAuthPeer:
             body["for_seconds"] = for_seconds
         return self._post("/_control/mode", body)
 
+    def set_rate_limit(self, remaining: int | None = None, reset_in: float = 60) -> dict:
+        """Makes the provider API send rate-limit headers (remaining, reset as epoch seconds); None stops them."""
+        return self._post("/_control/ratelimit", {} if remaining is None else {"remaining": remaining, "reset_in": reset_in})
+
     def api_log(self) -> list:
         """Every request that reached the provider API: method, path with query, auth scheme."""
         return self._get("/_control/api_log")

@@ -209,6 +209,8 @@ class Store:
         self.stats = self._zero_stats()
         self.modes = {"token": self._normal(), "userinfo": self._normal(), "api": self._normal()}
         self.api_log: list[dict] = []
+        # Rate-limit headers the provider API sends: {"remaining": N, "reset_in": seconds} or None.
+        self.rate_limit: dict | None = None
 
     @staticmethod
     def _zero_stats():
@@ -262,6 +264,7 @@ class Store:
             self.stats = self._zero_stats()
             self.modes = {"token": self._normal(), "userinfo": self._normal(), "api": self._normal()}
             self.api_log = []
+            self.rate_limit = None
 
     def items_for(self, user):
         with self.lock:
@@ -550,7 +553,7 @@ def create_app(issuer, access_token_ttl, port):
         """The upstream's access log: every request that reached the provider API, authorized or not."""
         STORE.bump("api_calls")
         with STORE.lock:
-            STORE.api_log.append({"method": request.method, "path": request.full_path.rstrip("?"),
+            STORE.api_log.append({"at": time.time(), "method": request.method, "path": request.full_path.rstrip("?"),
                                   "authorization": request.headers.get("Authorization", "")[:7]})
 
     # ---------------- authorization endpoint ----------------
@@ -741,6 +744,27 @@ def create_app(issuer, access_token_ttl, port):
         for e in endpoints:
             STORE.set_mode(e, body[e], body.get("seconds", 0), body.get("for_seconds"), body.get("count"))
         return jsonify(token=STORE.mode("token"), userinfo=STORE.mode("userinfo"), api=STORE.mode("api"))
+
+    @app.after_request
+    def add_rate_limit_headers(response):
+        with STORE.lock:
+            limit = dict(STORE.rate_limit) if STORE.rate_limit else None
+        if limit is not None and request.path.startswith("/api/"):
+            response.headers["X-RateLimit-Remaining"] = str(limit["remaining"])
+            response.headers["X-RateLimit-Reset"] = str(int(limit["reset_at"]))
+        return response
+
+    @app.post("/_control/ratelimit")
+    def control_rate_limit():
+        """{"remaining": N, "reset_in": seconds} makes /api answers carry rate-limit headers; {} stops them."""
+        body = request.get_json(silent=True) or {}
+        with STORE.lock:
+            if "remaining" in body:
+                STORE.rate_limit = {"remaining": int(body["remaining"]),
+                                    "reset_at": time.time() + float(body.get("reset_in", 60))}
+            else:
+                STORE.rate_limit = None
+            return jsonify(rate_limit=STORE.rate_limit)
 
     @app.get("/_control/api_log")
     def control_api_log():
