@@ -50,6 +50,28 @@ public final class SQLiteStore: LatchkeyStorage {
     }
 }
 
+/// A WHERE clause built from optional equality filters; absent values add nothing.
+struct Filter: Sendable {
+    private(set) var clauses: [String] = []
+    private(set) var arguments: [any DatabaseValueConvertible & Sendable] = []
+
+    init(_ equalities: [(column: String, value: String?)]) {
+        for (column, value) in equalities {
+            if let value { add("\(column) = ?", value) }
+        }
+    }
+
+    mutating func add(_ clause: String, _ value: any DatabaseValueConvertible & Sendable) {
+        clauses.append(clause)
+        arguments.append(value)
+    }
+
+    /// Appends a LIMIT value after the filters' own (the SQL names it after the WHERE clause).
+    mutating func limit(_ n: Int) { arguments.append(n) }
+
+    var whereSQL: String { clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ") }
+}
+
 // MARK: - Identities
 
 extension SQLiteStore {
@@ -238,23 +260,10 @@ extension SQLiteStore {
     }
 
     public func allConnections(ownerPrefix: OwnerRef?, provider: ProviderID?, state: ConnectionState?) async throws -> [Connection] {
-        try await pool.read { db in
-            var clauses: [String] = []
-            var args: [any DatabaseValueConvertible] = []
-            if let ownerPrefix {
-                clauses.append("org = ?")
-                args.append(ownerPrefix.org)
-            }
-            if let provider {
-                clauses.append("provider = ?")
-                args.append(provider.rawValue)
-            }
-            if let state {
-                clauses.append("state = ?")
-                args.append(state.rawValue)
-            }
-            let whereSQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
-            return try Row.fetchAll(db, sql: "SELECT * FROM connections\(whereSQL) ORDER BY created_at, id", arguments: StatementArguments(args))
+        let filter = Filter([("org", ownerPrefix?.org), ("provider", provider?.rawValue), ("state", state?.rawValue)])
+        return try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM connections\(filter.whereSQL) ORDER BY created_at, id", arguments: StatementArguments(filter.arguments.map { $0 as any DatabaseValueConvertible }))
                 .compactMap(Self.connection)
                 .filter { ownerPrefix?.encloses($0.owner) ?? true }
         }
@@ -379,21 +388,14 @@ extension SQLiteStore {
     }
 
     public func events(ownerPrefix: OwnerRef?, since: Date?, limit: Int) async throws -> [AuditEvent] {
-        try await pool.read { db in
-            var clauses: [String] = []
-            var args: [any DatabaseValueConvertible] = []
-            if let ownerPrefix {
-                clauses.append("org = ?")
-                args.append(ownerPrefix.org)
-            }
-            if let since {
-                clauses.append("at >= ?")
-                args.append(Self.time(since))
-            }
-            let whereSQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
-            args.append(limit)
+        var filter = Filter([("org", ownerPrefix?.org)])
+        if let since { filter.add("at >= ?", Self.time(since)) }
+        filter.limit(limit)
+        return try await pool.read { [filter] db in
+            let values: [(any DatabaseValueConvertible)?] = filter.arguments.map { $0 }
+            let arguments = StatementArguments(values)
             let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM audit_events\(whereSQL) ORDER BY id DESC LIMIT ?", arguments: StatementArguments(args))
+                db, sql: "SELECT * FROM audit_events\(filter.whereSQL) ORDER BY id DESC LIMIT ?", arguments: arguments)
             var events: [AuditEvent] = []
             for row in rows {
                 let owner: String? = row["owner"]

@@ -38,6 +38,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The tools every test manifest shares: a read and a write on the provider's items API.
+ITEM_TOOLS = """\
+tools:
+  - name: list_items
+    description: List items.
+    access: read
+    request: {method: GET, path: /items}
+    input: {type: object, properties: {}}
+  - name: create_item
+    description: Create an item.
+    access: write
+    request: {method: POST, path: /items, body: {name: "{name}"}}
+    input: {type: object, required: [name], properties: {name: {type: string}}}
+"""
+
+
 def provider_manifest(pid: str, peer_url: str, client_auth: str, pkce: bool = True, extra: str = "") -> str:
     return f"""\
 id: {pid}
@@ -57,18 +73,7 @@ auth:
 proxy:
   base_url: {peer_url}/api
   inject: {{header: Authorization, format: "Bearer {{access_token}}"}}
-tools:
-  - name: list_items
-    description: List items.
-    access: read
-    request: {{method: GET, path: /items}}
-    input: {{type: object, properties: {{}}}}
-  - name: create_item
-    description: Create an item.
-    access: write
-    request: {{method: POST, path: /items, body: {{name: "{{name}}"}}}}
-    input: {{type: object, required: [name], properties: {{name: {{type: string}}}}}}
-  - name: echo
+{ITEM_TOOLS}  - name: echo
     description: Echo a path segment and a query value back.
     access: read
     request: {{method: GET, path: "/echo/{{segment}}", query: {{q: "{{q}}", n: "{{n}}"}}}}
@@ -88,18 +93,7 @@ auth:
 proxy:
   base_url: {peer_url}/api
   inject: {{header: Authorization, format: "Bearer {{api_key}}"}}
-tools:
-  - name: list_items
-    description: List items.
-    access: read
-    request: {{method: GET, path: /items}}
-    input: {{type: object, properties: {{}}}}
-  - name: create_item
-    description: Create an item.
-    access: write
-    request: {{method: POST, path: /items, body: {{name: "{{name}}"}}}}
-    input: {{type: object, required: [name], properties: {{name: {{type: string}}}}}}
-"""
+{ITEM_TOOLS}"""
 
 
 class Latchkey:
