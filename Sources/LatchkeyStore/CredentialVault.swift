@@ -9,23 +9,31 @@ import LatchkeyModel
 public struct CredentialVault: Sendable {
     public let keyring: MasterKeyring
     let dataKeys: any DataKeyStore
+    /// Recently unwrapped data keys.
+    public let cache: DataKeyCache
 
-    public init(keyring: MasterKeyring, dataKeys: any DataKeyStore) {
+    public init(keyring: MasterKeyring, dataKeys: any DataKeyStore, cache: DataKeyCache = DataKeyCache()) {
         self.keyring = keyring
         self.dataKeys = dataKeys
+        self.cache = cache
     }
 
     /// The owner's data key, created when `create` is set and none exists yet.
     func dataKey(for owner: OwnerRef, create: Bool) async throws -> DataKey? {
+        if let cached = cache.key(for: owner, now: Date()) { return cached }
         if let record = try await dataKeys.dataKey(for: owner) {
-            return try keyring.unwrap(WrappedDataKey(keyVersion: record.keyVersion, ciphertext: record.ciphertext), for: owner)
+            let key = try keyring.unwrap(WrappedDataKey(keyVersion: record.keyVersion, ciphertext: record.ciphertext), for: owner)
+            cache.remember(key, for: owner, now: Date())
+            return key
         }
         guard create else { return nil }
         let fresh = DataKey.generate()
         let wrapped = try keyring.wrap(fresh, for: owner)
         let stored = try await dataKeys.insertDataKeyIfAbsent(
             WrappedDataKeyRecord(owner: owner, keyVersion: wrapped.keyVersion, ciphertext: wrapped.ciphertext))
-        return try keyring.unwrap(WrappedDataKey(keyVersion: stored.keyVersion, ciphertext: stored.ciphertext), for: owner)
+        let key = try keyring.unwrap(WrappedDataKey(keyVersion: stored.keyVersion, ciphertext: stored.ciphertext), for: owner)
+        cache.remember(key, for: owner, now: Date())
+        return key
     }
 
     /// Seals raw bytes for `binding.owner`.

@@ -259,6 +259,20 @@ extension SQLiteStore {
         }
     }
 
+    public func storedConnections(owners: [OwnerRef], provider: ProviderID) async throws -> [StoredConnection] {
+        guard !owners.isEmpty else { return [] }
+        return try await pool.read { db in
+            let marks = Array(repeating: "?", count: owners.count).joined(separator: ", ")
+            let args: [any DatabaseValueConvertible] = owners.map(\.description) + [provider.rawValue]
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM connections WHERE owner IN (\(marks)) AND provider = ? ORDER BY created_at, id",
+                arguments: StatementArguments(args)
+            ).compactMap { row in
+                Self.connection(row).map { StoredConnection(connection: $0, sealedCredential: (row["credential"] as Data?).map { Array($0) }) }
+            }
+        }
+    }
+
     public func allConnections(ownerPrefix: OwnerRef?, provider: ProviderID?, state: ConnectionState?) async throws -> [Connection] {
         let filter = Filter([("org", ownerPrefix?.org), ("provider", provider?.rawValue), ("state", state?.rawValue)])
         return try await pool.read { db in

@@ -4,6 +4,7 @@ import Hummingbird
 import LatchkeyCrypto
 import LatchkeyModel
 import LatchkeyStore
+import Synchronization
 
 /// Authenticates API calls from their bearer token: the admin key, or an agent key (looked up by hash).
 ///
@@ -14,6 +15,7 @@ struct CallerAuthentication: RouterMiddleware {
     let adminKeyHash: String
     let identities: any IdentityStore
     let adminOnly: Bool
+    let cache: AgentKeyCache
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let token = request.bearerToken else {
@@ -23,7 +25,7 @@ struct CallerAuthentication: RouterMiddleware {
         var context = context
         if SecretHash.constantTimeEquals(hash, adminKeyHash) {
             context.caller = .admin
-        } else if token.hasPrefix(AgentKey.prefix), let agent = try await identities.agent(forKeyHash: hash) {
+        } else if token.hasPrefix(AgentKey.prefix), let agent = try await cache.agent(forKeyHash: hash, identities: identities) {
             if adminOnly { throw LatchkeyError(.forbidden, "this route needs the admin key") }
             context.caller = .agent(agent)
         } else {
@@ -37,4 +39,30 @@ struct CallerAuthentication: RouterMiddleware {
 public enum AgentKey {
     public static let prefix = "lk_agent_"
     public static func generate() -> String { prefix + RandomToken.base64URL(bytes: 32) }
+}
+
+/// Agent keys recently found valid, for one second: a hot agent does not hit the store on every call.
+/// Revocation in this process clears it at once; another replica's revocation takes effect within the second.
+final class AgentKeyCache: Sendable {
+    private let entries = Mutex<[String: (agent: OwnerRef, until: ContinuousClock.Instant)]>([:])
+    let ttl: Duration
+
+    init(ttl: Duration = .seconds(1)) { self.ttl = ttl }
+
+    func agent(forKeyHash hash: String, identities: any IdentityStore) async throws -> OwnerRef? {
+        let now = ContinuousClock.now
+        if let hit = entries.withLock({ $0[hash] }), hit.until > now { return hit.agent }
+        guard let agent = try await identities.agent(forKeyHash: hash) else {
+            _ = entries.withLock { $0.removeValue(forKey: hash) }
+            return nil
+        }
+        entries.withLock { entries in
+            if entries.count > 10_000 { entries.removeAll() }
+            entries[hash] = (agent, now + ttl)
+        }
+        return agent
+    }
+
+    /// Forgets every cached key (after a revocation).
+    func clear() { entries.withLock { $0.removeAll() } }
 }

@@ -50,6 +50,7 @@ struct AdminRoutes {
         group.delete("/agents/:org/:team/:project/:agent/keys") { _, context in
             let agent = try agentRef(context)
             let count = try await services.store.revokeAgentKeys(agent: agent, at: services.now())
+            services.agentKeys.clear()
             await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "agent.keys_revoked", owner: agent, detail: "\(count)"))
             return APIResponse.json(JSONValue.object(["owner": .string(agent.description), "revoked": .number(Double(count))]))
         }

@@ -36,14 +36,13 @@ struct ConnectionResolver: Sendable {
             return stored
         }
         guard let owners else { throw notFound }
-        let candidates = try await services.store.connections(owners: owners, provider: provider).filter { $0.state != .revoked }
+        let candidates = try await services.store.storedConnections(owners: owners, provider: provider)
+            .filter { $0.connection.state != .revoked }
         for owner in owners {
-            let mine = candidates.filter { $0.owner == owner && $0.state != .installed }
-            guard let pick = mine.first(where: \.isDefault) ?? mine.first else { continue }
-            guard let stored = try await services.store.connection(id: pick.id) else { continue }
-            return stored
+            let mine = candidates.filter { $0.connection.owner == owner && $0.connection.state != .installed }
+            if let pick = mine.first(where: \.connection.isDefault) ?? mine.first { return pick }
         }
-        if candidates.contains(where: { $0.state == .installed }) {
+        if candidates.contains(where: { $0.connection.state == .installed }) {
             throw LatchkeyError(.notConnected, "\(provider) is installed but not connected yet; create a connect link and have a person finish it")
         }
         throw notFound

@@ -17,6 +17,8 @@ public struct LatchkeyServices: Sendable {
     public let settings: ServerSettings
     public let now: @Sendable () -> Date
     public let logger: Logger
+    /// Agent keys recently found valid (one second).
+    let agentKeys = AgentKeyCache()
 
     public init(
         store: any LatchkeyStorage, vault: CredentialVault, catalog: ProviderCatalog, oauth: OAuthClient,
