@@ -36,6 +36,14 @@ public struct CredentialVault: Sendable {
         return key
     }
 
+    /// Destroys an owner's data key (crypto-shredding): every ciphertext sealed under it becomes unreadable,
+    /// in this process at once, and in other replicas once their cached copy expires.
+    public func destroyDataKey(for owner: OwnerRef) async throws -> Bool {
+        let existed = try await dataKeys.deleteDataKey(for: owner)
+        cache.forget(owner)
+        return existed
+    }
+
     /// Seals raw bytes for `binding.owner`.
     public func seal(_ plaintext: [UInt8], binding: SealBinding) async throws -> [UInt8] {
         let key = try await dataKey(for: binding.owner, create: true)!

@@ -178,8 +178,8 @@ struct SQLiteStoreTests {
         var renamed = c
         renamed.id = .random()
         await #expect(throws: LatchkeyError.self) { try await vault.openCredential(sealed, for: renamed) }
-        // Crypto-shredding: without the owner's data key, nothing opens.
-        #expect(try await store.deleteDataKey(for: agent))
+        // Crypto-shredding: without the owner's data key, nothing opens, at once.
+        #expect(try await vault.destroyDataKey(for: agent))
         await #expect(throws: LatchkeyError.self) { try await vault.openCredential(sealed, for: c) }
     }
 }
