@@ -14,11 +14,11 @@ public enum LatchkeyApplication {
         ConnectRoutes(services: services, pages: Pages()).register(on: router)
         let admin = router.group("/v1/admin").add(
             middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: true, cache: services.agentKeys))
-        AdminRoutes(services: services).register(on: admin)
+        let broker = TokenBroker(services: services)
+        AdminRoutes(services: services, broker: broker).register(on: admin)
         let api = router.group("/v1").add(
             middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: false, cache: services.agentKeys))
         AgentRoutes(services: services).register(on: api)
-        let broker = TokenBroker(services: services)
         ProxyRoutes(services: services, broker: broker).register(on: api)
         ToolRoutes(services: services, broker: broker).register(on: api)
         let mcp = router.group("/mcp").add(

@@ -30,4 +30,6 @@ public protocol AppStore: Sendable {
     func putApp(_ app: AppRegistration) async throws
     /// The registrations of `provider` at any of `owners`.
     func apps(provider: ProviderID, owners: [OwnerRef]) async throws -> [AppRegistration]
+    /// Every app registered at exactly `owner`.
+    func allApps(owner: OwnerRef) async throws -> [AppRegistration]
 }

@@ -14,7 +14,7 @@ public protocol ConnectionStore: Sendable {
     /// Connections held by any of `owners`, optionally of one provider, oldest first.
     func connections(owners: [OwnerRef], provider: ProviderID?) async throws -> [Connection]
     /// Like `connections(owners:provider:)`, with each sealed credential: what a call needs, in one read.
-    func storedConnections(owners: [OwnerRef], provider: ProviderID) async throws -> [StoredConnection]
+    func storedConnections(owners: [OwnerRef], provider: ProviderID?) async throws -> [StoredConnection]
     /// Every connection matching the filters (admin listing), oldest first.
     func allConnections(ownerPrefix: OwnerRef?, provider: ProviderID?, state: ConnectionState?) async throws -> [Connection]
     /// Writes metadata and credential when the stored version is `expectedVersion`. A nil credential clears it.

@@ -175,6 +175,15 @@ extension SQLiteStore {
         }
     }
 
+    public func allApps(owner: OwnerRef) async throws -> [AppRegistration] {
+        let providers = try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT provider FROM apps WHERE owner = ?", arguments: [owner.description])
+        }
+        var out: [AppRegistration] = []
+        for provider in providers { out += try await apps(provider: ProviderID(provider), owners: [owner]) }
+        return out
+    }
+
     public func apps(provider: ProviderID, owners: [OwnerRef]) async throws -> [AppRegistration] {
         guard !owners.isEmpty else { return [] }
         return try await pool.read { db in
@@ -259,13 +268,18 @@ extension SQLiteStore {
         }
     }
 
-    public func storedConnections(owners: [OwnerRef], provider: ProviderID) async throws -> [StoredConnection] {
+    public func storedConnections(owners: [OwnerRef], provider: ProviderID?) async throws -> [StoredConnection] {
         guard !owners.isEmpty else { return [] }
         return try await pool.read { db in
             let marks = Array(repeating: "?", count: owners.count).joined(separator: ", ")
-            let args: [any DatabaseValueConvertible] = owners.map(\.description) + [provider.rawValue]
+            var args: [any DatabaseValueConvertible] = owners.map(\.description)
+            var sql = "SELECT * FROM connections WHERE owner IN (\(marks))"
+            if let provider {
+                sql += " AND provider = ?"
+                args.append(provider.rawValue)
+            }
             return try Row.fetchAll(
-                db, sql: "SELECT * FROM connections WHERE owner IN (\(marks)) AND provider = ? ORDER BY created_at, id",
+                db, sql: sql + " ORDER BY created_at, id",
                 arguments: StatementArguments(args)
             ).compactMap { row in
                 Self.connection(row).map { StoredConnection(connection: $0, sealedCredential: (row["credential"] as Data?).map { Array($0) }) }

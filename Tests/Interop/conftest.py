@@ -269,13 +269,13 @@ def workdir():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def start_world(workdir: Path, name: str, env: dict | None = None):
+def start_world(workdir: Path, name: str, env: dict | None = None, access_token_ttl: int | None = None):
     port = free_port()
     callback = f"http://127.0.0.1:{port}/oauth/callback"
     peer = OAuthPeer(clients=[
         PeerClient("latchkey-basic", CLIENT_SECRETS["basic"], "client_secret_basic", callback),
         PeerClient("latchkey-post", CLIENT_SECRETS["post"], "client_secret_post", callback),
-    ])
+    ], access_token_ttl=access_token_ttl)
     peer.start()
     d = workdir / name
     providers = d / "providers"
@@ -319,6 +319,15 @@ def short_lived_world(workdir):
     """A Latchkey whose connect links and states expire after 2 seconds."""
     lk, peer = start_world(workdir, "short", env={
         "LATCHKEY_CONNECT_SESSION_TTL_SECONDS": "2", "LATCHKEY_AUTHORIZATION_STATE_TTL_SECONDS": "2"})
+    yield World(lk, peer)
+    lk.stop()
+    peer.stop()
+
+
+@pytest.fixture(scope="session")
+def five_second_world(workdir):
+    """The provider issues 5-second access tokens and rotating refresh tokens."""
+    lk, peer = start_world(workdir, "five-second", access_token_ttl=5)
     yield World(lk, peer)
     lk.stop()
     peer.stop()

@@ -2,12 +2,14 @@ import Foundation
 import Hummingbird
 import LatchkeyCrypto
 import LatchkeyManifest
+import LatchkeyOAuth
 import LatchkeyModel
 import LatchkeyStore
 
 /// `/v1/admin/...`: identities, apps, connections and the audit log. Admin key only.
 struct AdminRoutes {
     let services: LatchkeyServices
+    let broker: TokenBroker
 
     func register(on group: RouterGroup<LatchkeyContext>) {
         let limit = services.settings.maxJSONBodyBytes
@@ -132,6 +134,43 @@ struct AdminRoutes {
                 manifest: manifest, owner: owner, reconnect: nil, credential: credential, identity: identity, config: config,
                 actor: "admin", claim: { true })
             return APIResponse.json(ConnectionView(connection), status: .created)
+        }
+        // A forced refresh, now, whatever the token's expiry.
+        group.post("/connections/:id/refresh") { _, context in
+            let stored = try await ConnectionService(services: services).visibleConnection(context.parameters.get("id") ?? "", caller: .admin)
+            guard services.catalog.manifests[stored.connection.provider]?.auth.oauth2 != nil else {
+                throw LatchkeyError(.invalidRequest, "id: \(stored.connection.provider) does not use OAuth tokens", field: "id")
+            }
+            let (connection, credential) = try await broker.credential(for: stored, force: true)
+            guard credential.refreshToken != nil else {
+                throw LatchkeyError(.invalidRequest, "id: connection \(connection.id) has no refresh token", field: "id")
+            }
+            await services.audit(AuditEvent(
+                at: services.now(), actor: "admin", action: "connection.refresh_forced", owner: connection.owner,
+                provider: connection.provider, connectionID: connection.id))
+            return APIResponse.json(ConnectionView(connection))
+        }
+        // Revokes one connection at the provider and destroys its credential.
+        group.post("/connections/:id/revoke") { _, context in
+            let service = ConnectionService(services: services)
+            let stored = try await service.visibleConnection(context.parameters.get("id") ?? "", caller: .admin)
+            return APIResponse.json(ConnectionView(try await service.remove(stored, actor: .admin)))
+        }
+        // Revokes everything under an owner: /v1/admin/owners/{owner ref}/revoke, the reference percent-encoded or not.
+        group.post("/owners/**") { request, _ in
+            let prefix = "/v1/admin/owners/"
+            let path = request.uri.path
+            guard path.hasPrefix(prefix), path.hasSuffix("/revoke") else {
+                throw LatchkeyError(.notFound, "no route for POST \(path.prefix(100))")
+            }
+            let raw = FormEncoding.percentDecode(Substring(path.dropFirst(prefix.count).dropLast("/revoke".count)))
+            let owner = try OwnerRef(parsing: raw, field: "owner")
+            guard try await services.store.ownerExists(owner) else { throw LatchkeyError(.notFound, "owner: \(owner) does not exist", field: "owner") }
+            let result = try await ConnectionService(services: services).revokeOwner(owner, actor: .admin)
+            return APIResponse.json([
+                "owner": AnyEncodable(owner.description), "connections_revoked": AnyEncodable(result.connections),
+                "agent_keys_revoked": AnyEncodable(result.agentKeys),
+            ])
         }
         group.get("/connections") { request, _ in
             let owner = try request.queryValue("owner").map { try OwnerRef(parsing: $0) }

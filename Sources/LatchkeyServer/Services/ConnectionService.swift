@@ -133,7 +133,47 @@ struct ConnectionService: Sendable {
         await services.audit(AuditEvent(
             at: services.now(), actor: actor.actorName, action: "integration.removed", owner: connection.owner,
             provider: connection.provider, connectionID: connection.id))
+        try await shredIfEmpty(connection.owner, actor: actor)
         return connection
+    }
+
+    /// Crypto-shredding: when an owner holds no credential and no app secret any more, its data key is destroyed,
+    /// so nothing sealed for it can ever be opened again.
+    func shredIfEmpty(_ owner: OwnerRef, actor: Caller) async throws {
+        let holding = try await services.store.storedConnections(owners: [owner], provider: nil)
+            .contains { $0.sealedCredential != nil }
+        guard !holding else { return }
+        let apps = try await services.store.allApps(owner: owner)
+        guard apps.allSatisfy({ $0.sealedClientSecret == nil }) else { return }
+        if try await services.vault.destroyDataKey(for: owner) {
+            await services.audit(AuditEvent(at: services.now(), actor: actor.actorName, action: "owner.data_key_destroyed", owner: owner))
+        }
+    }
+
+    /// Revokes everything under `owner` (for a compromised agent): every connection of it and below it is revoked at
+    /// the provider and destroyed, every agent key below it is revoked, and emptied owners are crypto-shredded.
+    func revokeOwner(_ owner: OwnerRef, actor: Caller) async throws -> (connections: Int, agentKeys: Int) {
+        let connections = try await services.store.allConnections(ownerPrefix: owner, provider: nil, state: nil)
+            .filter { $0.state != .revoked }
+        var revoked = 0
+        for c in connections {
+            guard let stored = try await services.store.connection(id: c.id) else { continue }
+            _ = try await remove(stored, actor: actor)
+            revoked += 1
+        }
+        var keys = 0
+        if owner.kind == .agent {
+            keys = try await services.store.revokeAgentKeys(agent: owner, at: services.now())
+        } else if owner.kind != .user {
+            for agent in try await services.store.owners(kind: .agent, org: owner.org) where owner.encloses(agent) {
+                keys += try await services.store.revokeAgentKeys(agent: agent, at: services.now())
+            }
+        }
+        services.agentKeys.clear()
+        try await shredIfEmpty(owner, actor: actor)
+        await services.audit(AuditEvent(
+            at: services.now(), actor: actor.actorName, action: "owner.revoked", owner: owner, detail: "\(revoked) connection(s), \(keys) key(s)"))
+        return (revoked, keys)
     }
 }
 
@@ -198,5 +238,29 @@ struct ConnectionView: Encodable {
         last_refreshed_at = c.lastRefreshedAt
         last_error = c.lastError
         created_at = c.createdAt
+    }
+
+    /// Every field is always present; an unknown value is `null`, as the contract lists them.
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(provider, forKey: .provider)
+        try c.encode(owner, forKey: .owner)
+        try c.encode(state, forKey: .state)
+        try c.encode(account, forKey: .account)
+        try c.encode(account_id, forKey: .account_id)
+        try c.encode(scopes, forKey: .scopes)
+        try c.encode(scopes_requested, forKey: .scopes_requested)
+        try c.encode(config, forKey: .config)
+        try c.encode(is_default, forKey: .is_default)
+        try c.encode(expires_at, forKey: .expires_at)
+        try c.encode(last_refreshed_at, forKey: .last_refreshed_at)
+        try c.encode(last_error, forKey: .last_error)
+        try c.encode(created_at, forKey: .created_at)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, provider, owner, state, account, account_id, scopes, scopes_requested, config, is_default, expires_at
+        case last_refreshed_at, last_error, created_at
     }
 }

@@ -81,7 +81,9 @@ struct ProxyService: Sendable {
             if response.status == 401, !refreshedOn401, manifest.auth.oauth2 != nil, credential.refreshToken != nil {
                 refreshedOn401 = true
                 let latest = try await services.store.connection(id: connection.id) ?? stored
-                (connection, credential) = try await broker.credential(for: latest, force: true)
+                // Another call may have refreshed already; then its token is the one to retry with.
+                let newer = latest.connection.version > connection.version
+                (connection, credential) = try await broker.credential(for: latest, force: !newer)
                 continue
             }
             if let delay = call.retries.delay(

@@ -35,17 +35,27 @@ final class TokenBroker: Sendable {
         guard let manifest = services.catalog.manifests[connection.provider], let spec = manifest.auth.oauth2,
             credential.refreshToken != nil
         else { return (connection, credential) }
-        let due = connection.expiresAt.map { $0.timeIntervalSince(services.now()) < refreshWindow } ?? false
-        guard force || due else { return (connection, credential) }
-        return try await sharedRefresh(connection.id, spec: spec)
+        guard force || isDue(connection) else { return (connection, credential) }
+        return try await sharedRefresh(connection.id, spec: spec, seenVersion: connection.version)
     }
 
-    private func sharedRefresh(_ id: ConnectionID, spec: OAuth2Spec) async throws -> (Connection, Credential) {
+    /// Whether a token is close enough to its expiry to refresh before use: within the refresh window, but never
+    /// more than a quarter of its lifetime early, so a short-lived token is not refreshed on every call.
+    func isDue(_ connection: Connection) -> Bool {
+        guard let expires = connection.expiresAt else { return false }
+        let remaining = expires.timeIntervalSince(services.now())
+        let lifetime = connection.lastRefreshedAt.map { expires.timeIntervalSince($0) } ?? refreshWindow * 4
+        return remaining < min(refreshWindow, max(lifetime, 0) / 4)
+    }
+
+    /// Refreshes once for every concurrent caller. A caller that saw an older version than the stored one gets
+    /// the newer credential without another call to the provider.
+    private func sharedRefresh(_ id: ConnectionID, spec: OAuth2Spec, seenVersion: Int) async throws -> (Connection, Credential) {
         let task = inFlight.withLock { tasks -> Task<(Connection, Credential), any Error> in
             if let running = tasks[id] { return running }
             let task = Task { [self] in
                 defer { _ = inFlight.withLock { $0.removeValue(forKey: id) } }
-                return try await refresh(id, spec: spec)
+                return try await refresh(id, spec: spec, seenVersion: seenVersion)
             }
             tasks[id] = task
             return task
@@ -54,12 +64,14 @@ final class TokenBroker: Sendable {
     }
 
     /// One refresh: reads the latest row, calls the provider, and writes with compare-and-swap.
-    private func refresh(_ id: ConnectionID, spec: OAuth2Spec) async throws -> (Connection, Credential) {
+    private func refresh(_ id: ConnectionID, spec: OAuth2Spec, seenVersion: Int) async throws -> (Connection, Credential) {
         guard let stored = try await services.store.connection(id: id), let sealed = stored.sealedCredential else {
             throw LatchkeyError(.notFound, "connection \(id) is gone")
         }
         var connection = stored.connection
         let old = try await services.vault.openCredential(sealed, for: connection)
+        // Someone refreshed since the caller read the connection: theirs is the fresh token.
+        if connection.version > seenVersion, connection.state == .active { return (connection, old) }
         guard let refreshToken = old.refreshToken else { return (connection, old) }
         guard let (_, app) = try await AppDirectory(services: services).resolve(provider: connection.provider, for: connection.owner) else {
             throw LatchkeyError(.appNotConfigured, "no OAuth app of \(connection.provider) is registered for \(connection.owner)")

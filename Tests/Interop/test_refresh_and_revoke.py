@@ -1,0 +1,90 @@
+"""Tokens stay fresh and admins stay in control: refresh on use, forced refresh, revocation, crypto-shredding."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from conftest import Person
+
+
+def test_200_concurrent_calls_just_after_expiry_share_one_refresh(five_second_world):
+    world = five_second_world
+    lk, peer = world.lk, world.peer
+    org, key = world.org_with_agent()
+    Person(peer).connect(world.connect_link(key))
+    time.sleep(5.2)  # the access token has expired
+    refreshes = peer.stats()["refresh_grants"]
+
+    def call(_):
+        return requests.get(lk.url + "/v1/proxy/authlib-basic/items", headers={"Authorization": f"Bearer {key}"}, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = [r.status_code for r in pool.map(call, range(200))]
+    assert statuses == [200] * 200
+    assert peer.stats()["refresh_grants"] == refreshes + 1
+    [c] = world.connections(key)
+    assert c["state"] == "active" and c["last_refreshed_at"]
+
+
+def test_a_rotated_refresh_token_is_kept_and_reused_across_refreshes(five_second_world):
+    world = five_second_world
+    lk, peer = world.lk, world.peer
+    org, key = world.org_with_agent()
+    Person(peer).connect(world.connect_link(key))
+    refreshes = peer.stats()["refresh_grants"]
+    for _ in range(3):
+        time.sleep(5.2)
+        assert lk.call("GET", "/v1/proxy/authlib-basic/items", key).status_code == 200
+    # Each refresh used the newest refresh token: the provider (which fails reused ones at once) never refused one.
+    [c] = world.connections(key)
+    assert c["state"] == "active" and c["last_error"] is None
+    assert peer.stats()["refresh_grants"] == refreshes + 3
+
+
+def test_an_admin_forces_a_refresh_and_revokes_a_connection(world):
+    lk, peer = world.lk, world.peer
+    org, key = world.org_with_agent()
+    Person(peer).connect(world.connect_link(key))
+    [c] = world.connections(key)
+    refreshes = peer.stats()["refresh_grants"]
+    r = lk.admin("POST", f"/v1/admin/connections/{c['id']}/refresh")
+    assert r.status_code == 200 and r.json()["state"] == "active"
+    assert peer.stats()["refresh_grants"] == refreshes + 1
+    assert r.json()["last_refreshed_at"] >= c["last_refreshed_at"]
+    assert lk.call("GET", "/v1/proxy/authlib-basic/items", key).status_code == 200
+    assert lk.call("POST", f"/v1/admin/connections/{c['id']}/refresh", key).status_code == 403  # agents cannot
+
+    revocations = peer.stats()["revocations"]
+    r = lk.admin("POST", f"/v1/admin/connections/{c['id']}/revoke")
+    assert r.status_code == 200 and r.json()["state"] == "revoked"
+    assert peer.stats()["revocations"] == revocations + 2
+    assert lk.call("GET", "/v1/proxy/authlib-basic/items", key).status_code == 404
+    r = lk.admin("POST", "/v1/admin/connections/conn_nope/revoke")
+    assert r.status_code == 404
+
+
+def test_revoking_everything_under_a_compromised_agent(world):
+    lk, peer = world.lk, world.peer
+    org, key = world.org_with_agent()
+    other = world.agent(org, "team", "proj", "bystander")
+    Person(peer).connect(world.connect_link(key))
+    Person(peer).connect(world.connect_link(key, provider="authlib-post"))
+    Person(peer).connect(world.connect_link(other))
+    owner = f"agent:{org}/team/proj/agent"
+    r = lk.admin("POST", f"/v1/admin/owners/{owner}/revoke")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"owner": owner, "connections_revoked": 2, "agent_keys_revoked": 1}
+    # The agent's key no longer works; its connections are revoked; its data key is destroyed.
+    assert lk.call("GET", "/v1/connections", key).status_code == 401
+    listing = lk.admin("GET", f"/v1/admin/connections?owner={owner}").json()["connections"]
+    assert {c["state"] for c in listing} == {"revoked"}
+    audit = lk.admin("GET", f"/v1/admin/audit?owner={owner}").json()["events"]
+    assert "owner.data_key_destroyed" in [e["action"] for e in audit]
+    # The bystander in the same project is untouched.
+    assert lk.call("GET", "/v1/proxy/authlib-basic/items", other).status_code == 200
+    # Bad references are clear errors.
+    assert lk.admin("POST", "/v1/admin/owners/agent:Bad/revoke").json()["error"]["code"] == "invalid_owner"
+    assert lk.admin("POST", f"/v1/admin/owners/org:{org}-missing/revoke").status_code == 404
