@@ -7,6 +7,10 @@ import Logging
 public enum LatchkeyApplication {
     /// The router with all of Latchkey's routes, for tests and for `build`.
     public static func router(services: LatchkeyServices, openAPI: String) -> Router<LatchkeyContext> {
+        router(services: services, openAPI: openAPI, broker: TokenBroker(services: services))
+    }
+
+    static func router(services: LatchkeyServices, openAPI: String, broker: TokenBroker) -> Router<LatchkeyContext> {
         let router = Router(context: LatchkeyContext.self)
         router.add(middleware: RequestLogMiddleware(logger: services.logger))
         router.add(middleware: ErrorMiddleware())
@@ -14,7 +18,6 @@ public enum LatchkeyApplication {
         ConnectRoutes(services: services, pages: Pages()).register(on: router)
         let admin = router.group("/v1/admin").add(
             middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: true, cache: services.agentKeys))
-        let broker = TokenBroker(services: services)
         AdminRoutes(services: services, broker: broker).register(on: admin)
         let api = router.group("/v1").add(
             middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: false, cache: services.agentKeys))
@@ -27,11 +30,13 @@ public enum LatchkeyApplication {
         return router
     }
 
-    /// The application, listening on `host:port`.
+    /// The application, listening on `host:port`, with the background refresher beside it.
     public static func build(services: LatchkeyServices, host: String, port: Int, openAPI: String) -> some ApplicationProtocol {
-        Application(
-            router: router(services: services, openAPI: openAPI),
+        let broker = TokenBroker(services: services)
+        return Application(
+            router: router(services: services, openAPI: openAPI, broker: broker),
             configuration: .init(address: .hostname(host, port: port), serverName: "latchkey"),
+            services: [BackgroundRefresher(services: services, broker: broker)],
             logger: services.logger)
     }
 }

@@ -15,6 +15,9 @@ public protocol ConnectionStore: Sendable {
     func connections(owners: [OwnerRef], provider: ProviderID?) async throws -> [Connection]
     /// Like `connections(owners:provider:)`, with each sealed credential: what a call needs, in one read.
     func storedConnections(owners: [OwnerRef], provider: ProviderID?) async throws -> [StoredConnection]
+    /// OAuth connections in use (`active` or `error`, with a credential) whose token expires before `before`,
+    /// soonest first, at most `limit`.
+    func connectionsExpiring(before: Date, limit: Int) async throws -> [StoredConnection]
     /// Every connection matching the filters (admin listing), oldest first.
     func allConnections(ownerPrefix: OwnerRef?, provider: ProviderID?, state: ConnectionState?) async throws -> [Connection]
     /// Writes metadata and credential when the stored version is `expectedVersion`. A nil credential clears it.

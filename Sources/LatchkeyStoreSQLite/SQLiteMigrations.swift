@@ -119,6 +119,9 @@ enum SQLiteMigrations {
                 );
                 """)
         }
+        migrator.registerMigration("v3: index connections by expiry for the background refresher") { db in
+            try db.execute(sql: "CREATE INDEX connections_expires_at ON connections(expires_at)")
+        }
         return migrator
     }
 }

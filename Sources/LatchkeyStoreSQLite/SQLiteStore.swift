@@ -287,6 +287,21 @@ extension SQLiteStore {
         }
     }
 
+    public func connectionsExpiring(before: Date, limit: Int) async throws -> [StoredConnection] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM connections WHERE expires_at IS NOT NULL AND expires_at < ? AND state IN ('active', 'error')
+                    AND credential IS NOT NULL ORDER BY expires_at LIMIT ?
+                    """,
+                arguments: [Self.time(before), limit]
+            ).compactMap { row in
+                Self.connection(row).map { StoredConnection(connection: $0, sealedCredential: (row["credential"] as Data?).map { Array($0) }) }
+            }
+        }
+    }
+
     public func allConnections(ownerPrefix: OwnerRef?, provider: ProviderID?, state: ConnectionState?) async throws -> [Connection] {
         let filter = Filter([("org", ownerPrefix?.org), ("provider", provider?.rawValue), ("state", state?.rawValue)])
         return try await pool.read { db in

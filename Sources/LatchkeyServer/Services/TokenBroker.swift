@@ -42,10 +42,15 @@ final class TokenBroker: Sendable {
     /// Whether a token is close enough to its expiry to refresh before use: within the refresh window, but never
     /// more than a quarter of its lifetime early, so a short-lived token is not refreshed on every call.
     func isDue(_ connection: Connection) -> Bool {
-        guard let expires = connection.expiresAt else { return false }
-        let remaining = expires.timeIntervalSince(services.now())
+        guard let due = dueAt(connection) else { return false }
+        return due <= services.now()
+    }
+
+    /// When a connection's token falls due for refresh; nil when it never expires.
+    func dueAt(_ connection: Connection) -> Date? {
+        guard let expires = connection.expiresAt else { return nil }
         let lifetime = connection.lastRefreshedAt.map { expires.timeIntervalSince($0) } ?? refreshWindow * 4
-        return remaining < min(refreshWindow, max(lifetime, 0) / 4)
+        return expires.addingTimeInterval(-min(refreshWindow, max(lifetime, 0) / 4))
     }
 
     /// Refreshes once for every concurrent caller. A caller that saw an older version than the stored one gets
