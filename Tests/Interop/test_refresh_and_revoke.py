@@ -88,3 +88,29 @@ def test_revoking_everything_under_a_compromised_agent(world):
     # Bad references are clear errors.
     assert lk.admin("POST", "/v1/admin/owners/agent:Bad/revoke").json()["error"]["code"] == "invalid_owner"
     assert lk.admin("POST", f"/v1/admin/owners/org:{org}-missing/revoke").status_code == 404
+
+
+def test_a_provider_outage_is_backed_off_and_recovered_from(five_second_world):
+    world = five_second_world
+    lk, peer = world.lk, world.peer
+    org, key = world.org_with_agent()
+    Person(peer).connect(world.connect_link(key))
+    failed_before = peer.stats()["failed_token_requests"]
+    peer.set_mode(token="unavailable", for_seconds=12)
+    started = time.monotonic()
+    timeline = []
+    while time.monotonic() - started < 27:
+        r = lk.call("GET", "/v1/proxy/authlib-basic/items", key)
+        timeline.append((round(time.monotonic() - started, 1), r.status_code))
+        time.sleep(0.25)
+    failed = peer.stats()["failed_token_requests"] - failed_before
+    statuses = [s for _, s in timeline]
+    # Calls kept working while the old token was valid, then failed clearly, then recovered with the provider.
+    assert statuses[0] == 200 and statuses[-1] == 200
+    assert set(statuses) <= {200, 502}
+    # About 100 calls, but the provider saw only a handful of refresh attempts (backoff 1, 2, 4, 8 s).
+    assert len(timeline) > 60 and 2 <= failed <= 8, (failed, timeline)
+    [c] = world.connections(key)
+    assert c["state"] == "active" and c["last_error"] is None
+    audit = lk.admin("GET", f"/v1/admin/audit?owner=agent:{org}/team/proj/agent").json()["events"]
+    assert len([e for e in audit if e["action"] == "connection.refresh_failed"]) == failed

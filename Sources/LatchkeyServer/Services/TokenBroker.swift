@@ -19,6 +19,10 @@ final class TokenBroker: Sendable {
     /// The per-connection rate-limit holds, shared by every call through this process.
     let gate = RateLimitGate()
     private let inFlight = Mutex<[ConnectionID: Task<(Connection, Credential), any Error>]>([:])
+    /// Transient refresh failures per connection: the next attempt waits (exponential, jittered, at most a
+    /// minute), whatever the traffic on the connection.
+    private let backoff = Mutex<[ConnectionID: (failures: Int, notBefore: Date)]>([:])
+    let maxBackoff: TimeInterval = 60
 
     init(services: LatchkeyServices, refreshWindow: TimeInterval = 300) {
         self.services = services
@@ -77,6 +81,13 @@ final class TokenBroker: Sendable {
         let old = try await services.vault.openCredential(sealed, for: connection)
         // Someone refreshed since the caller read the connection: theirs is the fresh token.
         if connection.version > seenVersion, connection.state == .active { return (connection, old) }
+        // A connection that keeps failing is not retried before its backoff ends.
+        if let wait = backoff.withLock({ $0[id] }), wait.notBefore > services.now() {
+            if let expires = connection.expiresAt, expires > services.now() { return (connection, old) }
+            throw LatchkeyError(
+                .providerUnavailable,
+                "refreshing \(connection.provider) keeps failing (\(connection.lastError ?? "unknown")); next attempt in \(Int(wait.notBefore.timeIntervalSince(services.now()).rounded(.up))) s")
+        }
         guard let refreshToken = old.refreshToken else { return (connection, old) }
         guard let (_, app) = try await AppDirectory(services: services).resolve(provider: connection.provider, for: connection.owner) else {
             throw LatchkeyError(.appNotConfigured, "no OAuth app of \(connection.provider) is registered for \(connection.owner)")
@@ -103,6 +114,7 @@ final class TokenBroker: Sendable {
                 return (latest.connection, try await services.vault.openCredential(latestSealed, for: latest.connection))
             }
             connection.version = expected + 1
+            _ = backoff.withLock { $0.removeValue(forKey: id) }
             await services.audit(AuditEvent(
                 at: now, actor: "system", action: "connection.refreshed", owner: connection.owner, provider: connection.provider,
                 connectionID: id))
@@ -125,7 +137,12 @@ final class TokenBroker: Sendable {
             if final {
                 throw LatchkeyError(.reauthRequired, "\(connection.provider) refused the refresh token; the account must be connected again")
             }
-            // Transient: keep serving the old token while it is still valid.
+            // Transient: back off (1, 2, 4 … 60 s, with jitter) and keep serving the old token while it is valid.
+            backoff.withLock { table in
+                let failures = (table[id]?.failures ?? 0) + 1
+                let delay = min(maxBackoff, pow(2, Double(failures - 1))) * Double.random(in: 0.8...1.0)
+                table[id] = (failures, now.addingTimeInterval(delay))
+            }
             if let expires = connection.expiresAt, expires > now { return (connection, old) }
             throw error
         }
