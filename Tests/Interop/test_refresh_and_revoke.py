@@ -15,8 +15,8 @@ def test_200_concurrent_calls_just_after_expiry_share_one_refresh(five_second_wo
     lk, peer = world.lk, world.peer
     org, key = world.org_with_agent()
     Person(peer).connect(world.connect_link(key))
-    time.sleep(5.2)  # the access token has expired
     refreshes = peer.stats()["refresh_grants"]
+    time.sleep(5.2)  # the access token has expired (unless the background refresher got to it first)
 
     def call(_):
         return requests.get(lk.url + "/v1/proxy/authlib-basic/items", headers={"Authorization": f"Bearer {key}"}, timeout=60)
@@ -24,6 +24,7 @@ def test_200_concurrent_calls_just_after_expiry_share_one_refresh(five_second_wo
     with ThreadPoolExecutor(max_workers=50) as pool:
         statuses = [r.status_code for r in pool.map(call, range(200))]
     assert statuses == [200] * 200
+    # Exactly one refresh, whether the background refresher or the 200 callers made it.
     assert peer.stats()["refresh_grants"] == refreshes + 1
     [c] = world.connections(key)
     assert c["state"] == "active" and c["last_refreshed_at"]
@@ -41,7 +42,7 @@ def test_a_rotated_refresh_token_is_kept_and_reused_across_refreshes(five_second
     # Each refresh used the newest refresh token: the provider (which fails reused ones at once) never refused one.
     [c] = world.connections(key)
     assert c["state"] == "active" and c["last_error"] is None
-    assert peer.stats()["refresh_grants"] == refreshes + 3
+    assert peer.stats()["refresh_grants"] >= refreshes + 3
 
 
 def test_an_admin_forces_a_refresh_and_revokes_a_connection(world):
