@@ -20,7 +20,8 @@ struct BackgroundRefresher: Service {
     var maxJitter: Duration = .milliseconds(50)
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        // On graceful shutdown the loop is cancelled mid-sleep; that is a normal end, not a failure.
+        try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let sleep = await pass()
                 try await Task.sleep(for: .milliseconds(Int(sleep * 1000)))
