@@ -109,9 +109,11 @@ def test_a_provider_outage_is_backed_off_and_recovered_from(five_second_world):
     # Calls kept working while the old token was valid, then failed clearly, then recovered with the provider.
     assert statuses[0] == 200 and statuses[-1] == 200
     assert set(statuses) <= {200, 502}
-    # About 100 calls, but the provider saw only a handful of refresh attempts (backoff 1, 2, 4, 8 s).
-    assert len(timeline) > 60 and 2 <= failed <= 8, (failed, timeline)
     [c] = world.connections(key)
     assert c["state"] == "active" and c["last_error"] is None
+    # About 100 calls, but only a handful of refresh attempts for this connection (backoff 1, 2, 4, 8 s), each
+    # audited. (The provider's own count also includes other connections of this world refreshed meanwhile.)
     audit = lk.admin("GET", f"/v1/admin/audit?owner=agent:{org}/team/proj/agent").json()["events"]
-    assert len([e for e in audit if e["action"] == "connection.refresh_failed"]) == failed
+    attempts = len([e for e in audit if e["action"] == "connection.refresh_failed" and e["connectionID"] == c["id"]])
+    assert len(timeline) > 60 and 2 <= attempts <= 8, (attempts, timeline)
+    assert failed >= attempts
