@@ -176,12 +176,9 @@ extension SQLiteStore {
     }
 
     public func allApps(owner: OwnerRef) async throws -> [AppRegistration] {
-        let providers = try await pool.read { db in
-            try String.fetchAll(db, sql: "SELECT provider FROM apps WHERE owner = ?", arguments: [owner.description])
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM apps WHERE owner = ?", arguments: [owner.description]).compactMap(Self.app)
         }
-        var out: [AppRegistration] = []
-        for provider in providers { out += try await apps(provider: ProviderID(provider), owners: [owner]) }
-        return out
     }
 
     public func apps(provider: ProviderID, owners: [OwnerRef]) async throws -> [AppRegistration] {
@@ -192,14 +189,16 @@ extension SQLiteStore {
             args += owners.map(\.description)
             return try Row.fetchAll(
                 db, sql: "SELECT * FROM apps WHERE provider = ? AND owner IN (\(marks))", arguments: StatementArguments(args)
-            ).compactMap { row in
-                guard let owner = try? OwnerRef(parsing: row["owner"]) else { return nil }
-                return AppRegistration(
-                    provider: provider, owner: owner, clientID: row["client_id"],
-                    sealedClientSecret: (row["client_secret"] as Data?).map { Array($0) },
-                    scopes: Self.decode([String].self, row["scopes"]) ?? [], updatedAt: Self.date(row["updated_at"])!)
-            }
+            ).compactMap(Self.app)
         }
+    }
+
+    static func app(_ row: Row) -> AppRegistration? {
+        guard let owner = try? OwnerRef(parsing: row["owner"]) else { return nil }
+        return AppRegistration(
+            provider: ProviderID(row["provider"] as String), owner: owner, clientID: row["client_id"],
+            sealedClientSecret: (row["client_secret"] as Data?).map { Array($0) },
+            scopes: decode([String].self, row["scopes"]) ?? [], updatedAt: date(row["updated_at"])!)
     }
 }
 

@@ -48,7 +48,7 @@ struct ProxyRoutes {
             caller: caller, provider: manifest.id, connectionID: request.headers[.latchkeyConnection],
             user: request.headers[.latchkeyUser])
         let retries = request.headers[.latchkeyRetry]?.lowercased() == "off" ? RetryPolicy.none : RetryPolicy()
-        let response = try await ProxyService(services: services, broker: broker, gate: broker.gate).send(
+        let response = try await ProxyService(services: services, broker: broker).send(
             ProxyService.Call(method: request.method.rawValue, path: path, query: request.uri.query, headers: forwarded, body: body, retries: retries),
             manifest: manifest, stored: stored, caller: caller)
         var fields = HTTPFields()

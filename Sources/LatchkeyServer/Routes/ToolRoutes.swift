@@ -90,7 +90,7 @@ struct ToolCatalog: Sendable {
         let request = try ToolRequest(tool: tool, arguments: args)
         let stored = try await ConnectionResolver(services: services).resolve(
             caller: caller, provider: manifest.id, connectionID: connectionID ?? arguments.objectValue?["connection"]?.stringValue, user: user)
-        let response = try await ProxyService(services: services, broker: broker, gate: broker.gate).send(
+        let response = try await ProxyService(services: services, broker: broker).send(
             ProxyService.Call(
                 method: request.method, path: request.path, query: request.query, headers: request.headers, body: request.body,
                 retries: RetryPolicy(), fromTool: true),

@@ -19,6 +19,8 @@ public struct LatchkeyServices: Sendable {
     public let logger: Logger
     /// Agent keys recently found valid (one second).
     let agentKeys = AgentKeyCache()
+    /// Per-connection rate-limit holds, shared by every call through this process.
+    let rateLimits = RateLimitGate()
 
     public init(
         store: any LatchkeyStorage, vault: CredentialVault, catalog: ProviderCatalog, oauth: OAuthClient,

@@ -12,7 +12,6 @@ import LatchkeyStore
 struct ProxyService: Sendable {
     let services: LatchkeyServices
     let broker: TokenBroker
-    let gate: RateLimitGate
     /// The largest request body forwarded and response body returned.
     static let maxBodyBytes = 10 * 1024 * 1024
 
@@ -41,7 +40,7 @@ struct ProxyService: Sendable {
         }
         let url = try ProxyTarget.url(base: base, path: call.path, query: call.query, encodedByLatchkey: call.fromTool)
 
-        try await gate.admit(connection.id, now: services.now)
+        try await services.rateLimits.admit(connection.id, now: services.now)
         let org = connection.owner.org
         let metered: Int? = if case .metered(let credits) = manifest.pricing { credits } else { nil }
         if let credits = metered {
@@ -75,7 +74,7 @@ struct ProxyService: Sendable {
             if let until = proxy.rateLimit.flatMap({ RateLimitReading.exhaustedUntil($0, response: response, now: services.now()) })
                 ?? RateLimitReading.retryAfterUntil(response, now: services.now())
             {
-                gate.block(connection.id, until: until)
+                services.rateLimits.block(connection.id, until: until)
             }
             // A 401 may mean the token died early: refresh once and try again, whatever the retry setting.
             if response.status == 401, !refreshedOn401, manifest.auth.oauth2 != nil, credential.refreshToken != nil {

@@ -16,8 +16,6 @@ final class TokenBroker: Sendable {
     let services: LatchkeyServices
     /// Refresh when the token expires within this window.
     let refreshWindow: TimeInterval
-    /// The per-connection rate-limit holds, shared by every call through this process.
-    let gate = RateLimitGate()
     private let inFlight = Mutex<[ConnectionID: Task<(Connection, Credential), any Error>]>([:])
     /// Transient refresh failures per connection: the next attempt waits (exponential, jittered, at most a
     /// minute), whatever the traffic on the connection.
