@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(name: "LatchkeyManifestTests", dependencies: ["LatchkeyManifest"], exclude: ["Fixtures"]),
         .testTarget(name: "LatchkeyCryptoTests", dependencies: ["LatchkeyCrypto"]),
         .testTarget(name: "LatchkeyStoreTests", dependencies: ["LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyCrypto"]),
-        .testTarget(name: "LatchkeyHTTPTests", dependencies: ["LatchkeyHTTP"]),
+        .testTarget(name: "LatchkeyHTTPTests", dependencies: ["LatchkeyHTTP", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "LatchkeyOAuthTests", dependencies: ["LatchkeyOAuth"]),
         .testTarget(name: "LatchkeyProxyTests", dependencies: ["LatchkeyProxy", "LatchkeyHTTP", "LatchkeyManifest"]),
     ]

@@ -17,6 +17,14 @@ static inline CURLcode latchkey_easy_setopt_callback(CURL *h, CURLoption o, latc
 static inline CURLcode latchkey_easy_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode latchkey_easy_getinfo_pointer(CURL *h, CURLINFO i, void **v) { return curl_easy_getinfo(h, i, v); }
 
+/// Return values of write and read callbacks, as constants Swift can see.
+static const size_t latchkey_writefunc_pause = CURL_WRITEFUNC_PAUSE;
+static const size_t latchkey_readfunc_pause = CURL_READFUNC_PAUSE;
+static const size_t latchkey_readfunc_abort = CURL_READFUNC_ABORT;
+
+/// Unpauses a transfer paused by a callback, in both directions.
+static inline CURLcode latchkey_easy_unpause(CURL *h) { return curl_easy_pause(h, CURLPAUSE_CONT); }
+
 static inline CURLMcode latchkey_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
 
 /// The easy handle and result of a finished transfer, read from a CURLMsg (whose union Swift cannot see).

@@ -83,13 +83,36 @@ public final class CurlHTTPClient: HTTPTransport, Sendable {
         }
     }
 
-    private func perform(_ request: OutboundRequest, _ target: ParsedURL) async throws -> CurlCompletion {
-        let transfer = try CurlTransfer(request: request, target: target)
+    /// Sends `request` and returns once the response head has arrived; the body follows as a stream,
+    /// paused while nobody reads it. With `upload`, the request body is streamed from it. Redirects are
+    /// never followed here.
+    ///
+    /// - Throws: ``OutboundError`` (before the head), or `CancellationError` when the task is cancelled
+    ///   before the head arrives. Failures after the head surface from the body stream.
+    public func stream(_ request: OutboundRequest, upload: OutboundUpload?) async throws -> OutboundStreamingResponse {
+        let target = try OutboundURLPolicy.checked(request.url)
+        let completion = try await perform(request, target, streaming: true, upload: upload)
+        guard let channel = completion.channel else {
+            throw OutboundError(code: .transport, message: "\(request.method) \(target.origin): no body channel")
+        }
+        return OutboundStreamingResponse(
+            status: completion.response.status, headers: completion.response.headers, body: OutboundBodyStream(channel: channel))
+    }
+
+    private func perform(
+        _ request: OutboundRequest, _ target: ParsedURL, streaming: Bool = false, upload: OutboundUpload? = nil
+    ) async throws -> CurlCompletion {
+        let transfer = try CurlTransfer(request: request, target: target, streaming: streaming, upload: upload)
         let loop = self.loop
+        transfer.channel?.connect(
+            onDrain: { [weak transfer] in if let transfer { loop.unpause(transfer) } },
+            onAbandon: { [weak transfer] in if let transfer { loop.cancel(transfer) } })
+        upload?.connect(onData: { [weak transfer] in if let transfer { loop.unpause(transfer) } })
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 guard transfer.attach(continuation) else {
                     continuation.resume(throwing: CancellationError())
+                    transfer.finish(.failure(CancellationError()))  // ends the body channel and the upload
                     return
                 }
                 if !loop.submit(transfer) {

@@ -12,6 +12,7 @@ final class CurlMultiLoop: @unchecked Sendable {
     private struct Shared {
         var submitted: [CurlTransfer] = []
         var cancelled: [CurlTransfer] = []
+        var unpaused: [CurlTransfer] = []
         var stopping = false
     }
 
@@ -56,6 +57,16 @@ final class CurlMultiLoop: @unchecked Sendable {
         }
     }
 
+    /// Asks the loop thread to resume `transfer` after a callback paused it (more upload bytes, or a
+    /// reader that drained the response body).
+    func unpause(_ transfer: CurlTransfer) {
+        shared.withLock { shared in
+            guard !shared.stopping, let multi else { return }
+            shared.unpaused.append(transfer)
+            curl_multi_wakeup(multi)
+        }
+    }
+
     /// Stops the loop thread, which fails every pending transfer with `.cancelled`. Idempotent;
     /// returns without waiting for the thread.
     func shutdown() {
@@ -72,12 +83,13 @@ final class CurlMultiLoop: @unchecked Sendable {
         guard let multi else { return }
         var running: Int32 = 0
         while true {
-            let (submitted, cancelled, stopping) = shared.withLock { shared in
+            let (submitted, cancelled, unpaused, stopping) = shared.withLock { shared in
                 defer {
                     shared.submitted = []
                     shared.cancelled = []
+                    shared.unpaused = []
                 }
-                return (shared.submitted, shared.cancelled, shared.stopping)
+                return (shared.submitted, shared.cancelled, shared.unpaused, shared.stopping)
             }
             if stopping {
                 let error = OutboundError(code: .cancelled, message: "the HTTP client was shut down")
@@ -88,6 +100,10 @@ final class CurlMultiLoop: @unchecked Sendable {
             for transfer in submitted { add(transfer, to: multi) }
             for transfer in cancelled where transfer.easy.flatMap({ active[$0] }) === transfer {
                 remove(transfer, from: multi, result: .failure(CancellationError()))
+            }
+            for transfer in unpaused {
+                // curl may call the write or read callback from inside curl_easy_pause.
+                if let easy = transfer.easy, active[easy] === transfer { _ = latchkey_easy_unpause(easy) }
             }
 
             _ = curl_multi_perform(multi, &running)

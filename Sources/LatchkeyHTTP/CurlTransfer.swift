@@ -6,6 +6,8 @@ struct CurlCompletion: Sendable {
     var response: OutboundResponse
     /// The absolute target of a `Location` header, resolved by curl against the request URL.
     var redirectURL: String?
+    /// For a streamed transfer: where the body goes on arriving (`response.body` stays empty).
+    var channel: ResponseBodyChannel?
 }
 
 /// One easy handle, configured for one ``OutboundRequest``, and the buffers its callbacks fill.
@@ -30,6 +32,12 @@ final class CurlTransfer: @unchecked Sendable {
     private var headers: [OutboundHeader] = []
     private var headerBytes = 0
     private var exceededLimit = false
+    /// Streamed mode: the body goes here instead of `body`, and the caller resumes once the head is in.
+    let channel: ResponseBodyChannel?
+    private var streamedBytes = 0
+    private var headDelivered = false
+    /// A streamed request body, read by the read callback.
+    let upload: OutboundUpload?
 
     private struct Control {
         var continuation: CheckedContinuation<CurlCompletion, any Error>?
@@ -38,7 +46,9 @@ final class CurlTransfer: @unchecked Sendable {
     private let control = Mutex(Control())
 
     /// Creates an easy handle for `request`, whose URL has already passed the policy as `target`.
-    init(request: OutboundRequest, target: ParsedURL) throws {
+    /// With `streaming`, the caller resumes when the head has arrived and the body follows through a channel.
+    /// With `upload`, the request body is read from it (and `request.body` is ignored).
+    init(request: OutboundRequest, target: ParsedURL, streaming: Bool = false, upload: OutboundUpload? = nil) throws {
         try Self.validate(request)
         guard let easy = curl_easy_init() else {
             throw OutboundError(code: .transport, message: "curl_easy_init failed")
@@ -51,6 +61,8 @@ final class CurlTransfer: @unchecked Sendable {
         self.redactions =
             (target.sensitiveParts + request.headers.map(\.value)).filter { $0.count >= 3 }
         self.maxBodyBytes = max(0, request.maxResponseBytes)
+        self.channel = streaming ? ResponseBodyChannel() : nil
+        self.upload = upload
         try configure(easy, request, target)
     }
 
@@ -93,8 +105,20 @@ final class CurlTransfer: @unchecked Sendable {
         control.withLock { $0.cancelRequested }
     }
 
-    /// Resumes the continuation once; later calls do nothing.
+    /// Ends the transfer: resumes the continuation if it still waits, ends a streamed body (with the
+    /// failure, if any) and closes the upload. Later calls do nothing.
     func finish(_ result: Result<CurlCompletion, any Error>) {
+        resume(result)
+        if case .failure(let error) = result {
+            channel?.finish(error is CancellationError ? OutboundError(code: .cancelled, message: "\(method) \(origin): the transfer was cancelled") : error)
+        } else {
+            channel?.finish(nil)
+        }
+        upload?.close()
+    }
+
+    /// Resumes the continuation once; later calls do nothing.
+    private func resume(_ result: Result<CurlCompletion, any Error>) {
         let continuation = control.withLock { control in
             defer { control.continuation = nil }
             return control.continuation
@@ -119,6 +143,10 @@ final class CurlTransfer: @unchecked Sendable {
             )
         }
         guard code == CURLE_OK else {
+            if upload != nil, code == CURLE_ABORTED_BY_CALLBACK {
+                // CURLE_ABORTED_BY_CALLBACK: the upload's writer failed.
+                return .failure(OutboundError(code: .transport, message: "\(method) \(origin): the request body was aborted", curlCode: 42))
+            }
             return .failure(error(for: code))
         }
         var status = 0
@@ -129,7 +157,8 @@ final class CurlTransfer: @unchecked Sendable {
         return .success(
             CurlCompletion(
                 response: OutboundResponse(status: status, headers: headers, body: body),
-                redirectURL: redirectURL
+                redirectURL: redirectURL,
+                channel: channel
             )
         )
     }
@@ -148,6 +177,22 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// The write callback's work: append, or refuse (returning 0 aborts with `CURLE_WRITE_ERROR`).
     fileprivate func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
+        if let channel {
+            guard !bytes.isEmpty else { return 0 }
+            guard streamedBytes + bytes.count <= maxBodyBytes else {
+                exceededLimit = true
+                return 0
+            }
+            switch channel.offer(Array(bytes)) {
+            case .accepted:
+                streamedBytes += bytes.count
+                return bytes.count
+            case .pause:
+                return latchkey_writefunc_pause  // curl keeps these bytes and offers them again on unpause
+            case .abandoned:
+                return 0
+            }
+        }
         guard body.count + bytes.count <= maxBodyBytes else {
             exceededLimit = true
             return 0
@@ -167,7 +212,17 @@ final class CurlTransfer: @unchecked Sendable {
         while let last = line.last, last == "\r" || last == "\n" || last == "\r\n" {
             line = line.dropLast()
         }
-        if line.hasPrefix("HTTP/") {
+        if line.isEmpty {
+            // The end of a header block. For a streamed transfer, the first final (non-1xx) one is the head.
+            if let channel, !headDelivered, let easy {
+                var status = 0
+                _ = latchkey_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+                if status >= 200 {
+                    headDelivered = true
+                    resume(.success(CurlCompletion(response: OutboundResponse(status: status, headers: headers), channel: channel)))
+                }
+            }
+        } else if line.hasPrefix("HTTP/") {
             // A new status line: an interim (1xx) or proxy CONNECT response came before.
             // Keep only the final response's headers.
             headers = []
@@ -237,6 +292,7 @@ final class CurlTransfer: @unchecked Sendable {
 
         try set(CURLOPT_URL, request.url, "URL")
         try set(CURLOPT_NOSIGNAL, 1, "NOSIGNAL")
+        try set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1, "SUPPRESS_CONNECT_HEADERS")
         try set(CURLOPT_PROTOCOLS_STR, "http,https", "PROTOCOLS_STR")
         try set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https", "REDIR_PROTOCOLS_STR")
         // Redirects are followed, if at all, by CurlHTTPClient, which applies the URL policy
@@ -287,6 +343,26 @@ final class CurlTransfer: @unchecked Sendable {
         if methodUpper == "HEAD" {
             try set(CURLOPT_NOBODY, 1, "NOBODY")
             body = nil
+        } else if let upload {
+            try set(CURLOPT_POST, 1, "POST")
+            try check(latchkey_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(upload.length ?? -1)), "POSTFIELDSIZE_LARGE")
+            try check(
+                latchkey_easy_setopt_callback(easy, CURLOPT_READFUNCTION) { data, size, count, context in
+                    guard let context, let data else { return latchkey_readfunc_abort }
+                    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+                    switch transfer.upload?.read(into: UnsafeMutableRawBufferPointer(start: data, count: size * count)) {
+                    case .bytes(let n): return n
+                    case .pause: return latchkey_readfunc_pause
+                    case .abort, nil: return latchkey_readfunc_abort
+                    }
+                },
+                "READFUNCTION"
+            )
+            try check(latchkey_easy_setopt_pointer(easy, CURLOPT_READDATA, context), "READDATA")
+            if method != "POST" {
+                try set(CURLOPT_CUSTOMREQUEST, method, "CUSTOMREQUEST")
+            }
+            body = []  // for the Content-Type default below
         } else if let body {
             try check(latchkey_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), "POSTFIELDSIZE_LARGE")
             // COPYPOSTFIELDS copies POSTFIELDSIZE bytes now, so the Swift array need not outlive the call.

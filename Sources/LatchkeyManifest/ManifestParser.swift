@@ -271,7 +271,7 @@ struct ManifestReader {
 
     func readProxy(mode: String?, urlNames: Set<String>) -> ProxySpec? {
         guard let proxy = root.child("proxy") else { return nil }
-        proxy.rejectUnknownKeys(["base_url", "headers", "inject", "rate_limit"])
+        proxy.rejectUnknownKeys(["base_url", "headers", "inject", "rate_limit", "retry_non_idempotent"])
         let baseURL = readURL(proxy, "base_url", allowed: urlNames, required: true)
         let headers = proxy.child("headers")?.stringMap() ?? [:]
         for (name, value) in headers where !HeaderRules.isSafe(name: name, value: value) {
@@ -307,7 +307,9 @@ struct ManifestReader {
             }
         }
         guard let baseURL else { return nil }
-        return ProxySpec(baseURL: baseURL, headers: headers, inject: inject, rateLimit: rateLimit)
+        return ProxySpec(
+            baseURL: baseURL, headers: headers, inject: inject, rateLimit: rateLimit,
+            retryNonIdempotent: proxy.optionalBool("retry_non_idempotent") ?? false)
     }
 
     func readInjection(_ c: YAMLCursor, credentialNames: Set<String>) -> Injection? {

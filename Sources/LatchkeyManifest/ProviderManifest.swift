@@ -195,11 +195,17 @@ public struct ProxySpec: Sendable, Equatable {
     public var headers: [String: String]
     public var inject: Injection?
     public var rateLimit: RateLimitSpec?
-    public init(baseURL: URLTemplate, headers: [String: String], inject: Injection?, rateLimit: RateLimitSpec?) {
+    /// Whether 429, 502, 503 and 504 are retried for every method, not only the idempotent ones
+    /// (`retry_non_idempotent: true`, for APIs whose writes are idempotent by design, e.g. with idempotency keys).
+    public var retryNonIdempotent: Bool
+    public init(
+        baseURL: URLTemplate, headers: [String: String], inject: Injection?, rateLimit: RateLimitSpec?, retryNonIdempotent: Bool = false
+    ) {
         self.baseURL = baseURL
         self.headers = headers
         self.inject = inject
         self.rateLimit = rateLimit
+        self.retryNonIdempotent = retryNonIdempotent
     }
 }
 

@@ -12,7 +12,9 @@ import Foundation
 /// - `/interim`: a 103 Early Hints with a `Link` header, then a 200;
 /// - `/multi`: two `Set-Cookie` headers and a mixed-case `X-Answer`;
 /// - `/close`: drops the connection without a response;
-/// - `/ports`: how many distinct client ports (connections) it has seen.
+/// - `/ports`: how many distinct client ports (connections) it has seen;
+/// - `/drip?chunks=N&ms=M`: a chunked body of N lines `chunk-I`, one every M ms;
+/// - `/sink`: reads a body (Content-Length or chunked) and answers its size, SHA-256 and framing.
 final class LoopbackServer: @unchecked Sendable {
     let port: Int
     private let process: Process
@@ -72,7 +74,7 @@ final class LoopbackServer: @unchecked Sendable {
     enum ServerError: Error { case noPort }
 
     private static let script = #"""
-        import json, os, ssl, sys, threading, time
+        import hashlib, json, os, ssl, sys, threading, time
         from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
         from urllib.parse import urlparse, parse_qs
 
@@ -103,9 +105,38 @@ final class LoopbackServer: @unchecked Sendable {
                     ports.add(self.client_address[1])
                 url = urlparse(self.path)
                 query = parse_qs(url.query)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
                 path = url.path
+                chunked = self.headers.get("Transfer-Encoding", "").lower() == "chunked"
+                if chunked:
+                    body = b""
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            break
+                        body += self.rfile.read(size)
+                        self.rfile.readline()
+                else:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    body = self.rfile.read(length) if length else b""
+                if path == "/sink":
+                    reply = {"bytes": len(body), "sha256": hashlib.sha256(body).hexdigest(), "chunked": chunked,
+                             "content_length": self.headers.get("Content-Length")}
+                    self.send(200, json.dumps(reply).encode(), [("Content-Type", "application/json")])
+                    return
+                if path == "/drip":
+                    self.send_response(200)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    self.wfile.flush()
+                    for i in range(int(query.get("chunks", ["3"])[0])):
+                        time.sleep(int(query.get("ms", ["100"])[0]) / 1000)
+                        line = b"chunk-%d\n" % i
+                        self.wfile.write(b"%x\r\n" % len(line) + line + b"\r\n")
+                        self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+                    return
                 if path == "/echo":
                     reply = {
                         "method": self.command,

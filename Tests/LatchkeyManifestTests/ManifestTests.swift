@@ -122,3 +122,36 @@ struct TemplateTests {
         #expect(!ConnectionConfigField.matches(pattern: "[a-z]+", "acme.evil.com/x"))
     }
 }
+
+@Suite("Proxy settings")
+struct ProxySettingsTests {
+    static func manifest(_ proxyExtra: String) -> Result<ProviderManifest, ManifestErrors> {
+        ManifestParser.parse(
+            yaml: """
+                id: example
+                name: Example
+                docs: https://example.com/docs
+                auth: {mode: none}
+                proxy:
+                  base_url: https://api.example.com
+                \(proxyExtra)
+                tools:
+                  - {name: a, description: A., access: read, request: {method: GET, path: /a}, input: {type: object}}
+                  - {name: b, description: B., access: write, request: {method: POST, path: /b}, input: {type: object}}
+                """,
+            file: "example.yaml", expectedID: "example")
+    }
+
+    @Test func nonIdempotentMethodsAreRetriedOnlyWhenTheManifestSaysSo() throws {
+        #expect(try Self.manifest("").get().proxy?.retryNonIdempotent == false)
+        #expect(try Self.manifest("  retry_non_idempotent: true").get().proxy?.retryNonIdempotent == true)
+    }
+
+    @Test func aRetrySettingThatIsNotABooleanIsReportedWithItsField() {
+        guard case .failure(let errors) = Self.manifest("  retry_non_idempotent: sometimes") else {
+            Issue.record("a non-boolean retry_non_idempotent was accepted")
+            return
+        }
+        #expect(errors.diagnostics.contains { $0.field == "proxy.retry_non_idempotent" })
+    }
+}

@@ -37,28 +37,53 @@ struct ProxyRoutes {
         var headers: [OutboundHeader] = []
         for field in request.headers { headers.append(OutboundHeader(name: field.name.rawName, value: field.value)) }
         let forwarded = try HeaderPolicy.forwardable(headers)
-        let body: [UInt8]?
-        do {
-            let buffer = try await request.body.collect(upTo: ProxyService.maxBodyBytes)
-            body = buffer.readableBytes == 0 && [.get, .head, .delete, .options].contains(request.method) ? nil : Array(buffer.readableBytesView)
-        } catch {
-            throw LatchkeyError(.payloadTooLarge, "the request body exceeds \(ProxyService.maxBodyBytes) bytes", field: "body")
-        }
         let stored = try await ConnectionResolver(services: services).resolve(
             caller: caller, provider: manifest.id, connectionID: request.headers[.latchkeyConnection],
             user: request.headers[.latchkeyUser])
         let retries = request.headers[.latchkeyRetry]?.lowercased() == "off" ? RetryPolicy.none : RetryPolicy()
-        let response = try await ProxyService(services: services, broker: broker).send(
-            ProxyService.Call(method: request.method.rawValue, path: path, query: request.uri.query, headers: forwarded, body: body, retries: retries),
-            manifest: manifest, stored: stored, caller: caller)
+        let body = try await ProxyRequestBody.start(request)
+        let response: OutboundStreamingResponse
+        do {
+            response = try await ProxyService(services: services, broker: broker).stream(
+                ProxyService.Call(
+                    method: request.method.rawValue, path: path, query: request.uri.query, headers: forwarded, body: body.body,
+                    retries: retries),
+                manifest: manifest, stored: stored, caller: caller)
+        } catch {
+            body.abandon()
+            throw await body.explain(error)
+        }
         var fields = HTTPFields()
         for h in HeaderPolicy.returnable(response.headers) {
             if let name = HTTPField.Name(h.name) { fields.append(HTTPField(name: name, value: h.value)) }
         }
         fields[.latchkeyConnection] = stored.connection.id.rawValue
+        let status = HTTPResponse.Status(code: response.status)
+        if request.method == .head || status == .noContent || status == .notModified {
+            response.body.cancel()
+            if let length = response.header("Content-Length") { fields[.contentLength] = length }
+            return Response(status: status, headers: fields, body: ResponseBody())
+        }
+        // The provider's Content-Length describes the bytes as they come (curl decodes nothing), so it still holds.
+        let length = response.header("Content-Length").flatMap { Int($0) }
+        let logger = services.logger
+        let provider = manifest.id
         return Response(
-            status: HTTPResponse.Status(code: response.status), headers: fields,
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: response.body)))
+            status: status, headers: fields,
+            body: ResponseBody(contentLength: length) { writer in
+                do {
+                    for try await chunk in response.body {
+                        try await writer.write(ByteBuffer(bytes: chunk))
+                    }
+                } catch {
+                    // The head is gone already: all that is left is to cut the connection short.
+                    response.body.cancel()
+                    logger.warning("proxy response body cut short", metadata: ["provider": "\(provider)", "reason": "\(error)"])
+                    throw error
+                }
+                _ = await body.copier?.value
+                try await writer.finish(nil)
+            })
     }
 }
 

@@ -92,7 +92,8 @@ struct ToolCatalog: Sendable {
             caller: caller, provider: manifest.id, connectionID: connectionID ?? arguments.objectValue?["connection"]?.stringValue, user: user)
         let response = try await ProxyService(services: services, broker: broker).send(
             ProxyService.Call(
-                method: request.method, path: request.path, query: request.query, headers: request.headers, body: request.body,
+                method: request.method, path: request.path, query: request.query, headers: request.headers,
+                body: request.body.map { .bytes($0) } ?? .none,
                 retries: RetryPolicy(), fromTool: true),
             manifest: manifest, stored: stored, caller: caller)
         let result = JSONValue.parse(response.body) ?? .string(String(decoding: response.body, as: UTF8.self))

@@ -15,20 +15,41 @@ struct ProxyService: Sendable {
     /// The largest request body forwarded and response body returned.
     static let maxBodyBytes = 10 * 1024 * 1024
 
+    /// A call's request body.
+    enum Body {
+        case none
+        /// Held in memory: the call can be retried.
+        case bytes([UInt8])
+        /// Streamed from the caller while it is sent: the call is sent once, never retried.
+        case streamed(OutboundUpload)
+    }
+
     /// One call to make, relative to the provider's base URL.
     struct Call {
         var method: String
         var path: String
         var query: String?
         var headers: [OutboundHeader]
-        var body: [UInt8]?
+        var body: Body
         var retries: RetryPolicy
         /// The path was built from a tool template, its arguments percent-encoded by Latchkey.
         var fromTool = false
     }
 
-    /// Sends `call` on `stored`'s behalf and returns the provider's answer (any status).
+    /// Sends `call` on `stored`'s behalf and returns the provider's whole answer (any status), within the body cap.
     func send(_ call: Call, manifest: ProviderManifest, stored: StoredConnection, caller: Caller) async throws -> OutboundResponse {
+        let response = try await stream(call, manifest: manifest, stored: stored, caller: caller)
+        do {
+            return try await response.collected(upTo: Self.maxBodyBytes)
+        } catch let error as OutboundError {
+            throw LatchkeyError(outbound: error, step: "\(manifest.id)", limit: Self.maxBodyBytes)
+        }
+    }
+
+    /// Sends `call` on `stored`'s behalf and returns once the provider's head has arrived; the body streams.
+    func stream(_ call: Call, manifest: ProviderManifest, stored: StoredConnection, caller: Caller) async throws
+        -> OutboundStreamingResponse
+    {
         guard let proxy = manifest.proxy else {
             throw LatchkeyError(.invalidRequest, "provider: \(manifest.id) has no proxy base URL", field: "provider")
         }
@@ -48,22 +69,31 @@ struct ProxyService: Sendable {
                 throw LatchkeyError(.creditsExhausted, "the credit pool of org:\(org) is exhausted; an admin can add credits")
             }
         }
+        var bytes: [UInt8]?
+        var upload: OutboundUpload?
+        switch call.body {
+        case .none: break
+        case .bytes(let b): bytes = b
+        case .streamed(let u): upload = u
+        }
+        // A streamed body cannot be sent twice: such a call gets no retry, not even after a 401.
+        let replayable = upload == nil
         var refreshedOn401 = false
         var attempt = 0
         var waited: Duration = .zero
         while true {
             attempt += 1
             var request = OutboundRequest(
-                method: call.method, url: url, headers: call.headers, body: call.body, connectTimeout: .seconds(5),
+                method: call.method, url: url, headers: call.headers, body: bytes, connectTimeout: .seconds(5),
                 totalTimeout: .seconds(30), maxResponseBytes: Self.maxBodyBytes, followRedirects: false)
             for (name, value) in proxy.headers.sorted(by: { $0.key < $1.key })
             where !request.headers.contains(where: { $0.name.lowercased() == name.lowercased() }) {
                 request.headers.append(OutboundHeader(name: name, value: value))
             }
             if let inject = proxy.inject { try CredentialInjection.apply(inject, credential: credential, to: &request) }
-            let response: OutboundResponse
+            let response: OutboundStreamingResponse
             do {
-                response = try await services.transport.send(request)
+                response = try await services.transport.stream(request, upload: upload)
             } catch let error as OutboundError {
                 // A call that never reached the provider costs nothing.
                 if let credits = metered, error.code == .connectFailed || error.code == .invalidURL || error.code == .insecureURL {
@@ -71,14 +101,17 @@ struct ProxyService: Sendable {
                 }
                 throw LatchkeyError(outbound: error, step: "\(manifest.id)", limit: Self.maxBodyBytes)
             }
-            if let until = proxy.rateLimit.flatMap({ RateLimitReading.exhaustedUntil($0, response: response, now: services.now()) })
-                ?? RateLimitReading.retryAfterUntil(response, now: services.now())
+            let head = OutboundResponse(status: response.status, headers: response.headers)
+            if let until = proxy.rateLimit.flatMap({ RateLimitReading.exhaustedUntil($0, response: head, now: services.now()) })
+                ?? RateLimitReading.retryAfterUntil(head, now: services.now())
             {
                 services.rateLimits.block(connection.id, until: until)
             }
+            guard replayable else { return response }
             // A 401 may mean the token died early: refresh once and try again, whatever the retry setting.
             if response.status == 401, !refreshedOn401, manifest.auth.oauth2 != nil, credential.refreshToken != nil {
                 refreshedOn401 = true
+                response.body.cancel()
                 let latest = try await services.store.connection(id: connection.id) ?? stored
                 // Another call may have refreshed already; then its token is the one to retry with.
                 let newer = latest.connection.version > connection.version
@@ -87,8 +120,9 @@ struct ProxyService: Sendable {
             }
             if let delay = call.retries.delay(
                 afterAttempt: attempt, status: response.status, method: call.method, retryAfter: response.header("Retry-After"),
-                waited: waited)
+                waited: waited, anyMethod: proxy.retryNonIdempotent)
             {
+                response.body.cancel()
                 waited += delay
                 try await Task.sleep(for: delay)
                 continue

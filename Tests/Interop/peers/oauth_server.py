@@ -20,6 +20,7 @@ exposes unauthenticated /_control endpoints. Never expose it to a network.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -675,6 +676,38 @@ def create_app(issuer, access_token_ttl, port):
         response.headers["Set-Cookie"] = "upstream_session=1; Path=/"
         response.headers["X-Upstream"] = "echo"
         return response
+
+    @app.route("/api/upload", methods=["POST", "PUT"])
+    def upload():
+        """Reads the body as a stream and answers its size and SHA-256 (for streamed uploads)."""
+        log_api_call()
+        injected = injected_response("api")
+        if injected is not None:
+            request.stream.read()
+            return injected
+        _token, user = bearer_user()
+        digest = hashlib.sha256()
+        size = 0
+        while chunk := request.stream.read(65536):
+            digest.update(chunk)
+            size += len(chunk)
+        return jsonify(user=user.login, bytes=size, sha256=digest.hexdigest(),
+                       chunked=request.headers.get("Transfer-Encoding", "").lower() == "chunked",
+                       content_length=request.headers.get("Content-Length"))
+
+    @app.get("/api/drip")
+    def drip():
+        """A streamed answer: `chunks` lines, one every `ms` milliseconds."""
+        log_api_call()
+        bearer_user()
+        chunks = int(request.args.get("chunks", "3"))
+        pause = int(request.args.get("ms", "100")) / 1000
+
+        def lines():
+            for i in range(chunks):
+                time.sleep(pause)
+                yield f"line-{i}\n"
+        return Response(lines(), mimetype="text/plain")
 
     @app.route("/api/items", methods=["GET", "POST"])
     def items():

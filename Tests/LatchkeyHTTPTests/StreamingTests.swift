@@ -1,0 +1,156 @@
+import Crypto
+import Foundation
+import LatchkeyHTTP
+import Testing
+
+/// Streamed transfers: the head comes back before the body ends, the body arrives in chunks under
+/// backpressure and within the cap, and a request body can be written while it is sent.
+@Suite struct StreamingTests {
+    @Test func headArrivesBeforeTheBodyEndsAndChunksFollowAsSent() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let clock = ContinuousClock()
+        let started = clock.now
+        let response = try await client.stream(OutboundRequest(url: "\(server.base)/drip?chunks=4&ms=600"), upload: nil)
+        let headAfter = started.duration(to: clock.now)
+        #expect(response.status == 200)
+        var text = ""
+        var firstChunkAfter: Duration?
+        for try await chunk in response.body {
+            if firstChunkAfter == nil { firstChunkAfter = started.duration(to: clock.now) }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let total = started.duration(to: clock.now)
+        #expect(text == "chunk-0\nchunk-1\nchunk-2\nchunk-3\n")
+        // The server spends about 2.4 s on the body, one line every 0.6 s: the head and the first line
+        // come long before its end (margins wide enough for a loaded machine).
+        #expect(total.milliseconds >= 2300)
+        #expect(headAfter.milliseconds + 1200 < total.milliseconds)
+        #expect(try #require(firstChunkAfter).milliseconds + 1200 < total.milliseconds)
+    }
+
+    @Test func aSlowReaderPausesTheTransferAndStillGetsEveryByte() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let size = 4 * 1024 * 1024
+        let response = try await client.stream(
+            OutboundRequest(url: "\(server.base)/big?bytes=\(size)&chunked=1", maxResponseBytes: size), upload: nil)
+        var iterator = response.body.makeAsyncIterator()
+        var received = try #require(try await iterator.next()).count
+        // Reading nothing for a while: curl must pause instead of buffering the whole body.
+        try await Task.sleep(for: .milliseconds(300))
+        while let chunk = try await iterator.next() {
+            #expect(chunk.allSatisfy { $0 == UInt8(ascii: "x") })
+            received += chunk.count
+        }
+        #expect(received == size)
+        // The connection went back to the pool in a usable state.
+        let again = try await client.send(OutboundRequest(url: "\(server.base)/status/204"))
+        #expect(again.status == 204)
+    }
+
+    @Test(arguments: [false, true])
+    func aBodyPastTheCapFailsTheStream(chunked: Bool) async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let request = OutboundRequest(
+            url: "\(server.base)/big?bytes=300000\(chunked ? "&chunked=1" : "")", maxResponseBytes: 100_000)
+        await #expect {
+            let response = try await client.stream(request, upload: nil)
+            for try await _ in response.body {}
+        } throws: { error in
+            (error as? OutboundError)?.code == .responseTooLarge
+        }
+    }
+
+    @Test func cancellingTheBodyEndsItAndTheClientGoesOn() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let response = try await client.stream(OutboundRequest(url: "\(server.base)/drip?chunks=50&ms=100"), upload: nil)
+        var iterator = response.body.makeAsyncIterator()
+        _ = try await iterator.next()
+        response.body.cancel()
+        #expect(try await iterator.next() == nil)
+        let again = try await client.send(OutboundRequest(url: "\(server.base)/status/200"))
+        #expect(again.status == 200)
+    }
+
+    @Test func aChunkedUploadIsSentWhileItIsWritten() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let upload = OutboundUpload(length: nil)
+        let chunks = (0..<12).map { i in [UInt8](repeating: UInt8(65 + i), count: 100_000) }
+        let writer = Task {
+            for chunk in chunks {
+                try await upload.write(chunk)
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            upload.finish()
+        }
+        let response = try await client.stream(
+            OutboundRequest(method: "PUT", url: "\(server.base)/sink", headers: [OutboundHeader(name: "Content-Type", value: "application/octet-stream")]),
+            upload: upload
+        ).collected(upTo: 10_000)
+        try await writer.value
+        let sink = try JSONDecoder().decode(Sink.self, from: Data(response.body))
+        let all = chunks.flatMap { $0 }
+        #expect(sink.bytes == all.count)
+        #expect(sink.sha256 == SHA256.hash(data: all).map { String(format: "%02x", $0) }.joined())
+        #expect(sink.chunked)
+    }
+
+    @Test func anUploadOfKnownLengthSendsContentLength() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let upload = OutboundUpload(length: 5)
+        let writer = Task {
+            try await upload.write(Array("hel".utf8))
+            try await upload.write(Array("lo".utf8))
+            upload.finish()
+        }
+        let response = try await client.stream(OutboundRequest(method: "POST", url: "\(server.base)/sink"), upload: upload)
+            .collected(upTo: 10_000)
+        try await writer.value
+        let sink = try JSONDecoder().decode(Sink.self, from: Data(response.body))
+        #expect(sink.bytes == 5)
+        #expect(!sink.chunked)
+        #expect(sink.content_length == "5")
+    }
+
+    @Test func aFailedUploadAbortsTheRequestInsteadOfSendingItShort() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let upload = OutboundUpload(length: nil)
+        let writer = Task {
+            try await upload.write([UInt8](repeating: 1, count: 1000))
+            try await Task.sleep(for: .milliseconds(50))
+            upload.fail()
+        }
+        await #expect {
+            _ = try await client.stream(OutboundRequest(method: "POST", url: "\(server.base)/sink"), upload: upload)
+        } throws: { error in
+            (error as? OutboundError)?.code == .transport
+        }
+        try await writer.value
+        // Writing after the end is refused.
+        await #expect(throws: OutboundError.self) { try await upload.write([1]) }
+    }
+
+    @Test func aStreamedResponseCollectsToWhatSendReturns() async throws {
+        let server = try await LoopbackServer.start()
+        let client = CurlHTTPClient()
+        let request = OutboundRequest(url: "\(server.base)/multi")
+        let streamed = try await client.stream(request, upload: nil).collected(upTo: 1000)
+        let sent = try await client.send(request)
+        #expect(streamed.status == sent.status)
+        #expect(streamed.headers.filter { $0.name != "Date" } == sent.headers.filter { $0.name != "Date" })
+        #expect(streamed.body == sent.body)
+    }
+}
+
+private struct Sink: Decodable {
+    var bytes: Int
+    var sha256: String
+    var chunked: Bool
+    var content_length: String?
+}
