@@ -14,10 +14,12 @@ import Darwin
 /// directory, flushed with `fsync`, renamed over the file, and the directory is flushed too, so a crash leaves
 /// either the old file or the new one, never a torn one.
 public struct MasterKeyFile: MasterKeySource {
+    /// Where the file is. The file itself is created by the first ``append(version:material:)``.
     public let path: String
     public var kind: String { "file" }
     public var isWritable: Bool { true }
 
+    /// The key file at `path`; nothing is read until ``load()``.
     public init(path: String) { self.path = path }
 
     /// Whether the file exists.

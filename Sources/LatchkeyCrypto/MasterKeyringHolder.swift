@@ -8,6 +8,7 @@ import Synchronization
 public final class MasterKeyringHolder: Sendable {
     private let ring: Mutex<MasterKeyring>
 
+    /// Holds `keyring` until the first ``update(_:)``.
     public init(_ keyring: MasterKeyring) {
         ring = Mutex(keyring)
     }
