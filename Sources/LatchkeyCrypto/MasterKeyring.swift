@@ -5,32 +5,83 @@ import LatchkeyModel
 /// The master keys, by version. Each wraps owners' data keys; it never encrypts a credential directly.
 ///
 /// A key-encryption key is derived from each master key with HKDF-SHA256, so the raw master key
-/// material is used for nothing else.
+/// material is used for nothing else. A keyring is a value: rotation builds a new one with
+/// ``adding(version:material:)`` and retirement with ``removing(_:)``; ``MasterKeyringHolder`` holds the
+/// one in force.
 public struct MasterKeyring: Sendable {
     /// The version new data keys are wrapped under.
     public let currentVersion: Int
     private let keys: [Int: SymmetricKey]
 
-    /// Builds a keyring from raw 32-byte master keys by version. Throws when one is not 32 bytes.
+    /// Builds a keyring from raw 32-byte master keys by version. Throws when one is not 32 bytes, a version is
+    /// not positive, or `currentVersion` is missing.
     public init(masterKeys: [Int: [UInt8]], currentVersion: Int) throws(LatchkeyError) {
         guard masterKeys[currentVersion] != nil else {
             throw LatchkeyError(.invalidRequest, "master key version \(currentVersion) is missing", field: "master_key")
         }
         var keys: [Int: SymmetricKey] = [:]
         for (version, material) in masterKeys {
-            guard material.count == 32 else {
-                throw LatchkeyError(.invalidRequest, "master key version \(version) must be 32 bytes, got \(material.count)", field: "master_key")
-            }
-            keys[version] = HKDF<SHA256>.deriveKey(
-                inputKeyMaterial: SymmetricKey(data: material), salt: Data("latchkey".utf8),
-                info: Data("latchkey key-encryption-key v1".utf8), outputByteCount: 32)
+            keys[version] = try Self.keyEncryptionKey(version: version, material: material)
         }
+        self.keys = keys
+        self.currentVersion = currentVersion
+    }
+
+    /// Builds a keyring whose current version is the highest one given.
+    public init(masterKeys: [Int: [UInt8]]) throws(LatchkeyError) {
+        guard let highest = masterKeys.keys.max() else {
+            throw LatchkeyError(.invalidRequest, "no master key is configured", field: "master_key")
+        }
+        try self.init(masterKeys: masterKeys, currentVersion: highest)
+    }
+
+    private init(keys: [Int: SymmetricKey], currentVersion: Int) {
         self.keys = keys
         self.currentVersion = currentVersion
     }
 
     /// The versions this keyring can unwrap.
     public var versions: [Int] { keys.keys.sorted() }
+
+    /// Whether this keyring can unwrap data keys of `version`.
+    public func contains(version: Int) -> Bool { keys[version] != nil }
+
+    /// This keyring with one more version; it becomes current when it is the highest. Fails when the version
+    /// is already loaded (a version's material never changes), not positive, or the material is not 32 bytes.
+    public func adding(version: Int, material: [UInt8]) throws(LatchkeyError) -> MasterKeyring {
+        guard keys[version] == nil else {
+            throw LatchkeyError(.conflict, "master key version \(version) is already loaded", field: "master_key")
+        }
+        var keys = self.keys
+        keys[version] = try Self.keyEncryptionKey(version: version, material: material)
+        return MasterKeyring(keys: keys, currentVersion: max(currentVersion, version))
+    }
+
+    /// This keyring without `versions`. The current version can never be removed.
+    public func removing(_ versions: Set<Int>) throws(LatchkeyError) -> MasterKeyring {
+        guard !versions.contains(currentVersion) else {
+            throw LatchkeyError(.conflict, "master key version \(currentVersion) is current and cannot be retired", field: "master_key")
+        }
+        return MasterKeyring(keys: keys.filter { !versions.contains($0.key) }, currentVersion: currentVersion)
+    }
+
+    /// Unwraps a data key under its own version and wraps it again under the current one. The data key itself
+    /// (and so every ciphertext sealed under it) stays the same.
+    public func rewrap(_ wrapped: WrappedDataKey, for owner: OwnerRef) throws(LatchkeyError) -> WrappedDataKey {
+        try wrap(try unwrap(wrapped, for: owner), for: owner)
+    }
+
+    static func keyEncryptionKey(version: Int, material: [UInt8]) throws(LatchkeyError) -> SymmetricKey {
+        guard version >= 1 else {
+            throw LatchkeyError(.invalidRequest, "master key version \(version) must be a positive whole number", field: "master_key")
+        }
+        guard material.count == 32 else {
+            throw LatchkeyError(.invalidRequest, "master key version \(version) must be 32 bytes, got \(material.count)", field: "master_key")
+        }
+        return HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: material), salt: Data("latchkey".utf8),
+            info: Data("latchkey key-encryption-key v1".utf8), outputByteCount: 32)
+    }
 
     /// Wraps a data key for `owner` under the current version. The owner is bound as authenticated data.
     public func wrap(_ dataKey: DataKey, for owner: OwnerRef) throws(LatchkeyError) -> WrappedDataKey {

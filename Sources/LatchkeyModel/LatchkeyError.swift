@@ -29,6 +29,8 @@ public struct LatchkeyError: Error, Sendable, Equatable, CustomStringConvertible
         public static let returnToNotAllowed = Code(rawValue: "return_to_not_allowed")
         public static let issuerMismatch = Code(rawValue: "issuer_mismatch")
         public static let decryptionFailed = Code(rawValue: "decryption_failed")
+        /// The master keys come from a source Latchkey cannot write (the environment), and the call needs a new version.
+        public static let keySourceReadonly = Code(rawValue: "key_source_readonly")
         public static let notConnected = Code(rawValue: "not_connected")
         public static let reauthRequired = Code(rawValue: "reauth_required")
         public static let creditsExhausted = Code(rawValue: "credits_exhausted")

@@ -19,6 +19,7 @@ public enum LatchkeyApplication {
         let admin = router.group("/v1/admin").add(
             middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: true, cache: services.agentKeys))
         AdminRoutes(services: services, broker: broker).register(on: admin)
+        KeyRoutes(services: services, rotation: KeyRotation(services: services)).register(on: admin)
         let api = router.group("/v1").add(
             middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: false, cache: services.agentKeys))
         AgentRoutes(services: services).register(on: api)

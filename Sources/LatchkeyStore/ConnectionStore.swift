@@ -20,6 +20,9 @@ public protocol ConnectionStore: Sendable {
     func connectionsExpiring(before: Date, limit: Int) async throws -> [StoredConnection]
     /// Every connection matching the filters (admin listing), oldest first.
     func allConnections(ownerPrefix: OwnerRef?, provider: ProviderID?, state: ConnectionState?) async throws -> [Connection]
+    /// At most `limit` connections that hold a sealed credential, ordered by id, starting after `after` (keyset
+    /// pagination, for walks over every credential such as an integrity check).
+    func sealedConnections(after: ConnectionID?, limit: Int) async throws -> [StoredConnection]
     /// Writes metadata and credential when the stored version is `expectedVersion`. A nil credential clears it.
     func update(_ connection: Connection, sealedCredential: [UInt8]?, expectedVersion: Int) async throws -> Bool
 }

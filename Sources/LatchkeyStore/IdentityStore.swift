@@ -20,26 +20,3 @@ public protocol IdentityStore: Sendable {
     /// Revokes every key of the agent. Returns how many were revoked.
     func revokeAgentKeys(agent: OwnerRef, at: Date) async throws -> Int
 }
-
-/// Per-owner data keys, wrapped by a master key.
-///
-/// Contract: `insertDataKeyIfAbsent` is atomic: when two callers race, both get the one stored key.
-public protocol DataKeyStore: Sendable {
-    func dataKey(for owner: OwnerRef) async throws -> WrappedDataKeyRecord?
-    /// Stores `key` unless the owner already has one; returns the stored key either way.
-    func insertDataKeyIfAbsent(_ key: WrappedDataKeyRecord) async throws -> WrappedDataKeyRecord
-    /// Destroys the owner's data key (crypto-shredding). Returns whether one existed.
-    func deleteDataKey(for owner: OwnerRef) async throws -> Bool
-}
-
-/// A stored, wrapped data key.
-public struct WrappedDataKeyRecord: Sendable, Equatable {
-    public var owner: OwnerRef
-    public var keyVersion: Int
-    public var ciphertext: [UInt8]
-    public init(owner: OwnerRef, keyVersion: Int, ciphertext: [UInt8]) {
-        self.owner = owner
-        self.keyVersion = keyVersion
-        self.ciphertext = ciphertext
-    }
-}

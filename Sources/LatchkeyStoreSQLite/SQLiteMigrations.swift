@@ -122,6 +122,9 @@ enum SQLiteMigrations {
         migrator.registerMigration("v3: index connections by expiry for the background refresher") { db in
             try db.execute(sql: "CREATE INDEX connections_expires_at ON connections(expires_at)")
         }
+        migrator.registerMigration("v4: index data keys by master-key version for rotation") { db in
+            try db.execute(sql: "CREATE INDEX data_keys_version ON data_keys(key_version, owner)")
+        }
         return migrator
     }
 }

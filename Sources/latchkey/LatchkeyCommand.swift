@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `latchkey`: the OAuth connection broker for AI agents.
 @main
@@ -6,5 +7,24 @@ struct LatchkeyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "latchkey",
         abstract: "An OAuth connection broker for AI agents.",
-        subcommands: [ServeCommand.self, ProvidersCommand.self])
+        subcommands: [ServeCommand.self, ProvidersCommand.self, AdminCommand.self])
+
+    /// Parses and runs the command. A usage error of `latchkey admin ...` exits 1 like its other errors, so that
+    /// scripts see 0 (ok), 1 (error) or 2 (wrong or missing admin key); elsewhere ArgumentParser's codes stand.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if CommandLine.arguments.dropFirst().first == "admin", exitCode(for: error) == .validationFailure {
+                Terminal.standardError(fullMessage(for: error) + "\n")
+                Foundation.exit(1)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -39,8 +39,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let store = try openStore(settings.databaseURL)
-        let masterKey = try LocalSecrets.masterKey(configured: settings.masterKey, file: settings.masterKeyFile, announce: announce)
-        let keyring = try MasterKeyring(masterKeys: [1: masterKey], currentVersion: 1)
+        let (masterKeys, keySource) = try LocalSecrets.masterKeys(
+            configured: settings.masterKey, configuredList: settings.masterKeys, file: settings.masterKeyFile, announce: announce)
+        let keyring: MasterKeyring
+        do { keyring = try MasterKeyring(masterKeys: masterKeys) } catch { throw ValidationError(error.message) }
+        announce("master key versions \(keyring.versions.map(String.init).joined(separator: ", ")) loaded from the \(keySource.kind); current \(keyring.currentVersion)")
         let adminKey = try LocalSecrets.adminKey(configured: settings.adminKey, file: settings.adminKeyFile, announce: announce)
         if settings.adminKey == nil { announce("admin key: read it from \(settings.adminKeyFile)") }
 
@@ -54,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
         serverSettings.connectSessionTTL = settings.connectSessionTTL
         serverSettings.authorizationStateTTL = settings.authorizationStateTTL
         let services = LatchkeyServices(
-            store: store, vault: CredentialVault(keyring: keyring, dataKeys: store), catalog: ProviderCatalog(manifests),
+            store: store, vault: CredentialVault(keyring: MasterKeyringHolder(keyring), dataKeys: store), masterKeySource: keySource, catalog: ProviderCatalog(manifests),
             oauth: oauth, transport: http, settings: serverSettings, logger: logger)
         try await registerConfiguredApps(settings, services: services, environment: environment)
 

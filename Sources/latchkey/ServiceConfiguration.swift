@@ -9,8 +9,11 @@ import Yams
 /// - `host` [`LATCHKEY_HOST`], default `127.0.0.1`; `port` [`LATCHKEY_PORT`], default 8080
 /// - `public_url` [`LATCHKEY_PUBLIC_URL`], default `http://{host}:{port}`; the callback is `{public_url}/oauth/callback`
 /// - `database_url` [`LATCHKEY_DATABASE_URL`], default `sqlite:.latchkey/latchkey.db`
-/// - `master_key_file` [`LATCHKEY_MASTER_KEY_FILE`], default `.latchkey/master.key`; or the key itself,
-///   base64 of 32 bytes, in [`LATCHKEY_MASTER_KEY`] only (never in the file)
+/// - `master_key_file` [`LATCHKEY_MASTER_KEY_FILE`], default `.latchkey/master.key`: lines `VERSION:BASE64` (a
+///   line of base64 alone is version 1); or the keys themselves, in the environment only (never in the
+///   configuration file): [`LATCHKEY_MASTER_KEY`], base64 of 32 bytes, is version 1, and
+///   [`LATCHKEY_MASTER_KEYS`] lists `VERSION:BASE64` items separated by commas (`2:...,1:...`). The highest
+///   version is current.
 /// - `admin_key_file` [`LATCHKEY_ADMIN_KEY_FILE`], default `.latchkey/admin.key`; or the key in [`LATCHKEY_ADMIN_KEY`]
 /// - `providers` [`LATCHKEY_PROVIDERS`, directories separated by `:`], default `[providers]`
 /// - `return_to_allowlist` [`LATCHKEY_RETURN_TO_ALLOWLIST`, comma-separated origins]
@@ -26,6 +29,7 @@ struct ServiceConfiguration {
     var publicURL: String?
     var databaseURL = "sqlite:.latchkey/latchkey.db"
     var masterKey: String?
+    var masterKeys: String?
     var masterKeyFile = ".latchkey/master.key"
     var adminKey: String?
     var adminKeyFile = ".latchkey/admin.key"
@@ -99,6 +103,7 @@ struct ServiceConfiguration {
         if let v = env("LATCHKEY_PUBLIC_URL") { config.publicURL = v }
         if let v = env("LATCHKEY_DATABASE_URL") { config.databaseURL = v }
         if let v = env("LATCHKEY_MASTER_KEY") { config.masterKey = v }
+        if let v = env("LATCHKEY_MASTER_KEYS") { config.masterKeys = v }
         if let v = env("LATCHKEY_MASTER_KEY_FILE") { config.masterKeyFile = v }
         if let v = env("LATCHKEY_ADMIN_KEY") { config.adminKey = v }
         if let v = env("LATCHKEY_ADMIN_KEY_FILE") { config.adminKeyFile = v }

@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyCrypto
 import LatchkeyHTTP
 import LatchkeyManifest
 import LatchkeyModel
@@ -10,6 +11,8 @@ import Logging
 public struct LatchkeyServices: Sendable {
     public let store: any LatchkeyStorage
     public let vault: CredentialVault
+    /// Where the master keys live (the key file or the environment): rotation adds and retires versions there.
+    public let masterKeySource: any MasterKeySource
     public let catalog: ProviderCatalog
     public let oauth: OAuthClient
     /// Carries proxied and tool calls to providers (libcurl in production).
@@ -23,12 +26,13 @@ public struct LatchkeyServices: Sendable {
     let rateLimits = RateLimitGate()
 
     public init(
-        store: any LatchkeyStorage, vault: CredentialVault, catalog: ProviderCatalog, oauth: OAuthClient,
+        store: any LatchkeyStorage, vault: CredentialVault, masterKeySource: any MasterKeySource, catalog: ProviderCatalog, oauth: OAuthClient,
         transport: any HTTPTransport, settings: ServerSettings, now: @escaping @Sendable () -> Date = Date.init, logger: Logger
     ) {
         self.transport = transport
         self.store = store
         self.vault = vault
+        self.masterKeySource = masterKeySource
         self.catalog = catalog
         self.oauth = oauth
         self.settings = settings

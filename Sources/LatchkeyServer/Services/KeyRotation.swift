@@ -1,0 +1,153 @@
+import Foundation
+import LatchkeyCrypto
+import LatchkeyModel
+import LatchkeyStore
+import Synchronization
+
+/// Master-key rotation: a new master-key version, every data key re-wrapped under it in batches, and the old
+/// versions retired once no data key references them.
+///
+/// A rotation is a series of calls, each re-wrapping one batch, so it survives a crash: the new version is
+/// durable in the key file before any data key is wrapped under it, and a data key not yet re-wrapped still
+/// names its old version, which stays loaded. The next call carries on from the database's state; it makes a
+/// new version only when nothing is in progress (every data key at the current version and no older version
+/// loaded) or when asked to. Only the data keys are re-wrapped: credentials stay sealed under the same data keys.
+///
+/// One call runs at a time in a process; a second concurrent call gets `conflict`.
+final class KeyRotation: Sendable {
+    let services: LatchkeyServices
+    private let running = Mutex(false)
+
+    init(services: LatchkeyServices) {
+        self.services = services
+    }
+
+    var holder: MasterKeyringHolder { services.vault.keyring }
+    var source: any MasterKeySource { services.masterKeySource }
+
+    /// The keys in force and the data keys per version.
+    func status() async throws -> KeyStatus {
+        let ring = holder.current
+        let counts = try await services.store.dataKeyCounts()
+        return KeyStatus(ring: ring, counts: counts, source: source.kind)
+    }
+
+    /// One call of a rotation: makes a new version when `newVersion` says so (by default: when nothing is in
+    /// progress), re-wraps at most `batchSize` data keys that are not at the current version, and retires the old
+    /// versions when none is left.
+    func rotate(batchSize: Int, newVersion: Bool?) async throws -> RotationReport {
+        let claimed = running.withLock { busy in
+            if busy { return false }
+            busy = true
+            return true
+        }
+        guard claimed else {
+            throw LatchkeyError(.conflict, "a key rotation call is already running in this server; try again when it ends")
+        }
+        defer { running.withLock { $0 = false } }
+
+        var ring = holder.current
+        var counts = try await services.store.dataKeyCounts()
+        let behind = counts.filter { $0.key != ring.currentVersion }.values.reduce(0, +)
+        let inProgress = behind > 0 || ring.versions.contains { $0 != ring.currentVersion }
+        var created: Int?
+        if newVersion ?? !inProgress {
+            ring = try await addVersion(after: max(ring.versions.max() ?? 0, counts.keys.max() ?? 0))
+            created = ring.currentVersion
+        }
+
+        let rewrapped = try await rewrapBatch(ring: ring, limit: batchSize)
+        counts = try await services.store.dataKeyCounts()
+        let remaining = counts.filter { $0.key != ring.currentVersion }.values.reduce(0, +)
+        let retired = remaining == 0 ? try await retireUnreferenced() : []
+
+        let report = RotationReport(
+            status: KeyStatus(ring: holder.current, counts: counts, source: source.kind), createdVersion: created,
+            rewrapped: rewrapped, retired: retired,
+            note: retired.isEmpty || source.isWritable
+                ? nil : "version(s) \(retired.map(String.init).joined(separator: ", ")) are retired in memory; remove them from LATCHKEY_MASTER_KEY(S)")
+        await services.audit(AuditEvent(
+            at: services.now(), actor: "admin", action: "keys.rotated",
+            detail: "current=\(report.currentVersion) rewrapped=\(rewrapped) remaining=\(remaining)"))
+        return report
+    }
+
+    /// Generates version `previous + 1`, writes it durably to the key source, then makes it current in memory.
+    private func addVersion(after previous: Int) async throws -> MasterKeyring {
+        let version = previous + 1
+        let material = RandomToken.bytes(32)
+        do throws(LatchkeyError) {
+            guard source.isWritable else { throw EnvironmentMasterKeys.readOnly(next: version, loaded: holder.current.versions) }
+            try source.append(version: version, material: material)
+        } catch {
+            await services.audit(AuditEvent(
+                at: services.now(), actor: "admin", action: "keys.version_added", outcome: "failure",
+                detail: "version \(version): \(error.code.rawValue)"))
+            throw error
+        }
+        let ring = try holder.update { ring throws(LatchkeyError) in try ring.adding(version: version, material: material) }
+        await services.audit(AuditEvent(
+            at: services.now(), actor: "admin", action: "keys.version_added", detail: "version \(version) (\(source.kind))"))
+        return ring
+    }
+
+    /// Re-wraps one batch under `ring`'s current version, with a compare-and-swap per row in one transaction.
+    /// A data key that cannot be unwrapped stops the rotation, naming its owner: nothing is ever dropped.
+    private func rewrapBatch(ring: MasterKeyring, limit: Int) async throws -> Int {
+        let batch = try await services.store.dataKeys(notAtVersion: ring.currentVersion, limit: limit)
+        var replacements: [DataKeyReplacement] = []
+        replacements.reserveCapacity(batch.count)
+        for record in batch {
+            let wrapped: WrappedDataKey
+            do throws(LatchkeyError) {
+                wrapped = try ring.rewrap(WrappedDataKey(keyVersion: record.keyVersion, ciphertext: record.ciphertext), for: record.owner)
+            } catch {
+                await services.audit(AuditEvent(
+                    at: services.now(), actor: "admin", action: "keys.rotated", owner: record.owner, outcome: "failure",
+                    detail: "decryption_failed: data key at version \(record.keyVersion)"))
+                throw LatchkeyError(
+                    .decryptionFailed,
+                    "the data key of \(record.owner) (master-key version \(record.keyVersion)) cannot be unwrapped (\(error.message)). "
+                        + "The rotation stopped before writing this batch; restore that version's key, or revoke the owner, then rotate again.")
+            }
+            replacements.append(DataKeyReplacement(
+                expected: record, replacement: WrappedDataKeyRecord(owner: record.owner, keyVersion: wrapped.keyVersion, ciphertext: wrapped.ciphertext)))
+        }
+        return try await services.store.replaceDataKeys(replacements)
+    }
+
+    /// Drops every old version that no data key references: first from memory, then, when no data key took one
+    /// up meanwhile (a key created by a caller that still held the older keyring), from the key source.
+    private func retireUnreferenced() async throws -> [Int] {
+        let ring = holder.current
+        let before = try await services.store.dataKeyCounts()
+        let candidates = Set(ring.versions.filter { $0 != ring.currentVersion && before[$0] == nil })
+        guard !candidates.isEmpty else { return [] }
+        let material = (try? source.load()) ?? [:]
+        try holder.update { ring throws(LatchkeyError) in try ring.removing(candidates) }
+        let after = try await services.store.dataKeyCounts()
+        let takenUp = candidates.filter { after[$0] != nil }
+        for version in takenUp {
+            if let bytes = material[version] {
+                try holder.update { ring throws(LatchkeyError) in try ring.adding(version: version, material: bytes) }
+            }
+        }
+        let retired = candidates.subtracting(takenUp).sorted()
+        guard !retired.isEmpty else { return [] }
+        if source.isWritable {
+            do throws(LatchkeyError) {
+                try source.remove(versions: Set(retired))
+            } catch {
+                await services.audit(AuditEvent(
+                    at: services.now(), actor: "admin", action: "keys.version_retired", outcome: "failure",
+                    detail: "versions \(retired): \(error.code.rawValue)"))
+                throw error
+            }
+        }
+        for version in retired {
+            await services.audit(AuditEvent(
+                at: services.now(), actor: "admin", action: "keys.version_retired", detail: "version \(version) (\(source.kind))"))
+        }
+        return retired
+    }
+}
