@@ -1,3 +1,5 @@
+import Foundation
+
 /// An error of Latchkey's own, with a stable snake_case code that callers may match on.
 ///
 /// The code is part of the public API: the HTTP layer maps it to a status, the JSON body carries it
@@ -49,6 +51,9 @@ public struct LatchkeyError: Error, Sendable, Equatable, CustomStringConvertible
     public var oauthError: String?
     /// Seconds after which the call may be tried again, for `rate_limited`.
     public var retryAfter: Int?
+    /// For `reauth_required`: a connect link a person can open to connect the account again, and when it expires.
+    public var connectURL: String?
+    public var connectURLExpiresAt: Date?
 
     public init(_ code: Code, _ message: String, field: String? = nil, oauthError: String? = nil) {
         self.code = code

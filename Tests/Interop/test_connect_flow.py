@@ -207,3 +207,51 @@ def test_an_api_key_is_checked_at_the_identity_url_before_it_is_stored(world, pe
 
 
 from conftest import Person  # noqa: E402
+
+
+def test_a_refused_refresh_token_gives_424_with_a_link_and_the_person_reconnects_in_chromium(world, output_dir):
+    lk, peer = world.lk, world.peer
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    org, key = world.org_with_agent()
+    from conftest import Person
+    Person(peer).connect(world.connect_link(key))
+    [before] = world.connections(key)
+
+    # The provider refuses the refresh token: the connection needs a person.
+    peer.expire_access_tokens()
+    peer.set_mode(token="invalid_grant")
+    try:
+        r = lk.call("GET", "/v1/proxy/authlib-basic/items", key)
+    finally:
+        peer.set_mode(token="normal")
+    assert r.status_code == 424, r.text
+    error = r.json()["error"]
+    assert error["code"] == "reauth_required" and r.headers["Latchkey-Error"] == "reauth_required"
+    link = error["connect_url"]
+    assert link.startswith(lk.url + "/connect/cs_") and error["connect_url_expires_at"]
+    assert world.connections(key)[0]["state"] == "needs_reauth"
+    # A retry on the same connection gets the same link, not a new session each time; a tool call too.
+    assert lk.call("GET", "/v1/proxy/authlib-basic/items", key).json()["error"]["connect_url"] == link
+    r = lk.call("POST", "/v1/tools/authlib-basic.list_items/call", key, json={"arguments": {}})
+    assert r.status_code == 424 and r.json()["error"]["connect_url"] == link
+
+    # The person opens the link in a real browser and consents again.
+    driver = chromium()
+    try:
+        driver.get(link)
+        driver.find_element(By.ID, "connect-button").click()
+        browser_login_and_consent(driver, "alice", "alice-password")
+        WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.ID, "connect-success")))
+        driver.save_screenshot(str(output_dir / "04-reconnect-success.png"))
+    finally:
+        driver.quit()
+
+    [after] = world.connections(key)
+    assert after["id"] == before["id"] and after["state"] == "active" and after["last_error"] is None
+    r = lk.call("GET", "/v1/proxy/authlib-basic/items", key)
+    assert r.status_code == 200, r.text
+    # The link was single-use.
+    assert Person(peer).open_connect_link(link).status_code in (404, 410)

@@ -47,6 +47,8 @@ enum APIResponse {
         var body: [String: JSONValue] = ["code": .string(error.code.rawValue), "message": .string(error.message)]
         if let field = error.field { body["field"] = .string(field) }
         if let oauth = error.oauthError { body["provider_error"] = .string(oauth) }
+        if let url = error.connectURL { body["connect_url"] = .string(url) }
+        if let expires = error.connectURLExpiresAt { body["connect_url_expires_at"] = .string(ISO8601DateFormatter().string(from: expires)) }
         var response = json(JSONValue.object(["error": .object(body)]), status: status(for: error.code))
         response.headers[.latchkeyError] = error.code.rawValue
         if error.code == .unauthenticated { response.headers[.wwwAuthenticate] = "Bearer realm=\"latchkey\"" }

@@ -40,14 +40,36 @@ struct ConnectFlow: Sendable {
         for scope in extraScopes where scope.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) {
             throw LatchkeyError(.invalidRequest, "scopes: '\(scope.prefix(40))' contains whitespace or control characters", field: "scopes")
         }
+        return try await storeSession(
+            provider: provider.id, owner: owner, reconnect: reconnectID, extraScopes: extraScopes, returnTo: returnTo, caller: caller)
+    }
+
+    /// A link that reconnects `connection`, for a caller that just found it needing a person (a 424's body). The
+    /// caller may use the connection, which is all a reconnect link lets a person do for it; a user's connection
+    /// gets no link, since only an admin may vouch for a person. One link is reused while it has a minute left.
+    func reconnectLink(for connection: Connection, caller: Caller) async -> (url: String, expiresAt: Date)? {
+        if connection.owner.kind == .user, caller != .admin { return nil }
+        let now = services.now()
+        if let cached = services.reconnectLinks.link(for: connection.id, now: now) { return cached }
+        guard let link = try? await storeSession(
+            provider: connection.provider, owner: connection.owner, reconnect: connection.id, extraScopes: [], returnTo: nil,
+            caller: caller)
+        else { return nil }
+        services.reconnectLinks.remember(link, for: connection.id)
+        return link
+    }
+
+    private func storeSession(
+        provider: ProviderID, owner: OwnerRef, reconnect reconnectID: ConnectionID?, extraScopes: [String], returnTo: String?, caller: Caller
+    ) async throws -> (url: String, expiresAt: Date) {
         let token = "cs_" + RandomToken.base64URL(bytes: 32)
         let now = services.now()
         let expiresAt = now.addingTimeInterval(services.settings.connectSessionTTL)
         try await services.store.createSession(ConnectSession(
-            tokenHash: SecretHash.sha256Hex(token), provider: provider.id, owner: owner, connectionID: reconnectID,
+            tokenHash: SecretHash.sha256Hex(token), provider: provider, owner: owner, connectionID: reconnectID,
             extraScopes: extraScopes, returnTo: returnTo, createdBy: caller.actorName, createdAt: now, expiresAt: expiresAt))
         await services.audit(AuditEvent(
-            at: now, actor: caller.actorName, action: "connect_session.created", owner: owner, provider: provider.id,
+            at: now, actor: caller.actorName, action: "connect_session.created", owner: owner, provider: provider,
             connectionID: reconnectID))
         return (services.settings.publicURL + "/connect/" + token, expiresAt)
     }

@@ -11,6 +11,13 @@ struct ConnectionResolver: Sendable {
     let services: LatchkeyServices
 
     func resolve(caller: Caller, provider: ProviderID, connectionID: String?, user: String?) async throws -> StoredConnection {
+        let key = ConnectionCache.ResolutionKey(caller: caller.actorName, provider: provider, connection: connectionID, user: user)
+        return try await services.connectionCache.resolution(key) {
+            try await resolveFromStore(caller: caller, provider: provider, connectionID: connectionID, user: user)
+        }
+    }
+
+    private func resolveFromStore(caller: Caller, provider: ProviderID, connectionID: String?, user: String?) async throws -> StoredConnection {
         let notFound = LatchkeyError(.notFound, "no connection of \(provider) is available to this caller", field: "connection")
         let owners: [OwnerRef]?
         switch caller {

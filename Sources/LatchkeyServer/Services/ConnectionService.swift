@@ -41,6 +41,7 @@ struct ConnectionService: Sendable {
             id: .random(), provider: provider.id, owner: owner, state: provider.auth == .none ? .active : .installed,
             isDefault: !existing.contains { $0.isDefault }, createdAt: now, updatedAt: now)
         try await services.store.insert(connection, sealedCredential: nil)
+        services.connectionCache.connectionWritten(connection.id)
         await services.audit(AuditEvent(
             at: now, actor: actor.actorName, action: "integration.installed", owner: owner, provider: provider.id,
             connectionID: connection.id))
@@ -104,6 +105,8 @@ struct ConnectionService: Sendable {
             guard try await services.store.update(connection, sealedCredential: sealed, expectedVersion: expected) else {
                 throw LatchkeyError(.conflict, "the connection changed while it was being connected; try again")
             }
+            services.connectionCache.connectionWritten(connection.id)
+            services.reconnectLinks.forget(connection.id)
             connection.version = expected + 1
             return connection
         }
@@ -113,6 +116,7 @@ struct ConnectionService: Sendable {
             lastRefreshedAt: now, isDefault: !existing.contains { $0.isDefault }, createdAt: now, updatedAt: now)
         let sealed = try await services.vault.sealCredential(c.credential, for: connection)
         try await services.store.insert(connection, sealedCredential: sealed)
+        services.connectionCache.connectionWritten(connection.id)
         return connection
     }
 
@@ -129,6 +133,7 @@ struct ConnectionService: Sendable {
         guard try await services.store.update(connection, sealedCredential: nil, expectedVersion: expected) else {
             throw LatchkeyError(.conflict, "the connection changed while it was being removed; try again")
         }
+        services.connectionCache.connectionWritten(connection.id)
         connection.version = expected + 1
         await services.audit(AuditEvent(
             at: services.now(), actor: actor.actorName, action: "integration.removed", owner: connection.owner,
@@ -146,6 +151,7 @@ struct ConnectionService: Sendable {
         let apps = try await services.store.allApps(owner: owner)
         guard apps.allSatisfy({ $0.sealedClientSecret == nil }) else { return }
         if try await services.vault.destroyDataKey(for: owner) {
+            services.connectionCache.clear()
             await services.audit(AuditEvent(at: services.now(), actor: actor.actorName, action: "owner.data_key_destroyed", owner: owner))
         }
     }

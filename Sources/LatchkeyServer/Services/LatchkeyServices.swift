@@ -24,6 +24,10 @@ public struct LatchkeyServices: Sendable {
     let agentKeys = AgentKeyCache()
     /// Per-connection rate-limit holds, shared by every call through this process.
     let rateLimits = RateLimitGate()
+    /// Recent resolutions (one second) and opened credentials (by version), for the hot path.
+    let connectionCache = ConnectionCache()
+    /// Reconnect links handed out in 424 answers, reused while fresh.
+    let reconnectLinks = ReconnectLinks()
 
     public init(
         store: any LatchkeyStorage, vault: CredentialVault, masterKeySource: any MasterKeySource, catalog: ProviderCatalog, oauth: OAuthClient,

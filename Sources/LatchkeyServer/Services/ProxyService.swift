@@ -47,7 +47,26 @@ struct ProxyService: Sendable {
     }
 
     /// Sends `call` on `stored`'s behalf and returns once the provider's head has arrived; the body streams.
+    /// A connection that needs a person again fails with `reauth_required` and a reconnect link.
     func stream(_ call: Call, manifest: ProviderManifest, stored: StoredConnection, caller: Caller) async throws
+        -> OutboundStreamingResponse
+    {
+        do {
+            return try await streamUsable(call, manifest: manifest, stored: stored, caller: caller)
+        } catch var error as LatchkeyError {
+            guard error.code == .reauthRequired else { throw error }
+            if let link = await ConnectFlow(services: services).reconnectLink(for: stored.connection, caller: caller) {
+                error.connectURL = link.url
+                error.connectURLExpiresAt = link.expiresAt
+                error.message += "; a person can connect it again at the connect_url"
+            } else {
+                error.message += "; an admin can create a connect link for it"
+            }
+            throw error
+        }
+    }
+
+    private func streamUsable(_ call: Call, manifest: ProviderManifest, stored: StoredConnection, caller: Caller) async throws
         -> OutboundStreamingResponse
     {
         guard let proxy = manifest.proxy else {

@@ -33,7 +33,9 @@ final class TokenBroker: Sendable {
         guard let sealed = stored.sealedCredential else {
             throw LatchkeyError(.notConnected, "connection \(connection.id) has no credential yet; finish its connect flow first")
         }
-        let credential = try await services.vault.openCredential(sealed, for: connection)
+        let credential = try await services.connectionCache.credential(connection.id, sealed: sealed) {
+            try await services.vault.openCredential(sealed, for: connection)
+        }
         guard let manifest = services.catalog.manifests[connection.provider], let spec = manifest.auth.oauth2,
             credential.refreshToken != nil
         else { return (connection, credential) }
@@ -111,6 +113,7 @@ final class TokenBroker: Sendable {
                 }
                 return (latest.connection, try await services.vault.openCredential(latestSealed, for: latest.connection))
             }
+            services.connectionCache.connectionWritten(id)
             connection.version = expected + 1
             _ = backoff.withLock { $0.removeValue(forKey: id) }
             await services.audit(AuditEvent(
@@ -128,7 +131,9 @@ final class TokenBroker: Sendable {
             }
             connection.lastError = error.oauthError ?? error.code.rawValue
             connection.updatedAt = now
-            _ = try? await services.store.update(connection, sealedCredential: sealed, expectedVersion: expected)
+            if (try? await services.store.update(connection, sealedCredential: sealed, expectedVersion: expected)) == true {
+                services.connectionCache.connectionWritten(id)
+            }
             await services.audit(AuditEvent(
                 at: now, actor: "system", action: "connection.refresh_failed", owner: connection.owner,
                 provider: connection.provider, connectionID: id, outcome: "failure", detail: connection.lastError))

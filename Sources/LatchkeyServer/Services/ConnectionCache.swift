@@ -1,0 +1,93 @@
+import LatchkeyModel
+import LatchkeyStore
+import Synchronization
+
+/// The hot path's memory: which connection a caller's call resolved to, and the opened credential of a
+/// connection version, so a busy agent does not read the store and decrypt on every call.
+///
+/// - A resolution is kept for one second. A connection write in this process (refresh, revoke, remove,
+///   reconnect) forgets every resolution at once; a write by another replica takes effect within the second,
+///   the same bound as agent keys.
+/// - An opened credential is kept with the exact ciphertext it came from and used only while the stored
+///   ciphertext is byte for byte the same, so a cached credential is never one that the store has replaced
+///   (or that was tampered with since). It is kept at most 60 seconds (as long as an unwrapped data key), so
+///   plaintext tokens do not linger in memory.
+final class ConnectionCache: Sendable {
+    struct ResolutionKey: Hashable, Sendable {
+        var caller: String
+        var provider: ProviderID
+        var connection: String?
+        var user: String?
+    }
+
+    private struct Resolution {
+        var stored: StoredConnection
+        var generation: UInt64
+        var until: ContinuousClock.Instant
+    }
+
+    private struct Opened {
+        var sealed: [UInt8]
+        var credential: Credential
+        var until: ContinuousClock.Instant
+    }
+
+    private let resolutions = Mutex<[ResolutionKey: Resolution]>([:])
+    private let credentials = Mutex<[ConnectionID: Opened]>([:])
+    private let generation = Atomic<UInt64>(0)
+    let resolutionTTL: Duration
+    let credentialTTL: Duration
+    /// Entries kept at most, per map; past it the map starts over.
+    let capacity: Int
+
+    init(resolutionTTL: Duration = .seconds(1), credentialTTL: Duration = .seconds(60), capacity: Int = 10_000) {
+        self.resolutionTTL = resolutionTTL
+        self.credentialTTL = credentialTTL
+        self.capacity = capacity
+    }
+
+    /// The resolution of `key`, or the result of `resolve` (remembered).
+    func resolution(
+        _ key: ResolutionKey, resolve: () async throws -> StoredConnection
+    ) async throws -> StoredConnection {
+        let now = ContinuousClock.now
+        let current = generation.load(ordering: .acquiring)
+        if let hit = resolutions.withLock({ $0[key] }), hit.until > now, hit.generation == current {
+            return hit.stored
+        }
+        // Read the generation before the store: a write that lands during the read makes this entry stale at once.
+        let stored = try await resolve()
+        resolutions.withLock { map in
+            if map.count >= capacity { map.removeAll() }
+            map[key] = Resolution(stored: stored, generation: current, until: now + resolutionTTL)
+        }
+        return stored
+    }
+
+    /// The credential that `sealed` (the stored ciphertext of `id`) opens to, or the result of `open` (remembered).
+    func credential(_ id: ConnectionID, sealed: [UInt8], open: () async throws -> Credential) async throws -> Credential {
+        let now = ContinuousClock.now
+        if let hit = credentials.withLock({ $0[id] }), hit.until > now, hit.sealed == sealed {
+            return hit.credential
+        }
+        let credential = try await open()
+        credentials.withLock { map in
+            if map.count >= capacity { map.removeAll() }
+            map[id] = Opened(sealed: sealed, credential: credential, until: now + credentialTTL)
+        }
+        return credential
+    }
+
+    /// A connection changed in this process: forget every resolution, and the connection's opened credential.
+    func connectionWritten(_ id: ConnectionID) {
+        generation.add(1, ordering: .releasing)
+        _ = credentials.withLock { $0.removeValue(forKey: id) }
+    }
+
+    /// Forgets everything (an owner's data key was destroyed, keys were rotated).
+    func clear() {
+        generation.add(1, ordering: .releasing)
+        resolutions.withLock { $0.removeAll() }
+        credentials.withLock { $0.removeAll() }
+    }
+}
