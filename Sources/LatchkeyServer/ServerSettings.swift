@@ -14,6 +14,10 @@ public struct ServerSettings: Sendable {
     public var authorizationStateTTL: TimeInterval = 10 * 60
     /// The largest JSON request body the API reads.
     public var maxJSONBodyBytes = 1 << 20
+    /// How long this process may hold a connection's refresh lease (30 s by default); longer than a token call.
+    public var refreshLeaseTTL: TimeInterval = 30
+    /// This process, as a refresh-lease holder: host, pid and a random part, unique per start.
+    public var instanceID = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UInt32.random(in: 0...UInt32.max))"
 
     public init(publicURL: String, returnToAllowlist: [String], adminKeyHash: String) {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL

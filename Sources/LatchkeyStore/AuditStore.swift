@@ -17,6 +17,12 @@ public struct AuditEvent: Sendable, Equatable, Codable {
     /// A short non-secret detail, such as an error code.
     public var detail: String?
 
+    /// The JSON names, as the admin API shows them.
+    enum CodingKeys: String, CodingKey {
+        case id, at, actor, action, owner, provider, outcome, detail
+        case connectionID = "connection"
+    }
+
     public init(
         id: Int64? = nil, at: Date, actor: String, action: String, owner: OwnerRef? = nil, provider: ProviderID? = nil,
         connectionID: ConnectionID? = nil, outcome: String = "success", detail: String? = nil
@@ -33,12 +39,52 @@ public struct AuditEvent: Sendable, Equatable, Codable {
     }
 }
 
-/// The append-only audit log. Contract: events are never updated or deleted; listing is newest first.
+/// Which audit events to list. Every filter that is set must hold; `nil` filters nothing.
+public struct AuditQuery: Sendable, Equatable {
+    /// Events of this owner or any owner below it (`org:acme` covers its teams, projects, agents and users).
+    public var ownerPrefix: OwnerRef?
+    /// At or after this time.
+    public var since: Date?
+    /// Before this time.
+    public var until: Date?
+    /// An exact action (`connection.refreshed`), or every action under a dotted prefix (`connection.`).
+    public var action: String?
+    public var provider: ProviderID?
+    public var connectionID: ConnectionID?
+    /// `admin`, `system`, `browser` or an agent reference.
+    public var actor: String?
+    /// `success` or `failure`.
+    public var outcome: String?
+    /// Only events older than this id (the next page of a newest-first listing).
+    public var beforeID: Int64?
+    /// At most this many events.
+    public var limit: Int
+
+    public init(
+        ownerPrefix: OwnerRef? = nil, since: Date? = nil, until: Date? = nil, action: String? = nil, provider: ProviderID? = nil,
+        connectionID: ConnectionID? = nil, actor: String? = nil, outcome: String? = nil, beforeID: Int64? = nil, limit: Int = 200
+    ) {
+        self.ownerPrefix = ownerPrefix
+        self.since = since
+        self.until = until
+        self.action = action
+        self.provider = provider
+        self.connectionID = connectionID
+        self.actor = actor
+        self.outcome = outcome
+        self.beforeID = beforeID
+        self.limit = limit
+    }
+}
+
+/// The append-only audit log. Contract: events are never updated or deleted; listing is newest first, with
+/// increasing ids in order of appending.
 public protocol AuditStore: Sendable {
     func append(_ event: AuditEvent) async throws
-    func events(ownerPrefix: OwnerRef?, since: Date?, limit: Int) async throws -> [AuditEvent]
+    /// The events matching `query`, newest first, at most `query.limit`.
+    func events(_ query: AuditQuery) async throws -> [AuditEvent]
 }
 
 /// Everything Latchkey stores, behind one value that a live store (SQLite, PostgreSQL) implements.
-public protocol LatchkeyStorage: IdentityStore, DataKeyStore, AppStore, ConnectionStore, PendingFlowStore, AuditStore, GrantStore,
-    CreditStore {}
+public protocol LatchkeyStorage: IdentityStore, DataKeyStore, AppStore, ConnectionStore, RefreshLeaseStore, PendingFlowStore, AuditStore,
+    GrantStore, CreditStore {}

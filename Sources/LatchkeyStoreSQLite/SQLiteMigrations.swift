@@ -125,6 +125,18 @@ enum SQLiteMigrations {
         migrator.registerMigration("v4: index data keys by master-key version for rotation") { db in
             try db.execute(sql: "CREATE INDEX data_keys_version ON data_keys(key_version, owner)")
         }
+        migrator.registerMigration("v5: refresh leases") { db in
+            // One row per connection ever refreshed; the fence only grows, so the row stays after a release.
+            try db.execute(
+                sql: """
+                    CREATE TABLE refresh_leases (
+                        connection_id TEXT PRIMARY KEY NOT NULL,
+                        holder TEXT NOT NULL,
+                        fence INTEGER NOT NULL,
+                        expires_at REAL NOT NULL
+                    )
+                    """)
+        }
         return migrator
     }
 }

@@ -269,17 +269,19 @@ extension SQLiteStore {
     public func update(_ connection: Connection, sealedCredential: [UInt8]?, expectedVersion: Int) async throws -> Bool {
         let args = Self.connectionArguments(connection, sealedCredential)
         return try await write { db in
-            try db.execute(
-                sql: """
-                    UPDATE connections SET provider = ?, owner = ?, org = ?, state = ?, account_id = ?, account_name = ?,
-                        scopes_requested = ?, scopes_granted = ?, config = ?, expires_at = ?, last_refreshed_at = ?,
-                        last_error = ?, is_default = ?, created_at = ?, updated_at = ?, credential = ?, version = version + 1
-                    WHERE id = ? AND version = ?
-                    """,
-                arguments: StatementArguments(args + [connection.id.rawValue, expectedVersion]))
+            try db.execute(sql: Self.compareAndSwapConnectionSQL, arguments: StatementArguments(args + [connection.id.rawValue, expectedVersion]))
             return db.changesCount == 1
         }
     }
+
+    /// Writes every column of a connection (``connectionArguments(_:_:)``, then id and expected version) when the
+    /// stored version is the expected one, and bumps the version.
+    static let compareAndSwapConnectionSQL = """
+        UPDATE connections SET provider = ?, owner = ?, org = ?, state = ?, account_id = ?, account_name = ?,
+            scopes_requested = ?, scopes_granted = ?, config = ?, expires_at = ?, last_refreshed_at = ?,
+            last_error = ?, is_default = ?, created_at = ?, updated_at = ?, credential = ?, version = version + 1
+        WHERE id = ? AND version = ?
+        """
 
     public func connection(id: ConnectionID) async throws -> StoredConnection? {
         try await pool.read { db in
@@ -477,31 +479,54 @@ extension SQLiteStore {
         }
     }
 
-    public func events(ownerPrefix: OwnerRef?, since: Date?, limit: Int) async throws -> [AuditEvent] {
-        var filter = Filter([("org", ownerPrefix?.org)])
-        if let since { filter.add("at >= ?", Self.time(since)) }
-        filter.limit(limit)
-        return try await pool.read { [filter] db in
-            let values: [(any DatabaseValueConvertible)?] = filter.arguments.map { $0 }
-            let arguments = StatementArguments(values)
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM audit_events\(filter.whereSQL) ORDER BY id DESC LIMIT ?", arguments: arguments)
-            var events: [AuditEvent] = []
-            for row in rows {
-                let owner: String? = row["owner"]
-                let provider: String? = row["provider"]
-                let connection: String? = row["connection_id"]
-                let at: Double = row["at"]
-                let ownerRef: OwnerRef? = owner.flatMap { try? OwnerRef(parsing: $0) }
-                if let ownerPrefix {
-                    guard let ownerRef, ownerPrefix.encloses(ownerRef) else { continue }
-                }
-                events.append(AuditEvent(
-                    id: row["id"], at: Date(timeIntervalSince1970: at), actor: row["actor"], action: row["action"],
-                    owner: ownerRef, provider: provider.map { ProviderID($0) },
-                    connectionID: connection.map { ConnectionID(rawValue: $0) }, outcome: row["outcome"], detail: row["detail"]))
+    public func events(_ query: AuditQuery) async throws -> [AuditEvent] {
+        var filter = Filter([
+            ("org", query.ownerPrefix?.org), ("provider", query.provider?.rawValue), ("connection_id", query.connectionID?.rawValue),
+            ("actor", query.actor), ("outcome", query.outcome),
+        ])
+        if let since = query.since { filter.add("at >= ?", Self.time(since)) }
+        if let until = query.until { filter.add("at < ?", Self.time(until)) }
+        if let action = query.action {
+            if action.hasSuffix(".") {
+                filter.add("substr(action, 1, \(action.count)) = ?", action)
+            } else {
+                filter.add("action = ?", action)
             }
-            return events
         }
+        let limit = max(0, query.limit)
+        // The owner filter is exact in Swift (`encloses`); SQL narrows to the org. Page until enough match.
+        var events: [AuditEvent] = []
+        var before = query.beforeID
+        while events.count < limit {
+            var page = filter
+            if let before { page.add("id < ?", before) }
+            page.limit(500)
+            let batch = try await pool.read { [page] db in
+                let values: [(any DatabaseValueConvertible)?] = page.arguments.map { $0 }
+                return try Row.fetchAll(
+                    db, sql: "SELECT * FROM audit_events\(page.whereSQL) ORDER BY id DESC LIMIT ?", arguments: StatementArguments(values)
+                ).map(Self.auditEvent)
+            }
+            for event in batch where events.count < limit {
+                if let prefix = query.ownerPrefix {
+                    guard let owner = event.owner, prefix.encloses(owner) else { continue }
+                }
+                events.append(event)
+            }
+            guard batch.count == 500, let last = batch.last?.id else { break }
+            before = last
+        }
+        return events
+    }
+
+    static func auditEvent(_ row: Row) -> AuditEvent {
+        let owner: String? = row["owner"]
+        let provider: String? = row["provider"]
+        let connection: String? = row["connection_id"]
+        let at: Double = row["at"]
+        return AuditEvent(
+            id: row["id"], at: Date(timeIntervalSince1970: at), actor: row["actor"], action: row["action"],
+            owner: owner.flatMap { try? OwnerRef(parsing: $0) }, provider: provider.map { ProviderID($0) },
+            connectionID: connection.map { ConnectionID(rawValue: $0) }, outcome: row["outcome"], detail: row["detail"])
     }
 }

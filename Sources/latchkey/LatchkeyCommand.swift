@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NIOCore
+import NIOPosix
 
 /// `latchkey`: the OAuth connection broker for AI agents.
 @main
@@ -12,6 +14,13 @@ struct LatchkeyCommand: AsyncParsableCommand {
     /// Parses and runs the command. A usage error of `latchkey admin ...` exits 1 like its other errors, so that
     /// scripts see 0 (ok), 1 (error) or 2 (wrong or missing admin key); elsewhere ArgumentParser's codes stand.
     static func main() async {
+        if CommandLine.arguments.dropFirst().first == "serve",
+            ProcessInfo.processInfo.environment["LATCHKEY_NIO_EXECUTOR"] != "off"
+        {
+            // Swift tasks then run on NIO's event loop threads, so a request is not handed between NIO's threads
+            // and the concurrency pool at every await (measured in benchmarks/README.md).
+            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -56,6 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
             adminKeyHash: SecretHash.sha256Hex(adminKey))
         serverSettings.connectSessionTTL = settings.connectSessionTTL
         serverSettings.authorizationStateTTL = settings.authorizationStateTTL
+        serverSettings.refreshLeaseTTL = settings.refreshLease
         let services = LatchkeyServices(
             store: store, vault: CredentialVault(keyring: MasterKeyringHolder(keyring), dataKeys: store), masterKeySource: keySource, catalog: ProviderCatalog(manifests),
             oauth: oauth, transport: http, settings: serverSettings, logger: logger)

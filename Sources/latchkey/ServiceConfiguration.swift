@@ -21,6 +21,8 @@ import Yams
 /// - `connect_session_ttl_seconds` [`LATCHKEY_CONNECT_SESSION_TTL_SECONDS`], default 900
 /// - `authorization_state_ttl_seconds` [`LATCHKEY_AUTHORIZATION_STATE_TTL_SECONDS`], default 600
 /// - `provider_timeout_seconds` [`LATCHKEY_PROVIDER_TIMEOUT_SECONDS`], default 15: total time for token and identity calls
+/// - `refresh_lease_seconds` [`LATCHKEY_REFRESH_LEASE_SECONDS`], default 30: how long one process may hold a
+///   connection's refresh before another may take over; must exceed `provider_timeout_seconds`
 /// - `apps`: OAuth apps registered at start-up, keyed by provider id:
 ///   `{owner, client_id, client_secret, scopes}`; values may reference the environment as `${NAME}`.
 struct ServiceConfiguration {
@@ -40,6 +42,7 @@ struct ServiceConfiguration {
     var connectSessionTTL: TimeInterval = 15 * 60
     var authorizationStateTTL: TimeInterval = 10 * 60
     var providerTimeout: TimeInterval = 15
+    var refreshLease: TimeInterval = 30
 
     struct AppEntry: Decodable {
         var owner: String
@@ -62,6 +65,7 @@ struct ServiceConfiguration {
         var connect_session_ttl_seconds: Double?
         var authorization_state_ttl_seconds: Double?
         var provider_timeout_seconds: Double?
+        var refresh_lease_seconds: Double?
     }
 
     /// Reads the file (when it exists) and applies environment overrides.
@@ -91,6 +95,7 @@ struct ServiceConfiguration {
             if let v = file.connect_session_ttl_seconds { config.connectSessionTTL = v }
             if let v = file.authorization_state_ttl_seconds { config.authorizationStateTTL = v }
             if let v = file.provider_timeout_seconds { config.providerTimeout = v }
+            if let v = file.refresh_lease_seconds { config.refreshLease = v }
         } else if path != nil || environment["LATCHKEY_CONFIG"] != nil {
             throw ValidationError("\(filePath): the configuration file does not exist")
         }
@@ -120,6 +125,13 @@ struct ServiceConfiguration {
         if let v = try seconds("LATCHKEY_CONNECT_SESSION_TTL_SECONDS") { config.connectSessionTTL = v }
         if let v = try seconds("LATCHKEY_AUTHORIZATION_STATE_TTL_SECONDS") { config.authorizationStateTTL = v }
         if let v = try seconds("LATCHKEY_PROVIDER_TIMEOUT_SECONDS") { config.providerTimeout = v }
+        if let v = try seconds("LATCHKEY_REFRESH_LEASE_SECONDS") { config.refreshLease = v }
+        guard config.refreshLease > config.providerTimeout else {
+            // A lease that lapses while its holder still waits for the provider lets a second process refresh with
+            // the same refresh token, which a rotating provider then treats as reuse.
+            throw ValidationError(
+                "refresh_lease_seconds (\(config.refreshLease)) must be longer than provider_timeout_seconds (\(config.providerTimeout))")
+        }
         return config
     }
 

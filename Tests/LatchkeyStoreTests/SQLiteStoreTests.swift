@@ -161,9 +161,41 @@ struct SQLiteStoreTests {
         try await store.append(AuditEvent(at: now, actor: "admin", action: "a.one", owner: agent))
         try await store.append(AuditEvent(at: now.addingTimeInterval(5), actor: "admin", action: "a.two", owner: ref("org:acme")))
         try await store.append(AuditEvent(at: now.addingTimeInterval(9), actor: "admin", action: "a.three"))
-        #expect(try await store.events(ownerPrefix: nil, since: nil, limit: 10).map(\.action) == ["a.three", "a.two", "a.one"])
-        #expect(try await store.events(ownerPrefix: ref("project:acme/growth/crm"), since: nil, limit: 10).map(\.action) == ["a.one"])
-        #expect(try await store.events(ownerPrefix: nil, since: now.addingTimeInterval(1), limit: 1).map(\.action) == ["a.three"])
+        #expect(try await store.events(AuditQuery(limit: 10)).map(\.action) == ["a.three", "a.two", "a.one"])
+        #expect(try await store.events(AuditQuery(ownerPrefix: ref("project:acme/growth/crm"), limit: 10)).map(\.action) == ["a.one"])
+        #expect(try await store.events(AuditQuery(since: now.addingTimeInterval(1), limit: 1)).map(\.action) == ["a.three"])
+    }
+
+    @Test func theAuditLogFiltersByEveryFieldAndPagesNewestFirst() async throws {
+        let agent = try await seedAgent()
+        try await store.createOwner(ref("user:acme/alice"), at: now)
+        let c1 = ConnectionID(rawValue: "conn_1"), c2 = ConnectionID(rawValue: "conn_2")
+        for i in 0..<1200 {
+            try await store.append(AuditEvent(
+                at: now.addingTimeInterval(Double(i)), actor: i % 2 == 0 ? "system" : "admin",
+                action: i % 3 == 0 ? "connection.refreshed" : "connection.refresh_failed", owner: i % 4 == 0 ? agent : ref("user:acme/alice"),
+                provider: i % 5 == 0 ? "github" : "slack", connectionID: i % 2 == 0 ? c1 : c2, outcome: i % 3 == 0 ? "success" : "failure"))
+        }
+        try await store.append(AuditEvent(at: now, actor: "admin", action: "key.rotated"))
+        // The owner filter is exact even when the matches are sparse among many events (more than one page).
+        let agentEvents = try await store.events(AuditQuery(ownerPrefix: agent, limit: 1000))
+        #expect(agentEvents.count == 300 && agentEvents.allSatisfy { $0.owner == agent })
+        #expect(try await store.events(AuditQuery(ownerPrefix: ref("team:acme/growth"), limit: 1000)).count == 300)
+        #expect(try await store.events(AuditQuery(ownerPrefix: ref("org:acme"), limit: 2000)).count == 1200)
+        // An action prefix ends with a dot; anything else is exact.
+        #expect(try await store.events(AuditQuery(action: "connection.", limit: 2000)).count == 1200)
+        #expect(try await store.events(AuditQuery(action: "connection.refreshed", limit: 2000)).count == 400)
+        #expect(try await store.events(AuditQuery(action: "connection", limit: 2000)).isEmpty)
+        let narrow = try await store.events(AuditQuery(
+            since: now.addingTimeInterval(100), until: now.addingTimeInterval(200), provider: "github", connectionID: c1, actor: "system",
+            outcome: "success", limit: 100))
+        // i in 100..<200, i % 5 == 0, even, i % 3 == 0: multiples of 30.
+        #expect(narrow.map { Int($0.at.timeIntervalSince(now)) } == [180, 150, 120])
+        // Pages: newest first, each continuing below the last id of the one before.
+        let first = try await store.events(AuditQuery(action: "connection.", limit: 5))
+        let second = try await store.events(AuditQuery(action: "connection.", beforeID: first.last?.id, limit: 5))
+        #expect(first.count == 5 && second.count == 5)
+        #expect(zip(first + second, (first + second).dropFirst()).allSatisfy { $0.id! > $1.id! })
     }
 
     @Test func theVaultSealsUnderAPerOwnerKeyAndCrossOwnerOpeningFails() async throws {

@@ -7,6 +7,7 @@
 # Prints requests/s, p50 and p99 for each, and the ratios c/b and c/a.
 #
 #   bash benchmarks/proxy/run.sh [--connections 64] [--duration 10s] [--threads 2]
+#   PROFILE=/tmp/prof bash benchmarks/proxy/run.sh   also samples Latchkey with perf during (c)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CONNECTIONS=64 DURATION=10s THREADS=2
@@ -120,7 +121,19 @@ PY
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION on $(nproc) cores (all peers share them)"
 A=$(measure a "http://127.0.0.1:$PORT_A/items")
 B=$(measure b "http://127.0.0.1:$PORT_B/items")
+if [ -n "${PROFILE:-}" ]; then
+  # perf samples Latchkey while (c) runs; the report lands in $PROFILE (a folder).
+  mkdir -p "$PROFILE"
+  perf record -q -F 499 -g -p "$LK_PID" -o "$PROFILE/perf.data" -- sleep "${DURATION%s}" 2>/dev/null &
+  PERF_PID=$!
+fi
 C=$(measure c "$L/v1/proxy/bench/items" "Authorization: Bearer $KEY")
+if [ -n "${PROFILE:-}" ]; then
+  wait "$PERF_PID" || true
+  perf report -i "$PROFILE/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 > "$PROFILE/by-dso.txt" || true
+  perf report -i "$PROFILE/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 > "$PROFILE/by-symbol.txt" || true
+  perf report -i "$PROFILE/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 > "$PROFILE/by-thread.txt" || true
+fi
 python3 - "$A" "$B" "$C" <<'PY'
 import sys
 rows = [line.split() for line in sys.argv[1:]]

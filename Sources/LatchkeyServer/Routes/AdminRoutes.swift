@@ -145,9 +145,18 @@ struct AdminRoutes {
             guard credential.refreshToken != nil else {
                 throw LatchkeyError(.invalidRequest, "id: connection \(connection.id) has no refresh token", field: "id")
             }
+            // A transient failure keeps the old token in use (and records last_error); the admin asked for a refresh,
+            // so say it did not happen.
+            let failure = connection.lastError
             await services.audit(AuditEvent(
                 at: services.now(), actor: "admin", action: "connection.refresh_forced", owner: connection.owner,
-                provider: connection.provider, connectionID: connection.id))
+                provider: connection.provider, connectionID: connection.id, outcome: failure == nil ? "success" : "failure",
+                detail: failure))
+            if let failure {
+                throw LatchkeyError(
+                    .providerUnavailable,
+                    "the forced refresh of \(connection.id) failed (\(failure)); the current token stays in use while it is valid")
+            }
             return APIResponse.json(ConnectionView(connection))
         }
         // Revokes one connection at the provider and destroys its credential.
@@ -186,17 +195,12 @@ struct AdminRoutes {
             return APIResponse.json(["connections": list.map(ConnectionView.init)])
         }
         group.get("/audit") { request, _ in
-            let owner = try request.queryValue("owner").map { try OwnerRef(parsing: $0) }
-            var since: Date?
-            if let raw = request.queryValue("since") {
-                guard let d = ISO8601DateFormatter().date(from: raw) else {
-                    throw LatchkeyError(.invalidRequest, "since: expected an ISO 8601 time such as 2026-01-31T12:00:00Z", field: "since")
-                }
-                since = d
-            }
-            let limitValue = min(Int(request.queryValue("limit") ?? "") ?? 200, 1000)
-            let events = try await services.store.events(ownerPrefix: owner, since: since, limit: limitValue)
-            return APIResponse.json(["events": events])
+            let query = try AuditQueryParameters.read(request)
+            let events = try await services.store.events(query)
+            var body: [String: AnyEncodable] = ["events": AnyEncodable(events)]
+            // A full page may have more below it: `before` continues the listing.
+            if events.count == query.limit, let last = events.last?.id { body["next_before"] = AnyEncodable(last) }
+            return APIResponse.json(body)
         }
     }
 

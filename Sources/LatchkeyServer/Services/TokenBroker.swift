@@ -72,8 +72,63 @@ final class TokenBroker: Sendable {
         return try await task.value
     }
 
-    /// One refresh: reads the latest row, calls the provider, and writes with compare-and-swap.
+    /// One refresh across every process sharing the store: takes the connection's refresh lease, reads the latest
+    /// row, calls the provider, and writes fenced by the lease and compare-and-swap on the version.
+    ///
+    /// Without the lease (another process is refreshing): a token that is still valid is served as it is; an
+    /// expired one waits for the holder's write, or for its lease to lapse (a holder that died), then tries again.
     private func refresh(_ id: ConnectionID, spec: OAuth2Spec, seenVersion: Int) async throws -> (Connection, Credential) {
+        let waitLimit = ContinuousClock.now + .seconds(services.settings.refreshLeaseTTL + 5)
+        while true {
+            if let lease = try await services.store.acquireRefreshLease(
+                id, holder: services.settings.instanceID, now: services.now(), ttl: services.settings.refreshLeaseTTL)
+            {
+                do {
+                    let result = try await refresh(id, spec: spec, seenVersion: seenVersion, holding: lease)
+                    // After a transient failure, other processes stay out until this one's backoff ends.
+                    let backoffEnds = backoff.withLock { $0[id]?.notBefore }
+                    try? await services.store.releaseRefreshLease(lease, keepOthersOutUntil: backoffEnds)
+                    return result
+                } catch {
+                    let backoffEnds = backoff.withLock { $0[id]?.notBefore }
+                    try? await services.store.releaseRefreshLease(lease, keepOthersOutUntil: backoffEnds)
+                    throw error
+                }
+            }
+            guard let stored = try await services.store.connection(id: id), let sealed = stored.sealedCredential else {
+                throw LatchkeyError(.notFound, "connection \(id) is gone")
+            }
+            let connection = stored.connection
+            let open = { try await self.services.connectionCache.credential(id, sealed: sealed) {
+                try await self.services.vault.openCredential(sealed, for: connection)
+            } }
+            // The holder finished: its token is the fresh one.
+            if connection.version > seenVersion, connection.state == .active { return (connection, try await open()) }
+            // Someone else is refreshing, and this token still works: no need to wait.
+            if let expires = connection.expiresAt, expires > services.now() { return (connection, try await open()) }
+            if connection.state == .needsReauth {
+                throw LatchkeyError(.reauthRequired, "\(connection.provider) refused the refresh token; the account must be connected again")
+            }
+            // The last refresh failed and its process holds the others off while it backs off: say so now.
+            if let lastError = connection.lastError, let lease = try await services.store.refreshLease(id),
+                lease.expiresAt > services.now().addingTimeInterval(1)
+            {
+                throw LatchkeyError(
+                    .providerUnavailable,
+                    "refreshing \(connection.provider) keeps failing (\(lastError)); next attempt in \(Int(lease.expiresAt.timeIntervalSince(services.now()).rounded(.up))) s")
+            }
+            guard ContinuousClock.now < waitLimit else {
+                throw LatchkeyError(
+                    .providerUnavailable, "another Latchkey process has been refreshing connection \(id) for too long; try again")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// The refresh itself, by the holder of `lease`.
+    private func refresh(_ id: ConnectionID, spec: OAuth2Spec, seenVersion: Int, holding lease: RefreshLease) async throws
+        -> (Connection, Credential)
+    {
         guard let stored = try await services.store.connection(id: id), let sealed = stored.sealedCredential else {
             throw LatchkeyError(.notFound, "connection \(id) is gone")
         }
@@ -106,8 +161,8 @@ final class TokenBroker: Sendable {
             connection.updatedAt = now
             if let scopes = grant.scopes { connection.scopesGranted = scopes }
             let newSealed = try await services.vault.sealCredential(credential, for: connection)
-            guard try await services.store.update(connection, sealedCredential: newSealed, expectedVersion: expected) else {
-                // Someone else wrote first (another refresher); theirs is newer.
+            guard try await services.store.update(connection, sealedCredential: newSealed, expectedVersion: expected, fencedBy: lease) else {
+                // Someone else wrote first (an admin, or a process that took over a lapsed lease); theirs is newer.
                 guard let latest = try await services.store.connection(id: id), let latestSealed = latest.sealedCredential else {
                     throw LatchkeyError(.notFound, "connection \(id) is gone")
                 }
@@ -131,7 +186,7 @@ final class TokenBroker: Sendable {
             }
             connection.lastError = error.oauthError ?? error.code.rawValue
             connection.updatedAt = now
-            if (try? await services.store.update(connection, sealedCredential: sealed, expectedVersion: expected)) == true {
+            if (try? await services.store.update(connection, sealedCredential: sealed, expectedVersion: expected, fencedBy: lease)) == true {
                 services.connectionCache.connectionWritten(id)
             }
             await services.audit(AuditEvent(

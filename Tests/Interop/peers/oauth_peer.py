@@ -229,11 +229,19 @@ class OAuthPeer:
     def reset(self) -> None:
         self._post("/_control/reset")
 
-    def add_client(self, client: PeerClient) -> None:
+    def add_client(self, client: PeerClient, also_accept: list[str] | None = None) -> None:
+        """Adds or replaces a client; `also_accept` lists further secrets it accepts (a rotation in progress)."""
         self._post("/_control/clients", {
             "client_id": client.client_id, "client_secret": client.client_secret,
             "auth_method": client.auth_method, "redirect_uri": client.redirect_uri,
+            "also_accept": also_accept or [],
         })
+
+    def client_auth_count(self, client_id: str, secret: str) -> int:
+        """How often `client_id` authenticated with `secret` (compared by hash; the peer keeps no plain copy)."""
+        import hashlib
+        digest = hashlib.sha256(secret.encode()).hexdigest()[:8]
+        return self.stats().get(f"token_client_auth_{client_id}_{digest}", 0)
 
     def expire_access_tokens(self, tokens: list[str] | None = None) -> int:
         return self._post("/_control/expire_access_tokens",
@@ -250,6 +258,7 @@ def browser_login_and_consent(driver, username: str, password: str, approve: boo
     to the client's redirect URI.
     """
     from selenium.common.exceptions import NoSuchElementException
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
@@ -277,5 +286,15 @@ def browser_login_and_consent(driver, username: str, password: str, approve: boo
 
     button = driver.find_element(By.ID, "approve" if approve else "deny")
     button.click()
-    # Wait until the consent page is gone (redirect to the client happened).
-    wait.until(EC.staleness_of(button))
+
+    # Wait until the consent page is gone (redirect to the client happened). While the page is being replaced,
+    # Chromium may answer "Node with given id does not belong to the document" instead of a stale-element
+    # error: that means gone as well.
+    def consent_gone(_d):
+        try:
+            button.is_enabled()
+            return False
+        except WebDriverException:  # StaleElementReferenceException is one
+            return True
+
+    wait.until(consent_gone)

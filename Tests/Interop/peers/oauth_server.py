@@ -64,7 +64,7 @@ ALLOWED_SCOPES = ["profile", "email", "repo", "write", "offline_access"]
 DEFAULT_SCOPE = "profile"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 AUTHORIZATION_CODE_TTL = 600
-MODES = ("normal", "invalid_grant", "unavailable", "slow", "html", "huge", "invalid_token")
+MODES = ("normal", "invalid_grant", "unavailable", "slow", "hang", "html", "huge", "invalid_token")
 HUGE_TARGET_BYTES = 11 * 1024 * 1024
 
 
@@ -102,6 +102,8 @@ class Client(ClientMixin):
     client_secret: str
     auth_method: str
     redirect_uri: str
+    # Secrets still accepted during a rotation (a provider that lets an app hold two secrets at once).
+    also_accept: list = field(default_factory=list)
 
     def get_client_id(self):
         return self.client_id
@@ -120,7 +122,12 @@ class Client(ClientMixin):
         return redirect_uri == self.redirect_uri  # exact match
 
     def check_client_secret(self, client_secret):
-        return secrets.compare_digest(self.client_secret, client_secret)
+        ok = secrets.compare_digest(self.client_secret, client_secret)
+        for other in self.also_accept:
+            ok = secrets.compare_digest(other, client_secret) or ok
+        if ok:
+            STORE.bump("token_client_auth_" + self.client_id + "_" + hashlib.sha256(client_secret.encode()).hexdigest()[:8])
+        return ok
 
     def check_endpoint_auth_method(self, method, endpoint):
         # The client must use its registered method at both the token and
@@ -501,6 +508,10 @@ def injected_response(endpoint):
                         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     if mode == "unavailable":
         return Response("Service Unavailable", status=503, mimetype="text/plain")
+    if mode == "hang":
+        # Waits, then fails without doing anything: a request the provider never got to.
+        time.sleep(m["seconds"])
+        return Response("Service Unavailable", status=503, mimetype="text/plain")
     if mode == "html":
         return Response("<html>oops</html>", status=200, mimetype="text/html")
     if mode == "huge":
@@ -819,6 +830,7 @@ def create_app(issuer, access_token_ttl, port):
         try:
             client = make_client(body["client_id"], body["client_secret"],
                                  body["auth_method"], body["redirect_uri"])
+            client.also_accept = list(body.get("also_accept") or [])
         except (KeyError, ValueError) as exc:
             return jsonify(error=str(exc)), 400
         with STORE.lock:

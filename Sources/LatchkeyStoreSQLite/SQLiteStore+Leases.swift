@@ -1,0 +1,64 @@
+import Foundation
+import GRDB
+import LatchkeyModel
+import LatchkeyStore
+
+extension SQLiteStore {
+    public func acquireRefreshLease(_ id: ConnectionID, holder: String, now: Date, ttl: TimeInterval) async throws -> RefreshLease? {
+        let expires = now.addingTimeInterval(ttl)
+        return try await write { db in
+            let row = try Row.fetchOne(
+                db, sql: "SELECT fence, expires_at FROM refresh_leases WHERE connection_id = ?", arguments: [id.rawValue])
+            let fence: Int64
+            if let row {
+                let live: Double = row["expires_at"]
+                guard live <= Self.time(now) else { return nil }
+                fence = (row["fence"] as Int64) + 1
+                try db.execute(
+                    sql: "UPDATE refresh_leases SET holder = ?, fence = ?, expires_at = ? WHERE connection_id = ?",
+                    arguments: [holder, fence, Self.time(expires), id.rawValue])
+            } else {
+                fence = 1
+                try db.execute(
+                    sql: "INSERT INTO refresh_leases (connection_id, holder, fence, expires_at) VALUES (?, ?, ?, ?)",
+                    arguments: [id.rawValue, holder, fence, Self.time(expires)])
+            }
+            return RefreshLease(connectionID: id, holder: holder, fence: fence, expiresAt: expires)
+        }
+    }
+
+    public func releaseRefreshLease(_ lease: RefreshLease, keepOthersOutUntil: Date?) async throws {
+        let until = keepOthersOutUntil.map(Self.time) ?? 0
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE refresh_leases SET expires_at = ? WHERE connection_id = ? AND holder = ? AND fence = ?",
+                arguments: [until, lease.connectionID.rawValue, lease.holder, lease.fence])
+        }
+    }
+
+    public func refreshLease(_ id: ConnectionID) async throws -> RefreshLease? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT holder, fence, expires_at FROM refresh_leases WHERE connection_id = ? AND expires_at > 0",
+                arguments: [id.rawValue]
+            ).map { row in
+                RefreshLease(connectionID: id, holder: row["holder"], fence: row["fence"], expiresAt: Self.date(row["expires_at"])!)
+            }
+        }
+    }
+
+    public func update(
+        _ connection: Connection, sealedCredential: [UInt8]?, expectedVersion: Int, fencedBy lease: RefreshLease
+    ) async throws -> Bool {
+        let args = Self.connectionArguments(connection, sealedCredential)
+        return try await write { db in
+            let current = try Row.fetchOne(
+                db, sql: "SELECT holder, fence FROM refresh_leases WHERE connection_id = ?", arguments: [lease.connectionID.rawValue])
+            guard let current, (current["holder"] as String) == lease.holder, (current["fence"] as Int64) == lease.fence else {
+                return false
+            }
+            try db.execute(sql: Self.compareAndSwapConnectionSQL, arguments: StatementArguments(args + [connection.id.rawValue, expectedVersion]))
+            return db.changesCount == 1
+        }
+    }
+}

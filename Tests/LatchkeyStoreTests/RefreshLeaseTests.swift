@@ -1,0 +1,89 @@
+import Foundation
+import LatchkeyModel
+import LatchkeyStore
+import LatchkeyStoreSQLite
+import Testing
+
+/// Refresh leases: one holder at a time per connection, taken over only after expiry, with fenced writes.
+@Suite("Refresh leases on SQLite")
+struct RefreshLeaseTests {
+    let store: SQLiteStore
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    let agent = try! OwnerRef(parsing: "agent:acme/growth/crm/scout")
+
+    init() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-lease-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        store = try SQLiteStore(path: dir.appendingPathComponent("test.db").path)
+    }
+
+    func seedConnection() async throws -> Connection {
+        for s in ["org:acme", "team:acme/growth", "project:acme/growth/crm", "agent:acme/growth/crm/scout"] {
+            try await store.createOwner(try OwnerRef(parsing: s), at: now)
+        }
+        let c = Connection(
+            id: .random(), provider: "github", owner: agent, state: .active, isDefault: true, createdAt: now, updatedAt: now)
+        try await store.insert(c, sealedCredential: [1])
+        return c
+    }
+
+    @Test func oneHolderAtATimeUntilTheLeaseExpires() async throws {
+        let c = try await seedConnection()
+        let a = try #require(try await store.acquireRefreshLease(c.id, holder: "a", now: now, ttl: 30))
+        #expect(a.fence == 1 && a.holder == "a")
+        #expect(try await store.acquireRefreshLease(c.id, holder: "b", now: now.addingTimeInterval(29), ttl: 30) == nil)
+        #expect(try await store.acquireRefreshLease(c.id, holder: "a", now: now.addingTimeInterval(1), ttl: 30) == nil)
+        #expect(try await store.refreshLease(c.id) == a)
+        // The holder died: after expiry another takes over, with a higher fence.
+        let b = try #require(try await store.acquireRefreshLease(c.id, holder: "b", now: now.addingTimeInterval(30), ttl: 30))
+        #expect(b.fence == 2 && b.holder == "b")
+    }
+
+    @Test func aReleasedLeaseCanBeTakenAtOnceAndItsFenceStillGrows() async throws {
+        let c = try await seedConnection()
+        let a = try #require(try await store.acquireRefreshLease(c.id, holder: "a", now: now, ttl: 30))
+        try await store.releaseRefreshLease(a, keepOthersOutUntil: nil)
+        #expect(try await store.refreshLease(c.id) == nil)
+        let b = try #require(try await store.acquireRefreshLease(c.id, holder: "b", now: now.addingTimeInterval(1), ttl: 30))
+        #expect(b.fence == 2)
+        // Releasing a lease that is no longer current does nothing.
+        try await store.releaseRefreshLease(a, keepOthersOutUntil: nil)
+        #expect(try await store.refreshLease(c.id) == b)
+    }
+
+    @Test func aLeaseReleasedAfterAFailureKeepsOthersOutUntilTheBackoffEnds() async throws {
+        let c = try await seedConnection()
+        let a = try #require(try await store.acquireRefreshLease(c.id, holder: "a", now: now, ttl: 30))
+        try await store.releaseRefreshLease(a, keepOthersOutUntil: now.addingTimeInterval(60))
+        #expect(try await store.acquireRefreshLease(c.id, holder: "b", now: now.addingTimeInterval(59), ttl: 30) == nil)
+        #expect(try await store.acquireRefreshLease(c.id, holder: "b", now: now.addingTimeInterval(60), ttl: 30)?.fence == 2)
+    }
+
+    @Test func aWriteFencedByALeaseThatWasTakenOverIsRefused() async throws {
+        let c = try await seedConnection()
+        let a = try #require(try await store.acquireRefreshLease(c.id, holder: "a", now: now, ttl: 5))
+        let b = try #require(try await store.acquireRefreshLease(c.id, holder: "b", now: now.addingTimeInterval(6), ttl: 5))
+        var fromA = c
+        fromA.lastError = "from a"
+        // a still believes it refreshes: its write must not land, even with the right version.
+        #expect(try await !store.update(fromA, sealedCredential: [2], expectedVersion: c.version, fencedBy: a))
+        var fromB = c
+        fromB.lastError = "from b"
+        #expect(try await store.update(fromB, sealedCredential: [3], expectedVersion: c.version, fencedBy: b))
+        let stored = try #require(try await store.connection(id: c.id))
+        #expect(stored.connection.lastError == "from b" && stored.sealedCredential == [3])
+        // The fence does not replace the version check: a stale version is refused under a current lease too.
+        #expect(try await !store.update(fromB, sealedCredential: [4], expectedVersion: c.version, fencedBy: b))
+    }
+
+    @Test func racingHoldersGetOneLease() async throws {
+        let c = try await seedConnection()
+        let won = try await withThrowingTaskGroup(of: RefreshLease?.self) { group in
+            for i in 0..<20 {
+                group.addTask { try await store.acquireRefreshLease(c.id, holder: "h\(i)", now: now, ttl: 30) }
+            }
+            return try await group.reduce(into: [RefreshLease]()) { if let lease = $1 { $0.append(lease) } }
+        }
+        #expect(won.count == 1)
+    }
+}
