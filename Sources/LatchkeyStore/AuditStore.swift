@@ -41,4 +41,4 @@ public protocol AuditStore: Sendable {
 
 /// Everything Latchkey stores, behind one value that a live store (SQLite, PostgreSQL) implements.
 public protocol LatchkeyStorage: IdentityStore, DataKeyStore, AppStore, ConnectionStore, PendingFlowStore, AuditStore, GrantStore,
-    CreditStore {}
+    CreditStore, WebhookStore {}
