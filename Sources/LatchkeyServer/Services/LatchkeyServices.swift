@@ -21,6 +21,8 @@ public struct LatchkeyServices: Sendable {
     let agentKeys = AgentKeyCache()
     /// Per-connection rate-limit holds, shared by every call through this process.
     let rateLimits = RateLimitGate()
+    /// Wakes the webhook deliverer when an event is queued.
+    let webhookWakeup = WakeSignal()
 
     public init(
         store: any LatchkeyStorage, vault: CredentialVault, catalog: ProviderCatalog, oauth: OAuthClient,
@@ -35,6 +37,9 @@ public struct LatchkeyServices: Sendable {
         self.now = now
         self.logger = logger
     }
+
+    /// Queues connection events for the org's webhook.
+    var webhooks: WebhookEvents { WebhookEvents(services: self) }
 
     /// Appends to the audit log; a failure to audit is logged, never shown to the caller.
     func audit(_ event: AuditEvent) async {
