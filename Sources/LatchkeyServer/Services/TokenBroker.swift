@@ -112,6 +112,7 @@ final class TokenBroker: Sendable {
                 return (latest.connection, try await services.vault.openCredential(latestSealed, for: latest.connection))
             }
             connection.version = expected + 1
+            await services.webhooks.refreshed(from: stored.connection, to: connection)
             _ = backoff.withLock { $0.removeValue(forKey: id) }
             await services.audit(AuditEvent(
                 at: now, actor: "system", action: "connection.refreshed", owner: connection.owner, provider: connection.provider,
@@ -129,6 +130,7 @@ final class TokenBroker: Sendable {
             connection.lastError = error.oauthError ?? error.code.rawValue
             connection.updatedAt = now
             _ = try? await services.store.update(connection, sealedCredential: sealed, expectedVersion: expected)
+            await services.webhooks.refreshFailed(from: stored.connection, to: connection)
             await services.audit(AuditEvent(
                 at: now, actor: "system", action: "connection.refresh_failed", owner: connection.owner,
                 provider: connection.provider, connectionID: id, outcome: "failure", detail: connection.lastError))
