@@ -20,6 +20,7 @@ public enum LatchkeyApplication {
             middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: true, cache: services.agentKeys))
         AdminRoutes(services: services, broker: broker).register(on: admin)
         KeyRoutes(services: services, rotation: KeyRotation(services: services)).register(on: admin)
+        WebhookRoutes(services: services).register(on: admin)
         let api = router.group("/v1").add(
             middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: false, cache: services.agentKeys))
         AgentRoutes(services: services).register(on: api)
@@ -31,13 +32,13 @@ public enum LatchkeyApplication {
         return router
     }
 
-    /// The application, listening on `host:port`, with the background refresher beside it.
+    /// The application, listening on `host:port`, with the background refresher and the webhook deliverer beside it.
     public static func build(services: LatchkeyServices, host: String, port: Int, openAPI: String) -> some ApplicationProtocol {
         let broker = TokenBroker(services: services)
         return Application(
             router: router(services: services, openAPI: openAPI, broker: broker),
             configuration: .init(address: .hostname(host, port: port), serverName: "latchkey"),
-            services: [BackgroundRefresher(services: services, broker: broker)],
+            services: [BackgroundRefresher(services: services, broker: broker), WebhookDeliverer(services: services)],
             logger: services.logger)
     }
 }

@@ -137,6 +137,49 @@ enum SQLiteMigrations {
                     )
                     """)
         }
+        migrator.registerMigration("v6: org webhooks, their delivery queue and attempts") { db in
+            try db.execute(sql: """
+                CREATE TABLE webhooks (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    org TEXT NOT NULL UNIQUE,
+                    url TEXT NOT NULL,
+                    events TEXT NOT NULL,
+                    secret BLOB NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    updated_at DOUBLE PRECISION NOT NULL
+                );
+                CREATE TABLE webhook_deliveries (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+                    org TEXT NOT NULL,
+                    event_id TEXT NOT NULL,
+                    event TEXT NOT NULL,
+                    connection_id TEXT,
+                    payload BLOB NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+                    attempts INTEGER NOT NULL CHECK (attempts >= 0),
+                    created_at DOUBLE PRECISION NOT NULL,
+                    next_attempt_at DOUBLE PRECISION,
+                    last_attempt_at DOUBLE PRECISION,
+                    last_status_code INTEGER,
+                    last_error TEXT,
+                    delivered_at DOUBLE PRECISION,
+                    UNIQUE (webhook_id, event_id)
+                );
+                CREATE INDEX webhook_deliveries_queue ON webhook_deliveries(webhook_id, seq) WHERE status = 'pending';
+                CREATE INDEX webhook_deliveries_org ON webhook_deliveries(org, seq);
+                CREATE TABLE webhook_attempts (
+                    delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+                    attempt INTEGER NOT NULL CHECK (attempt >= 1),
+                    at DOUBLE PRECISION NOT NULL,
+                    status_code INTEGER,
+                    error TEXT,
+                    duration_ms INTEGER NOT NULL,
+                    PRIMARY KEY (delivery_id, attempt)
+                );
+                """)
+        }
         return migrator
     }
 }

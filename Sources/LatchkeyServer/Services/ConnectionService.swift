@@ -108,6 +108,7 @@ struct ConnectionService: Sendable {
             services.connectionCache.connectionWritten(connection.id)
             services.reconnectLinks.forget(connection.id)
             connection.version = expected + 1
+            await services.webhooks.connected(connection)
             return connection
         }
         let connection = Connection(
@@ -117,6 +118,7 @@ struct ConnectionService: Sendable {
         let sealed = try await services.vault.sealCredential(c.credential, for: connection)
         try await services.store.insert(connection, sealedCredential: sealed)
         services.connectionCache.connectionWritten(connection.id)
+        await services.webhooks.connected(connection)
         return connection
     }
 
@@ -138,11 +140,12 @@ struct ConnectionService: Sendable {
         await services.audit(AuditEvent(
             at: services.now(), actor: actor.actorName, action: "integration.removed", owner: connection.owner,
             provider: connection.provider, connectionID: connection.id))
+        await services.webhooks.revoked(from: stored.connection, to: connection)
         try await shredIfEmpty(connection.owner, actor: actor)
         return connection
     }
 
-    /// Crypto-shredding: when an owner holds no credential and no app secret any more, its data key is destroyed,
+    /// Crypto-shredding: when an owner holds no credential, app secret or webhook secret any more, its data key is destroyed,
     /// so nothing sealed for it can ever be opened again.
     func shredIfEmpty(_ owner: OwnerRef, actor: Caller) async throws {
         let holding = try await services.store.storedConnections(owners: [owner], provider: nil)
@@ -150,6 +153,7 @@ struct ConnectionService: Sendable {
         guard !holding else { return }
         let apps = try await services.store.allApps(owner: owner)
         guard apps.allSatisfy({ $0.sealedClientSecret == nil }) else { return }
+        if owner.kind == .org, try await services.store.webhook(org: owner.org) != nil { return }  // its signing secret
         if try await services.vault.destroyDataKey(for: owner) {
             services.connectionCache.clear()
             await services.audit(AuditEvent(at: services.now(), actor: actor.actorName, action: "owner.data_key_destroyed", owner: owner))

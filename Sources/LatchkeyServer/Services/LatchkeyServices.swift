@@ -28,6 +28,8 @@ public struct LatchkeyServices: Sendable {
     let connectionCache = ConnectionCache()
     /// Reconnect links handed out in 424 answers, reused while fresh.
     let reconnectLinks = ReconnectLinks()
+    /// Wakes the webhook deliverer when an event is queued.
+    let webhookWakeup = WakeSignal()
 
     public init(
         store: any LatchkeyStorage, vault: CredentialVault, masterKeySource: any MasterKeySource, catalog: ProviderCatalog, oauth: OAuthClient,
@@ -43,6 +45,9 @@ public struct LatchkeyServices: Sendable {
         self.now = now
         self.logger = logger
     }
+
+    /// Queues connection events for the org's webhook.
+    var webhooks: WebhookEvents { WebhookEvents(services: self) }
 
     /// Appends to the audit log; a failure to audit is logged, never shown to the caller.
     func audit(_ event: AuditEvent) async {

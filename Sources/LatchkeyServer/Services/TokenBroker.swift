@@ -170,6 +170,7 @@ final class TokenBroker: Sendable {
             }
             services.connectionCache.connectionWritten(id)
             connection.version = expected + 1
+            await services.webhooks.refreshed(from: stored.connection, to: connection)
             _ = backoff.withLock { $0.removeValue(forKey: id) }
             await services.audit(AuditEvent(
                 at: now, actor: "system", action: "connection.refreshed", owner: connection.owner, provider: connection.provider,
@@ -189,6 +190,7 @@ final class TokenBroker: Sendable {
             if (try? await services.store.update(connection, sealedCredential: sealed, expectedVersion: expected, fencedBy: lease)) == true {
                 services.connectionCache.connectionWritten(id)
             }
+            await services.webhooks.refreshFailed(from: stored.connection, to: connection)
             await services.audit(AuditEvent(
                 at: now, actor: "system", action: "connection.refresh_failed", owner: connection.owner,
                 provider: connection.provider, connectionID: id, outcome: "failure", detail: connection.lastError))

@@ -1,0 +1,184 @@
+import Foundation
+import Hummingbird
+import LatchkeyModel
+import LatchkeyStore
+
+/// `/v1/admin/orgs/{org}/webhook`: an org's webhook for connection events, and its recent deliveries. Admin key only.
+struct WebhookRoutes {
+    let services: LatchkeyServices
+
+    func register(on group: RouterGroup<LatchkeyContext>) {
+        let limit = services.settings.maxJSONBodyBytes
+        // Registers or replaces the webhook. The answer carries a new signing secret, shown this once.
+        group.put("/orgs/:org/webhook") { request, context in
+            let org = try await existingOrg(context)
+            let body = try await JSONBody.read(request, limit: limit)
+            let url = try body.string("url")
+            let origin = try WebhookDirectory.checkedOrigin(url)
+            let events = try Self.events(try body.stringList("events"))
+            let registered = try await WebhookDirectory(services: services).put(org: org, url: url, events: events)
+            await services.audit(AuditEvent(
+                at: services.now(), actor: "admin", action: registered.replaced ? "webhook.replaced" : "webhook.registered", owner: org,
+                detail: "\(origin) events=\(events.map(\.rawValue).joined(separator: ","))"))
+            return APIResponse.json(WebhookView(registered.webhook, secret: registered.secret))
+        }
+        group.get("/orgs/:org/webhook") { _, context in
+            let org = try await existingOrg(context)
+            return APIResponse.json(WebhookView(try await webhook(of: org), secret: nil))
+        }
+        group.delete("/orgs/:org/webhook") { _, context in
+            let org = try await existingOrg(context)
+            guard try await services.store.deleteWebhook(org: org.org) else { throw Self.noWebhook(org) }
+            await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "webhook.removed", owner: org))
+            return APIResponse.json(["org": AnyEncodable(org.org), "removed": AnyEncodable(true)])
+        }
+        // Recent deliveries, newest first: `?limit=` (default 50, at most 500).
+        group.get("/orgs/:org/webhook/deliveries") { request, context in
+            let org = try await existingOrg(context)
+            var count = 50
+            if let raw = request.queryValue("limit") {
+                guard let n = Int(raw), (1...500).contains(n) else {
+                    throw LatchkeyError(.invalidRequest, "limit: expected a whole number from 1 to 500", field: "limit")
+                }
+                count = n
+            }
+            let deliveries = try await services.store.deliveries(org: org.org, limit: count)
+            return APIResponse.json(["deliveries": deliveries.map { DeliveryView($0, log: nil) }])
+        }
+        // One delivery with every attempt: when, the receiver's status or the transport error, how long it took.
+        group.get("/orgs/:org/webhook/deliveries/:id") { _, context in
+            let org = try await existingOrg(context)
+            let id = context.parameters.get("id") ?? ""
+            guard let delivery = try await services.store.delivery(id: id), delivery.org == org.org else {
+                throw LatchkeyError(.notFound, "no delivery '\(id.prefix(64))' for \(org)", field: "id")
+            }
+            return APIResponse.json(DeliveryView(delivery, log: try await services.store.attempts(deliveryID: delivery.id)))
+        }
+    }
+
+    func existingOrg(_ context: LatchkeyContext) async throws -> OwnerRef {
+        let org = try OwnerRef(kind: .org, path: context.parameters.get("org") ?? "", field: "org")
+        guard try await services.store.ownerExists(org) else { throw LatchkeyError(.notFound, "\(org) does not exist", field: "org") }
+        return org
+    }
+
+    func webhook(of org: OwnerRef) async throws -> Webhook {
+        guard let webhook = try await services.store.webhook(org: org.org) else { throw Self.noWebhook(org) }
+        return webhook
+    }
+
+    static func noWebhook(_ org: OwnerRef) -> LatchkeyError { LatchkeyError(.notFound, "\(org) has no webhook") }
+
+    /// The events asked for: every event when absent; otherwise known names, at least one.
+    static func events(_ names: [String]?) throws(LatchkeyError) -> [WebhookEventType] {
+        guard let names else { return WebhookEventType.allCases }
+        let parsed = WebhookEventType.parse(names)
+        if let unknown = parsed.unknown.first {
+            throw LatchkeyError(
+                .invalidRequest,
+                "events: unknown event '\(unknown.prefix(40))'; known: \(WebhookEventType.allCases.map(\.rawValue).joined(separator: ", "))",
+                field: "events")
+        }
+        guard !parsed.events.isEmpty else { throw LatchkeyError(.invalidRequest, "events: name at least one event", field: "events") }
+        return parsed.events
+    }
+}
+
+/// The public shape of a webhook. The secret is present only in the answer that created it.
+struct WebhookView: Encodable {
+    let id: String
+    let org: String
+    let url: String
+    let events: [String]
+    let secret: String?
+    let created_at: Date
+    let updated_at: Date
+
+    init(_ w: Webhook, secret: String?) {
+        id = w.id
+        org = w.org
+        url = w.url
+        events = w.events.map(\.rawValue)
+        self.secret = secret
+        created_at = w.createdAt
+        updated_at = w.updatedAt
+    }
+}
+
+/// The public shape of a delivery: its progress, never its body or a secret.
+struct DeliveryView: Encodable {
+    let id: String
+    let event: String
+    let event_id: String
+    let connection: String?
+    let status: String
+    let attempts: Int
+    let last_status_code: Int?
+    let last_error: String?
+    let created_at: Date
+    let last_attempt_at: Date?
+    let next_attempt_at: Date?
+    let delivered_at: Date?
+    let attempt_log: [AttemptView]?
+
+    struct AttemptView: Encodable {
+        let attempt: Int
+        let at: Date
+        let status_code: Int?
+        let error: String?
+        let duration_ms: Int
+
+        /// `status_code` and `error` are always present; one of them is `null`.
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(attempt, forKey: .attempt)
+            try c.encode(at, forKey: .at)
+            try c.encode(status_code, forKey: .status_code)
+            try c.encode(error, forKey: .error)
+            try c.encode(duration_ms, forKey: .duration_ms)
+        }
+
+        enum CodingKeys: String, CodingKey { case attempt, at, status_code, error, duration_ms }
+    }
+
+    init(_ d: WebhookDelivery, log: [WebhookAttempt]?) {
+        id = d.id
+        event = d.event.rawValue
+        event_id = d.eventID
+        connection = d.connectionID?.rawValue
+        status = d.status.rawValue
+        attempts = d.attempts
+        last_status_code = d.lastStatusCode
+        last_error = d.lastError
+        created_at = d.createdAt
+        last_attempt_at = d.lastAttemptAt
+        next_attempt_at = d.nextAttemptAt
+        delivered_at = d.deliveredAt
+        attempt_log = log?.map {
+            AttemptView(attempt: $0.number, at: $0.at, status_code: $0.statusCode, error: $0.error, duration_ms: $0.durationMilliseconds)
+        }
+    }
+
+    /// Every summary field is always present, `null` when unknown; `attempt_log` only for a single delivery.
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(event, forKey: .event)
+        try c.encode(event_id, forKey: .event_id)
+        try c.encode(connection, forKey: .connection)
+        try c.encode(status, forKey: .status)
+        try c.encode(attempts, forKey: .attempts)
+        try c.encode(last_status_code, forKey: .last_status_code)
+        try c.encode(last_error, forKey: .last_error)
+        try c.encode(created_at, forKey: .created_at)
+        try c.encode(last_attempt_at, forKey: .last_attempt_at)
+        try c.encode(next_attempt_at, forKey: .next_attempt_at)
+        try c.encode(delivered_at, forKey: .delivered_at)
+        try c.encodeIfPresent(attempt_log, forKey: .attempt_log)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, event, event_id, connection, status, attempts, last_status_code, last_error, created_at, last_attempt_at
+        case next_attempt_at, delivered_at, attempt_log
+    }
+}
