@@ -164,3 +164,47 @@ def test_mcp_refuses_missing_wrong_and_admin_keys(world):
     r = requests.post(lk.url + "/mcp", json=listing,
                       headers={**headers, "Authorization": f"Bearer {key_b}", "Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-06-18"})
     assert r.status_code == 404
+
+
+def test_an_open_session_is_told_when_its_tools_change(world):
+    """`notifications/tools/list_changed` arrives when a grant adds a write tool and when a connection goes away."""
+    lk, peer = world.lk, world.peer
+    org, key = world.org_with_agent()
+    Person(peer).connect(world.connect_link(key))
+    notices: list[str] = []
+
+    async def record(message):
+        text = repr(message)
+        if "list_changed" in text or "ToolListChanged" in text:
+            notices.append(text)
+
+    async def wait_for(count: int, timeout: float = 8.0):
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(notices) < count and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        return len(notices)
+
+    async def scenario():
+        from mcp import Client
+        from mcp.client.streamable_http import streamable_http_client
+        from mcp.shared._httpx_utils import create_mcp_http_client
+
+        async with create_mcp_http_client(headers={"Authorization": f"Bearer {key}"}) as http:
+            async with Client(streamable_http_client(lk.url + "/mcp", http_client=http), message_handler=record) as client:
+                names = {t.name for t in (await client.list_tools()).tools}
+                assert "authlib-basic_create_item" not in names
+                r = await asyncio.to_thread(
+                    lk.admin, "PUT", f"/v1/admin/agents/{org}/team/proj/agent/grants", json={"tools": ["authlib-basic.create_item"]})
+                assert r.status_code == 200
+                assert await wait_for(1) == 1
+                assert "authlib-basic_create_item" in {t.name for t in (await client.list_tools()).tools}
+                # Nothing changed: no notice.
+                assert await wait_for(2, timeout=1.5) == 1
+                [c] = await asyncio.to_thread(world.connections, key)
+                assert (await asyncio.to_thread(lk.call, "DELETE", f"/v1/integrations/{c['id']}", key)).status_code == 200
+                assert await wait_for(2) == 2
+                names = {t.name for t in (await client.list_tools()).tools}
+                assert not any(n.startswith("authlib-basic_") for n in names)
+                assert "latchkey_install" in names
+
+    run(scenario())

@@ -185,3 +185,41 @@ def test_a_client_secret_rotation_takes_effect_on_the_next_refresh_without_downt
     # Neither secret is in the database or the log as plain bytes.
     for secret in (old, new):
         assert secret.encode() not in lk.db_bytes() and secret.encode() not in lk.log_path.read_bytes()
+
+
+def test_revocation_reaches_the_provider_and_the_ciphertext_is_gone(world):
+    """The provider's own introspection endpoint (RFC 7662) says the tokens died; the database holds no credential."""
+    import sqlite3
+
+    from conftest import CLIENT_SECRETS
+    from peers.oauth_peer import PeerClient
+
+    lk, peer = world.lk, world.peer
+    asker = PeerClient("latchkey-basic", CLIENT_SECRETS["basic"], "client_secret_basic", f"{lk.url}/oauth/callback")
+    for remove in ("admin_revoke", "agent_delete"):
+        org, key = world.org_with_agent(apps=("authlib-basic",))
+        before = len(peer.issued(detail=True))
+        Person(peer).connect(world.connect_link(key))
+        [c] = world.connections(key)
+        mine = [t for t in peer.issued(detail=True)[before:] if t["grant_type"] == "authorization_code"]
+        tokens = {t["type"]: t["value"] for t in mine}
+        assert set(tokens) == {"access_token", "refresh_token"}
+        for value in tokens.values():
+            answer = peer.introspect(value, asker)
+            assert answer["active"] is True and answer["username"] == "alice"
+        with sqlite3.connect(lk.db_path) as db:
+            assert db.execute("SELECT credential IS NOT NULL FROM connections WHERE id = ?", (c["id"],)).fetchone() == (1,)
+
+        if remove == "admin_revoke":
+            assert lk.admin("POST", f"/v1/admin/connections/{c['id']}/revoke").status_code == 200
+        else:
+            assert lk.call("DELETE", f"/v1/integrations/{c['id']}", key).status_code == 200
+        for kind, value in tokens.items():
+            assert peer.introspect(value, asker) == {"active": False}, kind
+        with sqlite3.connect(lk.db_path) as db:
+            row = db.execute("SELECT state, credential FROM connections WHERE id = ?", (c["id"],)).fetchone()
+        assert row == ("revoked", None)
+        for value in tokens.values():
+            assert value.encode() not in lk.db_bytes()
+        events = lk.admin("GET", "/v1/admin/audit", params={"connection": c["id"]}).json()["events"]
+        assert "connection.revoked_at_provider" in {e["action"] for e in events}

@@ -15,7 +15,11 @@ actor MCPSessions {
         let server: Server
         let transport: StatefulHTTPServerTransport
         var lastUsed: Date
+        /// The tool names this session was last told about (at its start, or in the last `tools/list_changed`).
+        var toolNames: [String]
     }
+    /// Watches for changes to the agents' tools while sessions are open.
+    private var watcher: Task<Void, Never>?
 
     private var sessions: [String: Session] = [:]
     let services: LatchkeyServices
@@ -76,7 +80,9 @@ actor MCPSessions {
             await transport.disconnect()
             return .error(statusCode: 500, .internalError("could not open an MCP session"))
         }
-        sessions[id] = Session(agent: agent, server: server, transport: transport, lastUsed: services.now())
+        let names = (try? await MCPToolServer(services: services, broker: broker, agent: agent).tools().map(\.name)) ?? []
+        sessions[id] = Session(agent: agent, server: server, transport: transport, lastUsed: services.now(), toolNames: names)
+        startWatching()
         let response = await transport.handleRequest(request)
         if case .error = response {
             await close(id)
@@ -103,7 +109,46 @@ actor MCPSessions {
 
     /// Closes every session (at shutdown).
     func closeAll() async {
+        watcher?.cancel()
+        watcher = nil
         for id in Array(sessions.keys) { await close(id) }
+    }
+
+    /// Sends `notifications/tools/list_changed` to each session whose agent's tools changed: at once after a change
+    /// in this process (a connection written, grants set), and within `recheckInterval` after one elsewhere
+    /// (another replica).
+    private func startWatching() {
+        guard watcher == nil else { return }
+        let signal = services.toolsChanged
+        let interval = recheckInterval
+        watcher = Task { [weak self] in
+            while !Task.isCancelled {
+                await signal.wait(timeout: interval)
+                guard let self, !Task.isCancelled else { return }
+                await self.notifyChangedTools()
+            }
+        }
+    }
+
+    /// How often tools are compared when nothing in this process signalled a change.
+    let recheckInterval: Duration = .seconds(5)
+
+    private func notifyChangedTools() async {
+        var namesByAgent: [OwnerRef: [String]] = [:]
+        for (id, session) in sessions {
+            let names: [String]
+            if let known = namesByAgent[session.agent] {
+                names = known
+            } else {
+                guard let fresh = try? await MCPToolServer(services: services, broker: broker, agent: session.agent).tools().map(\.name)
+                else { continue }
+                namesByAgent[session.agent] = fresh
+                names = fresh
+            }
+            guard names != session.toolNames, sessions[id] != nil else { continue }
+            sessions[id]?.toolNames = names
+            try? await session.server.notify(ToolListChangedNotification.message())
+        }
     }
 
     /// Whether a JSON-RPC body is an `initialize` request (the SDK's own detector is package-internal).

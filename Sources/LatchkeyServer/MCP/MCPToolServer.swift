@@ -42,7 +42,7 @@ struct MCPToolServer: Sendable {
         let server = Server(
             name: "latchkey", version: "0.1.0", title: "Latchkey",
             instructions: "Tools of the accounts people connected for this agent. Use latchkey_connect_link to ask a person to connect one.",
-            capabilities: .init(tools: .init(listChanged: false)))
+            capabilities: .init(tools: .init(listChanged: true)))
         await server.withMethodHandler(ListTools.self) { _ in
             ListTools.Result(tools: try await tools())
         }

@@ -64,6 +64,7 @@ struct AdminRoutes {
             let catalog = ToolCatalog(services: services)
             for name in tools { _ = try catalog.lookup(name) }
             try await services.store.setGrants(agent: agent, tools: tools, at: services.now())
+            services.toolsChanged.signal()
             await services.audit(AuditEvent(
                 at: services.now(), actor: "admin", action: "agent.grants_set", owner: agent, detail: tools.sorted().joined(separator: ",")))
             return APIResponse.json(["agent": AnyEncodable(agent.description), "tools": AnyEncodable(tools.sorted())])

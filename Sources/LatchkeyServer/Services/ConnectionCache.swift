@@ -39,11 +39,16 @@ final class ConnectionCache: Sendable {
     let credentialTTL: Duration
     /// Entries kept at most, per map; past it the map starts over.
     let capacity: Int
+    /// Signalled on every connection write in this process (what an agent's tools are may have changed).
+    let writes: WakeSignal?
 
-    init(resolutionTTL: Duration = .seconds(1), credentialTTL: Duration = .seconds(60), capacity: Int = 10_000) {
+    init(
+        resolutionTTL: Duration = .seconds(1), credentialTTL: Duration = .seconds(60), capacity: Int = 10_000, writes: WakeSignal? = nil
+    ) {
         self.resolutionTTL = resolutionTTL
         self.credentialTTL = credentialTTL
         self.capacity = capacity
+        self.writes = writes
     }
 
     /// The resolution of `key`, or the result of `resolve` (remembered).
@@ -82,6 +87,7 @@ final class ConnectionCache: Sendable {
     func connectionWritten(_ id: ConnectionID) {
         generation.add(1, ordering: .releasing)
         _ = credentials.withLock { $0.removeValue(forKey: id) }
+        writes?.signal()
     }
 
     /// Forgets everything (an owner's data key was destroyed, keys were rotated).

@@ -24,8 +24,10 @@ public struct LatchkeyServices: Sendable {
     let agentKeys = AgentKeyCache()
     /// Per-connection rate-limit holds, shared by every call through this process.
     let rateLimits = RateLimitGate()
-    /// Recent resolutions (one second) and opened credentials (by version), for the hot path.
-    let connectionCache = ConnectionCache()
+    /// Signalled when an agent's tools may have changed in this process (a connection written, grants set).
+    let toolsChanged = WakeSignal()
+    /// Recent resolutions (one second) and opened credentials (by ciphertext), for the hot path.
+    let connectionCache: ConnectionCache
     /// Reconnect links handed out in 424 answers, reused while fresh.
     let reconnectLinks = ReconnectLinks()
     /// Wakes the webhook deliverer when an event is queued.
@@ -35,6 +37,7 @@ public struct LatchkeyServices: Sendable {
         store: any LatchkeyStorage, vault: CredentialVault, masterKeySource: any MasterKeySource, catalog: ProviderCatalog, oauth: OAuthClient,
         transport: any HTTPTransport, settings: ServerSettings, now: @escaping @Sendable () -> Date = Date.init, logger: Logger
     ) {
+        self.connectionCache = ConnectionCache(writes: toolsChanged)
         self.transport = transport
         self.store = store
         self.vault = vault

@@ -237,6 +237,13 @@ class OAuthPeer:
             "also_accept": also_accept or [],
         })
 
+    def introspect(self, token: str, client: PeerClient) -> dict:
+        """RFC 7662 introspection, authenticated as `client` (HTTP basic)."""
+        r = self._http.post(self.base_url + "/introspect", data={"token": token},
+                            auth=(client.client_id, client.client_secret), timeout=10)
+        r.raise_for_status()
+        return r.json()
+
     def client_auth_count(self, client_id: str, secret: str) -> int:
         """How often `client_id` authenticated with `secret` (compared by hash; the peer keeps no plain copy)."""
         import hashlib

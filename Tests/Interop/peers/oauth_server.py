@@ -51,6 +51,7 @@ from authlib.oauth2.rfc6749.util import scope_to_list  # noqa: E402
 from authlib.oauth2.rfc6750 import BearerTokenValidator  # noqa: E402
 from authlib.oauth2.rfc7009 import RevocationEndpoint  # noqa: E402
 from authlib.oauth2.rfc7636 import CodeChallenge  # noqa: E402
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask import Response  # noqa: E402
 from flask import jsonify  # noqa: E402
@@ -385,6 +386,45 @@ class PeerRevocationEndpoint(RevocationEndpoint):
             STORE.stats["revoked_tokens"] += 1
 
 
+class IntrospectedToken:
+    """One token string as introspection sees it: an access token, or the refresh token of a grant."""
+
+    def __init__(self, kind, token):
+        self.kind, self.token = kind, token
+
+    def is_expired(self):
+        return self.kind == "access_token" and self.token.is_expired()
+
+    def is_revoked(self):
+        return self.token.access_token_revoked if self.kind == "access_token" else self.token.refresh_token_revoked
+
+
+class PeerIntrospectionEndpoint(IntrospectionEndpoint):
+    """RFC 7662: is this token still good? Any registered client may ask (tests ask with Latchkey's own)."""
+
+    CLIENT_AUTH_METHODS = list(AUTH_METHODS)
+
+    def query_token(self, token_string, token_type_hint):
+        with STORE.lock:
+            token = STORE.by_access.get(token_string)
+            if token is not None:
+                return IntrospectedToken("access_token", token)
+            token = STORE.by_refresh.get(token_string)
+            return IntrospectedToken("refresh_token", token) if token is not None else None
+
+    def introspect_token(self, found):
+        token = found.token
+        user = USERS_BY_ID.get(token.user_id)
+        answer = {"active": True, "client_id": token.client_id, "token_type": found.kind, "scope": token.scope,
+                  "sub": token.user_id, "username": user.login if user else None}
+        if found.kind == "access_token":
+            answer["exp"] = int(token.issued_at + token.expires_in)
+        return answer
+
+    def check_permission(self, token, client, request):
+        return True
+
+
 class PeerBearerTokenValidator(BearerTokenValidator):
     def authenticate_token(self, token_string):
         with STORE.lock:
@@ -540,6 +580,7 @@ def create_app(issuer, access_token_ttl, port):
     server.register_grant(AuthorizationCodeGrant, [S256RequiredCodeChallenge(required=True)])
     server.register_grant(RefreshTokenGrant)
     server.register_endpoint(PeerRevocationEndpoint)
+    server.register_endpoint(PeerIntrospectionEndpoint)
 
     require_oauth = ResourceProtector()
     require_oauth.register_token_validator(PeerBearerTokenValidator())
@@ -643,6 +684,10 @@ def create_app(issuer, access_token_ttl, port):
         if resp.status_code >= 400:
             STORE.bump("failed_token_requests")
         return resp
+
+    @app.post("/introspect")
+    def introspect():
+        return server.create_endpoint_response(PeerIntrospectionEndpoint.ENDPOINT_NAME)
 
     @app.post("/revoke")
     def revoke():
@@ -749,6 +794,7 @@ def create_app(issuer, access_token_ttl, port):
             authorization_endpoint=f"{base}/authorize",
             token_endpoint=f"{base}/token",
             revocation_endpoint=f"{base}/revoke",
+            introspection_endpoint=f"{base}/introspect",
             userinfo_endpoint=f"{base}/userinfo",
             scopes_supported=ALLOWED_SCOPES,
             response_types_supported=["code"],
