@@ -35,8 +35,40 @@ public struct RefreshLease: Sendable, Equatable {
 ///   A refresher whose lease was taken over therefore never overwrites what the new holder wrote.
 public protocol RefreshLeaseStore: Sendable {
     func acquireRefreshLease(_ id: ConnectionID, holder: String, now: Date, ttl: TimeInterval) async throws -> RefreshLease?
+    /// `acquireRefreshLease` for several connections at once, in one transaction (one durable commit); the
+    /// leases won, by connection.
+    func acquireRefreshLeases(_ ids: [ConnectionID], holder: String, now: Date, ttl: TimeInterval) async throws
+        -> [ConnectionID: RefreshLease]
+    /// Ends refreshes, each atomically and all in one transaction: for each outcome whose lease is still current,
+    /// the fenced compare-and-swap write (when it carries one), its audit event, and the lease's release (at once
+    /// or at `keepOthersOutUntil`). Returns, per outcome in order, whether its connection was written. An outcome
+    /// whose lease was taken over changes nothing.
+    func finishRefreshes(_ outcomes: [RefreshOutcome]) async throws -> [Bool]
     func releaseRefreshLease(_ lease: RefreshLease, keepOthersOutUntil: Date?) async throws
     /// The live lease of `id`, if any (for waiting on another holder).
     func refreshLease(_ id: ConnectionID) async throws -> RefreshLease?
     func update(_ connection: Connection, sealedCredential: [UInt8]?, expectedVersion: Int, fencedBy lease: RefreshLease) async throws -> Bool
+}
+
+/// How a refresh ended, to be written by its lease holder in one step.
+public struct RefreshOutcome: Sendable {
+    public var lease: RefreshLease
+    /// The connection to write (compare-and-swap on `expectedVersion`), or nil to write nothing but the event.
+    public var connection: Connection?
+    public var sealedCredential: [UInt8]?
+    public var expectedVersion: Int
+    public var audit: AuditEvent?
+    public var keepOthersOutUntil: Date?
+
+    public init(
+        lease: RefreshLease, connection: Connection?, sealedCredential: [UInt8]?, expectedVersion: Int, audit: AuditEvent?,
+        keepOthersOutUntil: Date?
+    ) {
+        self.lease = lease
+        self.connection = connection
+        self.sealedCredential = sealedCredential
+        self.expectedVersion = expectedVersion
+        self.audit = audit
+        self.keepOthersOutUntil = keepOthersOutUntil
+    }
 }

@@ -5,26 +5,75 @@ import LatchkeyStore
 
 extension SQLiteStore {
     public func acquireRefreshLease(_ id: ConnectionID, holder: String, now: Date, ttl: TimeInterval) async throws -> RefreshLease? {
-        let expires = now.addingTimeInterval(ttl)
+        try await acquireRefreshLeases([id], holder: holder, now: now, ttl: ttl)[id]
+    }
+
+    public func acquireRefreshLeases(_ ids: [ConnectionID], holder: String, now: Date, ttl: TimeInterval) async throws
+        -> [ConnectionID: RefreshLease]
+    {
+        guard !ids.isEmpty else { return [:] }
         return try await write { db in
-            let row = try Row.fetchOne(
-                db, sql: "SELECT fence, expires_at FROM refresh_leases WHERE connection_id = ?", arguments: [id.rawValue])
-            let fence: Int64
-            if let row {
-                let live: Double = row["expires_at"]
-                guard live <= Self.time(now) else { return nil }
-                fence = (row["fence"] as Int64) + 1
-                try db.execute(
-                    sql: "UPDATE refresh_leases SET holder = ?, fence = ?, expires_at = ? WHERE connection_id = ?",
-                    arguments: [holder, fence, Self.time(expires), id.rawValue])
-            } else {
-                fence = 1
-                try db.execute(
-                    sql: "INSERT INTO refresh_leases (connection_id, holder, fence, expires_at) VALUES (?, ?, ?, ?)",
-                    arguments: [id.rawValue, holder, fence, Self.time(expires)])
+            var won: [ConnectionID: RefreshLease] = [:]
+            for id in ids where won[id] == nil {
+                if let lease = try Self.acquire(db, id, holder: holder, now: now, ttl: ttl) { won[id] = lease }
             }
-            return RefreshLease(connectionID: id, holder: holder, fence: fence, expiresAt: expires)
+            return won
         }
+    }
+
+    static func acquire(_ db: Database, _ id: ConnectionID, holder: String, now: Date, ttl: TimeInterval) throws -> RefreshLease? {
+        let expires = now.addingTimeInterval(ttl)
+        let row = try Row.fetchOne(db, sql: "SELECT fence, expires_at FROM refresh_leases WHERE connection_id = ?", arguments: [id.rawValue])
+        let fence: Int64
+        if let row {
+            let live: Double = row["expires_at"]
+            guard live <= time(now) else { return nil }
+            fence = (row["fence"] as Int64) + 1
+            try db.execute(
+                sql: "UPDATE refresh_leases SET holder = ?, fence = ?, expires_at = ? WHERE connection_id = ?",
+                arguments: [holder, fence, time(expires), id.rawValue])
+        } else {
+            fence = 1
+            try db.execute(
+                sql: "INSERT INTO refresh_leases (connection_id, holder, fence, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [id.rawValue, holder, fence, time(expires)])
+        }
+        return RefreshLease(connectionID: id, holder: holder, fence: fence, expiresAt: expires)
+    }
+
+    public func finishRefreshes(_ outcomes: [RefreshOutcome]) async throws -> [Bool] {
+        guard !outcomes.isEmpty else { return [] }
+        let prepared = outcomes.map { o in (o, o.connection.map { Self.connectionArguments($0, o.sealedCredential) }) }
+        return try await write { db in
+            var written: [Bool] = []
+            for (outcome, arguments) in prepared {
+                let lease = outcome.lease
+                guard try Self.isCurrent(db, lease) else {
+                    written.append(false)
+                    continue
+                }
+                var wrote = false
+                if let connection = outcome.connection, let arguments {
+                    try db.execute(
+                        sql: Self.compareAndSwapConnectionSQL,
+                        arguments: StatementArguments(arguments + [connection.id.rawValue, outcome.expectedVersion]))
+                    wrote = db.changesCount == 1
+                }
+                if let event = outcome.audit { try Self.insertAudit(db, event) }
+                try db.execute(
+                    sql: "UPDATE refresh_leases SET expires_at = ? WHERE connection_id = ? AND holder = ? AND fence = ?",
+                    arguments: [outcome.keepOthersOutUntil.map(Self.time) ?? 0, lease.connectionID.rawValue, lease.holder, lease.fence])
+                written.append(wrote)
+            }
+            return written
+        }
+    }
+
+    static func isCurrent(_ db: Database, _ lease: RefreshLease) throws -> Bool {
+        guard let current = try Row.fetchOne(
+            db, sql: "SELECT holder, fence FROM refresh_leases WHERE connection_id = ?", arguments: [lease.connectionID.rawValue])
+        else { return false }
+        return (current["holder"] as String) == lease.holder && (current["fence"] as Int64) == lease.fence
     }
 
     public func releaseRefreshLease(_ lease: RefreshLease, keepOthersOutUntil: Date?) async throws {
@@ -52,11 +101,7 @@ extension SQLiteStore {
     ) async throws -> Bool {
         let args = Self.connectionArguments(connection, sealedCredential)
         return try await write { db in
-            let current = try Row.fetchOne(
-                db, sql: "SELECT holder, fence FROM refresh_leases WHERE connection_id = ?", arguments: [lease.connectionID.rawValue])
-            guard let current, (current["holder"] as String) == lease.holder, (current["fence"] as Int64) == lease.fence else {
-                return false
-            }
+            guard try Self.isCurrent(db, lease) else { return false }
             try db.execute(sql: Self.compareAndSwapConnectionSQL, arguments: StatementArguments(args + [connection.id.rawValue, expectedVersion]))
             return db.changesCount == 1
         }

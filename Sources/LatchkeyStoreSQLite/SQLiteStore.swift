@@ -464,19 +464,20 @@ extension SQLiteStore {
 
 extension SQLiteStore {
     public func append(_ e: AuditEvent) async throws {
+        try await pool.write { db in try Self.insertAudit(db, e) }
+    }
+
+    static func insertAudit(_ db: Database, _ e: AuditEvent) throws {
         let values: [(any DatabaseValueConvertible & Sendable)?] = [
-            Self.time(e.at), e.actor, e.action, e.owner?.description, e.owner?.org, e.provider?.rawValue,
+            time(e.at), e.actor, e.action, e.owner?.description, e.owner?.org, e.provider?.rawValue,
             e.connectionID?.rawValue, e.outcome, e.detail,
         ]
-        let args = values.map { $0 ?? DatabaseValue.null }
-        try await pool.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO audit_events (at, actor, action, owner, org, provider, connection_id, outcome, detail)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: StatementArguments(args))
-        }
+        try db.execute(
+            sql: """
+                INSERT INTO audit_events (at, actor, action, owner, org, provider, connection_id, outcome, detail)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: StatementArguments(values.map { $0 ?? DatabaseValue.null }))
     }
 
     public func events(_ query: AuditQuery) async throws -> [AuditEvent] {

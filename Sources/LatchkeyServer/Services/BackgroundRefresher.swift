@@ -24,10 +24,14 @@ struct BackgroundRefresher: Service {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let sleep = await pass()
-                try await Task.sleep(for: .milliseconds(Int(sleep * 1000)))
+                // A new connection wakes the refresher early, so its first token is refreshed ahead of time too.
+                await services.refresherWake.wait(timeout: .milliseconds(Int(sleep * 1000)))
             }
         }
     }
+
+    /// The shortest sleep between passes.
+    static let minimumSleep: TimeInterval = 0.2
 
     /// One pass: refreshes what is due and returns how long to sleep.
     func pass() async -> TimeInterval {
@@ -40,7 +44,9 @@ struct BackgroundRefresher: Service {
             services.logger.error("background refresher could not list connections")
             return maxSleep
         }
-        let due = upcoming.filter { broker.isDue($0.connection) }
+        // A connection that keeps failing waits for its backoff, whatever is due.
+        let due = upcoming.filter { broker.isDue($0.connection) && broker.backingOffUntil($0.connection.id) == nil }
+        let started = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
             var running = 0
             for stored in due {
@@ -55,10 +61,13 @@ struct BackgroundRefresher: Service {
                 }
             }
         }
-        if due.count == batch { return 1 }
-        // Sleep until the next token that was not due falls due.
-        let next = upcoming.filter { !broker.isDue($0.connection) }.compactMap { broker.dueAt($0.connection) }.min()
-        guard let next else { return maxSleep }
-        return min(maxSleep, max(1, next.timeIntervalSince(services.now())))
+        services.logger.debug(
+            "background refresher pass", metadata: ["listed": "\(upcoming.count)", "due": "\(due.count)", "took": "\(ContinuousClock.now - started)"])
+        // More may have fallen due while this pass ran: look again soon.
+        if !due.isEmpty { return Self.minimumSleep }
+        // Otherwise sleep until the next token falls due, or the next backoff ends.
+        let wakes = upcoming.compactMap { stored in broker.backingOffUntil(stored.connection.id) ?? broker.dueAt(stored.connection) }
+        guard let next = wakes.min() else { return maxSleep }
+        return min(maxSleep, max(Self.minimumSleep, next.timeIntervalSince(services.now())))
     }
 }

@@ -109,6 +109,7 @@ struct ConnectionService: Sendable {
             services.reconnectLinks.forget(connection.id)
             connection.version = expected + 1
             await services.webhooks.connected(connection)
+            services.refresherWake.signal()
             return connection
         }
         let connection = Connection(
@@ -119,6 +120,7 @@ struct ConnectionService: Sendable {
         try await services.store.insert(connection, sealedCredential: sealed)
         services.connectionCache.connectionWritten(connection.id)
         await services.webhooks.connected(connection)
+        services.refresherWake.signal()
         return connection
     }
 

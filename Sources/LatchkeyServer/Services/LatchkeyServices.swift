@@ -26,6 +26,8 @@ public struct LatchkeyServices: Sendable {
     let rateLimits = RateLimitGate()
     /// Signalled when an agent's tools may have changed in this process (a connection written, grants set).
     let toolsChanged = WakeSignal()
+    /// Wakes the background refresher (a connection was just connected).
+    let refresherWake = WakeSignal()
     /// Recent resolutions (one second) and opened credentials (by ciphertext), for the hot path.
     let connectionCache: ConnectionCache
     /// Reconnect links handed out in 424 answers, reused while fresh.

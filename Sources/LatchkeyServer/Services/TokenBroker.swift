@@ -22,9 +22,19 @@ final class TokenBroker: Sendable {
     private let backoff = Mutex<[ConnectionID: (failures: Int, notBefore: Date)]>([:])
     let maxBackoff: TimeInterval = 60
 
+    /// Lease acquisitions and refresh endings of concurrent refreshes, each batch in one durable commit.
+    private let leases: GroupCommit<ConnectionID, RefreshLease?>
+    private let endings: GroupCommit<RefreshOutcome, Bool>
+
     init(services: LatchkeyServices, refreshWindow: TimeInterval = 300) {
         self.services = services
         self.refreshWindow = refreshWindow
+        leases = GroupCommit { ids in
+            let won = try await services.store.acquireRefreshLeases(
+                ids, holder: services.settings.instanceID, now: services.now(), ttl: services.settings.refreshLeaseTTL)
+            return ids.map { won[$0] }
+        }
+        endings = GroupCommit { outcomes in try await services.store.finishRefreshes(outcomes) }
     }
 
     /// A credential for `stored`, refreshed first when it expires within the window (or always when `force`).
@@ -48,6 +58,12 @@ final class TokenBroker: Sendable {
     func isDue(_ connection: Connection) -> Bool {
         guard let due = dueAt(connection) else { return false }
         return due <= services.now()
+    }
+
+    /// Until when a connection that keeps failing is left alone; nil when it is not backing off.
+    func backingOffUntil(_ id: ConnectionID) -> Date? {
+        guard let until = backoff.withLock({ $0[id]?.notBefore }), until > services.now() else { return nil }
+        return until
     }
 
     /// When a connection's token falls due for refresh; nil when it never expires.
@@ -80,18 +96,14 @@ final class TokenBroker: Sendable {
     private func refresh(_ id: ConnectionID, spec: OAuth2Spec, seenVersion: Int) async throws -> (Connection, Credential) {
         let waitLimit = ContinuousClock.now + .seconds(services.settings.refreshLeaseTTL + 5)
         while true {
-            if let lease = try await services.store.acquireRefreshLease(
-                id, holder: services.settings.instanceID, now: services.now(), ttl: services.settings.refreshLeaseTTL)
-            {
+            if let lease = try await leases.submit(id) {
+                let ending = LeaseEnding(lease)
                 do {
-                    let result = try await refresh(id, spec: spec, seenVersion: seenVersion, holding: lease)
-                    // After a transient failure, other processes stay out until this one's backoff ends.
-                    let backoffEnds = backoff.withLock { $0[id]?.notBefore }
-                    try? await services.store.releaseRefreshLease(lease, keepOthersOutUntil: backoffEnds)
+                    let result = try await refresh(id, spec: spec, seenVersion: seenVersion, holding: ending)
+                    await release(ending)
                     return result
                 } catch {
-                    let backoffEnds = backoff.withLock { $0[id]?.notBefore }
-                    try? await services.store.releaseRefreshLease(lease, keepOthersOutUntil: backoffEnds)
+                    await release(ending)
                     throw error
                 }
             }
@@ -125,10 +137,27 @@ final class TokenBroker: Sendable {
         }
     }
 
-    /// The refresh itself, by the holder of `lease`.
-    private func refresh(_ id: ConnectionID, spec: OAuth2Spec, seenVersion: Int, holding lease: RefreshLease) async throws
+    /// Ends a lease that the refresh did not end with its write (it returned early or failed before writing).
+    /// After a transient failure, other processes stay out until this one's backoff ends.
+    private func release(_ ending: LeaseEnding) async {
+        guard !ending.done else { return }
+        ending.done = true
+        let backoffEnds = backoff.withLock { $0[ending.lease.connectionID]?.notBefore }
+        _ = try? await endings.submit(RefreshOutcome(
+            lease: ending.lease, connection: nil, sealedCredential: nil, expectedVersion: 0, audit: nil, keepOthersOutUntil: backoffEnds))
+    }
+
+    /// Writes a refresh's result, its audit event and the lease's release in one step (batched with others).
+    private func finish(_ ending: LeaseEnding, _ outcome: RefreshOutcome) async throws -> Bool {
+        ending.done = true
+        return try await endings.submit(outcome)
+    }
+
+    /// The refresh itself, by the holder of `ending.lease`.
+    private func refresh(_ id: ConnectionID, spec: OAuth2Spec, seenVersion: Int, holding ending: LeaseEnding) async throws
         -> (Connection, Credential)
     {
+        let lease = ending.lease
         guard let stored = try await services.store.connection(id: id), let sealed = stored.sealedCredential else {
             throw LatchkeyError(.notFound, "connection \(id) is gone")
         }
@@ -161,7 +190,13 @@ final class TokenBroker: Sendable {
             connection.updatedAt = now
             if let scopes = grant.scopes { connection.scopesGranted = scopes }
             let newSealed = try await services.vault.sealCredential(credential, for: connection)
-            guard try await services.store.update(connection, sealedCredential: newSealed, expectedVersion: expected, fencedBy: lease) else {
+            let event = AuditEvent(
+                at: now, actor: "system", action: "connection.refreshed", owner: connection.owner, provider: connection.provider,
+                connectionID: id)
+            guard try await finish(ending, RefreshOutcome(
+                lease: lease, connection: connection, sealedCredential: newSealed, expectedVersion: expected, audit: event,
+                keepOthersOutUntil: nil))
+            else {
                 // Someone else wrote first (an admin, or a process that took over a lapsed lease); theirs is newer.
                 guard let latest = try await services.store.connection(id: id), let latestSealed = latest.sealedCredential else {
                     throw LatchkeyError(.notFound, "connection \(id) is gone")
@@ -172,9 +207,6 @@ final class TokenBroker: Sendable {
             connection.version = expected + 1
             await services.webhooks.refreshed(from: stored.connection, to: connection)
             _ = backoff.withLock { $0.removeValue(forKey: id) }
-            await services.audit(AuditEvent(
-                at: now, actor: "system", action: "connection.refreshed", owner: connection.owner, provider: connection.provider,
-                connectionID: id))
             return (connection, credential)
         } catch let error as LatchkeyError {
             let final = ["invalid_grant", "unauthorized_client"].contains(error.oauthError ?? "")
@@ -187,24 +219,36 @@ final class TokenBroker: Sendable {
             }
             connection.lastError = error.oauthError ?? error.code.rawValue
             connection.updatedAt = now
-            if (try? await services.store.update(connection, sealedCredential: sealed, expectedVersion: expected, fencedBy: lease)) == true {
-                services.connectionCache.connectionWritten(id)
-            }
-            await services.webhooks.refreshFailed(from: stored.connection, to: connection)
-            await services.audit(AuditEvent(
-                at: now, actor: "system", action: "connection.refresh_failed", owner: connection.owner,
-                provider: connection.provider, connectionID: id, outcome: "failure", detail: connection.lastError))
-            if final {
-                throw LatchkeyError(.reauthRequired, "\(connection.provider) refused the refresh token; the account must be connected again")
-            }
             // Transient: back off (1, 2, 4 … 60 s, with jitter) and keep serving the old token while it is valid.
-            backoff.withLock { table in
+            // The lease keeps every other process out until the backoff ends.
+            let backoffEnds: Date? = final ? nil : backoff.withLock { table in
                 let failures = (table[id]?.failures ?? 0) + 1
                 let delay = min(maxBackoff, pow(2, Double(failures - 1))) * Double.random(in: 0.8...1.0)
                 table[id] = (failures, now.addingTimeInterval(delay))
+                return now.addingTimeInterval(delay)
+            }
+            let event = AuditEvent(
+                at: now, actor: "system", action: "connection.refresh_failed", owner: connection.owner,
+                provider: connection.provider, connectionID: id, outcome: "failure", detail: connection.lastError)
+            if (try? await finish(ending, RefreshOutcome(
+                lease: lease, connection: connection, sealedCredential: sealed, expectedVersion: expected, audit: event,
+                keepOthersOutUntil: backoffEnds))) == true
+            {
+                services.connectionCache.connectionWritten(id)
+            }
+            await services.webhooks.refreshFailed(from: stored.connection, to: connection)
+            if final {
+                throw LatchkeyError(.reauthRequired, "\(connection.provider) refused the refresh token; the account must be connected again")
             }
             if let expires = connection.expiresAt, expires > now { return (connection, old) }
             throw error
         }
     }
+}
+
+/// A refresh lease and whether it has been ended (by the refresh's own write, or a plain release).
+final class LeaseEnding {
+    let lease: RefreshLease
+    var done = false
+    init(_ lease: RefreshLease) { self.lease = lease }
 }
