@@ -2,6 +2,9 @@
 
 Benchmark-style: `make test` runs it at 200 connections for 120 seconds. By hand, at scale:
     LATCHKEY_REFRESHER_CONNECTIONS=1000 LATCHKEY_REFRESHER_SECONDS=120 python3 -m pytest -q -s test_zy_background_refresher.py
+(measured 2026-11-23 with the release build, 2 cores shared with a second build: 1,000 connections, 2,700 calls all
+200, the upstream saw exactly 2,700, 26,366 refresh grants in 120 s = 220/s, of about 267/s that 1,000 five-second
+tokens need at the most; the Authlib peer alone takes about 400 refresh grants/s.)
 """
 
 from __future__ import annotations
