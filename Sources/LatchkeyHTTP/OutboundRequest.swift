@@ -79,7 +79,14 @@ public struct OutboundResponse: Sendable {
 
     /// The value of the last header named `name`, compared case-insensitively; `nil` when absent.
     public func header(_ name: String) -> String? {
+        headers.value(named: name)
+    }
+}
+
+extension [OutboundHeader] {
+    /// The value of the last header named `name`, compared case-insensitively; `nil` when absent.
+    public func value(named name: String) -> String? {
         let wanted = name.lowercased()
-        return headers.last { $0.name.lowercased() == wanted }?.value
+        return last { $0.name.lowercased() == wanted }?.value
     }
 }

@@ -22,8 +22,7 @@ public struct OutboundStreamingResponse: Sendable {
 
     /// The value of the last header named `name`, compared case-insensitively; `nil` when absent.
     public func header(_ name: String) -> String? {
-        let wanted = name.lowercased()
-        return headers.last { $0.name.lowercased() == wanted }?.value
+        headers.value(named: name)
     }
 
     /// Reads the whole body, at most `limit` bytes, and returns the buffered response.
