@@ -8,7 +8,11 @@ import LatchkeyHTTP
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin", abstract: "Administer a running Latchkey server (LATCHKEY_URL, LATCHKEY_ADMIN_KEY).",
-        subcommands: [KeysCommand.self, AuditCommand.self])
+        subcommands: [
+            OwnerKindCommands.Orgs.self, OwnerKindCommands.Teams.self, OwnerKindCommands.Projects.self, OwnerKindCommands.Users.self,
+            AgentsCommand.self, OwnersCommand.self, AppsCommand.self, OwnerKindCommands.Grants.self, ConnectionsCommand.self,
+            CreditsCommand.self, KeysCommand.self, AuditCommand.self,
+        ])
 
     /// Runs `body` with a client for the server. A failure is printed on stderr and becomes the exit code.
     static func withClient(_ options: AdminOptions, _ body: (AdminClient) async throws -> Void) async throws {
