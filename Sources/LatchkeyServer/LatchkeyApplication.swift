@@ -12,7 +12,7 @@ public enum LatchkeyApplication {
 
     static func router(services: LatchkeyServices, openAPI: String, broker: TokenBroker) -> Router<LatchkeyContext> {
         let router = Router(context: LatchkeyContext.self)
-        router.add(middleware: RequestLogMiddleware(logger: services.logger))
+        router.add(middleware: RequestLogMiddleware(logger: services.logger, metrics: services.metrics))
         router.add(middleware: ErrorMiddleware())
         OperationsRoutes(services: services, openAPI: openAPI).register(on: router)
         ConnectRoutes(services: services, pages: Pages()).register(on: router)

@@ -23,6 +23,8 @@ public protocol ConnectionStore: Sendable {
     /// At most `limit` connections that hold a sealed credential, ordered by id, starting after `after` (keyset
     /// pagination, for walks over every credential such as an integrity check).
     func sealedConnections(after: ConnectionID?, limit: Int) async throws -> [StoredConnection]
+    /// How many connections there are in each state (for metrics); states with none may be absent.
+    func connectionCountsByState() async throws -> [ConnectionState: Int]
     /// Writes metadata and credential when the stored version is `expectedVersion`. A nil credential clears it.
     func update(_ connection: Connection, sealedCredential: [UInt8]?, expectedVersion: Int) async throws -> Bool
 }

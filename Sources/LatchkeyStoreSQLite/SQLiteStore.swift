@@ -274,6 +274,16 @@ extension SQLiteStore {
         }
     }
 
+    public func connectionCountsByState() async throws -> [ConnectionState: Int] {
+        try await pool.read { db in
+            var counts: [ConnectionState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM connections GROUP BY state") {
+                if let state = ConnectionState(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            return counts
+        }
+    }
+
     /// Writes every column of a connection (``connectionArguments(_:_:)``, then id and expected version) when the
     /// stored version is the expected one, and bumps the version.
     static let compareAndSwapConnectionSQL = """

@@ -9,12 +9,14 @@ import Logging
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = LatchkeyContext
     let logger: Logger
+    let metrics: LatchkeyMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         let id = RandomToken.base32(bytes: 10)
         var response = try await next(request, context)
         response.headers[.latchkeyRequestID] = id
+        metrics.request(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code)
         let elapsed = ContinuousClock.now - started
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         logger.info(

@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 import LatchkeyModel
 
-/// `GET /healthz` (the process answers), `GET /readyz` (the store answers) and `GET /openapi.yaml`.
+/// `GET /healthz` (the process answers), `GET /readyz` (the store answers), `GET /metrics` (Prometheus text format)
+/// and `GET /openapi.yaml`.
 struct OperationsRoutes {
     let services: LatchkeyServices
     let openAPI: String
@@ -12,6 +13,12 @@ struct OperationsRoutes {
         router.get("/readyz") { _, _ in
             _ = try await services.store.ownerExists(try OwnerRef(parsing: "org:readiness-probe"))
             return APIResponse.json(JSONValue.object(["status": .string("ready")]))
+        }
+        router.get("/metrics") { _, _ in
+            let counts = try await services.store.connectionCountsByState()
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: services.metrics.render(connectionsByState: counts))))
         }
         router.get("/openapi.yaml") { _, _ in
             Response(

@@ -20,6 +20,8 @@ public struct LatchkeyServices: Sendable {
     public let settings: ServerSettings
     public let now: @Sendable () -> Date
     public let logger: Logger
+    /// Counters and histograms for `GET /metrics`.
+    public let metrics: LatchkeyMetrics
     /// Agent keys recently found valid (one second).
     let agentKeys = AgentKeyCache()
     /// Per-connection rate-limit holds, shared by every call through this process.
@@ -37,8 +39,10 @@ public struct LatchkeyServices: Sendable {
 
     public init(
         store: any LatchkeyStorage, vault: CredentialVault, masterKeySource: any MasterKeySource, catalog: ProviderCatalog, oauth: OAuthClient,
-        transport: any HTTPTransport, settings: ServerSettings, now: @escaping @Sendable () -> Date = Date.init, logger: Logger
+        transport: any HTTPTransport, settings: ServerSettings, now: @escaping @Sendable () -> Date = Date.init, logger: Logger,
+        metrics: LatchkeyMetrics = LatchkeyMetrics()
     ) {
+        self.metrics = metrics
         self.connectionCache = ConnectionCache(writes: toolsChanged)
         self.transport = transport
         self.store = store

@@ -87,6 +87,7 @@ struct ProxyService: Sendable {
             guard try await services.store.drawCredits(org: org, amount: credits, provider: manifest.id, agent: caller.actorName) else {
                 throw LatchkeyError(.creditsExhausted, "the credit pool of org:\(org) is exhausted; an admin can add credits")
             }
+            services.metrics.creditsUsed(provider: manifest.id, amount: credits)
         }
         var bytes: [UInt8]?
         var upload: OutboundUpload?
@@ -111,9 +112,12 @@ struct ProxyService: Sendable {
             }
             if let inject = proxy.inject { try CredentialInjection.apply(inject, credential: credential, to: &request) }
             let response: OutboundStreamingResponse
+            let sent = ContinuousClock.now
             do {
                 response = try await services.transport.stream(request, upload: upload)
+                services.metrics.proxyCall(provider: manifest.id, status: response.status, duration: ContinuousClock.now - sent)
             } catch let error as OutboundError {
+                services.metrics.proxyCall(provider: manifest.id, status: nil, duration: ContinuousClock.now - sent)
                 // A call that never reached the provider costs nothing.
                 if let credits = metered, error.code == .connectFailed || error.code == .invalidURL || error.code == .insecureURL {
                     try? await services.store.refundCredits(org: org, amount: credits, provider: manifest.id, agent: caller.actorName)

@@ -204,6 +204,7 @@ final class TokenBroker: Sendable {
                 return (latest.connection, try await services.vault.openCredential(latestSealed, for: latest.connection))
             }
             services.connectionCache.connectionWritten(id)
+            services.metrics.refresh(provider: connection.provider, outcome: "success")
             connection.version = expected + 1
             await services.webhooks.refreshed(from: stored.connection, to: connection)
             _ = backoff.withLock { $0.removeValue(forKey: id) }
@@ -221,6 +222,7 @@ final class TokenBroker: Sendable {
             connection.updatedAt = now
             // Transient: back off (1, 2, 4 … 60 s, with jitter) and keep serving the old token while it is valid.
             // The lease keeps every other process out until the backoff ends.
+            services.metrics.refresh(provider: connection.provider, outcome: final ? "rejected" : "transient_failure")
             let backoffEnds: Date? = final ? nil : backoff.withLock { table in
                 let failures = (table[id]?.failures ?? 0) + 1
                 let delay = min(maxBackoff, pow(2, Double(failures - 1))) * Double.random(in: 0.8...1.0)

@@ -1,0 +1,68 @@
+import CoreMetrics
+import Foundation
+import LatchkeyModel
+import Prometheus
+
+/// Latchkey's metrics, through swift-metrics with an explicit Prometheus factory (no global bootstrap), and their
+/// rendering in the Prometheus text format for `GET /metrics`.
+///
+/// Labels stay low in cardinality: a route is its pattern (`/v1/proxy/{provider}/**`), never a raw path; a status
+/// is its code; a provider is a loaded manifest id.
+public struct LatchkeyMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    let factory: PrometheusMetricsFactory
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Proxy latency buckets from 1 ms to 30 s (the total timeout).
+        factory.defaultDurationHistogramBuckets = [
+            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+            .seconds(30),
+        ]
+        self.factory = factory
+    }
+
+    /// One HTTP request answered.
+    func request(route: String, method: String, status: Int) {
+        Counter(
+            label: "latchkey_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))],
+            factory: factory
+        ).increment()
+    }
+
+    /// One proxied or tool call's time until the provider's head arrived (or the call failed).
+    func proxyCall(provider: ProviderID, status: Int?, duration: Duration) {
+        let outcome = status.map { "\($0 / 100)xx" } ?? "error"
+        Timer(label: "latchkey_proxy_duration_seconds", dimensions: [("provider", provider.rawValue), ("outcome", outcome)], factory: factory)
+            .recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// One token refresh: `success`, `transient_failure` or `rejected` (invalid_grant and the like).
+    func refresh(provider: ProviderID, outcome: String) {
+        Counter(label: "latchkey_refreshes_total", dimensions: [("provider", provider.rawValue), ("outcome", outcome)], factory: factory)
+            .increment()
+    }
+
+    /// Credits drawn for a metered call.
+    func creditsUsed(provider: ProviderID, amount: Int) {
+        Counter(label: "latchkey_credits_used_total", dimensions: [("provider", provider.rawValue)], factory: factory).increment(by: amount)
+    }
+
+    /// The text exposition, with the connection counts by state read just before.
+    func render(connectionsByState: [ConnectionState: Int]) -> [UInt8] {
+        for state in ConnectionState.allCases {
+            Gauge(label: "latchkey_connections", dimensions: [("state", state.rawValue)], factory: factory)
+                .record(connectionsByState[state] ?? 0)
+        }
+        return registry.emitToBuffer()
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
