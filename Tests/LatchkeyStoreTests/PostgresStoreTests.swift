@@ -1,0 +1,61 @@
+import Foundation
+import LatchkeyModel
+import Testing
+
+@testable import LatchkeyStorePostgres
+
+/// What only the PostgreSQL store has: replicas migrating at once, the statement timeout, the URL.
+@Suite("PostgreSQL store")
+struct PostgresStoreTests {
+    func freshSchema() -> String { "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") }
+
+    @Test(.enabled(if: StoreEngine.postgresURL != nil))
+    func replicasStartingTogetherApplyEachMigrationOnce() async throws {
+        let schema = freshSchema()
+        let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+            for _ in 0..<6 {
+                group.addTask { try await PostgresStore(url: StoreEngine.postgresURL!, schema: schema, maximumConnections: 2, logger: StoreEngine.logger) }
+            }
+            return try await group.reduce(into: [PostgresStore]()) { $0.append($1) }
+        }
+        let applied = try await stores[0].appliedMigrations()
+        #expect(applied.count == PostgresMigrations.all.count && applied == PostgresMigrations.all.map(\.id))
+        // A later start finds nothing to do.
+        let again = try await PostgresStore(url: StoreEngine.postgresURL!, schema: schema, maximumConnections: 1, logger: StoreEngine.logger)
+        #expect(try await again.appliedMigrations() == applied)
+    }
+
+    @Test(.enabled(if: StoreEngine.postgresURL != nil))
+    func aStatementRunningPastTheTimeoutIsCancelled() async throws {
+        let store = try await PostgresStore(
+            url: StoreEngine.postgresURL!, schema: freshSchema(), statementTimeout: .milliseconds(300), maximumConnections: 1,
+            logger: StoreEngine.logger)
+        let start = ContinuousClock.now
+        await #expect(throws: (any Error).self) { try await store.execute("SELECT pg_sleep(5)") }
+        #expect(ContinuousClock.now - start < .seconds(3))
+        // The connection is still usable afterwards.
+        #expect(try await store.execute("SELECT 1 AS one").first?.value("one", as: Int.self) == 1)
+    }
+
+    @Test(arguments: [
+        ("postgres://latchkey@db.internal:6543/latchkey?sslmode=disable", true),
+        ("postgresql://u:p%40ss@127.0.0.1/app", true),
+        ("postgres://127.0.0.1/app", false),  // no user
+        ("mysql://u@host/db", false),
+        ("postgres://u@host/db?sslmode=verify-full", false),
+    ])
+    func databaseURLsAreReadOrRefused(url: String, valid: Bool) throws {
+        if valid {
+            let configuration = try PostgresStore.configuration(url: url)
+            #expect(configuration.host != nil && !configuration.username.isEmpty)
+        } else {
+            #expect(throws: LatchkeyError.self) { try PostgresStore.configuration(url: url) }
+        }
+    }
+
+    @Test func aDatabaseURLKeepsItsParts() throws {
+        let configuration = try PostgresStore.configuration(url: "postgres://u:p%40ss@db.internal:6543/latchkey?sslmode=disable")
+        #expect(configuration.host == "db.internal" && configuration.port == 6543)
+        #expect(configuration.username == "u" && configuration.password == "p@ss" && configuration.database == "latchkey")
+    }
+}
