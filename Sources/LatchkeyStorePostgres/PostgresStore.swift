@@ -23,9 +23,10 @@ public final class PostgresStore: LatchkeyStorage {
     ///   - schema: a schema to create (if missing) and use instead of `public` (tests give each case its own).
     ///   - statementTimeout: the longest any one statement may run.
     ///   - maximumConnections: the pool's size per replica.
+    ///   - startupTimeout: how long to wait for the server (and another replica's migrations) before giving up.
     public init(
         url: String, schema: String? = nil, statementTimeout: Duration = .seconds(10), maximumConnections: Int = 20,
-        logger: Logger = Logger(label: "latchkey.postgres")
+        startupTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "latchkey.postgres")
     ) async throws {
         var configuration = try Self.configuration(url: url)
         let milliseconds = statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
@@ -48,7 +49,16 @@ public final class PostgresStore: LatchkeyStorage {
         }
         for await _ in started {}
         do {
-            try await PostgresMigrations.migrate(self, schema: schema)
+            // The pool retries an unreachable server forever; a replica that cannot reach it should say so and stop.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await PostgresMigrations.migrate(self, schema: schema) }
+                group.addTask {
+                    try await Task.sleep(for: startupTimeout)
+                    throw LatchkeyError(.internalError, "PostgreSQL did not answer within \(startupTimeout) (migrations not run)")
+                }
+                try await group.next()
+                group.cancelAll()
+            }
         } catch {
             running.cancel()
             throw error

@@ -37,6 +37,15 @@ struct PostgresStoreTests {
         #expect(try await store.execute("SELECT 1 AS one").first?.value("one", as: Int.self) == 1)
     }
 
+    @Test func aServerThatNeverAnswersFailsTheStartInTime() async throws {
+        let start = ContinuousClock.now
+        // Port 1 on loopback refuses every connection; the pool would retry it forever.
+        await #expect(throws: LatchkeyError.self) {
+            try await PostgresStore(url: "postgres://nobody@127.0.0.1:1/none?sslmode=disable", startupTimeout: .seconds(1), logger: StoreEngine.logger)
+        }
+        #expect(ContinuousClock.now - start < .seconds(10))
+    }
+
     @Test(arguments: [
         ("postgres://latchkey@db.internal:6543/latchkey?sslmode=disable", true),
         ("postgresql://u:p%40ss@127.0.0.1/app", true),
