@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyModel
+import LatchkeyStore
 import Testing
 
 @testable import LatchkeyStorePostgres
@@ -23,6 +24,35 @@ struct PostgresStoreTests {
         // A later start finds nothing to do.
         let again = try await PostgresStore(url: StoreEngine.postgresURL!, schema: schema, maximumConnections: 1, logger: StoreEngine.logger)
         #expect(try await again.appliedMigrations() == applied)
+    }
+
+    @Test(.enabled(if: StoreEngine.postgresURL != nil))
+    func replicasRacingForOneLeaseOrOneStateGetItOnce() async throws {
+        let schema = freshSchema()
+        var replicas: [PostgresStore] = []
+        for _ in 0..<3 {
+            replicas.append(try await PostgresStore(url: StoreEngine.postgresURL!, schema: schema, maximumConnections: 4, logger: StoreEngine.logger))
+        }
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let agent = try OwnerRef(parsing: "org:acme")
+        try await replicas[0].createOwner(agent, at: now)
+        let c = Connection(id: .random(), provider: "github", owner: agent, state: .active, isDefault: true, createdAt: now, updatedAt: now)
+        try await replicas[0].insert(c, sealedCredential: [1])
+        try await replicas[1].createState(AuthorizationState(
+            stateHash: "st", sessionTokenHash: "s", provider: "github", owner: agent, sealedVerifier: nil, browserBindingHash: "b",
+            scopes: [], config: [:], createdAt: now, expiresAt: now + 600))
+        let (leases, states) = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            for i in 0..<60 {
+                let replica = replicas[i % 3]
+                group.addTask {
+                    let lease = try await replica.acquireRefreshLease(c.id, holder: "r\(i)", now: now, ttl: 30)
+                    let state = try await replica.consumeState(hash: "st")
+                    return (lease == nil ? 0 : 1, state == nil ? 0 : 1)
+                }
+            }
+            return try await group.reduce(into: (0, 0)) { $0 = ($0.0 + $1.0, $0.1 + $1.1) }
+        }
+        #expect(leases == 1 && states == 1)
     }
 
     @Test(.enabled(if: StoreEngine.postgresURL != nil))
