@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
@@ -47,6 +48,16 @@ let package = Package(
         .target(
             name: "LatchkeyStoreSQLite",
             dependencies: ["LatchkeyStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // The shared PostgreSQL store for several replicas (postgres-nio's pooled client).
+        .target(
+            name: "LatchkeyStorePostgres",
+            dependencies: [
+                "LatchkeyStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // libcurl, with typed shims for its variadic functions.
@@ -88,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "latchkey",
             dependencies: [
-                "LatchkeyServer", "LatchkeyStoreSQLite", "LatchkeyManifest", "LatchkeyHTTP",
+                "LatchkeyServer", "LatchkeyStoreSQLite", "LatchkeyStorePostgres", "LatchkeyManifest", "LatchkeyHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -101,7 +112,13 @@ let package = Package(
         .testTarget(name: "LatchkeyModelTests", dependencies: ["LatchkeyModel"]),
         .testTarget(name: "LatchkeyManifestTests", dependencies: ["LatchkeyManifest"], exclude: ["Fixtures"]),
         .testTarget(name: "LatchkeyCryptoTests", dependencies: ["LatchkeyCrypto"]),
-        .testTarget(name: "LatchkeyStoreTests", dependencies: ["LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyCrypto"]),
+        .testTarget(
+            name: "LatchkeyStoreTests",
+            dependencies: [
+                "LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyStorePostgres", "LatchkeyCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "LatchkeyHTTPTests", dependencies: ["LatchkeyHTTP", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "LatchkeyOAuthTests", dependencies: ["LatchkeyOAuth"]),
         .testTarget(name: "LatchkeyProxyTests", dependencies: ["LatchkeyProxy", "LatchkeyHTTP", "LatchkeyManifest"]),

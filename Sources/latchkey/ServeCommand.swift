@@ -8,6 +8,7 @@ import LatchkeyModel
 import LatchkeyOAuth
 import LatchkeyServer
 import LatchkeyStore
+import LatchkeyStorePostgres
 import LatchkeyStoreSQLite
 import Logging
 
@@ -38,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
 
-        let store = try openStore(settings.databaseURL)
+        let store = try await openStore(settings.databaseURL, logger: logger)
         let (masterKeys, keySource) = try LocalSecrets.masterKeys(
             configured: settings.masterKey, configuredList: settings.masterKeys, file: settings.masterKeyFile, announce: announce)
         let keyring: MasterKeyring
@@ -67,7 +68,9 @@ struct ServeCommand: AsyncParsableCommand {
         try await app.runService()
     }
 
-    func openStore(_ url: String) throws -> any LatchkeyStorage {
+    /// The store `LATCHKEY_DATABASE_URL` names: `sqlite:PATH` (the embedded default) or
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]`, shared by several replicas.
+    func openStore(_ url: String, logger: Logger) async throws -> any LatchkeyStorage {
         if url.hasPrefix("sqlite:") {
             let path = String(url.dropFirst("sqlite:".count))
             let directory = (path as NSString).deletingLastPathComponent
@@ -77,7 +80,11 @@ struct ServeCommand: AsyncParsableCommand {
             return try SQLiteStore(path: path)
         }
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            throw ValidationError("LATCHKEY_DATABASE_URL: PostgreSQL support is not built yet; use sqlite:PATH")
+            do {
+                return try await PostgresStore(url: url, logger: logger)
+            } catch let error as LatchkeyError {
+                throw ValidationError("LATCHKEY_DATABASE_URL: \(error.message)")
+            }
         }
         throw ValidationError("LATCHKEY_DATABASE_URL: expected sqlite:PATH or postgres://...")
     }

@@ -8,7 +8,8 @@ import Yams
 /// Keys (environment variable in brackets):
 /// - `host` [`LATCHKEY_HOST`], default `127.0.0.1`; `port` [`LATCHKEY_PORT`], default 8080
 /// - `public_url` [`LATCHKEY_PUBLIC_URL`], default `http://{host}:{port}`; the callback is `{public_url}/oauth/callback`
-/// - `database_url` [`LATCHKEY_DATABASE_URL`], default `sqlite:.latchkey/latchkey.db`
+/// - `database_url` [`LATCHKEY_DATABASE_URL`], default `sqlite:.latchkey/latchkey.db`; or
+///   `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]` for replicas sharing one PostgreSQL
 /// - `master_key_file` [`LATCHKEY_MASTER_KEY_FILE`], default `.latchkey/master.key`: lines `VERSION:BASE64` (a
 ///   line of base64 alone is version 1); or the keys themselves, in the environment only (never in the
 ///   configuration file): [`LATCHKEY_MASTER_KEY`], base64 of 32 bytes, is version 1, and

@@ -2,20 +2,13 @@ import Foundation
 import LatchkeyCrypto
 import LatchkeyModel
 import LatchkeyStore
-import LatchkeyStoreSQLite
 import Testing
 
-/// What master-key rotation needs from the store, and from the vault above it, run against the SQLite store.
+/// What master-key rotation needs from the store, and from the vault above it, run against every available engine.
 @Suite("Data keys under master-key rotation")
 struct DataKeyRotationTests {
-    let store: SQLiteStore
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    init() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-rotation-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        store = try SQLiteStore(path: dir.appendingPathComponent("test.db").path)
-    }
 
     func owner(_ n: Int) -> OwnerRef { try! OwnerRef(parsing: "org:o\(n)") }
 
@@ -23,14 +16,16 @@ struct DataKeyRotationTests {
         WrappedDataKeyRecord(owner: owner(n), keyVersion: version, ciphertext: bytes ?? [UInt8(n), UInt8(version)])
     }
 
-    @Test func dataKeysAreCountedPerMasterKeyVersion() async throws {
+    @Test(arguments: StoreEngine.available) func dataKeysAreCountedPerMasterKeyVersion(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         #expect(try await store.dataKeyCounts().isEmpty)
         for n in 0..<5 { _ = try await store.insertDataKeyIfAbsent(record(n, version: 1)) }
         for n in 5..<7 { _ = try await store.insertDataKeyIfAbsent(record(n, version: 2)) }
         #expect(try await store.dataKeyCounts() == [1: 5, 2: 2])
     }
 
-    @Test func keysNotAtAVersionComeOldestVersionFirstThenByOwnerUpToTheLimit() async throws {
+    @Test(arguments: StoreEngine.available) func keysNotAtAVersionComeOldestVersionFirstThenByOwnerUpToTheLimit(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         for (n, version) in [(3, 1), (1, 2), (2, 1), (4, 3), (0, 3)] { _ = try await store.insertDataKeyIfAbsent(record(n, version: version)) }
         let batch = try await store.dataKeys(notAtVersion: 3, limit: 2)
         #expect(batch == [record(2, version: 1), record(3, version: 1)])
@@ -38,7 +33,8 @@ struct DataKeyRotationTests {
         #expect(try await store.dataKeys(notAtVersion: 1, limit: 10).map(\.keyVersion) == [2, 3, 3])
     }
 
-    @Test func aReplacementIsWrittenOnlyWhileTheRowStillHoldsWhatWasRead() async throws {
+    @Test(arguments: StoreEngine.available) func aReplacementIsWrittenOnlyWhileTheRowStillHoldsWhatWasRead(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         for n in 0..<3 { _ = try await store.insertDataKeyIfAbsent(record(n, version: 1)) }
         let read = try await store.dataKeys(notAtVersion: 2, limit: 10)
         // Meanwhile: owner 1's key is shredded and created again, owner 2's is shredded.
@@ -56,7 +52,8 @@ struct DataKeyRotationTests {
         #expect(try await store.replaceDataKeys([]) == 0)
     }
 
-    @Test func sealedCredentialsArePagedByConnectionID() async throws {
+    @Test(arguments: StoreEngine.available) func sealedCredentialsArePagedByConnectionID(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         let org = owner(0)
         try await store.createOwner(org, at: now)
         var ids: [ConnectionID] = []
@@ -78,7 +75,8 @@ struct DataKeyRotationTests {
         #expect(seen == ids.sorted { $0.rawValue < $1.rawValue })
     }
 
-    @Test func everyCredentialStillOpensAfterItsDataKeyIsRewrappedAndTheOldVersionRetired() async throws {
+    @Test(arguments: StoreEngine.available) func everyCredentialStillOpensAfterItsDataKeyIsRewrappedAndTheOldVersionRetired(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         let v1 = RandomToken.bytes(32)
         let holder = MasterKeyringHolder(try MasterKeyring(masterKeys: [1: v1]))
         // A cache that forgets at once, so every open goes through the stored, wrapped key.
@@ -105,7 +103,8 @@ struct DataKeyRotationTests {
         }
     }
 
-    @Test func aDataKeyWrappedUnderAVersionThatStoppedBeingCurrentIsWrappedAgain() async throws {
+    @Test(arguments: StoreEngine.available) func aDataKeyWrappedUnderAVersionThatStoppedBeingCurrentIsWrappedAgain(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         let holder = MasterKeyringHolder(try MasterKeyring(masterKeys: [1: RandomToken.bytes(32)]))
         // The rotation lands between the vault's wrap (under version 1) and its insert, and retires version 1.
         let racing = RotatingOnInsert(store: store, holder: holder)
@@ -123,10 +122,10 @@ struct DataKeyRotationTests {
 /// A data-key store that, on the first insert, makes version 2 current and retires version 1 first: a rotation
 /// racing a caller that still holds the older keyring.
 final class RotatingOnInsert: DataKeyStore {
-    let store: SQLiteStore
+    let store: any DataKeyStore
     let holder: MasterKeyringHolder
 
-    init(store: SQLiteStore, holder: MasterKeyringHolder) {
+    init(store: any DataKeyStore, holder: MasterKeyringHolder) {
         self.store = store
         self.holder = holder
     }

@@ -1,23 +1,16 @@
 import Foundation
 import LatchkeyModel
 import LatchkeyStore
-import LatchkeyStoreSQLite
 import Testing
 
-/// Refresh leases: one holder at a time per connection, taken over only after expiry, with fenced writes.
-@Suite("Refresh leases on SQLite")
+/// Refresh leases: one holder at a time per connection, taken over only after expiry, with fenced writes; on every engine.
+@Suite("Refresh leases")
 struct RefreshLeaseTests {
-    let store: SQLiteStore
     let now = Date(timeIntervalSince1970: 1_800_000_000)
     let agent = try! OwnerRef(parsing: "agent:acme/growth/crm/scout")
 
-    init() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-lease-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        store = try SQLiteStore(path: dir.appendingPathComponent("test.db").path)
-    }
 
-    func seedConnection() async throws -> Connection {
+    func seedConnection(_ store: any LatchkeyStorage) async throws -> Connection {
         for s in ["org:acme", "team:acme/growth", "project:acme/growth/crm", "agent:acme/growth/crm/scout"] {
             try await store.createOwner(try OwnerRef(parsing: s), at: now)
         }
@@ -27,8 +20,9 @@ struct RefreshLeaseTests {
         return c
     }
 
-    @Test func oneHolderAtATimeUntilTheLeaseExpires() async throws {
-        let c = try await seedConnection()
+    @Test(arguments: StoreEngine.available) func oneHolderAtATimeUntilTheLeaseExpires(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
+        let c = try await seedConnection(store)
         let a = try #require(try await store.acquireRefreshLease(c.id, holder: "a", now: now, ttl: 30))
         #expect(a.fence == 1 && a.holder == "a")
         #expect(try await store.acquireRefreshLease(c.id, holder: "b", now: now.addingTimeInterval(29), ttl: 30) == nil)
@@ -39,8 +33,9 @@ struct RefreshLeaseTests {
         #expect(b.fence == 2 && b.holder == "b")
     }
 
-    @Test func aReleasedLeaseCanBeTakenAtOnceAndItsFenceStillGrows() async throws {
-        let c = try await seedConnection()
+    @Test(arguments: StoreEngine.available) func aReleasedLeaseCanBeTakenAtOnceAndItsFenceStillGrows(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
+        let c = try await seedConnection(store)
         let a = try #require(try await store.acquireRefreshLease(c.id, holder: "a", now: now, ttl: 30))
         try await store.releaseRefreshLease(a, keepOthersOutUntil: nil)
         #expect(try await store.refreshLease(c.id) == nil)
@@ -51,16 +46,18 @@ struct RefreshLeaseTests {
         #expect(try await store.refreshLease(c.id) == b)
     }
 
-    @Test func aLeaseReleasedAfterAFailureKeepsOthersOutUntilTheBackoffEnds() async throws {
-        let c = try await seedConnection()
+    @Test(arguments: StoreEngine.available) func aLeaseReleasedAfterAFailureKeepsOthersOutUntilTheBackoffEnds(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
+        let c = try await seedConnection(store)
         let a = try #require(try await store.acquireRefreshLease(c.id, holder: "a", now: now, ttl: 30))
         try await store.releaseRefreshLease(a, keepOthersOutUntil: now.addingTimeInterval(60))
         #expect(try await store.acquireRefreshLease(c.id, holder: "b", now: now.addingTimeInterval(59), ttl: 30) == nil)
         #expect(try await store.acquireRefreshLease(c.id, holder: "b", now: now.addingTimeInterval(60), ttl: 30)?.fence == 2)
     }
 
-    @Test func aWriteFencedByALeaseThatWasTakenOverIsRefused() async throws {
-        let c = try await seedConnection()
+    @Test(arguments: StoreEngine.available) func aWriteFencedByALeaseThatWasTakenOverIsRefused(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
+        let c = try await seedConnection(store)
         let a = try #require(try await store.acquireRefreshLease(c.id, holder: "a", now: now, ttl: 5))
         let b = try #require(try await store.acquireRefreshLease(c.id, holder: "b", now: now.addingTimeInterval(6), ttl: 5))
         var fromA = c
@@ -76,8 +73,9 @@ struct RefreshLeaseTests {
         #expect(try await !store.update(fromB, sealedCredential: [4], expectedVersion: c.version, fencedBy: b))
     }
 
-    @Test func racingHoldersGetOneLease() async throws {
-        let c = try await seedConnection()
+    @Test(arguments: StoreEngine.available) func racingHoldersGetOneLease(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
+        let c = try await seedConnection(store)
         let won = try await withThrowingTaskGroup(of: RefreshLease?.self) { group in
             for i in 0..<20 {
                 group.addTask { try await store.acquireRefreshLease(c.id, holder: "h\(i)", now: now, ttl: 30) }

@@ -1,20 +1,13 @@
 import Foundation
 import LatchkeyModel
 import LatchkeyStore
-import LatchkeyStoreSQLite
 import Testing
 
-/// The webhook part of the store contract, run against the SQLite store.
-@Suite("Webhook store contract on SQLite")
+/// The webhook part of the store contract, run against every available engine.
+@Suite("Webhook store contract")
 struct WebhookStoreTests {
-    let store: SQLiteStore
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    init() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-webhooks-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        store = try SQLiteStore(path: dir.appendingPathComponent("test.db").path)
-    }
 
     func webhook(_ org: String, id: String? = nil, url: String = "https://hooks.example.com/latchkey") -> Webhook {
         Webhook(
@@ -34,11 +27,13 @@ struct WebhookStoreTests {
         WebhookAttempt(deliveryID: id, number: number, at: at, statusCode: status, error: error, durationMilliseconds: 12)
     }
 
-    @Test func theMigrationIsNamedForWebhooks() async throws {
+    @Test(arguments: StoreEngine.available) func theMigrationIsNamedForWebhooks(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         #expect(try await store.appliedMigrations().contains { $0.hasPrefix("v6: org webhooks") })
     }
 
-    @Test func anOrgHasOneWebhookAndReplacingItKeepsItsIdAndCreationTime() async throws {
+    @Test(arguments: StoreEngine.available) func anOrgHasOneWebhookAndReplacingItKeepsItsIdAndCreationTime(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         let first = try await store.putWebhook(webhook("acme"))
         var replacement = webhook("acme", id: "wh_other", url: "https://new.example.com/hook")
         replacement.events = [.needsReauth, .revoked]
@@ -56,7 +51,8 @@ struct WebhookStoreTests {
         #expect(try await store.webhook(org: "acme") == nil)
     }
 
-    @Test func onlyTheHeadOfAWebhooksQueueIsHandedOutSoEventsStayInOrder() async throws {
+    @Test(arguments: StoreEngine.available) func onlyTheHeadOfAWebhooksQueueIsHandedOutSoEventsStayInOrder(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         _ = try await store.putWebhook(webhook("acme"))
         _ = try await store.putWebhook(webhook("beta"))
         try await store.enqueueDelivery(delivery("d1", event: .refreshFailed))
@@ -81,7 +77,8 @@ struct WebhookStoreTests {
         #expect(try await store.attempts(deliveryID: "d1").map { [$0.statusCode.map(String.init) ?? $0.error ?? ""] } == [["connect_failed"], ["204"]])
     }
 
-    @Test func aFailedHeadLetsTheNextDeliveryThrough() async throws {
+    @Test(arguments: StoreEngine.available) func aFailedHeadLetsTheNextDeliveryThrough(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         _ = try await store.putWebhook(webhook("acme"))
         try await store.enqueueDelivery(delivery("d1"))
         try await store.enqueueDelivery(delivery("d2", at: 1))
@@ -92,7 +89,8 @@ struct WebhookStoreTests {
         #expect(try await store.deliveryQueueHeads(limit: 10).map(\.id) == ["d2"])
     }
 
-    @Test func ofConcurrentClaimersOneWinsAndAClaimLapsesOrIsGivenBack() async throws {
+    @Test(arguments: StoreEngine.available) func ofConcurrentClaimersOneWinsAndAClaimLapsesOrIsGivenBack(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         _ = try await store.putWebhook(webhook("acme"))
         try await store.enqueueDelivery(delivery("d1"))
         let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -109,7 +107,8 @@ struct WebhookStoreTests {
         #expect(try await store.delivery(id: "d1")?.attempts == 0)
     }
 
-    @Test func anEventIsQueuedOncePerWebhookAndNotForAMissingOne() async throws {
+    @Test(arguments: StoreEngine.available) func anEventIsQueuedOncePerWebhookAndNotForAMissingOne(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         _ = try await store.putWebhook(webhook("acme"))
         try await store.enqueueDelivery(delivery("d1"))
         var again = delivery("d1-again")
@@ -118,7 +117,8 @@ struct WebhookStoreTests {
         await #expect(throws: LatchkeyError.self) { try await store.enqueueDelivery(delivery("d9", webhook: "wh_gone", org: "gone")) }
     }
 
-    @Test func listingIsNewestFirstPerOrgAndRemovalOrPurgeDropsDeliveries() async throws {
+    @Test(arguments: StoreEngine.available) func listingIsNewestFirstPerOrgAndRemovalOrPurgeDropsDeliveries(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         _ = try await store.putWebhook(webhook("acme"))
         _ = try await store.putWebhook(webhook("beta"))
         for (i, id) in ["d1", "d2", "d3"].enumerated() { try await store.enqueueDelivery(delivery(id, at: Double(i))) }

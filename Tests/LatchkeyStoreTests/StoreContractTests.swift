@@ -2,35 +2,30 @@ import Foundation
 import LatchkeyCrypto
 import LatchkeyModel
 import LatchkeyStore
-import LatchkeyStoreSQLite
 import Testing
 
-/// The store contract, run against the SQLite store. (PostgreSQL will run the same suite.)
-@Suite("Store contract on SQLite")
-struct SQLiteStoreTests {
-    let store: SQLiteStore
+/// The store contract, run against every available engine (``StoreEngine``).
+@Suite("Store contract")
+struct StoreContractTests {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    init() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        store = try SQLiteStore(path: dir.appendingPathComponent("test.db").path)
-    }
 
     func ref(_ s: String) -> OwnerRef { try! OwnerRef(parsing: s) }
 
-    func seedAgent() async throws -> OwnerRef {
+    func seedAgent(_ store: any LatchkeyStorage) async throws -> OwnerRef {
         for s in ["org:acme", "team:acme/growth", "project:acme/growth/crm", "agent:acme/growth/crm/scout"] {
             try await store.createOwner(ref(s), at: now)
         }
         return ref("agent:acme/growth/crm/scout")
     }
 
-    @Test func migrationsAreVersionedAndApplied() async throws {
+    @Test(arguments: StoreEngine.available) func migrationsAreVersionedAndApplied(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         #expect(try await store.appliedMigrations().first?.hasPrefix("v1") == true)
     }
 
-    @Test func ownersNeedTheirParentAndAreUnique() async throws {
+    @Test(arguments: StoreEngine.available) func ownersNeedTheirParentAndAreUnique(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         await #expect(throws: LatchkeyError.self) { try await store.createOwner(ref("team:acme/growth"), at: now) }
         try await store.createOwner(ref("org:acme"), at: now)
         do {
@@ -45,8 +40,9 @@ struct SQLiteStoreTests {
         #expect(try await store.owners(kind: .team, org: "acme") == [ref("team:acme/growth")])
     }
 
-    @Test func agentKeysAreFoundByHashUntilRevoked() async throws {
-        let agent = try await seedAgent()
+    @Test(arguments: StoreEngine.available) func agentKeysAreFoundByHashUntilRevoked(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
+        let agent = try await seedAgent(store)
         try await store.addAgentKey(hash: "h1", agent: agent, at: now)
         try await store.addAgentKey(hash: "h2", agent: agent, at: now)
         #expect(try await store.agent(forKeyHash: "h1") == agent)
@@ -56,7 +52,8 @@ struct SQLiteStoreTests {
         #expect(try await store.revokeAgentKeys(agent: agent, at: now) == 0)
     }
 
-    @Test func racingDataKeyInsertsKeepOneKey() async throws {
+    @Test(arguments: StoreEngine.available) func racingDataKeyInsertsKeepOneKey(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         let owner = ref("org:acme")
         let results = try await withThrowingTaskGroup(of: WrappedDataKeyRecord.self) { group in
             for i in 0..<20 {
@@ -71,7 +68,8 @@ struct SQLiteStoreTests {
         #expect(try await store.dataKey(for: owner) == nil)
     }
 
-    @Test func appsAreUpsertedPerProviderAndOwner() async throws {
+    @Test(arguments: StoreEngine.available) func appsAreUpsertedPerProviderAndOwner(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
         try await store.createOwner(ref("org:acme"), at: now)
         let app = AppRegistration(provider: "github", owner: ref("org:acme"), clientID: "a", sealedClientSecret: [1], scopes: ["repo"], updatedAt: now)
         try await store.putApp(app)
@@ -90,8 +88,9 @@ struct SQLiteStoreTests {
             isDefault: isDefault, createdAt: now, updatedAt: now)
     }
 
-    @Test func connectionsRoundTripAndWritesAreCompareAndSwap() async throws {
-        let agent = try await seedAgent()
+    @Test(arguments: StoreEngine.available) func connectionsRoundTripAndWritesAreCompareAndSwap(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
+        let agent = try await seedAgent(store)
         var c = connection(agent)
         try await store.insert(c, sealedCredential: [9, 9])
         let stored = try #require(try await store.connection(id: c.id))
@@ -109,8 +108,9 @@ struct SQLiteStoreTests {
         #expect(after.connection.state == .needsReauth && after.connection.version == 1 && after.sealedCredential == [1])
     }
 
-    @Test func anOwnerHasAtMostOneDefaultConnectionPerProvider() async throws {
-        let agent = try await seedAgent()
+    @Test(arguments: StoreEngine.available) func anOwnerHasAtMostOneDefaultConnectionPerProvider(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
+        let agent = try await seedAgent(store)
         try await store.insert(connection(agent), sealedCredential: nil)
         await #expect(throws: LatchkeyError.self) { try await store.insert(connection(agent), sealedCredential: nil) }
         try await store.insert(connection(agent, isDefault: false), sealedCredential: nil)
@@ -118,8 +118,9 @@ struct SQLiteStoreTests {
         #expect(try await store.connections(owners: [agent], provider: "github").count == 2)
     }
 
-    @Test func listingFollowsOwnersProviderAndState() async throws {
-        let agent = try await seedAgent()
+    @Test(arguments: StoreEngine.available) func listingFollowsOwnersProviderAndState(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
+        let agent = try await seedAgent(store)
         let project = ref("project:acme/growth/crm")
         try await store.insert(connection(agent), sealedCredential: nil)
         try await store.insert(connection(project), sealedCredential: nil)
@@ -132,8 +133,9 @@ struct SQLiteStoreTests {
         #expect(try await store.allConnections(ownerPrefix: nil, provider: nil, state: .revoked).isEmpty)
     }
 
-    @Test func aSessionIsMarkedUsedOnceAndAStateIsConsumedOnce() async throws {
-        let agent = try await seedAgent()
+    @Test(arguments: StoreEngine.available) func aSessionIsMarkedUsedOnceAndAStateIsConsumedOnce(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
+        let agent = try await seedAgent(store)
         try await store.createSession(ConnectSession(
             tokenHash: "s1", provider: "github", owner: agent, connectionID: nil, extraScopes: ["x"], returnTo: nil,
             createdBy: "admin", createdAt: now, expiresAt: now.addingTimeInterval(900)))
@@ -156,8 +158,9 @@ struct SQLiteStoreTests {
         #expect(try await store.purgeExpired(before: now.addingTimeInterval(10_000)) == 1)
     }
 
-    @Test func theAuditLogIsNewestFirstAndFiltersByOwner() async throws {
-        let agent = try await seedAgent()
+    @Test(arguments: StoreEngine.available) func theAuditLogIsNewestFirstAndFiltersByOwner(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
+        let agent = try await seedAgent(store)
         try await store.append(AuditEvent(at: now, actor: "admin", action: "a.one", owner: agent))
         try await store.append(AuditEvent(at: now.addingTimeInterval(5), actor: "admin", action: "a.two", owner: ref("org:acme")))
         try await store.append(AuditEvent(at: now.addingTimeInterval(9), actor: "admin", action: "a.three"))
@@ -166,8 +169,9 @@ struct SQLiteStoreTests {
         #expect(try await store.events(AuditQuery(since: now.addingTimeInterval(1), limit: 1)).map(\.action) == ["a.three"])
     }
 
-    @Test func theAuditLogFiltersByEveryFieldAndPagesNewestFirst() async throws {
-        let agent = try await seedAgent()
+    @Test(arguments: StoreEngine.available) func theAuditLogFiltersByEveryFieldAndPagesNewestFirst(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
+        let agent = try await seedAgent(store)
         try await store.createOwner(ref("user:acme/alice"), at: now)
         let c1 = ConnectionID(rawValue: "conn_1"), c2 = ConnectionID(rawValue: "conn_2")
         for i in 0..<1200 {
@@ -198,8 +202,9 @@ struct SQLiteStoreTests {
         #expect(zip(first + second, (first + second).dropFirst()).allSatisfy { $0.id! > $1.id! })
     }
 
-    @Test func theVaultSealsUnderAPerOwnerKeyAndCrossOwnerOpeningFails() async throws {
-        let agent = try await seedAgent()
+    @Test(arguments: StoreEngine.available) func theVaultSealsUnderAPerOwnerKeyAndCrossOwnerOpeningFails(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
+        let agent = try await seedAgent(store)
         let vault = CredentialVault(keyring: try MasterKeyring(masterKeys: [1: RandomToken.bytes(32)], currentVersion: 1), dataKeys: store)
         let c = connection(agent)
         let sealed = try await vault.sealCredential(Credential(accessToken: "at", refreshToken: "rt"), for: c)

@@ -1,0 +1,181 @@
+import Foundation
+import LatchkeyModel
+import LatchkeyStore
+import PostgresNIO
+
+// MARK: - Connections
+
+extension PostgresStore {
+    /// Every column of a connection but `id` and `version`, as `column = $n` assignments, in the binds given.
+    static func connectionAssignments(_ c: Connection, _ sealed: [UInt8]?, into binds: inout PostgresBindings) -> String {
+        binds.append(c.provider.rawValue)
+        binds.append(c.owner.description)
+        binds.append(c.owner.org)
+        binds.append(c.state.rawValue)
+        binds.append(c.account?.id)
+        binds.append(c.account?.name)
+        binds.append(json(c.scopesRequested))
+        binds.append(json(c.scopesGranted))
+        binds.append(json(c.config))
+        binds.append(c.expiresAt.map(time))
+        binds.append(c.lastRefreshedAt.map(time))
+        binds.append(c.lastError)
+        binds.append(c.isDefault)
+        binds.append(time(c.createdAt))
+        binds.append(time(c.updatedAt))
+        binds.append(sealed.map(bytes))
+        let start = binds.count - connectionColumns.count
+        return connectionColumns.enumerated().map { "\($1) = $\(start + $0 + 1)" }.joined(separator: ", ")
+    }
+
+    static let connectionColumns = [
+        "provider", "owner", "org", "state", "account_id", "account_name", "scopes_requested", "scopes_granted", "config",
+        "expires_at", "last_refreshed_at", "last_error", "is_default", "created_at", "updated_at", "credential",
+    ]
+
+    /// The compare-and-swap write: every column, when the stored version is `expectedVersion`; bumps the version.
+    static func compareAndSwap(_ c: Connection, _ sealed: [UInt8]?, expectedVersion: Int) -> PostgresQuery {
+        var binds = PostgresBindings()
+        let set = connectionAssignments(c, sealed, into: &binds)
+        binds.append(c.id.rawValue)
+        binds.append(expectedVersion)
+        return PostgresQuery(
+            unsafeSQL: "UPDATE connections SET \(set), version = version + 1 WHERE id = $\(binds.count - 1) AND version = $\(binds.count) RETURNING 1",
+            binds: binds)
+    }
+
+    public func insert(_ connection: Connection, sealedCredential: [UInt8]?) async throws {
+        var binds = PostgresBindings()
+        _ = Self.connectionAssignments(connection, sealedCredential, into: &binds)
+        binds.append(connection.id.rawValue)
+        binds.append(connection.version)
+        let columns = Self.connectionColumns + ["id", "version"]
+        let marks = (1...columns.count).map { "$\($0)" }.joined(separator: ", ")
+        try await execute(PostgresQuery(unsafeSQL: "INSERT INTO connections (\(columns.joined(separator: ", "))) VALUES (\(marks))", binds: binds))
+    }
+
+    public func update(_ connection: Connection, sealedCredential: [UInt8]?, expectedVersion: Int) async throws -> Bool {
+        try await !execute(Self.compareAndSwap(connection, sealedCredential, expectedVersion: expectedVersion)).isEmpty
+    }
+
+    public func connection(id: ConnectionID) async throws -> StoredConnection? {
+        try await execute("SELECT * FROM connections WHERE id = \(id.rawValue)").first.flatMap(Self.stored)
+    }
+
+    public func connections(owners: [OwnerRef], provider: ProviderID?) async throws -> [Connection] {
+        try await storedConnections(owners: owners, provider: provider).map(\.connection)
+    }
+
+    public func storedConnections(owners: [OwnerRef], provider: ProviderID?) async throws -> [StoredConnection] {
+        guard !owners.isEmpty else { return [] }
+        let owners = owners.map(\.description)
+        let rows =
+            if let provider {
+                try await execute(
+                    "SELECT * FROM connections WHERE owner = ANY(\(owners)) AND provider = \(provider.rawValue) ORDER BY created_at, id")
+            } else {
+                try await execute("SELECT * FROM connections WHERE owner = ANY(\(owners)) ORDER BY created_at, id")
+            }
+        return try rows.compactMap(Self.stored)
+    }
+
+    public func connectionsExpiring(before: Date, limit: Int) async throws -> [StoredConnection] {
+        try await execute(
+            """
+            SELECT * FROM connections WHERE expires_at IS NOT NULL AND expires_at < \(Self.time(before)) AND state IN ('active', 'error')
+            AND credential IS NOT NULL ORDER BY expires_at LIMIT \(limit)
+            """
+        ).compactMap(Self.stored)
+    }
+
+    public func sealedConnections(after: ConnectionID?, limit: Int) async throws -> [StoredConnection] {
+        // COLLATE "C": byte order, as SQLite compares text, whatever the database's collation.
+        try await execute(
+            """
+            SELECT * FROM connections WHERE credential IS NOT NULL AND id COLLATE "C" > \(after?.rawValue ?? "")
+            ORDER BY id COLLATE "C" LIMIT \(limit)
+            """
+        ).compactMap(Self.stored)
+    }
+
+    public func allConnections(ownerPrefix: OwnerRef?, provider: ProviderID?, state: ConnectionState?) async throws -> [Connection] {
+        let filter = PostgresFilter([("org", ownerPrefix?.org), ("provider", provider?.rawValue), ("state", state?.rawValue)])
+        return try await execute(PostgresQuery(unsafeSQL: "SELECT * FROM connections\(filter.whereSQL) ORDER BY created_at, id", binds: filter.binds))
+            .compactMap(Self.stored)
+            .map(\.connection)
+            .filter { ownerPrefix?.encloses($0.owner) ?? true }
+    }
+
+    static func stored(_ row: PostgresRandomAccessRow) throws -> StoredConnection? {
+        guard let connection = try connection(row) else { return nil }
+        return StoredConnection(connection: connection, sealedCredential: bytes(try row.value("credential", as: ByteBuffer?.self)))
+    }
+
+    static func connection(_ row: PostgresRandomAccessRow) throws -> Connection? {
+        guard let owner = try? OwnerRef(parsing: try row.value("owner", as: String.self)),
+            let state = ConnectionState(rawValue: try row.value("state"))
+        else { return nil }
+        let accountID = try row.value("account_id", as: String?.self)
+        let accountName = try row.value("account_name", as: String?.self)
+        return Connection(
+            id: ConnectionID(rawValue: try row.value("id")), provider: ProviderID(try row.value("provider", as: String.self)), owner: owner,
+            state: state, account: accountID.map { AccountIdentity(id: $0, name: accountName) },
+            scopesRequested: decode([String].self, try row.value("scopes_requested")) ?? [],
+            scopesGranted: decode([String].self, try row.value("scopes_granted")) ?? [],
+            config: decode([String: String].self, try row.value("config")) ?? [:],
+            expiresAt: date(try row.value("expires_at")), lastRefreshedAt: date(try row.value("last_refreshed_at")),
+            lastError: try row.value("last_error"), isDefault: try row.value("is_default"), createdAt: date(try row.value("created_at"))!,
+            updatedAt: date(try row.value("updated_at"))!, version: try row.value("version"))
+    }
+}
+
+// MARK: - Refresh leases
+
+extension PostgresStore {
+    public func acquireRefreshLease(_ id: ConnectionID, holder: String, now: Date, ttl: TimeInterval) async throws -> RefreshLease? {
+        let expires = now.addingTimeInterval(ttl)
+        // One statement: a racing acquirer waits on the row lock, then re-checks the expiry that the winner set.
+        let rows = try await execute(
+            """
+            INSERT INTO refresh_leases (connection_id, holder, fence, expires_at) VALUES (\(id.rawValue), \(holder), 1, \(Self.time(expires)))
+            ON CONFLICT (connection_id) DO UPDATE SET holder = excluded.holder, fence = refresh_leases.fence + 1,
+                expires_at = excluded.expires_at
+            WHERE refresh_leases.expires_at <= \(Self.time(now))
+            RETURNING fence
+            """)
+        return try rows.first.map { RefreshLease(connectionID: id, holder: holder, fence: try $0.value("fence"), expiresAt: expires) }
+    }
+
+    public func releaseRefreshLease(_ lease: RefreshLease, keepOthersOutUntil: Date?) async throws {
+        let until = keepOthersOutUntil.map(Self.time) ?? 0
+        try await execute(
+            """
+            UPDATE refresh_leases SET expires_at = \(until)
+            WHERE connection_id = \(lease.connectionID.rawValue) AND holder = \(lease.holder) AND fence = \(lease.fence)
+            """)
+    }
+
+    public func refreshLease(_ id: ConnectionID) async throws -> RefreshLease? {
+        try await execute("SELECT holder, fence, expires_at FROM refresh_leases WHERE connection_id = \(id.rawValue) AND expires_at > 0")
+            .first.map { row in
+                RefreshLease(
+                    connectionID: id, holder: try row.value("holder"), fence: try row.value("fence"),
+                    expiresAt: Self.date(try row.value("expires_at"))!)
+            }
+    }
+
+    public func update(
+        _ connection: Connection, sealedCredential: [UInt8]?, expectedVersion: Int, fencedBy lease: RefreshLease
+    ) async throws -> Bool {
+        let write = Self.compareAndSwap(connection, sealedCredential, expectedVersion: expectedVersion)
+        return try await transaction { tx in
+            // The lease row stays locked until COMMIT, so nobody takes the lease over between the check and the write.
+            let current = try await tx.execute(
+                "SELECT holder, fence FROM refresh_leases WHERE connection_id = \(lease.connectionID.rawValue) FOR UPDATE")
+            guard let current = current.first, try current.value("holder", as: String.self) == lease.holder,
+                try current.value("fence", as: Int64.self) == lease.fence
+            else { return false }
+            return try await !tx.execute(write).isEmpty
+        }
+    }
+}

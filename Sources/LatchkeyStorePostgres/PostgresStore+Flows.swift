@@ -1,0 +1,129 @@
+import Foundation
+import LatchkeyModel
+import LatchkeyStore
+import PostgresNIO
+
+// MARK: - Pending flows
+
+extension PostgresStore {
+    public func createSession(_ s: ConnectSession) async throws {
+        try await execute(
+            """
+            INSERT INTO connect_sessions (token_hash, provider, owner, connection_id, extra_scopes, return_to, created_by, created_at,
+                expires_at, used_at)
+            VALUES (\(s.tokenHash), \(s.provider.rawValue), \(s.owner.description), \(s.connectionID?.rawValue), \(Self.json(s.extraScopes)),
+                \(s.returnTo), \(s.createdBy), \(Self.time(s.createdAt)), \(Self.time(s.expiresAt)), \(s.usedAt.map(Self.time)))
+            """)
+    }
+
+    public func session(tokenHash: String) async throws -> ConnectSession? {
+        guard let row = try await execute("SELECT * FROM connect_sessions WHERE token_hash = \(tokenHash)").first,
+            let owner = try? OwnerRef(parsing: try row.value("owner", as: String.self))
+        else { return nil }
+        return ConnectSession(
+            tokenHash: tokenHash, provider: ProviderID(try row.value("provider", as: String.self)), owner: owner,
+            connectionID: try row.value("connection_id", as: String?.self).map(ConnectionID.init(rawValue:)),
+            extraScopes: Self.decode([String].self, try row.value("extra_scopes")) ?? [], returnTo: try row.value("return_to"),
+            createdBy: try row.value("created_by"), createdAt: Self.date(try row.value("created_at"))!,
+            expiresAt: Self.date(try row.value("expires_at"))!, usedAt: Self.date(try row.value("used_at")))
+    }
+
+    public func markSessionUsed(tokenHash: String, at: Date) async throws -> Bool {
+        // A racing caller waits on the row lock, then re-checks `used_at IS NULL` and finds it set.
+        try await !execute(
+            "UPDATE connect_sessions SET used_at = \(Self.time(at)) WHERE token_hash = \(tokenHash) AND used_at IS NULL RETURNING 1"
+        ).isEmpty
+    }
+
+    public func createState(_ s: AuthorizationState) async throws {
+        try await execute(
+            """
+            INSERT INTO authorization_states (state_hash, session_token_hash, provider, owner, verifier, browser_binding_hash, scopes, config,
+                created_at, expires_at)
+            VALUES (\(s.stateHash), \(s.sessionTokenHash), \(s.provider.rawValue), \(s.owner.description), \(s.sealedVerifier.map(Self.bytes)),
+                \(s.browserBindingHash), \(Self.json(s.scopes)), \(Self.json(s.config)), \(Self.time(s.createdAt)), \(Self.time(s.expiresAt)))
+            """)
+    }
+
+    public func consumeState(hash: String) async throws -> AuthorizationState? {
+        // DELETE … RETURNING: of concurrent callers, one deletes the row and gets it; the others find nothing.
+        guard let row = try await execute("DELETE FROM authorization_states WHERE state_hash = \(hash) RETURNING *").first,
+            let owner = try? OwnerRef(parsing: try row.value("owner", as: String.self))
+        else { return nil }
+        return AuthorizationState(
+            stateHash: hash, sessionTokenHash: try row.value("session_token_hash"), provider: ProviderID(try row.value("provider", as: String.self)),
+            owner: owner, sealedVerifier: Self.bytes(try row.value("verifier", as: ByteBuffer?.self)),
+            browserBindingHash: try row.value("browser_binding_hash"), scopes: Self.decode([String].self, try row.value("scopes")) ?? [],
+            config: Self.decode([String: String].self, try row.value("config")) ?? [:],
+            createdAt: Self.date(try row.value("created_at"))!, expiresAt: Self.date(try row.value("expires_at"))!)
+    }
+
+    public func purgeExpired(before: Date) async throws -> Int {
+        try await transaction { tx in
+            let states = try await tx.execute("DELETE FROM authorization_states WHERE expires_at < \(Self.time(before)) RETURNING 1").count
+            let sessions = try await tx.execute("DELETE FROM connect_sessions WHERE expires_at < \(Self.time(before)) RETURNING 1").count
+            return states + sessions
+        }
+    }
+}
+
+// MARK: - Audit
+
+extension PostgresStore {
+    public func append(_ e: AuditEvent) async throws {
+        try await execute(
+            """
+            INSERT INTO audit_events (at, actor, action, owner, org, provider, connection_id, outcome, detail)
+            VALUES (\(Self.time(e.at)), \(e.actor), \(e.action), \(e.owner?.description), \(e.owner?.org), \(e.provider?.rawValue),
+                \(e.connectionID?.rawValue), \(e.outcome), \(e.detail))
+            """)
+    }
+
+    public func events(_ query: AuditQuery) async throws -> [AuditEvent] {
+        var filter = PostgresFilter([
+            ("org", query.ownerPrefix?.org), ("provider", query.provider?.rawValue), ("connection_id", query.connectionID?.rawValue),
+            ("actor", query.actor), ("outcome", query.outcome),
+        ])
+        if let since = query.since { filter.add("at >= $?", Self.time(since)) }
+        if let until = query.until { filter.add("at < $?", Self.time(until)) }
+        if let action = query.action {
+            if action.hasSuffix(".") {
+                filter.add("starts_with(action, $?)", action)
+            } else {
+                filter.add("action = $?", action)
+            }
+        }
+        let limit = max(0, query.limit)
+        // The owner filter is exact in Swift (`encloses`); SQL narrows to the org. Page until enough match.
+        let pageSize = 500
+        var events: [AuditEvent] = []
+        var before = query.beforeID
+        while events.count < limit {
+            var page = filter
+            if let before { page.add("id < $?", before) }
+            var binds = page.binds
+            binds.append(pageSize)
+            let batch = try await execute(
+                PostgresQuery(unsafeSQL: "SELECT * FROM audit_events\(page.whereSQL) ORDER BY id DESC LIMIT $\(binds.count)", binds: binds)
+            ).map(Self.auditEvent)
+            for event in batch where events.count < limit {
+                if let prefix = query.ownerPrefix {
+                    guard let owner = event.owner, prefix.encloses(owner) else { continue }
+                }
+                events.append(event)
+            }
+            guard batch.count == pageSize, let last = batch.last?.id else { break }
+            before = last
+        }
+        return events
+    }
+
+    static func auditEvent(_ row: PostgresRandomAccessRow) throws -> AuditEvent {
+        AuditEvent(
+            id: try row.value("id", as: Int64.self), at: Date(timeIntervalSince1970: try row.value("at")), actor: try row.value("actor"),
+            action: try row.value("action"), owner: try row.value("owner", as: String?.self).flatMap { try? OwnerRef(parsing: $0) },
+            provider: try row.value("provider", as: String?.self).map { ProviderID($0) },
+            connectionID: try row.value("connection_id", as: String?.self).map { ConnectionID(rawValue: $0) }, outcome: try row.value("outcome"),
+            detail: try row.value("detail"))
+    }
+}
