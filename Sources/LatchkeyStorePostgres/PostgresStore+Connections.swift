@@ -106,6 +106,16 @@ extension PostgresStore {
             .filter { ownerPrefix?.encloses($0.owner) ?? true }
     }
 
+    public func connectionCountsByState() async throws -> [ConnectionState: Int] {
+        var counts: [ConnectionState: Int] = [:]
+        for row in try await execute("SELECT state, COUNT(*) AS n FROM connections GROUP BY state") {
+            if let state = ConnectionState(rawValue: try row.value("state", as: String.self)) {
+                counts[state] = Int(try row.value("n", as: Int64.self))
+            }
+        }
+        return counts
+    }
+
     static func stored(_ row: PostgresRandomAccessRow) throws -> StoredConnection? {
         guard let connection = try connection(row) else { return nil }
         return StoredConnection(connection: connection, sealedCredential: bytes(try row.value("credential", as: ByteBuffer?.self)))
@@ -144,6 +154,72 @@ extension PostgresStore {
             RETURNING fence
             """)
         return try rows.first.map { RefreshLease(connectionID: id, holder: holder, fence: try $0.value("fence"), expiresAt: expires) }
+    }
+
+    public func acquireRefreshLeases(_ ids: [ConnectionID], holder: String, now: Date, ttl: TimeInterval) async throws
+        -> [ConnectionID: RefreshLease]
+    {
+        guard !ids.isEmpty else { return [:] }
+        let expires = now.addingTimeInterval(ttl)
+        // One transaction (one commit) for the batch; each statement is the single acquisition above. Sorted ids lock
+        // rows in one order, so two batches never deadlock.
+        return try await transaction { tx in
+            var won: [ConnectionID: RefreshLease] = [:]
+            for id in Set(ids).sorted(by: { $0.rawValue < $1.rawValue }) {
+                let rows = try await tx.execute(
+                    """
+                    INSERT INTO refresh_leases (connection_id, holder, fence, expires_at) VALUES (\(id.rawValue), \(holder), 1, \(Self.time(expires)))
+                    ON CONFLICT (connection_id) DO UPDATE SET holder = excluded.holder, fence = refresh_leases.fence + 1,
+                        expires_at = excluded.expires_at
+                    WHERE refresh_leases.expires_at <= \(Self.time(now))
+                    RETURNING fence
+                    """)
+                if let row = rows.first {
+                    won[id] = RefreshLease(connectionID: id, holder: holder, fence: try row.value("fence"), expiresAt: expires)
+                }
+            }
+            return won
+        }
+    }
+
+    public func finishRefreshes(_ outcomes: [RefreshOutcome]) async throws -> [Bool] {
+        guard !outcomes.isEmpty else { return [] }
+        return try await transaction { tx in
+            var written: [Bool] = []
+            for outcome in outcomes {
+                let lease = outcome.lease
+                // The lease row stays locked until COMMIT: nobody takes it over between the check and the write.
+                let current = try await tx.execute(
+                    "SELECT holder, fence FROM refresh_leases WHERE connection_id = \(lease.connectionID.rawValue) FOR UPDATE")
+                guard let row = current.first, try row.value("holder", as: String.self) == lease.holder,
+                    try row.value("fence", as: Int64.self) == lease.fence
+                else {
+                    written.append(false)
+                    continue
+                }
+                var wrote = false
+                if let connection = outcome.connection {
+                    wrote = try await !tx.execute(
+                        Self.compareAndSwap(connection, outcome.sealedCredential, expectedVersion: outcome.expectedVersion)).isEmpty
+                }
+                if let e = outcome.audit {
+                    try await tx.execute(
+                        """
+                        INSERT INTO audit_events (at, actor, action, owner, org, provider, connection_id, outcome, detail)
+                        VALUES (\(Self.time(e.at)), \(e.actor), \(e.action), \(e.owner?.description), \(e.owner?.org),
+                            \(e.provider?.rawValue), \(e.connectionID?.rawValue), \(e.outcome), \(e.detail))
+                        """)
+                }
+                let until = outcome.keepOthersOutUntil.map(Self.time) ?? 0
+                try await tx.execute(
+                    """
+                    UPDATE refresh_leases SET expires_at = \(until)
+                    WHERE connection_id = \(lease.connectionID.rawValue) AND holder = \(lease.holder) AND fence = \(lease.fence)
+                    """)
+                written.append(wrote)
+            }
+            return written
+        }
     }
 
     public func releaseRefreshLease(_ lease: RefreshLease, keepOthersOutUntil: Date?) async throws {
