@@ -52,8 +52,12 @@ public final class PostgresStore: LatchkeyStorage {
             // The pool retries an unreachable server forever; a replica that cannot reach it should say so and stop.
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await PostgresMigrations.migrate(self, schema: schema) }
+                let running = running
                 group.addTask {
                     try await Task.sleep(for: startupTimeout)
+                    // Stop the pool now: the migration's query then fails at once instead of waiting out the pool's
+                    // own connect retries before the group can finish.
+                    running.cancel()
                     throw LatchkeyError(.internalError, "PostgreSQL did not answer within \(startupTimeout) (migrations not run)")
                 }
                 try await group.next()
