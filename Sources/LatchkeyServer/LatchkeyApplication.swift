@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import LatchkeyModel
 import Logging
+import ServiceLifecycle
 
 /// Builds the Hummingbird application: every route, its authentication and error handling.
 public enum LatchkeyApplication {
@@ -38,7 +39,8 @@ public enum LatchkeyApplication {
         return Application(
             router: router(services: services, openAPI: openAPI, broker: broker),
             configuration: .init(address: .hostname(host, port: port), serverName: "latchkey"),
-            services: [BackgroundRefresher(services: services, broker: broker), WebhookDeliverer(services: services)],
+            services: (services.settings.backgroundRefresh ? [BackgroundRefresher(services: services, broker: broker)] : [])
+                + [WebhookDeliverer(services: services) as any Service],
             logger: services.logger)
     }
 }

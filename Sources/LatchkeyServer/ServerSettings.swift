@@ -14,6 +14,9 @@ public struct ServerSettings: Sendable {
     public var authorizationStateTTL: TimeInterval = 10 * 60
     /// The largest JSON request body the API reads.
     public var maxJSONBodyBytes = 1 << 20
+    /// Whether this process refreshes tokens ahead of time (on by default). With it off, tokens are refreshed on
+    /// use only, by whichever process a call reaches (e.g. to let only some replicas run the refresher).
+    public var backgroundRefresh = true
     /// How long this process may hold a connection's refresh lease (30 s by default); longer than a token call.
     public var refreshLeaseTTL: TimeInterval = 30
     /// This process, as a refresh-lease holder: host, pid and a random part, unique per start.

@@ -58,6 +58,7 @@ struct ServeCommand: AsyncParsableCommand {
         serverSettings.connectSessionTTL = settings.connectSessionTTL
         serverSettings.authorizationStateTTL = settings.authorizationStateTTL
         serverSettings.refreshLeaseTTL = settings.refreshLease
+        serverSettings.backgroundRefresh = settings.backgroundRefresh
         let services = LatchkeyServices(
             store: store, vault: CredentialVault(keyring: MasterKeyringHolder(keyring), dataKeys: store), masterKeySource: keySource, catalog: ProviderCatalog(manifests),
             oauth: oauth, transport: http, settings: serverSettings, logger: logger)

@@ -22,6 +22,7 @@ import Yams
 /// - `connect_session_ttl_seconds` [`LATCHKEY_CONNECT_SESSION_TTL_SECONDS`], default 900
 /// - `authorization_state_ttl_seconds` [`LATCHKEY_AUTHORIZATION_STATE_TTL_SECONDS`], default 600
 /// - `provider_timeout_seconds` [`LATCHKEY_PROVIDER_TIMEOUT_SECONDS`], default 15: total time for token and identity calls
+/// - `background_refresh` [`LATCHKEY_BACKGROUND_REFRESH`, `on` or `off`], default on: refresh tokens ahead of time
 /// - `refresh_lease_seconds` [`LATCHKEY_REFRESH_LEASE_SECONDS`], default 30: how long one process may hold a
 ///   connection's refresh before another may take over; must exceed `provider_timeout_seconds`
 /// - `apps`: OAuth apps registered at start-up, keyed by provider id:
@@ -44,6 +45,7 @@ struct ServiceConfiguration {
     var authorizationStateTTL: TimeInterval = 10 * 60
     var providerTimeout: TimeInterval = 15
     var refreshLease: TimeInterval = 30
+    var backgroundRefresh = true
 
     struct AppEntry: Decodable {
         var owner: String
@@ -67,6 +69,7 @@ struct ServiceConfiguration {
         var authorization_state_ttl_seconds: Double?
         var provider_timeout_seconds: Double?
         var refresh_lease_seconds: Double?
+        var background_refresh: Bool?
     }
 
     /// Reads the file (when it exists) and applies environment overrides.
@@ -97,6 +100,7 @@ struct ServiceConfiguration {
             if let v = file.authorization_state_ttl_seconds { config.authorizationStateTTL = v }
             if let v = file.provider_timeout_seconds { config.providerTimeout = v }
             if let v = file.refresh_lease_seconds { config.refreshLease = v }
+            if let v = file.background_refresh { config.backgroundRefresh = v }
         } else if path != nil || environment["LATCHKEY_CONFIG"] != nil {
             throw ValidationError("\(filePath): the configuration file does not exist")
         }
@@ -127,6 +131,13 @@ struct ServiceConfiguration {
         if let v = try seconds("LATCHKEY_AUTHORIZATION_STATE_TTL_SECONDS") { config.authorizationStateTTL = v }
         if let v = try seconds("LATCHKEY_PROVIDER_TIMEOUT_SECONDS") { config.providerTimeout = v }
         if let v = try seconds("LATCHKEY_REFRESH_LEASE_SECONDS") { config.refreshLease = v }
+        if let v = env("LATCHKEY_BACKGROUND_REFRESH") {
+            switch v.lowercased() {
+            case "on", "true", "1": config.backgroundRefresh = true
+            case "off", "false", "0": config.backgroundRefresh = false
+            default: throw ValidationError("LATCHKEY_BACKGROUND_REFRESH: '\(v)' is not on or off")
+            }
+        }
         guard config.refreshLease > config.providerTimeout else {
             // A lease that lapses while its holder still waits for the provider lets a second process refresh with
             // the same refresh token, which a rotating provider then treats as reuse.

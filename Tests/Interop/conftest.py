@@ -333,6 +333,16 @@ def five_second_world(workdir):
     peer.stop()
 
 
+@pytest.fixture(scope="session")
+def on_use_world(workdir):
+    """5-second rotating tokens, and no background refresher: tokens are refreshed only when a call needs one, so a
+    test can meet an expired token on purpose."""
+    lk, peer = start_world(workdir, "on-use", env={"LATCHKEY_BACKGROUND_REFRESH": "off"}, access_token_ttl=5)
+    yield World(lk, peer)
+    lk.stop()
+    peer.stop()
+
+
 @pytest.fixture
 def person(world):
     return Person(world.peer)
