@@ -8,7 +8,7 @@ enum DashboardTemplates {
         header a{color:#fff;text-decoration:none} header .grow{flex:1} header form{margin:0}
         main{max-width:72rem;margin:1.5rem auto;padding:0 1.5rem} h1{font-size:1.4rem} h2{font-size:1.1rem;margin-top:1.6rem}
         .card{background:#fff;border-radius:10px;padding:1rem 1.2rem;box-shadow:0 1px 6px rgba(0,0,0,.07);margin-bottom:1rem}
-        table{border-collapse:collapse;width:100%;background:#fff} th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #e6e8ee;vertical-align:top;font-size:.92rem}
+        table{border-collapse:collapse;width:100%;background:#fff} th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #e6e8ee;vertical-align:top;font-size:.92rem;overflow-wrap:anywhere}
         th{background:#eef0f4} code{background:#eef0f4;padding:.05rem .3rem;border-radius:4px} .muted{color:#5b6475;font-size:.88rem}
         .tabs a{display:inline-block;padding:.45rem .9rem;border-radius:8px 8px 0 0;background:#e3e6ee;color:#1d2330;text-decoration:none;margin-right:.2rem}
         .tabs a.on{background:#fff;font-weight:600}
@@ -49,7 +49,7 @@ enum DashboardTemplates {
             <h1 id="integration-name">{{name}}</h1><p class="muted"><code>{{id}}</code> · {{mode}}{{#docs}} · <a href="{{docs}}" rel="noopener noreferrer">docs</a>{{/docs}}</p>
             <nav class="tabs"><a id="tab-dashboard" href="?tab=dashboard"{{#tab_dashboard}} class="on"{{/tab_dashboard}}>Dashboard</a><a id="tab-tools" href="?tab=tools"{{#tab_tools}} class="on"{{/tab_tools}}>Available Tools</a><a id="tab-connections" href="?tab=connections"{{#tab_connections}} class="on"{{/tab_connections}}>Your Connections</a></nav>
             {{#tab_dashboard}}<div class="card" id="dashboard">
-            <h2>Summary</h2><p>{{#counts}}<span class="state">{{state}}</span> {{count}} · {{/counts}}{{^counts}}No connections yet.{{/counts}}</p>
+            <h2>Summary</h2><p id="summary">{{#counts}}<span class="state">{{state}}</span> {{count}}&emsp;{{/counts}}{{^counts}}No connections yet.{{/counts}}</p>
             <h2>Health, last 24 hours</h2><p id="health">Refresh success: {{health}}</p>{{{chart}}}
             <p class="muted">Green: refreshes; red: failed refreshes; one pair of bars per hour.</p>
             <h2>Setup</h2><p id="setup">{{setup}}</p>{{#apps}}<p class="muted">App <code>{{client_id}}</code> at <code>{{owner}}</code>, updated {{updated_at}}</p>{{/apps}}
