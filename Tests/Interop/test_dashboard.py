@@ -10,7 +10,7 @@ import sqlite3
 
 import requests
 
-from conftest import Person
+from conftest import CLIENT_SECRETS, Person
 from test_connect_flow import chromium
 
 PROVIDER = "authlib-basic"
@@ -233,3 +233,46 @@ def test_an_admin_uses_the_dashboard_in_chromium(world, output_dir):
     # Each dashboard action is audited with actor admin.
     events = lk.admin("GET", "/v1/admin/audit", params={"owner": f"org:{org}", "actor": "admin"}).json()["events"]
     assert {"agent.grants_set", "connect_session.created"} <= {e["action"] for e in events}
+
+
+def flash_after(s: requests.Session, lk, path: str, data: dict) -> str:
+    """Posts a dashboard form, follows the redirect back, and returns the page's message."""
+    r = s.post(lk.url + path, data=data, allow_redirects=False, timeout=30)
+    assert r.status_code == 303 and r.headers["Location"] == f"/admin/integrations/{PROVIDER}?tab=connections", r.status_code
+    page = s.get(lk.url + r.headers["Location"], timeout=30).text
+    return re.search(r'<div id="flash" class="flash( error)?">([^<]*)</div>', page).group(0)
+
+
+def test_rotating_the_client_secret_changes_what_the_next_refresh_sends(world):
+    lk = world.lk
+    org, key = world.org_with_agent(apps=(PROVIDER,))
+    first = connect(world, key, "alice")
+    second = connect(world, world.agent(org, "team", "proj", "helper"), "bob")
+    s = sign_in(lk)
+    token = csrf_of(s.get(lk.url + f"/admin/integrations/{PROVIDER}?tab=connections", timeout=30).text)
+    wrong = "wrong-secret-" + "x" * 20
+    base = f"/admin/integrations/{PROVIDER}"
+
+    message = flash_after(s, lk, base + "/rotate-secret", {"csrf": token, "owner": f"org:{org}", "client_secret": wrong})
+    assert "was rotated" in message and "error" not in message
+    # The provider now refuses Latchkey's client: a forced refresh fails, and the old token stays in use.
+    message = flash_after(s, lk, base + f"/connections/{first['id']}/refresh", {"csrf": token})
+    assert 'class="flash error"' in message and "forced refresh" in message
+    assert db_state(lk, first["id"]) == "active"
+
+    message = flash_after(s, lk, base + "/rotate-secret",
+                          {"csrf": token, "owner": f"org:{org}", "client_secret": CLIENT_SECRETS["basic"]})
+    assert "was rotated" in message
+    message = flash_after(s, lk, base + f"/connections/{second['id']}/refresh", {"csrf": token})
+    assert f"Connection {second['id']} was refreshed" in message and "error" not in message
+
+    # An owner without an app is told so; nothing is registered there.
+    message = flash_after(s, lk, base + "/rotate-secret", {"csrf": token, "owner": f"team:{org}/team", "client_secret": "s"})
+    assert 'class="flash error"' in message and "no authlib-basic app is registered" in message
+
+    events = lk.admin("GET", "/v1/admin/audit", params={"owner": f"org:{org}", "action": "app.secret_rotated"}).json()["events"]
+    assert len(events) == 2 and {e["actor"] for e in events} == {"admin"}
+    for secret in (wrong, CLIENT_SECRETS["basic"]):
+        assert secret not in str(events)
+        assert secret not in s.get(lk.url + f"/admin/audit?owner=org:{org}", timeout=30).text
+        assert secret not in lk.log_path.read_text()
