@@ -41,6 +41,14 @@ def db_state(lk, connection_id: str) -> str:
         return db.execute("SELECT state FROM connections WHERE id = ?", (connection_id,)).fetchone()[0]
 
 
+def proxy_counts(s: requests.Session, lk) -> tuple[int, int]:
+    """(errors, calls) from the integration's proxy health line."""
+    html = s.get(lk.url + f"/admin/integrations/{PROVIDER}", timeout=30).text
+    m = re.search(r'<p id="proxy-health">Proxied calls: (?:no calls|\d+ % errors \((\d+) of (\d+) calls\))</p>', html)
+    assert m, html[:2000]
+    return int(m.group(1) or 0), int(m.group(2) or 0)
+
+
 def test_pages_without_a_session_redirect_to_the_sign_in_page(world):
     lk = world.lk
     for method, path in (("GET", "/admin"), ("GET", "/admin/audit"), ("GET", f"/admin/integrations/{PROVIDER}"),
@@ -208,8 +216,19 @@ def test_an_admin_uses_the_dashboard_in_chromium(world, output_dir):
         driver.find_element(By.ID, "grant-button").click()
         assert f"{agent} may now call {PROVIDER}.create_item" in flash()
         driver.save_screenshot(str(output_dir / "dashboard-07-granted.png"))
+        s = sign_in(lk)
+        errors, calls = proxy_counts(s, lk)
         r = lk.call("POST", f"/v1/tools/{PROVIDER}.create_item/call", key, json={"arguments": {"name": "from-dashboard"}})
         assert r.status_code == 200 and r.json()["status"] == 201, r.text
+        assert proxy_counts(s, lk) == (errors, calls + 1)
+        # A provider 5xx counts as a proxy error.
+        world.peer.set_mode(api="unavailable", count=10)
+        try:
+            r = lk.call("GET", f"/v1/proxy/{PROVIDER}/items", key)
+            assert r.status_code == 503, r.text
+        finally:
+            world.peer.set_mode(api="normal")
+        assert proxy_counts(s, lk) == (errors + 1, calls + 2)
         assert lk.admin("GET", f"/v1/admin/agents/{org}/team/proj/agent/grants").json()["tools"] == [f"{PROVIDER}.create_item"]
 
         # A connect link for the agent, shown in the message.
@@ -227,6 +246,11 @@ def test_an_admin_uses_the_dashboard_in_chromium(world, output_dir):
         actions = driver.find_element(By.CSS_SELECTOR, "table.events").text
         assert "connection.revoked_at_provider" in actions and "connect_session.created" in actions
         driver.save_screenshot(str(output_dir / "dashboard-08-audit.png"))
+        driver.get(lk.url + f"/admin/integrations/{PROVIDER}?tab=dashboard")
+        assert driver.find_element(By.ID, "proxy-chart").tag_name == "svg"
+        assert "errors" in driver.find_element(By.ID, "proxy-health").text
+        driver.execute_script("document.getElementById('proxy-health').scrollIntoView()")
+        driver.save_screenshot(str(output_dir / "dashboard-09-proxy-health.png"))
     finally:
         driver.quit()
 

@@ -47,19 +47,33 @@ import Testing
                 event(RefreshHealth.failed, "a", hoursAgo: 5.5), event(RefreshHealth.refreshed, "b", hoursAgo: 23.9),
                 event(RefreshHealth.refreshed, "a", hoursAgo: 24.1), event("connection.connected", "a", hoursAgo: 1),
             ], now: now)
-        #expect(health.byProvider[ProviderID("a")] == .init(refreshed: 2, failed: 1))
-        #expect(health.byProvider[ProviderID("b")] == .init(refreshed: 1, failed: 0))
-        #expect(health.hourly[23] == .init(refreshed: 2, failed: 0))
-        #expect(health.hourly[18] == .init(refreshed: 0, failed: 1))
-        #expect(health.hourly[0] == .init(refreshed: 1, failed: 0))
-        #expect(health.byProvider[ProviderID("a")]?.summary == "67 % (2 of 3)")
-        #expect(RefreshHealth.Counts().summary == "no refreshes")
+        #expect(health.byProvider[ProviderID("a")] == .init(succeeded: 2, failed: 1))
+        #expect(health.byProvider[ProviderID("b")] == .init(succeeded: 1, failed: 0))
+        #expect(health.hourly[23] == .init(succeeded: 2, failed: 0))
+        #expect(health.hourly[18] == .init(succeeded: 0, failed: 1))
+        #expect(health.hourly[0] == .init(succeeded: 1, failed: 0))
+        #expect(health.byProvider[ProviderID("a")]?.successSummary(empty: "-") == "67 % (2 of 3)")
+        #expect(OutcomeCounts().successSummary(empty: "no refreshes") == "no refreshes")
+    }
+
+    @Test func proxyStatsKeepTheLastDayPerHour() {
+        let stats = ProxyStats()
+        let p = ProviderID("a")
+        stats.record(p, at: now, failed: false)
+        stats.record(p, at: now, failed: true)
+        stats.record(p, at: now.addingTimeInterval(-3 * 3600), failed: false)
+        stats.record(p, at: now.addingTimeInterval(-25 * 3600), failed: true)
+        stats.record(ProviderID("b"), at: now, failed: true)
+        let hours = stats.hourly(p, now: now)
+        #expect(hours.count == 24 && hours[23] == .init(succeeded: 1, failed: 1) && hours[20] == .init(succeeded: 1, failed: 0))
+        #expect(stats.total(p, now: now) == .init(succeeded: 2, failed: 1))
+        #expect(stats.total(p, now: now).errorSummary(empty: "no calls") == "33 % errors (1 of 3 calls)")
     }
 
     @Test func theChartDrawsOneBarPerNonEmptyCount() {
         var hours = Array(repeating: RefreshHealth.Counts(), count: 24)
-        hours[3] = .init(refreshed: 4, failed: 1)
-        hours[20] = .init(refreshed: 0, failed: 2)
+        hours[3] = .init(succeeded: 4, failed: 1)
+        hours[20] = .init(succeeded: 0, failed: 2)
         let svg = HourlyChart(hours: hours).svg
         #expect(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>"))
         #expect(svg.components(separatedBy: "class=\"ok\"").count - 1 == 1)

@@ -8,7 +8,8 @@ enum DashboardTemplates {
         header a{color:#fff;text-decoration:none} header .grow{flex:1} header form{margin:0}
         main{max-width:72rem;margin:1.5rem auto;padding:0 1.5rem} h1{font-size:1.4rem} h2{font-size:1.1rem;margin-top:1.6rem}
         .card{background:#fff;border-radius:10px;padding:1rem 1.2rem;box-shadow:0 1px 6px rgba(0,0,0,.07);margin-bottom:1rem}
-        table{border-collapse:collapse;width:100%;background:#fff} th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #e6e8ee;vertical-align:top;font-size:.92rem;overflow-wrap:anywhere}
+        table{border-collapse:collapse;width:100%;background:#fff} th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #e6e8ee;vertical-align:top;font-size:.92rem}
+        td code,td.wrap{overflow-wrap:anywhere}
         th{background:#eef0f4} code{background:#eef0f4;padding:.05rem .3rem;border-radius:4px} .muted{color:#5b6475;font-size:.88rem}
         .tabs a{display:inline-block;padding:.45rem .9rem;border-radius:8px 8px 0 0;background:#e3e6ee;color:#1d2330;text-decoration:none;margin-right:.2rem}
         .tabs a.on{background:#fff;font-weight:600}
@@ -38,12 +39,12 @@ enum DashboardTemplates {
         "integrations": """
             <h1>Integrations</h1>
             <form method="get" action="/admin" class="card"><input id="q" name="q" value="{{q}}" placeholder="Search providers"> <button type="submit">Search</button></form>
-            <table id="integrations"><tr><th>Provider</th><th>Auth</th><th>Setup</th><th>Connections</th><th>Refresh success (24 h)</th></tr>
+            <table id="integrations"><tr><th>Provider</th><th>Auth</th><th>Setup</th><th>Connections</th><th>Refresh success (24 h)</th><th>Proxy errors (24 h)</th></tr>
             {{#providers}}<tr class="integration" data-provider="{{id}}"><td><a href="/admin/integrations/{{id}}">{{name}}</a><br><code>{{id}}</code></td>
             <td>{{mode}}</td><td class="setup">{{setup}}</td><td class="counts">{{#counts}}<span class="state">{{state}}</span> {{count}}<br>{{/counts}}{{^counts}}none{{/counts}}</td>
-            <td class="health">{{health}}</td></tr>{{/providers}}
-            {{^providers}}<tr><td colspan="5">No provider matches.</td></tr>{{/providers}}</table>
-            <p class="muted">Refresh success counts <code>connection.refreshed</code> against <code>connection.refresh_failed</code> in the audit log. Proxy error rate is not tracked yet.</p>
+            <td class="health">{{health}}</td><td class="proxy">{{proxy}}</td></tr>{{/providers}}
+            {{^providers}}<tr><td colspan="6">No provider matches.</td></tr>{{/providers}}</table>
+            <p class="muted">Refresh success counts <code>connection.refreshed</code> against <code>connection.refresh_failed</code> in the audit log. Proxy errors are calls that Latchkey refused or could not finish, or that the provider answered with a 5xx status; they are counted in this server's memory since it started.</p>
             """,
         "integration": """
             <h1 id="integration-name">{{name}}</h1><p class="muted"><code>{{id}}</code> · {{mode}}{{#docs}} · <a href="{{docs}}" rel="noopener noreferrer">docs</a>{{/docs}}</p>
@@ -52,6 +53,7 @@ enum DashboardTemplates {
             <h2>Summary</h2><p id="summary">{{#counts}}<span class="state">{{state}}</span> {{count}}&emsp;{{/counts}}{{^counts}}No connections yet.{{/counts}}</p>
             <h2>Health, last 24 hours</h2><p id="health">Refresh success: {{health}}</p>{{{chart}}}
             <p class="muted">Green: refreshes; red: failed refreshes; one pair of bars per hour.</p>
+            <p id="proxy-health">Proxied calls: {{proxy}}</p>{{{proxy_chart}}}<p class="muted">Green: completed calls; red: errors (Latchkey's own, or a provider 5xx); per clock hour, this server since it started.</p>
             <h2>Setup</h2><p id="setup">{{setup}}</p>{{#apps}}<p class="muted">App <code>{{client_id}}</code> at <code>{{owner}}</code>, updated {{updated_at}}</p>{{/apps}}
             <h2>Linked agents</h2><ul id="linked-agents">{{#linked}}<li><code>{{.}}</code></li>{{/linked}}{{^linked}}<li>None.</li>{{/linked}}</ul>
             <h2>Recent activity</h2>{{> events}}</div>{{/tab_dashboard}}
@@ -75,7 +77,7 @@ enum DashboardTemplates {
             """,
         "events": """
             <table class="events"><tr><th>Time</th><th>Actor</th><th>Action</th><th>Owner</th><th>Provider</th><th>Connection</th><th>Outcome</th><th>Detail</th></tr>
-            {{#events}}<tr class="event"><td>{{at}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{owner}}</td><td>{{provider}}</td><td>{{connection}}</td><td>{{outcome}}</td><td>{{detail}}</td></tr>{{/events}}
+            {{#events}}<tr class="event"><td>{{at}}</td><td class="wrap">{{actor}}</td><td>{{action}}</td><td class="wrap">{{owner}}</td><td>{{provider}}</td><td class="wrap">{{connection}}</td><td>{{outcome}}</td><td class="wrap">{{detail}}</td></tr>{{/events}}
             {{^events}}<tr><td colspan="8">No events.</td></tr>{{/events}}</table>
             """,
         "audit": """

@@ -49,7 +49,8 @@ struct IntegrationPages {
             rows.append([
                 "id": m.id.rawValue, "name": m.name, "mode": m.auth.mode, "setup": DashboardViews.setup(m, apps: apps),
                 "counts": DashboardViews.counts(all.filter { $0.provider == m.id }),
-                "health": (health.byProvider[m.id] ?? RefreshHealth.Counts()).summary,
+                "health": (health.byProvider[m.id] ?? OutcomeCounts()).successSummary(empty: "no refreshes"),
+                "proxy": services.proxyStats.total(m.id, now: services.now()).errorSummary(empty: "no calls"),
             ])
         }
         return pages.render("integrations", title: "Integrations", ["q": query, "providers": rows], chrome: chrome)
@@ -77,8 +78,11 @@ struct IntegrationPages {
             let health = try await RefreshHealth.load(from: services.store, provider: m.id, now: now)
             let apps = try await registeredApps(of: m)
             values["counts"] = DashboardViews.counts(connections)
-            values["health"] = (health.byProvider[m.id] ?? RefreshHealth.Counts()).summary
+            values["health"] = (health.byProvider[m.id] ?? OutcomeCounts()).successSummary(empty: "no refreshes")
             values["chart"] = HourlyChart(hours: health.hourly).svg
+            values["proxy"] = services.proxyStats.total(m.id, now: now).errorSummary(empty: "no calls")
+            values["proxy_chart"] = HourlyChart(
+                hours: services.proxyStats.hourly(m.id, now: now), id: "proxy-chart", label: "Proxied calls (green) and errors (red)").svg
             values["setup"] = DashboardViews.setup(m, apps: apps)
             values["apps"] = apps.map { app -> [String: Any] in ["owner": app.owner.description, "client_id": app.clientID, "updated_at": DashboardViews.time(app.updatedAt)] }
             values["linked"] = Set(connections.filter { $0.state != .revoked }.map(\.owner.description)).sorted()

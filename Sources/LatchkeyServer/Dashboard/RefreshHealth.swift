@@ -5,21 +5,7 @@ import LatchkeyStore
 /// Refresh health over a window, from the audit log: `connection.refreshed` against `connection.refresh_failed`,
 /// per provider and per hour. Pure: the events come in, the numbers come out.
 struct RefreshHealth: Sendable, Equatable {
-    struct Counts: Sendable, Equatable {
-        var refreshed = 0
-        var failed = 0
-
-        /// The share of refreshes that succeeded, 0...1, or nil when there were none.
-        var successRate: Double? {
-            refreshed + failed == 0 ? nil : Double(refreshed) / Double(refreshed + failed)
-        }
-
-        /// "97 % (33 of 34)", or "no refreshes".
-        var summary: String {
-            guard let rate = successRate else { return "no refreshes" }
-            return "\(Int((rate * 100).rounded())) % (\(refreshed) of \(refreshed + failed))"
-        }
-    }
+    typealias Counts = OutcomeCounts
 
     static let refreshed = "connection.refreshed"
     static let failed = "connection.refresh_failed"
@@ -41,9 +27,9 @@ struct RefreshHealth: Sendable, Equatable {
             case Self.failed: success = false
             default: continue
             }
-            if success { hourly[slot].refreshed += 1 } else { hourly[slot].failed += 1 }
+            if success { hourly[slot].succeeded += 1 } else { hourly[slot].failed += 1 }
             if let provider = event.provider {
-                if success { byProvider[provider, default: Counts()].refreshed += 1 } else { byProvider[provider, default: Counts()].failed += 1 }
+                if success { byProvider[provider, default: Counts()].succeeded += 1 } else { byProvider[provider, default: Counts()].failed += 1 }
             }
         }
     }
