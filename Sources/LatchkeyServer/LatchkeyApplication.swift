@@ -17,6 +17,7 @@ public enum LatchkeyApplication {
         router.add(middleware: ErrorMiddleware())
         OperationsRoutes(services: services, openAPI: openAPI).register(on: router)
         ConnectRoutes(services: services, pages: Pages()).register(on: router)
+        registerDashboard(on: router, services: services, broker: broker)
         let admin = router.group("/v1/admin").add(
             middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: true, cache: services.agentKeys))
         AdminRoutes(services: services, broker: broker).register(on: admin)
@@ -46,6 +47,16 @@ public enum LatchkeyApplication {
 }
 
 extension LatchkeyApplication {
+    /// `/admin`: the sign-in pages outside the session check, everything else behind it.
+    static func registerDashboard(on router: Router<LatchkeyContext>, services: LatchkeyServices, broker: TokenBroker) {
+        let sessions = AdminSessions()
+        let pages = DashboardPages()
+        let signedIn = router.group("/admin").add(middleware: DashboardAuthentication(sessions: sessions, now: services.now))
+        SignInRoutes(services: services, sessions: sessions, pages: pages).register(on: router, signedIn: signedIn)
+        IntegrationPages(services: services, sessions: sessions, pages: pages).register(on: signedIn)
+        DashboardActions(services: services, broker: broker, sessions: sessions, pages: pages).register(on: signedIn)
+    }
+
     /// Registers or rotates an OAuth app, as `PUT /v1/admin/apps/{provider}` does (for configuration files).
     public static func registerApp(
         services: LatchkeyServices, provider: ProviderID, owner: OwnerRef, clientID: String, clientSecret: String?, scopes: [String]

@@ -32,4 +32,6 @@ public protocol AppStore: Sendable {
     func apps(provider: ProviderID, owners: [OwnerRef]) async throws -> [AppRegistration]
     /// Every app registered at exactly `owner`.
     func allApps(owner: OwnerRef) async throws -> [AppRegistration]
+    /// Every registration of `provider`, at any owner, oldest first (the dashboard's setup state).
+    func apps(provider: ProviderID) async throws -> [AppRegistration]
 }

@@ -218,6 +218,13 @@ extension SQLiteStore {
         }
     }
 
+    public func apps(provider: ProviderID) async throws -> [AppRegistration] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM apps WHERE provider = ? ORDER BY updated_at, owner", arguments: [provider.rawValue])
+                .compactMap(Self.app)
+        }
+    }
+
     public func apps(provider: ProviderID, owners: [OwnerRef]) async throws -> [AppRegistration] {
         guard !owners.isEmpty else { return [] }
         return try await pool.read { db in

@@ -22,6 +22,8 @@ public struct LatchkeyContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by the authentication middleware on API routes; nil on public routes.
     public var caller: Caller?
+    /// Set by the dashboard's session check on `/admin` pages; nil elsewhere.
+    var dashboard: DashboardSignIn?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -32,4 +34,11 @@ public struct LatchkeyContext: RequestContext {
         guard let caller else { throw LatchkeyError(.unauthenticated, "missing bearer token") }
         return caller
     }
+}
+
+/// A request of a signed-in dashboard session, set by `DashboardAuthentication`.
+struct DashboardSignIn: Sendable {
+    /// The session id from the cookie (never rendered or logged).
+    let sessionID: String
+    let session: AdminSession
 }

@@ -61,13 +61,8 @@ struct AdminRoutes {
             guard try await services.store.ownerExists(agent) else { throw LatchkeyError(.notFound, "\(agent) does not exist", field: "agent") }
             let body = try await JSONBody.read(request, limit: limit)
             guard let tools = try body.stringList("tools") else { throw LatchkeyError(.invalidRequest, "tools: required", field: "tools") }
-            let catalog = ToolCatalog(services: services)
-            for name in tools { _ = try catalog.lookup(name) }
-            try await services.store.setGrants(agent: agent, tools: tools, at: services.now())
-            services.toolsChanged.signal()
-            await services.audit(AuditEvent(
-                at: services.now(), actor: "admin", action: "agent.grants_set", owner: agent, detail: tools.sorted().joined(separator: ",")))
-            return APIResponse.json(["agent": AnyEncodable(agent.description), "tools": AnyEncodable(tools.sorted())])
+            let sorted = try await GrantDirectory(services: services).set(agent: agent, tools: tools, actor: .admin)
+            return APIResponse.json(["agent": AnyEncodable(agent.description), "tools": AnyEncodable(sorted)])
         }
         group.get("/agents/:org/:team/:project/:agent/grants") { _, context in
             let agent = try agentRef(context)
@@ -139,25 +134,7 @@ struct AdminRoutes {
         // A forced refresh, now, whatever the token's expiry.
         group.post("/connections/:id/refresh") { _, context in
             let stored = try await ConnectionService(services: services).visibleConnection(context.parameters.get("id") ?? "", caller: .admin)
-            guard services.catalog.manifests[stored.connection.provider]?.auth.oauth2 != nil else {
-                throw LatchkeyError(.invalidRequest, "id: \(stored.connection.provider) does not use OAuth tokens", field: "id")
-            }
-            let (connection, credential) = try await broker.credential(for: stored, force: true)
-            guard credential.refreshToken != nil else {
-                throw LatchkeyError(.invalidRequest, "id: connection \(connection.id) has no refresh token", field: "id")
-            }
-            // A transient failure keeps the old token in use (and records last_error); the admin asked for a refresh,
-            // so say it did not happen.
-            let failure = connection.lastError
-            await services.audit(AuditEvent(
-                at: services.now(), actor: "admin", action: "connection.refresh_forced", owner: connection.owner,
-                provider: connection.provider, connectionID: connection.id, outcome: failure == nil ? "success" : "failure",
-                detail: failure))
-            if let failure {
-                throw LatchkeyError(
-                    .providerUnavailable,
-                    "the forced refresh of \(connection.id) failed (\(failure)); the current token stays in use while it is valid")
-            }
+            let connection = try await ForcedRefresh(services: services, broker: broker).run(stored)
             return APIResponse.json(ConnectionView(connection))
         }
         // Revokes one connection at the provider and destroys its credential.

@@ -51,9 +51,11 @@ struct ProxyService: Sendable {
     func stream(_ call: Call, manifest: ProviderManifest, stored: StoredConnection, caller: Caller) async throws
         -> OutboundStreamingResponse
     {
+        let response: OutboundStreamingResponse
         do {
-            return try await streamUsable(call, manifest: manifest, stored: stored, caller: caller)
+            response = try await streamUsable(call, manifest: manifest, stored: stored, caller: caller)
         } catch var error as LatchkeyError {
+            services.proxyStats.record(manifest.id, at: services.now(), failed: true)
             guard error.code == .reauthRequired else { throw error }
             if let link = await ConnectFlow(services: services).reconnectLink(for: stored.connection, caller: caller) {
                 error.connectURL = link.url
@@ -63,7 +65,12 @@ struct ProxyService: Sendable {
                 error.message += "; an admin can create a connect link for it"
             }
             throw error
+        } catch {
+            services.proxyStats.record(manifest.id, at: services.now(), failed: true)
+            throw error
         }
+        services.proxyStats.record(manifest.id, at: services.now(), failed: response.status >= 500)
+        return response
     }
 
     private func streamUsable(_ call: Call, manifest: ProviderManifest, stored: StoredConnection, caller: Caller) async throws

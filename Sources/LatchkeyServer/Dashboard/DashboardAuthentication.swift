@@ -1,0 +1,30 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LatchkeyModel
+
+/// Lets a request into `/admin` pages only with a live session cookie; otherwise it goes to the sign-in page.
+/// Sets `context.dashboard`, which every dashboard handler requires.
+struct DashboardAuthentication: RouterMiddleware {
+    typealias Context = LatchkeyContext
+    static let cookieName = "lk_admin_session"
+    let sessions: AdminSessions
+    let now: @Sendable () -> Date
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let id = request.cookies[Self.cookieName]?.value, !id.isEmpty, let session = sessions.session(id: id, now: now()) else {
+            return Response(status: .seeOther, headers: [.location: "/admin/login", .cacheControl: "no-store"])
+        }
+        var context = context
+        context.dashboard = DashboardSignIn(sessionID: id, session: session)
+        return try await next(request, context)
+    }
+}
+
+extension LatchkeyContext {
+    /// The dashboard session, which routes behind `DashboardAuthentication` always have.
+    func requireDashboard() throws(LatchkeyError) -> DashboardSignIn {
+        guard let dashboard else { throw LatchkeyError(.unauthenticated, "sign in to the dashboard first") }
+        return dashboard
+    }
+}

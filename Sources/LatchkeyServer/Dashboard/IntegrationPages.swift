@@ -1,0 +1,122 @@
+import Foundation
+import Hummingbird
+import LatchkeyManifest
+import LatchkeyModel
+import LatchkeyStore
+
+/// `GET /admin` (the integrations list), `GET /admin/integrations/{provider}` (its three tabs) and
+/// `GET /admin/audit` (the audit log with filters).
+struct IntegrationPages {
+    let services: LatchkeyServices
+    let sessions: AdminSessions
+    let pages: DashboardPages
+
+    func register(on group: RouterGroup<LatchkeyContext>) {
+        group.get("") { request, context in
+            try await page(context) { chrome in try await list(query: request.queryValue("q") ?? "", chrome: chrome) }
+        }
+        group.get("/integrations/:provider") { request, context in
+            try await page(context) { chrome in
+                try await detail(provider: context.parameters.get("provider") ?? "", tab: request.queryValue("tab") ?? "dashboard", chrome: chrome)
+            }
+        }
+        group.get("/audit") { request, context in
+            try await page(context) { chrome in try await audit(request, chrome: chrome) }
+        }
+    }
+
+    /// Runs a page with the session's chrome (taking its flash); errors become a problem page.
+    func page(_ context: LatchkeyContext, _ body: (DashboardPages.Chrome) async throws -> Response) async throws -> Response {
+        let signIn = try context.requireDashboard()
+        let chrome = DashboardPages.Chrome(csrf: signIn.session.csrfToken, flash: sessions.takeFlash(id: signIn.sessionID))
+        do {
+            return try await body(chrome)
+        } catch let error as LatchkeyError {
+            return pages.problem("Not available", code: error.code.rawValue, message: error.message, status: APIResponse.status(for: error.code), chrome: chrome)
+        }
+    }
+
+    func list(query: String, chrome: DashboardPages.Chrome) async throws -> Response {
+        let needle = query.lowercased().trimmingCharacters(in: .whitespaces)
+        let manifests = services.catalog.sorted.filter {
+            needle.isEmpty || $0.id.rawValue.lowercased().contains(needle) || $0.name.lowercased().contains(needle)
+        }
+        let all = try await services.store.allConnections(ownerPrefix: nil, provider: nil, state: nil)
+        let health = try await RefreshHealth.load(from: services.store, provider: nil, now: services.now())
+        var rows: [[String: Any]] = []
+        for m in manifests {
+            let apps = try await registeredApps(of: m)
+            rows.append([
+                "id": m.id.rawValue, "name": m.name, "mode": m.auth.mode, "setup": DashboardViews.setup(m, apps: apps),
+                "counts": DashboardViews.counts(all.filter { $0.provider == m.id }),
+                "health": (health.byProvider[m.id] ?? OutcomeCounts()).successSummary(empty: "no refreshes"),
+                "proxy": services.proxyStats.total(m.id, now: services.now()).errorSummary(empty: "no calls"),
+            ])
+        }
+        return pages.render("integrations", title: "Integrations", ["q": query, "providers": rows], chrome: chrome)
+    }
+
+    func detail(provider: String, tab: String, chrome: DashboardPages.Chrome) async throws -> Response {
+        let m = try services.catalog.manifest(provider)
+        let tab = ["dashboard", "tools", "connections"].contains(tab) ? tab : "dashboard"
+        let oauth = m.auth.oauth2 != nil
+        let writeTools = m.tools.filter { $0.access == .write }.map { "\(m.id).\($0.name)" }
+        var values: [String: Any] = [
+            "id": m.id.rawValue, "name": m.name, "mode": m.auth.mode, "tab_\(tab)": true, "oauth": oauth,
+            "write_tools": writeTools, "has_write_tools": !writeTools.isEmpty,
+        ]
+        // Only web links: a docs value of another scheme is shown as nothing rather than as a live link.
+        if m.docs.hasPrefix("https://") || m.docs.hasPrefix("http://") { values["docs"] = m.docs }
+        let connections = try await services.store.allConnections(ownerPrefix: nil, provider: m.id, state: nil)
+        switch tab {
+        case "tools":
+            values["tools"] = m.tools.map(DashboardViews.tool)
+        case "connections":
+            values["connections"] = connections.map { DashboardViews.connection($0, oauth: oauth) }
+        default:
+            let now = services.now()
+            let health = try await RefreshHealth.load(from: services.store, provider: m.id, now: now)
+            let apps = try await registeredApps(of: m)
+            values["counts"] = DashboardViews.counts(connections)
+            values["health"] = (health.byProvider[m.id] ?? OutcomeCounts()).successSummary(empty: "no refreshes")
+            values["chart"] = HourlyChart(hours: health.hourly).svg
+            values["proxy"] = services.proxyStats.total(m.id, now: now).errorSummary(empty: "no calls")
+            values["proxy_chart"] = HourlyChart(
+                hours: services.proxyStats.hourly(m.id, now: now), id: "proxy-chart", label: "Proxied calls (green) and errors (red)").svg
+            values["setup"] = DashboardViews.setup(m, apps: apps)
+            values["apps"] = apps.map { app -> [String: Any] in ["owner": app.owner.description, "client_id": app.clientID, "updated_at": DashboardViews.time(app.updatedAt)] }
+            values["linked"] = Set(connections.filter { $0.state != .revoked }.map(\.owner.description)).sorted()
+            values["events"] = try await services.store.events(AuditQuery(provider: m.id, limit: 20)).map(DashboardViews.event)
+        }
+        return pages.render("integration", title: m.name, values, chrome: chrome)
+    }
+
+    /// The OAuth apps of `m` at any owner; none for providers that need no app.
+    func registeredApps(of m: ProviderManifest) async throws -> [AppRegistration] {
+        guard m.auth.oauth2 != nil else { return [] }
+        return try await services.store.apps(provider: m.id)
+    }
+
+    func audit(_ request: Request, chrome: DashboardPages.Chrome) async throws -> Response {
+        func value(_ name: String) -> String? {
+            guard let v = request.queryValue(name)?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
+            return v
+        }
+        var query = AuditQuery(limit: 200)
+        query.ownerPrefix = try value("owner").map { raw throws(LatchkeyError) in try OwnerRef(parsing: raw, field: "owner") }
+        query.action = try AuditQueryParameters.token(value("action"), field: "action")
+        query.provider = try AuditQueryParameters.token(value("provider"), field: "provider").map { ProviderID($0) }
+        if let outcome = value("outcome") {
+            guard outcome == "success" || outcome == "failure" else {
+                throw LatchkeyError(.invalidRequest, "outcome: expected success or failure", field: "outcome")
+            }
+            query.outcome = outcome
+        }
+        let events = try await services.store.events(query)
+        return pages.render("audit", title: "Audit log", [
+            "owner": value("owner") ?? "", "action": value("action") ?? "", "provider": value("provider") ?? "",
+            "success": query.outcome == "success", "failure": query.outcome == "failure", "limit": query.limit,
+            "events": events.map(DashboardViews.event),
+        ], chrome: chrome)
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LatchkeyCrypto
+import LatchkeyModel
+import LatchkeyStore
+
+/// `GET/POST /admin/login` and `POST /admin/logout`: the admin key, once, in exchange for a session cookie.
+struct SignInRoutes {
+    let services: LatchkeyServices
+    let sessions: AdminSessions
+    let pages: DashboardPages
+
+    func register(on router: Router<LatchkeyContext>, signedIn: RouterGroup<LatchkeyContext>) {
+        router.get("/admin/login") { request, _ in
+            if let id = request.cookies[DashboardAuthentication.cookieName]?.value, sessions.session(id: id, now: services.now()) != nil {
+                return Response(status: .seeOther, headers: [.location: "/admin", .cacheControl: "no-store"])
+            }
+            return pages.render("login", title: "Sign in", [:])
+        }
+        router.post("/admin/login") { request, _ in
+            let form = (try? await DashboardForm.read(request)) ?? [:]
+            let key = form["admin_key"] ?? ""
+            guard !key.isEmpty, SecretHash.constantTimeEquals(SecretHash.sha256Hex(key), services.settings.adminKeyHash) else {
+                await services.audit(AuditEvent(at: services.now(), actor: "browser", action: "admin.sign_in", outcome: "failure"))
+                return pages.render("login", title: "Sign in", ["error": "That admin key is not right."], status: .unauthorized)
+            }
+            let (id, _) = sessions.start(now: services.now())
+            await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "admin.sign_in"))
+            var response = Response(status: .seeOther, headers: [.location: "/admin", .cacheControl: "no-store"])
+            response.headers.append(HTTPField(name: .setCookie, value: cookie(id, maxAge: Int(sessions.lifetime))))
+            return response
+        }
+        signedIn.post("/logout") { request, context in
+            let signIn = try context.requireDashboard()
+            let form = (try? await DashboardForm.read(request)) ?? [:]
+            guard DashboardForm.csrfMatches(form, signIn.session) else {
+                return pages.problem("Refused", code: "csrf_failed", message: DashboardForm.csrfMessage, status: .forbidden, chrome: nil)
+            }
+            sessions.end(id: signIn.sessionID)
+            var response = Response(status: .seeOther, headers: [.location: "/admin/login", .cacheControl: "no-store"])
+            response.headers.append(HTTPField(name: .setCookie, value: cookie("", maxAge: 0)))
+            return response
+        }
+    }
+
+    /// The session cookie: only for `/admin`, never to scripts, never cross-site, and only over https when served so.
+    func cookie(_ value: String, maxAge: Int) -> String {
+        var cookie = "\(DashboardAuthentication.cookieName)=\(value); Path=/admin; Max-Age=\(maxAge); HttpOnly; SameSite=Strict"
+        if services.settings.isHTTPS { cookie += "; Secure" }
+        return cookie
+    }
+}

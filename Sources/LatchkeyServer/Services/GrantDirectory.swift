@@ -1,0 +1,37 @@
+import Foundation
+import LatchkeyModel
+import LatchkeyStore
+
+/// The write tools an agent may call: sets, adds and withdraws grants, and audits each change.
+/// The admin API and the dashboard both go through here.
+struct GrantDirectory: Sendable {
+    let services: LatchkeyServices
+
+    /// Replaces the agent's grants with `tools` (each `provider.tool`, which must exist). Returns them sorted.
+    @discardableResult
+    func set(agent: OwnerRef, tools: [String], actor: Caller) async throws -> [String] {
+        guard agent.kind == .agent else { throw LatchkeyError(.invalidRequest, "agent: \(agent) is not an agent", field: "agent") }
+        guard try await services.store.ownerExists(agent) else { throw LatchkeyError(.notFound, "\(agent) does not exist", field: "agent") }
+        let catalog = ToolCatalog(services: services)
+        for name in tools { _ = try catalog.lookup(name) }
+        let sorted = Array(Set(tools)).sorted()
+        try await services.store.setGrants(agent: agent, tools: sorted, at: services.now())
+        services.toolsChanged.signal()
+        await services.audit(AuditEvent(
+            at: services.now(), actor: actor.actorName, action: "agent.grants_set", owner: agent, detail: sorted.joined(separator: ",")))
+        return sorted
+    }
+
+    /// Adds one tool to the agent's grants, keeping the others.
+    func grant(_ tool: String, to agent: OwnerRef, actor: Caller) async throws {
+        let current = try await services.store.grants(agent: agent)
+        try await set(agent: agent, tools: Array(current.union([tool])), actor: actor)
+    }
+
+    /// Removes one tool from the agent's grants, keeping the others.
+    func withdraw(_ tool: String, from agent: OwnerRef, actor: Caller) async throws {
+        var current = try await services.store.grants(agent: agent)
+        current.remove(tool)
+        try await set(agent: agent, tools: Array(current), actor: actor)
+    }
+}
