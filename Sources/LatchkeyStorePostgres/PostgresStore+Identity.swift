@@ -135,6 +135,10 @@ extension PostgresStore {
         try await execute("SELECT * FROM apps WHERE owner = \(owner.description)").compactMap(Self.app)
     }
 
+    public func apps(provider: ProviderID) async throws -> [AppRegistration] {
+        try await execute("SELECT * FROM apps WHERE provider = \(provider.rawValue) ORDER BY updated_at, owner").compactMap(Self.app)
+    }
+
     public func apps(provider: ProviderID, owners: [OwnerRef]) async throws -> [AppRegistration] {
         guard !owners.isEmpty else { return [] }
         return try await execute("SELECT * FROM apps WHERE provider = \(provider.rawValue) AND owner = ANY(\(owners.map(\.description)))")

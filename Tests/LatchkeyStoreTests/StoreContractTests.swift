@@ -79,6 +79,13 @@ struct StoreContractTests {
         try await store.putApp(rotated)
         #expect(try await store.apps(provider: "github", owners: [ref("org:acme")]) == [rotated])
         #expect(try await store.apps(provider: "slack", owners: [ref("org:acme")]).isEmpty)
+        // Every owner's registration of a provider, for the dashboard's setup state.
+        try await store.createOwner(ref("team:acme/growth"), at: now)
+        let teamApp = AppRegistration(
+            provider: "github", owner: ref("team:acme/growth"), clientID: "t", sealedClientSecret: nil, scopes: [], updatedAt: now.addingTimeInterval(5))
+        try await store.putApp(teamApp)
+        #expect(try await store.apps(provider: "github").map(\.clientID) == ["b", "t"])
+        #expect(try await store.apps(provider: "slack").isEmpty)
     }
 
     func connection(_ owner: OwnerRef, provider: ProviderID = "github", isDefault: Bool = true) -> Connection {
