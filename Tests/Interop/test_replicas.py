@@ -1,0 +1,125 @@
+"""Three Latchkey replicas on one PostgreSQL (the throwaway cluster `make test` starts): a connect flow crosses
+replicas, one refresh serves calls on all three, a dead lease holder is replaced, a revocation reaches every replica
+within a second."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from conftest import Latchkey, Person, World, free_port, start_world
+
+POSTGRES = os.environ.get("LATCHKEY_TEST_POSTGRES_URL")
+pytestmark = pytest.mark.skipif(not POSTGRES, reason="needs LATCHKEY_TEST_POSTGRES_URL (make test sets it)")
+LEASE_SECONDS = 5
+
+
+@pytest.fixture(scope="module")
+def replicas(workdir):
+    """Replica 2 is the public URL, so every OAuth callback lands there; 1 and 3 share its database and keys."""
+    env = {
+        "LATCHKEY_DATABASE_URL": f"{POSTGRES}?sslmode=disable",
+        "LATCHKEY_BACKGROUND_REFRESH": "off",  # calls meet expired tokens on purpose
+        "LATCHKEY_REFRESH_LEASE_SECONDS": str(LEASE_SECONDS),
+    }
+    second, peer = start_world(workdir, "replica2", env=env, access_token_ttl=5)
+    others = []
+    for name in ("replica1", "replica3"):
+        d = second.workdir.parent / name
+        d.mkdir()
+        lk = Latchkey(d, free_port(), second.env["LATCHKEY_PROVIDERS"], {**env, "LATCHKEY_PUBLIC_URL": second.url})
+        lk.admin_key = second.admin_key
+        lk.env.update({k: second.env[k] for k in ("LATCHKEY_MASTER_KEY_FILE", "LATCHKEY_ADMIN_KEY")})
+        others.append(lk.start())
+    first, third = others
+    yield World(second, peer), first, second, third
+    for lk in (first, second, third):
+        lk.stop()
+    peer.stop()
+
+
+def test_a_connect_flow_started_on_one_replica_finishes_on_another_in_chromium(replicas, output_dir):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from peers.oauth_peer import browser_login_and_consent
+    from test_connect_flow import chromium
+
+    world, first, second, third = replicas
+    org, key = world.org_with_agent()
+    r = first.call("POST", "/v1/connect-sessions", key, json={"provider": "authlib-basic"})
+    assert r.status_code == 201, r.text
+    link = r.json()["url"].replace(second.url, first.url)  # the person opens it on replica 1
+    driver = chromium()
+    try:
+        driver.get(link)
+        driver.find_element(By.ID, "connect-button").click()
+        browser_login_and_consent(driver, "alice", "alice-password")
+        WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.ID, "connect-success")))
+        assert driver.current_url.startswith(second.url)  # the callback landed on replica 2
+        driver.save_screenshot(str(output_dir / "replicas-connect-success.png"))
+    finally:
+        driver.quit()
+    [c] = third.call("GET", "/v1/connections", key).json()["connections"]
+    assert c["state"] == "active" and c["account"] == "Alice Example"
+
+
+def test_300_calls_over_three_replicas_just_after_expiry_share_one_refresh(replicas):
+    world, first, second, third = replicas
+    org, key = world.org_with_agent()
+    Person(world.peer).connect(world.connect_link(key))
+    refreshes = world.peer.stats()["refresh_grants"]
+    time.sleep(5.3)
+
+    def call(i):
+        lk = (first, second, third)[i % 3]
+        return requests.get(lk.url + "/v1/proxy/authlib-basic/items", headers={"Authorization": f"Bearer {key}"}, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=48) as pool:
+        statuses = [r.status_code for r in pool.map(call, range(300))]
+    assert statuses == [200] * 300
+    assert world.peer.stats()["refresh_grants"] == refreshes + 1
+
+
+def test_a_revocation_on_replica_3_stops_calls_on_replica_1_within_a_second(replicas):
+    world, first, second, third = replicas
+    org, key = world.org_with_agent()
+    Person(world.peer).connect(world.connect_link(key))
+    [c] = world.connections(key)
+    assert first.call("GET", "/v1/proxy/authlib-basic/items", key).status_code == 200  # replica 1 now caches it
+    assert third.admin("POST", f"/v1/admin/connections/{c['id']}/revoke").status_code == 200
+    revoked_at = time.monotonic()
+    while first.call("GET", "/v1/proxy/authlib-basic/items", key).status_code == 200:
+        assert time.monotonic() - revoked_at < 3, "replica 1 kept using a revoked connection"
+        time.sleep(0.02)
+    waited = time.monotonic() - revoked_at
+    print(f"\nreplica 1 refused the revoked connection {waited * 1000:.0f} ms after replica 3 revoked it")
+    assert waited <= 1.1
+
+
+def test_a_replica_killed_while_holding_the_lease_is_replaced_when_the_lease_expires(replicas):
+    world, first, second, third = replicas
+    org, key = world.org_with_agent()
+    Person(world.peer).connect(world.connect_link(key))
+    time.sleep(5.3)
+    world.peer.set_mode(token="hang", seconds=2.5, count=1)
+    pending = ThreadPoolExecutor(max_workers=1).submit(
+        requests.get, first.url + "/v1/proxy/authlib-basic/items", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    time.sleep(0.8)  # replica 1 holds the lease and waits on the hanging token endpoint
+    killed_at = time.time()
+    first.proc.send_signal(signal.SIGKILL)
+    first.proc.wait()
+    with pytest.raises(requests.RequestException):
+        pending.result()
+    r = requests.get(third.url + "/v1/proxy/authlib-basic/items", headers={"Authorization": f"Bearer {key}"}, timeout=60)
+    assert r.status_code == 200, r.text
+    assert time.time() - killed_at <= LEASE_SECONDS + 3
+    [c] = world.connections(key)
+    assert c["state"] == "active"
+    first.start()
