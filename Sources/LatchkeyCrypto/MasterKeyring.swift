@@ -57,12 +57,37 @@ public struct MasterKeyring: Sendable {
         return MasterKeyring(keys: keys, currentVersion: max(currentVersion, version))
     }
 
+    /// This keyring with one more version that does not become current (see ``withCurrent(_:)``). Fails as
+    /// ``adding(version:material:)`` does.
+    public func staging(version: Int, material: [UInt8]) throws(LatchkeyError) -> MasterKeyring {
+        try adding(version: version, material: material).withCurrent(currentVersion)
+    }
+
     /// This keyring without `versions`. The current version can never be removed.
     public func removing(_ versions: Set<Int>) throws(LatchkeyError) -> MasterKeyring {
         guard !versions.contains(currentVersion) else {
             throw LatchkeyError(.conflict, "master key version \(currentVersion) is current and cannot be retired", field: "master_key")
         }
         return MasterKeyring(keys: keys.filter { !versions.contains($0.key) }, currentVersion: currentVersion)
+    }
+
+    /// This keyring with `version` as the one new data keys are wrapped under. Several replicas agree on it
+    /// through the database, so a version can be loaded (staged) before it becomes current. Fails when the
+    /// version is not loaded.
+    public func withCurrent(_ version: Int) throws(LatchkeyError) -> MasterKeyring {
+        guard keys[version] != nil else {
+            throw LatchkeyError(.decryptionFailed, "master key version \(version) is not loaded", field: "master_key")
+        }
+        return MasterKeyring(keys: keys, currentVersion: version)
+    }
+
+    /// A short public fingerprint of a version's key (16 hex digits), so replicas can tell whether they hold the
+    /// same key under the same version without showing it: an HMAC of a fixed label under the key-encryption key.
+    /// Nil when the version is not loaded.
+    public func fingerprint(version: Int) -> String? {
+        guard let kek = keys[version] else { return nil }
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("latchkey/master-key-fingerprint/v1".utf8), using: kek)
+        return Data(mac).prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Unwraps a data key under its own version and wraps it again under the current one. The data key itself

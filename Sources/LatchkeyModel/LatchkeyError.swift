@@ -33,6 +33,8 @@ public struct LatchkeyError: Error, Sendable, Equatable, CustomStringConvertible
         public static let decryptionFailed = Code(rawValue: "decryption_failed")
         /// The master keys come from a source Latchkey cannot write (the environment), and the call needs a new version.
         public static let keySourceReadonly = Code(rawValue: "key_source_readonly")
+        /// A master-key change needs every running replica to hold the key first, and one or more do not yet.
+        public static let replicasNotReady = Code(rawValue: "replicas_not_ready")
         public static let notConnected = Code(rawValue: "not_connected")
         public static let reauthRequired = Code(rawValue: "reauth_required")
         public static let creditsExhausted = Code(rawValue: "credits_exhausted")

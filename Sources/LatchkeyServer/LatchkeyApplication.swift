@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import LatchkeyCrypto
+import LatchkeyStore
 import LatchkeyModel
 import Logging
 import ServiceLifecycle
@@ -34,14 +36,16 @@ public enum LatchkeyApplication {
         return router
     }
 
-    /// The application, listening on `host:port`, with the background refresher and the webhook deliverer beside it.
+    /// The application, listening on `host:port`, with the background refresher, the webhook deliverer and the replica
+    /// heartbeat beside it.
     public static func build(services: LatchkeyServices, host: String, port: Int, openAPI: String) -> some ApplicationProtocol {
         let broker = TokenBroker(services: services)
         return Application(
             router: router(services: services, openAPI: openAPI, broker: broker),
             configuration: .init(address: .hostname(host, port: port), serverName: "latchkey"),
             services: (services.settings.backgroundRefresh ? [BackgroundRefresher(services: services, broker: broker)] : [])
-                + [WebhookDeliverer(services: services) as any Service],
+                + [WebhookDeliverer(services: services) as any Service]
+                + [ReplicaPresence(coordinator: KeyringCoordinator(services: services, startedAt: services.now()))],
             logger: services.logger)
     }
 }
@@ -55,6 +59,12 @@ extension LatchkeyApplication {
         SignInRoutes(services: services, sessions: sessions, pages: pages).register(on: router, signedIn: signedIn)
         IntegrationPages(services: services, sessions: sessions, pages: pages).register(on: signedIn)
         DashboardActions(services: services, broker: broker, sessions: sessions, pages: pages).register(on: signedIn)
+    }
+
+    /// The master keyring as agreed with the other replicas sharing `store`: the database's wrapping version is
+    /// current (this replica must hold it); on a new database, the highest loaded version, recorded there.
+    public static func agreedKeyring(_ loaded: MasterKeyring, store: any KeyringStateStore) async throws -> MasterKeyring {
+        try await KeyringCoordinator.agree(on: loaded, store: store, now: Date())
     }
 
     /// Registers or rotates an OAuth app, as `PUT /v1/admin/apps/{provider}` does (for configuration files).

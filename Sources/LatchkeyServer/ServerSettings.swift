@@ -22,6 +22,14 @@ public struct ServerSettings: Sendable {
     /// This process, as a refresh-lease holder: host, pid and a random part, unique per start.
     public var instanceID = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UInt32.random(in: 0...UInt32.max))"
 
+    /// Where this process listens (`host:port`), shown to operators in the replica list.
+    public var listenAddress = ""
+    /// How often this process tells the store it is alive and which master keys it holds (2 s by default). A replica
+    /// not heard from for ``replicaLiveness`` counts as gone.
+    public var replicaHeartbeatInterval: TimeInterval = 2
+    /// How long after its last heartbeat a replica still counts as running: five heartbeats.
+    public var replicaLiveness: TimeInterval { replicaHeartbeatInterval * 5 }
+
     public init(publicURL: String, returnToAllowlist: [String], adminKeyHash: String) {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.returnToAllowlist = returnToAllowlist

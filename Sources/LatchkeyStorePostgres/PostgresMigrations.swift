@@ -183,6 +183,24 @@ enum PostgresMigrations {
             );
             """
         ),
+        (
+            "v8: replicas and the agreed master-key version",
+            """
+            CREATE TABLE replicas (
+                id TEXT PRIMARY KEY,
+                address TEXT NOT NULL,
+                started_at DOUBLE PRECISION NOT NULL,
+                seen_at DOUBLE PRECISION NOT NULL,
+                key_fingerprints TEXT NOT NULL,
+                wrapping_version BIGINT NOT NULL
+            );
+            CREATE TABLE keyring_state (
+                id BIGINT PRIMARY KEY CHECK (id = 1),
+                wrapping_version BIGINT NOT NULL CHECK (wrapping_version >= 1),
+                changed_at DOUBLE PRECISION NOT NULL
+            );
+            """
+        ),
     ]
 
     /// Applies every migration not yet recorded, in order, under the schema's advisory lock.

@@ -180,6 +180,23 @@ enum SQLiteMigrations {
                 );
                 """)
         }
+        migrator.registerMigration("v8: replicas and the agreed master-key version") { db in
+            try db.execute(sql: """
+                CREATE TABLE replicas (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    address TEXT NOT NULL,
+                    started_at DOUBLE PRECISION NOT NULL,
+                    seen_at DOUBLE PRECISION NOT NULL,
+                    key_fingerprints TEXT NOT NULL,
+                    wrapping_version INTEGER NOT NULL
+                );
+                CREATE TABLE keyring_state (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    wrapping_version INTEGER NOT NULL CHECK (wrapping_version >= 1),
+                    changed_at DOUBLE PRECISION NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

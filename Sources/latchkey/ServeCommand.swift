@@ -42,8 +42,13 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try await openStore(settings.databaseURL, logger: logger)
         let (masterKeys, keySource) = try LocalSecrets.masterKeys(
             configured: settings.masterKey, configuredList: settings.masterKeys, file: settings.masterKeyFile, announce: announce)
-        let keyring: MasterKeyring
+        var keyring: MasterKeyring
         do { keyring = try MasterKeyring(masterKeys: masterKeys) } catch { throw ValidationError(error.message) }
+        do {
+            keyring = try await LatchkeyApplication.agreedKeyring(keyring, store: store)
+        } catch let error as LatchkeyError {
+            throw ValidationError(error.message)
+        }
         announce("master key versions \(keyring.versions.map(String.init).joined(separator: ", ")) loaded from the \(keySource.kind); current \(keyring.currentVersion)")
         let adminKey = try LocalSecrets.adminKey(configured: settings.adminKey, file: settings.adminKeyFile, announce: announce)
         if settings.adminKey == nil { announce("admin key: read it from \(settings.adminKeyFile)") }
@@ -59,6 +64,8 @@ struct ServeCommand: AsyncParsableCommand {
         serverSettings.authorizationStateTTL = settings.authorizationStateTTL
         serverSettings.refreshLeaseTTL = settings.refreshLease
         serverSettings.backgroundRefresh = settings.backgroundRefresh
+        serverSettings.listenAddress = "\(settings.host):\(settings.port) on \(ProcessInfo.processInfo.hostName)"
+        serverSettings.replicaHeartbeatInterval = settings.replicaHeartbeat
         let services = LatchkeyServices(
             store: store, vault: CredentialVault(keyring: MasterKeyringHolder(keyring), dataKeys: store), masterKeySource: keySource, catalog: ProviderCatalog(manifests),
             oauth: oauth, transport: http, settings: serverSettings, logger: logger)

@@ -25,6 +25,8 @@ import Yams
 /// - `background_refresh` [`LATCHKEY_BACKGROUND_REFRESH`, `on` or `off`], default on: refresh tokens ahead of time
 /// - `refresh_lease_seconds` [`LATCHKEY_REFRESH_LEASE_SECONDS`], default 30: how long one process may hold a
 ///   connection's refresh before another may take over; must exceed `provider_timeout_seconds`
+/// - `replica_heartbeat_seconds` [`LATCHKEY_REPLICA_HEARTBEAT_SECONDS`], default 2: how often a replica records in
+///   the database that it runs and which master keys it holds (a replica silent for five heartbeats counts as gone)
 /// - `apps`: OAuth apps registered at start-up, keyed by provider id:
 ///   `{owner, client_id, client_secret, scopes}`; values may reference the environment as `${NAME}`.
 struct ServiceConfiguration {
@@ -46,6 +48,7 @@ struct ServiceConfiguration {
     var providerTimeout: TimeInterval = 15
     var refreshLease: TimeInterval = 30
     var backgroundRefresh = true
+    var replicaHeartbeat: TimeInterval = 2
 
     struct AppEntry: Decodable {
         var owner: String
@@ -70,6 +73,7 @@ struct ServiceConfiguration {
         var provider_timeout_seconds: Double?
         var refresh_lease_seconds: Double?
         var background_refresh: Bool?
+        var replica_heartbeat_seconds: Double?
     }
 
     /// Reads the file (when it exists) and applies environment overrides.
@@ -101,6 +105,7 @@ struct ServiceConfiguration {
             if let v = file.provider_timeout_seconds { config.providerTimeout = v }
             if let v = file.refresh_lease_seconds { config.refreshLease = v }
             if let v = file.background_refresh { config.backgroundRefresh = v }
+            if let v = file.replica_heartbeat_seconds { config.replicaHeartbeat = v }
         } else if path != nil || environment["LATCHKEY_CONFIG"] != nil {
             throw ValidationError("\(filePath): the configuration file does not exist")
         }
@@ -131,6 +136,7 @@ struct ServiceConfiguration {
         if let v = try seconds("LATCHKEY_AUTHORIZATION_STATE_TTL_SECONDS") { config.authorizationStateTTL = v }
         if let v = try seconds("LATCHKEY_PROVIDER_TIMEOUT_SECONDS") { config.providerTimeout = v }
         if let v = try seconds("LATCHKEY_REFRESH_LEASE_SECONDS") { config.refreshLease = v }
+        if let v = try seconds("LATCHKEY_REPLICA_HEARTBEAT_SECONDS") { config.replicaHeartbeat = v }
         if let v = env("LATCHKEY_BACKGROUND_REFRESH") {
             switch v.lowercased() {
             case "on", "true", "1": config.backgroundRefresh = true

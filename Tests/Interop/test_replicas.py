@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,6 +18,16 @@ from conftest import Latchkey, Person, World, free_port, start_world
 POSTGRES = os.environ.get("LATCHKEY_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(not POSTGRES, reason="needs LATCHKEY_TEST_POSTGRES_URL (make test sets it)")
 LEASE_SECONDS = 5
+
+
+def lease_row(connection_id: str) -> tuple[str, int, float]:
+    """The connection's refresh lease as PostgreSQL holds it: holder (`host:pid:random`), fence, expiry."""
+    out = subprocess.run(
+        ["psql", POSTGRES, "-At", "-F", "|", "-c",
+         f"SELECT holder, fence, expires_at FROM refresh_leases WHERE connection_id = '{connection_id}'"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    holder, fence, expires_at = out.split("|")
+    return holder, int(fence), float(expires_at)
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +123,10 @@ def test_a_replica_killed_while_holding_the_lease_is_replaced_when_the_lease_exp
     pending = ThreadPoolExecutor(max_workers=1).submit(
         requests.get, first.url + "/v1/proxy/authlib-basic/items", headers={"Authorization": f"Bearer {key}"}, timeout=30)
     time.sleep(0.8)  # replica 1 holds the lease and waits on the hanging token endpoint
+    [c] = world.connections(key)
+    holder, fence, expires_at = lease_row(c["id"])
+    assert holder.split(":")[1] == str(first.proc.pid), f"replica 1 (pid {first.proc.pid}) does not hold the lease: {holder}"
+    assert expires_at > time.time()
     killed_at = time.time()
     first.proc.send_signal(signal.SIGKILL)
     first.proc.wait()
@@ -122,4 +137,8 @@ def test_a_replica_killed_while_holding_the_lease_is_replaced_when_the_lease_exp
     assert time.time() - killed_at <= LEASE_SECONDS + 3
     [c] = world.connections(key)
     assert c["state"] == "active"
+    # Replica 3 took the lease over with a higher fence, refreshed, and released it: nothing is left locked.
+    holder_after, fence_after, expires_after = lease_row(c["id"])
+    assert holder_after.split(":")[1] == str(third.proc.pid) and fence_after > fence, (holder_after, fence_after)
+    assert expires_after <= time.time()
     first.start()

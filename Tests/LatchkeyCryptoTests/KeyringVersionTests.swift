@@ -1,3 +1,4 @@
+import Foundation
 import LatchkeyCrypto
 import LatchkeyModel
 import Testing
@@ -50,5 +51,31 @@ struct KeyringVersionTests {
         #expect(holder.current.currentVersion == 2)
         #expect(throws: LatchkeyError.self) { try holder.update { ring throws(LatchkeyError) in try ring.removing([2]) } }
         #expect(holder.current.versions == [1, 2])
+    }
+
+    @Test func aStagedVersionUnwrapsButNewKeysStayUnderTheCurrentOneUntilItIsMadeCurrent() throws {
+        let v1 = try MasterKeyring(masterKeys: [1: RandomToken.bytes(32)])
+        let staged = try v1.staging(version: 2, material: RandomToken.bytes(32))
+        #expect(staged.currentVersion == 1 && staged.versions == [1, 2])
+        #expect(try staged.wrap(DataKey.generate(), for: owner).keyVersion == 1)
+        let promoted = try staged.withCurrent(2)
+        let underTwo = try promoted.wrap(DataKey.generate(), for: owner)
+        #expect(underTwo.keyVersion == 2)
+        _ = try staged.unwrap(underTwo, for: owner)
+        #expect(throws: LatchkeyError.self) { try v1.withCurrent(2) }
+    }
+
+    @Test func aFingerprintNamesTheKeyNotTheVersionAndShowsNoKeyMaterial() throws {
+        let material = RandomToken.bytes(32)
+        let here = try MasterKeyring(masterKeys: [1: material])
+        let elsewhere = try MasterKeyring(masterKeys: [1: material, 2: RandomToken.bytes(32)])
+        let impostor = try MasterKeyring(masterKeys: [1: RandomToken.bytes(32)])
+        let print1 = try #require(here.fingerprint(version: 1))
+        #expect(print1.count == 16 && print1.allSatisfy(\.isHexDigit))
+        #expect(elsewhere.fingerprint(version: 1) == print1)
+        #expect(impostor.fingerprint(version: 1) != print1)
+        #expect(here.fingerprint(version: 2) == nil)
+        let hex = material.map { String(format: "%02x", $0) }.joined()
+        #expect(!hex.contains(print1))
     }
 }

@@ -29,7 +29,7 @@ enum APIResponse {
         case .unauthenticated: .unauthorized
         case .forbidden, .accessDenied: .forbidden
         case .notFound, .unknownProvider: .notFound
-        case .conflict, .appNotConfigured, .notConnected, .keySourceReadonly: .conflict
+        case .conflict, .appNotConfigured, .notConnected, .keySourceReadonly, .replicasNotReady: .conflict
         case .reauthRequired: HTTPResponse.Status(code: 424, reasonPhrase: "Failed Dependency")
         case .creditsExhausted: HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
         case .toolNotGranted: .forbidden

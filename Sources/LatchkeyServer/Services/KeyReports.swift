@@ -1,4 +1,6 @@
+import Foundation
 import LatchkeyCrypto
+import LatchkeyStore
 
 /// `GET /v1/admin/keys`: the master keys in force and how many data keys each version wraps. Never key material.
 struct KeyStatus: Encodable, Sendable {
@@ -11,19 +13,41 @@ struct KeyStatus: Encodable, Sendable {
     var remaining: Int
     /// `file` or `environment`.
     var source: String
+    /// The running replicas sharing the database (this one included) and the keys each holds.
+    var replicas: [ReplicaKeys]
 
-    init(ring: MasterKeyring, counts: [Int: Int], source: String) {
+    /// One replica's master keys, by public fingerprint (never key material).
+    struct ReplicaKeys: Encodable, Sendable {
+        var id: String
+        var address: String
+        var seenAt: Date
+        /// Fingerprints by version, keyed by the version as a string.
+        var loadedVersions: [String: String]
+        var wrappingVersion: Int
+
+        enum CodingKeys: String, CodingKey {
+            case id, address, seenAt = "seen_at", loadedVersions = "loaded_versions", wrappingVersion = "wrapping_version"
+        }
+    }
+
+    init(ring: MasterKeyring, counts: [Int: Int], source: String, replicas: [ReplicaHeartbeat]) {
         currentVersion = ring.currentVersion
         loadedVersions = ring.versions
         versionsInUse = Dictionary(uniqueKeysWithValues: counts.map { (String($0.key), $0.value) })
         dataKeys = counts.values.reduce(0, +)
         remaining = counts.filter { $0.key != ring.currentVersion }.values.reduce(0, +)
         self.source = source
+        self.replicas = replicas.map {
+            ReplicaKeys(
+                id: $0.id, address: $0.address, seenAt: $0.seenAt,
+                loadedVersions: Dictionary(uniqueKeysWithValues: $0.keyFingerprints.map { (String($0.key), $0.value) }),
+                wrappingVersion: $0.wrappingVersion)
+        }
     }
 
     enum CodingKeys: String, CodingKey {
         case currentVersion = "current_version", loadedVersions = "loaded_versions", versionsInUse = "versions_in_use"
-        case dataKeys = "data_keys", remaining, source
+        case dataKeys = "data_keys", remaining, source, replicas
     }
 }
 
@@ -39,6 +63,7 @@ struct RotationReport: Encodable, Sendable {
     /// The versions this call retired.
     var retired: [Int]
     var source: String
+    var replicas: [KeyStatus.ReplicaKeys]
     /// What the operator must still do (for keys in the environment), when anything.
     var note: String?
 
@@ -51,12 +76,13 @@ struct RotationReport: Encodable, Sendable {
         loadedVersions = status.loadedVersions
         self.retired = retired
         source = status.source
+        replicas = status.replicas
         self.note = note
     }
 
     enum CodingKeys: String, CodingKey {
         case currentVersion = "current_version", createdVersion = "created_version", rewrapped, remaining
-        case versionsInUse = "versions_in_use", loadedVersions = "loaded_versions", retired, source, note
+        case versionsInUse = "versions_in_use", loadedVersions = "loaded_versions", retired, source, replicas, note
     }
 }
 

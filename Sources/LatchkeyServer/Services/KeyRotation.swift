@@ -25,11 +25,12 @@ final class KeyRotation: Sendable {
     var holder: MasterKeyringHolder { services.vault.keyring }
     var source: any MasterKeySource { services.masterKeySource }
 
-    /// The keys in force and the data keys per version.
+    /// The keys in force, the data keys per version, and what each running replica holds.
     func status() async throws -> KeyStatus {
+        let coordinator = KeyringCoordinator(services: services, startedAt: services.now())
         let ring = holder.current
         let counts = try await services.store.dataKeyCounts()
-        return KeyStatus(ring: ring, counts: counts, source: source.kind)
+        return KeyStatus(ring: ring, counts: counts, source: source.kind, replicas: try await coordinator.liveReplicas())
     }
 
     /// One call of a rotation: makes a new version when `newVersion` says so (by default: when nothing is in
@@ -46,33 +47,97 @@ final class KeyRotation: Sendable {
         }
         defer { running.withLock { $0 = false } }
 
+        let coordinator = KeyringCoordinator(services: services, startedAt: services.now())
+        try await coordinator.beat()
+        guard let agreed = try await services.store.wrappingVersion(), holder.current.currentVersion == agreed else {
+            throw LatchkeyError(
+                .replicasNotReady,
+                "this replica does not hold the master-key version the database wraps new data keys under; add it here, then rotate again")
+        }
         var ring = holder.current
         var counts = try await services.store.dataKeyCounts()
-        let behind = counts.filter { $0.key != ring.currentVersion }.values.reduce(0, +)
-        let inProgress = behind > 0 || ring.versions.contains { $0 != ring.currentVersion }
+        let newest = ring.versions.max() ?? agreed
+        let behind = counts.filter { $0.key != agreed }.values.reduce(0, +)
+        let inProgress = behind > 0 || ring.versions.contains { $0 != agreed }
         var created: Int?
         if newVersion ?? !inProgress {
-            ring = try await addVersion(after: max(ring.versions.max() ?? 0, counts.keys.max() ?? 0))
-            created = ring.currentVersion
+            ring = try await addVersion(after: max(newest, counts.keys.max() ?? 0))
+            created = ring.versions.max()
+        }
+
+        // A newer loaded version becomes the wrapping version once every running replica holds the same key under it.
+        if let target = ring.versions.max(), target > agreed {
+            try await promote(target, from: agreed, coordinator: coordinator)
+        }
+        ring = holder.current
+        // Nothing is re-wrapped or retired until every running replica wraps new keys under the current version.
+        let current = ring.currentVersion
+        let lagging = try await coordinator.waitForReplicas { $0.wrappingVersion == current }
+        guard lagging.isEmpty else {
+            throw Self.notReady(
+                lagging, "have not switched to master-key version \(current) yet",
+                advice: "they switch at their next heartbeat; a replica that cannot holds no version \(current). Rotate again"
+            ) { _ in "still wraps new data keys under another version" }
         }
 
         let rewrapped = try await rewrapBatch(ring: ring, limit: batchSize)
         counts = try await services.store.dataKeyCounts()
         let remaining = counts.filter { $0.key != ring.currentVersion }.values.reduce(0, +)
         let retired = remaining == 0 ? try await retireUnreferenced() : []
+        let others = try await coordinator.liveReplicas().filter { $0.id != coordinator.replicaID }
 
+        var notes: [String] = []
+        if !retired.isEmpty, !source.isWritable {
+            notes.append("version(s) \(retired.map(String.init).joined(separator: ", ")) are retired in memory; remove them from LATCHKEY_MASTER_KEY(S)")
+        }
+        if !retired.isEmpty, !others.isEmpty {
+            notes.append(
+                "\(others.count) other replica(s) drop the retired version(s) at their next heartbeat when they read the same key file; "
+                    + "otherwise remove them from their key file or LATCHKEY_MASTER_KEY(S)")
+        }
         let report = RotationReport(
-            status: KeyStatus(ring: holder.current, counts: counts, source: source.kind), createdVersion: created,
-            rewrapped: rewrapped, retired: retired,
-            note: retired.isEmpty || source.isWritable
-                ? nil : "version(s) \(retired.map(String.init).joined(separator: ", ")) are retired in memory; remove them from LATCHKEY_MASTER_KEY(S)")
+            status: KeyStatus(ring: holder.current, counts: counts, source: source.kind, replicas: try await coordinator.liveReplicas()),
+            createdVersion: created, rewrapped: rewrapped, retired: retired, note: notes.isEmpty ? nil : notes.joined(separator: "; "))
         await services.audit(AuditEvent(
             at: services.now(), actor: "admin", action: "keys.rotated",
             detail: "current=\(report.currentVersion) rewrapped=\(rewrapped) remaining=\(remaining)"))
         return report
     }
 
-    /// Generates version `previous + 1`, writes it durably to the key source, then makes it current in memory.
+    /// Makes `target` the version every replica wraps new data keys under, once each running replica reports the
+    /// same key (by fingerprint) under it; this replica switches at once, the others at their next heartbeat.
+    private func promote(_ target: Int, from agreed: Int, coordinator: KeyringCoordinator) async throws {
+        let fingerprint = holder.current.fingerprint(version: target)
+        let lacking = try await coordinator.waitForReplicas { $0.keyFingerprints[target] == fingerprint }
+        guard lacking.isEmpty else {
+            throw Self.notReady(
+                lacking, "are not ready for master-key version \(target)",
+                advice: "give each the same version \(target) (a shared key file is read again every heartbeat; "
+                    + "LATCHKEY_MASTER_KEYS needs a restart), then rotate again. Nothing was re-wrapped"
+            ) { replica in
+                replica.keyFingerprints[target] == nil ? "does not hold version \(target)" : "holds a different key under version \(target)"
+            }
+        }
+        _ = try await services.store.setWrappingVersion(target, expected: agreed, at: services.now())
+        guard let now = try await services.store.wrappingVersion() else { return }
+        try holder.update { ring throws(LatchkeyError) in try ring.withCurrent(now) }
+        await services.audit(AuditEvent(
+            at: services.now(), actor: "admin", action: "keys.version_current", detail: "version \(now) wraps new data keys on every replica"))
+    }
+
+    /// `replicas_not_ready`, naming each replica and what it lacks.
+    static func notReady(
+        _ replicas: [ReplicaHeartbeat], _ problem: String, advice: String, each: (ReplicaHeartbeat) -> String
+    ) -> LatchkeyError {
+        let names = replicas.map { r in
+            "\(r.address.isEmpty ? r.id : r.address) \(each(r)) (holds \(r.keyFingerprints.keys.sorted().map(String.init).joined(separator: ", ")), "
+                + "wraps under \(r.wrappingVersion))"
+        }
+        return LatchkeyError(
+            .replicasNotReady, "\(replicas.count) running replica(s) \(problem): \(names.joined(separator: "; ")); \(advice)", field: "replicas")
+    }
+
+    /// Generates version `previous + 1`, writes it durably to the key source, then loads it (not yet current).
     private func addVersion(after previous: Int) async throws -> MasterKeyring {
         let version = previous + 1
         let material = RandomToken.bytes(32)
@@ -85,7 +150,7 @@ final class KeyRotation: Sendable {
                 detail: "version \(version): \(error.code.rawValue)"))
             throw error
         }
-        let ring = try holder.update { ring throws(LatchkeyError) in try ring.adding(version: version, material: material) }
+        let ring = try holder.update { ring throws(LatchkeyError) in try ring.staging(version: version, material: material) }
         await services.audit(AuditEvent(
             at: services.now(), actor: "admin", action: "keys.version_added", detail: "version \(version) (\(source.kind))"))
         return ring
@@ -121,7 +186,7 @@ final class KeyRotation: Sendable {
     private func retireUnreferenced() async throws -> [Int] {
         let ring = holder.current
         let before = try await services.store.dataKeyCounts()
-        let candidates = Set(ring.versions.filter { $0 != ring.currentVersion && before[$0] == nil })
+        let candidates = Set(ring.versions.filter { $0 < ring.currentVersion && before[$0] == nil })
         guard !candidates.isEmpty else { return [] }
         let material = (try? source.load()) ?? [:]
         try holder.update { ring throws(LatchkeyError) in try ring.removing(candidates) }
@@ -129,7 +194,7 @@ final class KeyRotation: Sendable {
         let takenUp = candidates.filter { after[$0] != nil }
         for version in takenUp {
             if let bytes = material[version] {
-                try holder.update { ring throws(LatchkeyError) in try ring.adding(version: version, material: bytes) }
+                try holder.update { ring throws(LatchkeyError) in try ring.staging(version: version, material: bytes) }
             }
         }
         let retired = candidates.subtracting(takenUp).sorted()

@@ -6,10 +6,22 @@ struct KeyStatusAnswer: Decodable {
     var dataKeys: Int
     var remaining: Int
     var source: String
+    var replicas: [Replica]?
+
+    /// A running replica and the master-key versions it holds, by fingerprint.
+    struct Replica: Decodable {
+        var address: String
+        var loadedVersions: [String: String]
+        var wrappingVersion: Int
+
+        enum CodingKeys: String, CodingKey {
+            case address, loadedVersions = "loaded_versions", wrappingVersion = "wrapping_version"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case currentVersion = "current_version", loadedVersions = "loaded_versions", versionsInUse = "versions_in_use"
-        case dataKeys = "data_keys", remaining, source
+        case dataKeys = "data_keys", remaining, source, replicas
     }
 }
 

@@ -24,6 +24,12 @@ struct KeysCommand: AsyncParsableCommand {
                 for (version, count) in status.versionsInUse.sorted(by: { Int($0.key) ?? 0 < Int($1.key) ?? 0 }) {
                     print("  version \(version): \(count)")
                 }
+                var table = TextTable(["REPLICA", "WRAPS UNDER", "HOLDS (VERSION:FINGERPRINT)"])
+                for replica in status.replicas ?? [] {
+                    let holds = replica.loadedVersions.sorted { Int($0.key) ?? 0 < Int($1.key) ?? 0 }.map { "\($0.key):\($0.value)" }
+                    table.add([replica.address, String(replica.wrappingVersion), holds.joined(separator: " ")])
+                }
+                print("replicas:\n" + table.render(empty: "  (none has reported yet)"))
             }
         }
     }

@@ -1,0 +1,110 @@
+import Foundation
+import LatchkeyCrypto
+import LatchkeyModel
+import LatchkeyStore
+
+/// Keeps this replica's master keys in step with the other replicas sharing the store.
+///
+/// The store holds the version every replica wraps new data keys under (the *wrapping version*). A newer version
+/// can be loaded (staged) on a replica before it is used: a rotation makes it the wrapping version only once
+/// every running replica reports the same key under it, then waits until each has switched before re-wrapping.
+/// So no replica ever meets a data key wrapped under a version it does not hold.
+///
+/// Every heartbeat, this replica reloads a key file (a version added by another replica on a shared file appears
+/// here; a retired one is dropped unless it is current), adopts the store's wrapping version when it holds it,
+/// and records what it holds.
+struct KeyringCoordinator: Sendable {
+    let services: LatchkeyServices
+    let startedAt: Date
+
+    var holder: MasterKeyringHolder { services.vault.keyring }
+    var replicaID: String { services.settings.instanceID }
+
+    /// Agrees on the wrapping version at start-up: the store's when it has one (which this replica must hold),
+    /// otherwise the highest loaded version, recorded for the replicas that follow.
+    static func agree(on loaded: MasterKeyring, store: any KeyringStateStore, now: Date) async throws -> MasterKeyring {
+        var agreed = try await store.wrappingVersion()
+        if agreed == nil {
+            _ = try await store.setWrappingVersion(loaded.currentVersion, expected: nil, at: now)
+            agreed = try await store.wrappingVersion()
+        }
+        guard let version = agreed else { return loaded }
+        guard loaded.contains(version: version) else {
+            throw LatchkeyError(
+                .decryptionFailed,
+                "master key version \(version) is the one the shared database wraps new data keys under, but this replica holds only "
+                    + "version(s) \(loaded.versions.map(String.init).joined(separator: ", ")); add version \(version) to its key file or LATCHKEY_MASTER_KEYS",
+                field: "master_key")
+        }
+        return try loaded.withCurrent(version)
+    }
+
+    /// One heartbeat: reload the key file, adopt the store's wrapping version, record this replica.
+    func beat() async throws {
+        reloadKeySource()
+        var agreed = try await services.store.wrappingVersion()
+        if agreed == nil {
+            _ = try await services.store.setWrappingVersion(holder.current.currentVersion, expected: nil, at: services.now())
+            agreed = try await services.store.wrappingVersion()
+        }
+        if let agreed, agreed != holder.current.currentVersion {
+            if holder.current.contains(version: agreed) {
+                try holder.update { ring throws(LatchkeyError) in try ring.withCurrent(agreed) }
+                services.logger.info("master key version \(agreed) is now current (agreed through the database)")
+            } else {
+                services.logger.error(
+                    "master key version \(agreed) is current in the database but not loaded here; new data keys stay under version \(holder.current.currentVersion)")
+            }
+        }
+        try await services.store.recordHeartbeat(heartbeat())
+    }
+
+    /// What this replica holds now.
+    func heartbeat() -> ReplicaHeartbeat {
+        let ring = holder.current
+        return ReplicaHeartbeat(
+            id: replicaID, address: services.settings.listenAddress, startedAt: startedAt, seenAt: services.now(),
+            keyFingerprints: Dictionary(uniqueKeysWithValues: ring.versions.compactMap { v in ring.fingerprint(version: v).map { (v, $0) } }),
+            wrappingVersion: ring.currentVersion)
+    }
+
+    /// Brings the keyring in line with a writable key source (a file): new versions are staged, versions gone
+    /// from the file are dropped unless current. A version whose key differs from the one loaded is left alone.
+    func reloadKeySource() {
+        guard services.masterKeySource.isWritable, let material = try? services.masterKeySource.load() else { return }
+        let ring = holder.current
+        do throws(LatchkeyError) {
+            try holder.update { ring throws(LatchkeyError) in
+                var next = ring
+                for (version, bytes) in material where !next.contains(version: version) {
+                    next = try next.staging(version: version, material: bytes)
+                }
+                let gone = Set(next.versions.filter { material[$0] == nil && $0 != next.currentVersion })
+                return gone.isEmpty ? next : try next.removing(gone)
+            }
+        } catch {
+            services.logger.error("could not reload the master key file: \(error.code)")
+        }
+        let after = holder.current
+        if after.versions != ring.versions {
+            services.logger.info("master key versions \(after.versions.map(String.init).joined(separator: ", ")) loaded from the key file")
+        }
+    }
+
+    /// The running replicas (this one included, as it last reported).
+    func liveReplicas() async throws -> [ReplicaHeartbeat] {
+        try await services.store.replicas(seenSince: services.now().addingTimeInterval(-services.settings.replicaLiveness))
+    }
+
+    /// Waits until every running replica passes `isReady`, up to one liveness period (so a replica that died
+    /// meanwhile stops counting); returns those that still do not.
+    func waitForReplicas(_ isReady: @escaping @Sendable (ReplicaHeartbeat) -> Bool) async throws -> [ReplicaHeartbeat] {
+        let deadline = services.now().addingTimeInterval(services.settings.replicaLiveness + services.settings.replicaHeartbeatInterval)
+        try await services.store.recordHeartbeat(heartbeat())
+        while true {
+            let lagging = try await liveReplicas().filter { $0.id != replicaID && !isReady($0) }
+            if lagging.isEmpty || services.now() >= deadline { return lagging }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+}

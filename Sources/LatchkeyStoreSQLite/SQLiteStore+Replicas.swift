@@ -1,0 +1,61 @@
+import Foundation
+import GRDB
+import LatchkeyModel
+import LatchkeyStore
+
+extension SQLiteStore {
+    public func recordHeartbeat(_ heartbeat: ReplicaHeartbeat) async throws {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO replicas (id, address, started_at, seen_at, key_fingerprints, wrapping_version) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET address = excluded.address, seen_at = excluded.seen_at,
+                        key_fingerprints = excluded.key_fingerprints, wrapping_version = excluded.wrapping_version
+                    """,
+                arguments: [
+                    heartbeat.id, heartbeat.address, Self.time(heartbeat.startedAt), Self.time(heartbeat.seenAt),
+                    heartbeat.encodedFingerprints, heartbeat.wrappingVersion,
+                ])
+        }
+    }
+
+    public func replicas(seenSince: Date) async throws -> [ReplicaHeartbeat] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM replicas WHERE seen_at >= ? ORDER BY address, id", arguments: [Self.time(seenSince)]).map { row in
+                ReplicaHeartbeat(
+                    id: row["id"], address: row["address"], startedAt: Self.date(row["started_at"])!, seenAt: Self.date(row["seen_at"])!,
+                    keyFingerprints: ReplicaHeartbeat.decodeFingerprints(row["key_fingerprints"]), wrappingVersion: row["wrapping_version"])
+            }
+        }
+    }
+
+    public func removeReplica(id: String) async throws {
+        try await write { db in try db.execute(sql: "DELETE FROM replicas WHERE id = ?", arguments: [id]) }
+    }
+
+    public func pruneReplicas(seenBefore: Date) async throws -> Int {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM replicas WHERE seen_at < ?", arguments: [Self.time(seenBefore)])
+            return db.changesCount
+        }
+    }
+
+    public func wrappingVersion() async throws -> Int? {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT wrapping_version FROM keyring_state WHERE id = 1") }
+    }
+
+    public func setWrappingVersion(_ version: Int, expected: Int?, at time: Date) async throws -> Bool {
+        try await write { db in
+            if let expected {
+                try db.execute(
+                    sql: "UPDATE keyring_state SET wrapping_version = ?, changed_at = ? WHERE id = 1 AND wrapping_version = ?",
+                    arguments: [version, Self.time(time), expected])
+            } else {
+                try db.execute(
+                    sql: "INSERT INTO keyring_state (id, wrapping_version, changed_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    arguments: [version, Self.time(time)])
+            }
+            return db.changesCount == 1
+        }
+    }
+}
