@@ -107,38 +107,27 @@ struct WebhookView: Encodable {
 
 /// The public shape of a delivery: its progress, never its body or a secret.
 struct DeliveryView: Encodable {
+    // Every summary field is always present, `null` when unknown; `attempt_log` only for a single delivery.
     let id: String
     let event: String
     let event_id: String
-    let connection: String?
+    @Nullable var connection: String?
     let status: String
     let attempts: Int
-    let last_status_code: Int?
-    let last_error: String?
+    @Nullable var last_status_code: Int?
+    @Nullable var last_error: String?
     let created_at: Date
-    let last_attempt_at: Date?
-    let next_attempt_at: Date?
-    let delivered_at: Date?
+    @Nullable var last_attempt_at: Date?
+    @Nullable var next_attempt_at: Date?
+    @Nullable var delivered_at: Date?
     let attempt_log: [AttemptView]?
 
     struct AttemptView: Encodable {
         let attempt: Int
         let at: Date
-        let status_code: Int?
-        let error: String?
+        @Nullable var status_code: Int?
+        @Nullable var error: String?
         let duration_ms: Int
-
-        /// `status_code` and `error` are always present; one of them is `null`.
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(attempt, forKey: .attempt)
-            try c.encode(at, forKey: .at)
-            try c.encode(status_code, forKey: .status_code)
-            try c.encode(error, forKey: .error)
-            try c.encode(duration_ms, forKey: .duration_ms)
-        }
-
-        enum CodingKeys: String, CodingKey { case attempt, at, status_code, error, duration_ms }
     }
 
     init(_ d: WebhookDelivery, log: [WebhookAttempt]?) {
@@ -159,26 +148,4 @@ struct DeliveryView: Encodable {
         }
     }
 
-    /// Every summary field is always present, `null` when unknown; `attempt_log` only for a single delivery.
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(event, forKey: .event)
-        try c.encode(event_id, forKey: .event_id)
-        try c.encode(connection, forKey: .connection)
-        try c.encode(status, forKey: .status)
-        try c.encode(attempts, forKey: .attempts)
-        try c.encode(last_status_code, forKey: .last_status_code)
-        try c.encode(last_error, forKey: .last_error)
-        try c.encode(created_at, forKey: .created_at)
-        try c.encode(last_attempt_at, forKey: .last_attempt_at)
-        try c.encode(next_attempt_at, forKey: .next_attempt_at)
-        try c.encode(delivered_at, forKey: .delivered_at)
-        try c.encodeIfPresent(attempt_log, forKey: .attempt_log)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case id, event, event_id, connection, status, attempts, last_status_code, last_error, created_at, last_attempt_at
-        case next_attempt_at, delivered_at, attempt_log
-    }
 }

@@ -220,19 +220,20 @@ extension ConnectionService {
 
 /// The public shape of a connection in API answers. Never carries a credential.
 struct ConnectionView: Encodable {
+    // Every field is always present; an unknown value is `null`, as the contract lists them.
     let id: String
     let provider: String
     let owner: String
     let state: String
-    let account: String?
-    let account_id: String?
+    @Nullable var account: String?
+    @Nullable var account_id: String?
     let scopes: [String]
     let scopes_requested: [String]
     let config: [String: String]
     let is_default: Bool
-    let expires_at: Date?
-    let last_refreshed_at: Date?
-    let last_error: String?
+    @Nullable var expires_at: Date?
+    @Nullable var last_refreshed_at: Date?
+    @Nullable var last_error: String?
     let created_at: Date
 
     init(_ c: Connection) {
@@ -250,29 +251,5 @@ struct ConnectionView: Encodable {
         last_refreshed_at = c.lastRefreshedAt
         last_error = c.lastError
         created_at = c.createdAt
-    }
-
-    /// Every field is always present; an unknown value is `null`, as the contract lists them.
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(provider, forKey: .provider)
-        try c.encode(owner, forKey: .owner)
-        try c.encode(state, forKey: .state)
-        try c.encode(account, forKey: .account)
-        try c.encode(account_id, forKey: .account_id)
-        try c.encode(scopes, forKey: .scopes)
-        try c.encode(scopes_requested, forKey: .scopes_requested)
-        try c.encode(config, forKey: .config)
-        try c.encode(is_default, forKey: .is_default)
-        try c.encode(expires_at, forKey: .expires_at)
-        try c.encode(last_refreshed_at, forKey: .last_refreshed_at)
-        try c.encode(last_error, forKey: .last_error)
-        try c.encode(created_at, forKey: .created_at)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case id, provider, owner, state, account, account_id, scopes, scopes_requested, config, is_default, expires_at
-        case last_refreshed_at, last_error, created_at
     }
 }
