@@ -3,7 +3,7 @@ import LatchkeyModel
 
 /// What one running replica last said about itself: where it listens and which master keys it holds.
 public struct ReplicaHeartbeat: Sendable, Equatable {
-    /// Random per process start (`rep_...`).
+    /// Unique per process start: `host:pid:random`, the same as its refresh-lease holder name.
     public var id: String
     /// Where operators find it (`host:port`, and the host name). Informational only.
     public var address: String
