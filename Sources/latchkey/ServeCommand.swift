@@ -59,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
         serverSettings.authorizationStateTTL = settings.authorizationStateTTL
         serverSettings.refreshLeaseTTL = settings.refreshLease
         serverSettings.backgroundRefresh = settings.backgroundRefresh
+        serverSettings.proxyStatsFlushInterval = settings.proxyStatsFlush
         let services = LatchkeyServices(
             store: store, vault: CredentialVault(keyring: MasterKeyringHolder(keyring), dataKeys: store), masterKeySource: keySource, catalog: ProviderCatalog(manifests),
             oauth: oauth, transport: http, settings: serverSettings, logger: logger)

@@ -25,6 +25,8 @@ import Yams
 /// - `background_refresh` [`LATCHKEY_BACKGROUND_REFRESH`, `on` or `off`], default on: refresh tokens ahead of time
 /// - `refresh_lease_seconds` [`LATCHKEY_REFRESH_LEASE_SECONDS`], default 30: how long one process may hold a
 ///   connection's refresh before another may take over; must exceed `provider_timeout_seconds`
+/// - `proxy_stats_flush_seconds` [`LATCHKEY_PROXY_STATS_FLUSH_SECONDS`], default 5: how often each process adds its
+///   proxy call counts to the store, so every replica's dashboard shows them
 /// - `apps`: OAuth apps registered at start-up, keyed by provider id:
 ///   `{owner, client_id, client_secret, scopes}`; values may reference the environment as `${NAME}`.
 struct ServiceConfiguration {
@@ -46,6 +48,7 @@ struct ServiceConfiguration {
     var providerTimeout: TimeInterval = 15
     var refreshLease: TimeInterval = 30
     var backgroundRefresh = true
+    var proxyStatsFlush: TimeInterval = 5
 
     struct AppEntry: Decodable {
         var owner: String
@@ -70,6 +73,7 @@ struct ServiceConfiguration {
         var provider_timeout_seconds: Double?
         var refresh_lease_seconds: Double?
         var background_refresh: Bool?
+        var proxy_stats_flush_seconds: Double?
     }
 
     /// Reads the file (when it exists) and applies environment overrides.
@@ -101,6 +105,7 @@ struct ServiceConfiguration {
             if let v = file.provider_timeout_seconds { config.providerTimeout = v }
             if let v = file.refresh_lease_seconds { config.refreshLease = v }
             if let v = file.background_refresh { config.backgroundRefresh = v }
+            if let v = file.proxy_stats_flush_seconds { config.proxyStatsFlush = v }
         } else if path != nil || environment["LATCHKEY_CONFIG"] != nil {
             throw ValidationError("\(filePath): the configuration file does not exist")
         }
@@ -131,12 +136,16 @@ struct ServiceConfiguration {
         if let v = try seconds("LATCHKEY_AUTHORIZATION_STATE_TTL_SECONDS") { config.authorizationStateTTL = v }
         if let v = try seconds("LATCHKEY_PROVIDER_TIMEOUT_SECONDS") { config.providerTimeout = v }
         if let v = try seconds("LATCHKEY_REFRESH_LEASE_SECONDS") { config.refreshLease = v }
+        if let v = try seconds("LATCHKEY_PROXY_STATS_FLUSH_SECONDS") { config.proxyStatsFlush = v }
         if let v = env("LATCHKEY_BACKGROUND_REFRESH") {
             switch v.lowercased() {
             case "on", "true", "1": config.backgroundRefresh = true
             case "off", "false", "0": config.backgroundRefresh = false
             default: throw ValidationError("LATCHKEY_BACKGROUND_REFRESH: '\(v)' is not on or off")
             }
+        }
+        guard config.proxyStatsFlush > 0 else {
+            throw ValidationError("proxy_stats_flush_seconds (\(config.proxyStatsFlush)) must be a positive number of seconds")
         }
         guard config.refreshLease > config.providerTimeout else {
             // A lease that lapses while its holder still waits for the provider lets a second process refresh with
