@@ -46,8 +46,8 @@ extension PostgresStore {
     public func takeAdminSessionMessage(idHash: String) async throws -> [UInt8]? {
         // The row lock makes a concurrent taker wait, then read the cleared message.
         try await transaction { tx in
-            guard let message = try await tx.execute("SELECT message FROM admin_sessions WHERE id_hash = \(idHash) FOR UPDATE").first?
-                .value("message", as: ByteBuffer?.self)
+            guard let row = try await tx.execute("SELECT message FROM admin_sessions WHERE id_hash = \(idHash) FOR UPDATE").first,
+                let message = try row.value("message", as: ByteBuffer?.self)
             else { return nil }
             try await tx.execute("UPDATE admin_sessions SET message = NULL WHERE id_hash = \(idHash)")
             return Self.bytes(message)
