@@ -122,6 +122,6 @@ let package = Package(
         .testTarget(name: "LatchkeyHTTPTests", dependencies: ["LatchkeyHTTP", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "LatchkeyOAuthTests", dependencies: ["LatchkeyOAuth"]),
         .testTarget(name: "LatchkeyProxyTests", dependencies: ["LatchkeyProxy", "LatchkeyHTTP", "LatchkeyManifest"]),
-        .testTarget(name: "LatchkeyServerTests", dependencies: ["LatchkeyServer"]),
+        .testTarget(name: "LatchkeyServerTests", dependencies: ["LatchkeyServer", "LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyCrypto"]),
     ]
 )

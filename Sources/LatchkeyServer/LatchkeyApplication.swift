@@ -36,15 +36,15 @@ public enum LatchkeyApplication {
         return router
     }
 
-    /// The application, listening on `host:port`, with the background refresher, the webhook deliverer and the replica
-    /// heartbeat beside it.
+    /// The application, listening on `host:port`, with the background refresher, the webhook deliverer, the proxy
+    /// stats flusher and the replica heartbeat beside it.
     public static func build(services: LatchkeyServices, host: String, port: Int, openAPI: String) -> some ApplicationProtocol {
         let broker = TokenBroker(services: services)
         return Application(
             router: router(services: services, openAPI: openAPI, broker: broker),
             configuration: .init(address: .hostname(host, port: port), serverName: "latchkey"),
             services: (services.settings.backgroundRefresh ? [BackgroundRefresher(services: services, broker: broker)] : [])
-                + [WebhookDeliverer(services: services) as any Service]
+                + [WebhookDeliverer(services: services) as any Service, proxyStatsFlusher(services)]
                 + [ReplicaPresence(coordinator: KeyringCoordinator(services: services, startedAt: services.now()))],
             logger: services.logger)
     }
@@ -53,7 +53,7 @@ public enum LatchkeyApplication {
 extension LatchkeyApplication {
     /// `/admin`: the sign-in pages outside the session check, everything else behind it.
     static func registerDashboard(on router: Router<LatchkeyContext>, services: LatchkeyServices, broker: TokenBroker) {
-        let sessions = AdminSessions()
+        let sessions = AdminSessions(store: services.store)
         let pages = DashboardPages()
         let signedIn = router.group("/admin").add(middleware: DashboardAuthentication(sessions: sessions, now: services.now))
         SignInRoutes(services: services, sessions: sessions, pages: pages).register(on: router, signedIn: signedIn)
@@ -65,6 +65,12 @@ extension LatchkeyApplication {
     /// current (this replica must hold it); on a new database, the highest loaded version, recorded there.
     public static func agreedKeyring(_ loaded: MasterKeyring, store: any KeyringStateStore) async throws -> MasterKeyring {
         try await KeyringCoordinator.agree(on: loaded, store: store, now: Date())
+    }
+
+    static func proxyStatsFlusher(_ services: LatchkeyServices) -> ProxyStatsFlusher {
+        ProxyStatsFlusher(
+            stats: services.proxyStats, store: services.store, interval: .milliseconds(Int(services.settings.proxyStatsFlushInterval * 1000)),
+            now: services.now, logger: services.logger)
     }
 
     /// Registers or rotates an OAuth app, as `PUT /v1/admin/apps/{provider}` does (for configuration files).

@@ -19,6 +19,9 @@ public struct ServerSettings: Sendable {
     public var backgroundRefresh = true
     /// How long this process may hold a connection's refresh lease (30 s by default); longer than a token call.
     public var refreshLeaseTTL: TimeInterval = 30
+    /// How often this process adds its proxy call counts to the store for the dashboard (5 s by default); another
+    /// replica's dashboard shows a call at most this much later.
+    public var proxyStatsFlushInterval: TimeInterval = 5
     /// This process, as a refresh-lease holder: host, pid and a random part, unique per start.
     public var instanceID = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UInt32.random(in: 0...UInt32.max))"
 

@@ -184,6 +184,24 @@ enum PostgresMigrations {
             """
         ),
         (
+            "v7: dashboard sessions and proxy call counts shared by replicas",
+            """
+            CREATE TABLE admin_sessions (
+                id_hash TEXT PRIMARY KEY,
+                expires_at DOUBLE PRECISION NOT NULL,
+                message BYTEA
+            );
+            CREATE INDEX admin_sessions_expiry ON admin_sessions(expires_at);
+            CREATE TABLE proxy_call_counts (
+                provider TEXT NOT NULL,
+                hour BIGINT NOT NULL,
+                succeeded BIGINT NOT NULL CHECK (succeeded >= 0),
+                failed BIGINT NOT NULL CHECK (failed >= 0),
+                PRIMARY KEY (hour, provider)
+            );
+            """
+        ),
+        (
             "v8: replicas and the agreed master-key version",
             """
             CREATE TABLE replicas (

@@ -180,6 +180,23 @@ enum SQLiteMigrations {
                 );
                 """)
         }
+        migrator.registerMigration("v7: dashboard sessions and proxy call counts shared by replicas") { db in
+            try db.execute(sql: """
+                CREATE TABLE admin_sessions (
+                    id_hash TEXT PRIMARY KEY NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL,
+                    message BLOB
+                );
+                CREATE INDEX admin_sessions_expiry ON admin_sessions(expires_at);
+                CREATE TABLE proxy_call_counts (
+                    provider TEXT NOT NULL,
+                    hour INTEGER NOT NULL,
+                    succeeded INTEGER NOT NULL CHECK (succeeded >= 0),
+                    failed INTEGER NOT NULL CHECK (failed >= 0),
+                    PRIMARY KEY (hour, provider)
+                );
+                """)
+        }
         migrator.registerMigration("v8: replicas and the agreed master-key version") { db in
             try db.execute(sql: """
                 CREATE TABLE replicas (

@@ -66,6 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
         serverSettings.backgroundRefresh = settings.backgroundRefresh
         serverSettings.listenAddress = "\(settings.host):\(settings.port) on \(ProcessInfo.processInfo.hostName)"
         serverSettings.replicaHeartbeatInterval = settings.replicaHeartbeat
+        serverSettings.proxyStatsFlushInterval = settings.proxyStatsFlush
         let services = LatchkeyServices(
             store: store, vault: CredentialVault(keyring: MasterKeyringHolder(keyring), dataKeys: store), masterKeySource: keySource, catalog: ProviderCatalog(manifests),
             oauth: oauth, transport: http, settings: serverSettings, logger: logger)

@@ -27,6 +27,8 @@ import Yams
 ///   connection's refresh before another may take over; must exceed `provider_timeout_seconds`
 /// - `replica_heartbeat_seconds` [`LATCHKEY_REPLICA_HEARTBEAT_SECONDS`], default 2: how often a replica records in
 ///   the database that it runs and which master keys it holds (a replica silent for five heartbeats counts as gone)
+/// - `proxy_stats_flush_seconds` [`LATCHKEY_PROXY_STATS_FLUSH_SECONDS`], default 5: how often each process adds its
+///   proxy call counts to the store, so every replica's dashboard shows them
 /// - `apps`: OAuth apps registered at start-up, keyed by provider id:
 ///   `{owner, client_id, client_secret, scopes}`; values may reference the environment as `${NAME}`.
 struct ServiceConfiguration {
@@ -49,6 +51,7 @@ struct ServiceConfiguration {
     var refreshLease: TimeInterval = 30
     var backgroundRefresh = true
     var replicaHeartbeat: TimeInterval = 2
+    var proxyStatsFlush: TimeInterval = 5
 
     struct AppEntry: Decodable {
         var owner: String
@@ -74,6 +77,7 @@ struct ServiceConfiguration {
         var refresh_lease_seconds: Double?
         var background_refresh: Bool?
         var replica_heartbeat_seconds: Double?
+        var proxy_stats_flush_seconds: Double?
     }
 
     /// Reads the file (when it exists) and applies environment overrides.
@@ -106,6 +110,7 @@ struct ServiceConfiguration {
             if let v = file.refresh_lease_seconds { config.refreshLease = v }
             if let v = file.background_refresh { config.backgroundRefresh = v }
             if let v = file.replica_heartbeat_seconds { config.replicaHeartbeat = v }
+            if let v = file.proxy_stats_flush_seconds { config.proxyStatsFlush = v }
         } else if path != nil || environment["LATCHKEY_CONFIG"] != nil {
             throw ValidationError("\(filePath): the configuration file does not exist")
         }
@@ -137,12 +142,16 @@ struct ServiceConfiguration {
         if let v = try seconds("LATCHKEY_PROVIDER_TIMEOUT_SECONDS") { config.providerTimeout = v }
         if let v = try seconds("LATCHKEY_REFRESH_LEASE_SECONDS") { config.refreshLease = v }
         if let v = try seconds("LATCHKEY_REPLICA_HEARTBEAT_SECONDS") { config.replicaHeartbeat = v }
+        if let v = try seconds("LATCHKEY_PROXY_STATS_FLUSH_SECONDS") { config.proxyStatsFlush = v }
         if let v = env("LATCHKEY_BACKGROUND_REFRESH") {
             switch v.lowercased() {
             case "on", "true", "1": config.backgroundRefresh = true
             case "off", "false", "0": config.backgroundRefresh = false
             default: throw ValidationError("LATCHKEY_BACKGROUND_REFRESH: '\(v)' is not on or off")
             }
+        }
+        guard config.proxyStatsFlush > 0 else {
+            throw ValidationError("proxy_stats_flush_seconds (\(config.proxyStatsFlush)) must be a positive number of seconds")
         }
         guard config.refreshLease > config.providerTimeout else {
             // A lease that lapses while its holder still waits for the provider lets a second process refresh with

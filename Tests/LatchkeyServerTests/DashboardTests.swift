@@ -1,6 +1,8 @@
 import Foundation
+import LatchkeyCrypto
 import LatchkeyModel
 import LatchkeyStore
+import LatchkeyStoreSQLite
 import Testing
 
 @testable import LatchkeyServer
@@ -9,24 +11,67 @@ import Testing
 @Suite struct DashboardTests {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    @Test func aSessionLastsUntilItExpiresOrEnds() {
-        let sessions = AdminSessions(lifetime: 60)
-        let (id, session) = sessions.start(now: now)
-        #expect(id.count == 43 && session.csrfToken.count == 43 && id != session.csrfToken)
-        #expect(sessions.session(id: id, now: now.addingTimeInterval(59))?.csrfToken == session.csrfToken)
-        #expect(sessions.session(id: id, now: now.addingTimeInterval(60)) == nil)
-        let (other, _) = sessions.start(now: now)
-        sessions.end(id: other)
-        #expect(sessions.session(id: other, now: now) == nil)
-        #expect(sessions.session(id: "not-a-session", now: now) == nil)
+    /// A fresh SQLite store: what replicas share, here shared by two `AdminSessions` or `ProxyStats`.
+    func makeStore() throws -> SQLiteStore {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-dashboard-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return try SQLiteStore(path: dir.appendingPathComponent("test.db").path)
     }
 
-    @Test func aFlashIsShownOnce() {
-        let sessions = AdminSessions()
-        let (id, _) = sessions.start(now: now)
-        sessions.setFlash(id: id, .init(message: "done", isError: false))
-        #expect(sessions.takeFlash(id: id)?.message == "done")
-        #expect(sessions.takeFlash(id: id) == nil)
+    @Test func aSessionLastsUntilItExpiresOrEnds() async throws {
+        let sessions = AdminSessions(store: try makeStore(), lifetime: 60)
+        let (id, session) = try await sessions.start(now: now)
+        #expect(id.count == 43 && session.csrfToken.count == 43 && id != session.csrfToken)
+        #expect(try await sessions.session(id: id, now: now.addingTimeInterval(59))?.csrfToken == session.csrfToken)
+        #expect(try await sessions.session(id: id, now: now.addingTimeInterval(60)) == nil)
+        let (other, _) = try await sessions.start(now: now)
+        try await sessions.end(id: other)
+        #expect(try await sessions.session(id: other, now: now) == nil)
+        #expect(try await sessions.session(id: "not-a-session", now: now) == nil)
+    }
+
+    @Test func aSessionStartedByOneReplicaIsKnownToAnotherUntilEitherEndsIt() async throws {
+        let store = try makeStore()
+        let one = AdminSessions(store: store), two = AdminSessions(store: store)
+        let (id, session) = try await one.start(now: now)
+        #expect(try await two.session(id: id, now: now)?.csrfToken == session.csrfToken)
+        try await two.setFlash(id: id, .init(message: "done", isError: false))
+        #expect(try await one.takeFlash(id: id)?.message == "done")
+        try await two.end(id: id)
+        #expect(try await one.session(id: id, now: now) == nil)
+    }
+
+    @Test func theCSRFTokenIsDerivedFromTheIdAndNotFromWhatIsStored() async throws {
+        let sessions = AdminSessions(store: try makeStore())
+        let (a, sessionA) = try await sessions.start(now: now)
+        let (_, sessionB) = try await sessions.start(now: now)
+        #expect(sessionA.csrfToken != sessionB.csrfToken)
+        #expect(sessionA.csrfToken == SessionSecrets(sessionID: a).csrfToken)
+        #expect(sessionA.csrfToken != SessionSecrets(sessionID: SecretHash.sha256Hex(a)).csrfToken)
+    }
+
+    @Test func aFlashIsShownOnceAndStoredSealedUnderTheSessionID() async throws {
+        let store = try makeStore()
+        let sessions = AdminSessions(store: store)
+        let (id, _) = try await sessions.start(now: now)
+        try await sessions.setFlash(id: id, .init(message: "Connect link: https://x/connect/cs_secret", isError: false))
+        #expect(try await sessions.takeFlash(id: id)?.message == "Connect link: https://x/connect/cs_secret")
+        #expect(try await sessions.takeFlash(id: id) == nil)
+        try await sessions.setFlash(id: id, .init(message: "cs_secret", isError: true))
+        let sealed = try #require(try await store.takeAdminSessionMessage(idHash: SecretHash.sha256Hex(id)))
+        #expect(!String(decoding: sealed, as: UTF8.self).contains("cs_secret"))
+        #expect(throws: LatchkeyError.self) { try SessionSecrets(sessionID: "another-id").open(sealed) }
+        #expect(String(decoding: try SessionSecrets(sessionID: id).open(sealed), as: UTF8.self).contains("cs_secret"))
+    }
+
+    @Test func signingInPastTheCapacityEndsTheSessionsClosestToExpiry() async throws {
+        let sessions = AdminSessions(store: try makeStore(), lifetime: 60, capacity: 2)
+        let (first, _) = try await sessions.start(now: now)
+        let (second, _) = try await sessions.start(now: now.addingTimeInterval(1))
+        let (third, _) = try await sessions.start(now: now.addingTimeInterval(2))
+        #expect(try await sessions.session(id: first, now: now.addingTimeInterval(2)) == nil)
+        #expect(try await sessions.session(id: second, now: now.addingTimeInterval(2)) != nil)
+        #expect(try await sessions.session(id: third, now: now.addingTimeInterval(2)) != nil)
     }
 
     @Test func csrfTokensMustMatchExactly() {
@@ -56,18 +101,40 @@ import Testing
         #expect(OutcomeCounts().successSummary(empty: "no refreshes") == "no refreshes")
     }
 
-    @Test func proxyStatsKeepTheLastDayPerHour() {
-        let stats = ProxyStats()
+    @Test func proxyStatsKeepTheLastDayPerHour() async throws {
+        let stats = ProxyStats(store: try makeStore())
         let p = ProviderID("a")
         stats.record(p, at: now, failed: false)
         stats.record(p, at: now, failed: true)
         stats.record(p, at: now.addingTimeInterval(-3 * 3600), failed: false)
         stats.record(p, at: now.addingTimeInterval(-25 * 3600), failed: true)
         stats.record(ProviderID("b"), at: now, failed: true)
-        let hours = stats.hourly(p, now: now)
-        #expect(hours.count == 24 && hours[23] == .init(succeeded: 1, failed: 1) && hours[20] == .init(succeeded: 1, failed: 0))
-        #expect(stats.total(p, now: now) == .init(succeeded: 2, failed: 1))
-        #expect(stats.total(p, now: now).errorSummary(empty: "no calls") == "33 % errors (1 of 3 calls)")
+        for flushed in [false, true] {
+            if flushed { try await stats.flush(now: now) }
+            let hours = try await stats.hourly(p, now: now)
+            #expect(hours.count == 24 && hours[23] == .init(succeeded: 1, failed: 1) && hours[20] == .init(succeeded: 1, failed: 0))
+            let totals = try await stats.totals(now: now)
+            #expect(totals[p] == .init(succeeded: 2, failed: 1) && totals[ProviderID("b")] == .init(succeeded: 0, failed: 1))
+            #expect(totals[p]?.errorSummary(empty: "no calls") == "33 % errors (1 of 3 calls)")
+        }
+    }
+
+    @Test func proxyStatsOfEveryReplicaAddUpOnceEachHasFlushed() async throws {
+        let store = try makeStore()
+        let one = ProxyStats(store: store), two = ProxyStats(store: store)
+        let p = ProviderID("a")
+        for _ in 0..<3 { one.record(p, at: now, failed: false) }
+        two.record(p, at: now, failed: true)
+        // Unflushed calls are seen only by their own process.
+        #expect(try await one.totals(now: now)[p] == .init(succeeded: 3, failed: 0))
+        #expect(try await two.totals(now: now)[p] == .init(succeeded: 0, failed: 1))
+        try await one.flush(now: now)
+        try await two.flush(now: now)
+        try await one.flush(now: now)  // nothing new: adds nothing
+        for stats in [one, two] {
+            #expect(try await stats.totals(now: now)[p] == .init(succeeded: 3, failed: 1))
+            #expect(try await stats.hourly(p, now: now)[23] == .init(succeeded: 3, failed: 1))
+        }
     }
 
     @Test func theChartDrawsOneBarPerNonEmptyCount() {

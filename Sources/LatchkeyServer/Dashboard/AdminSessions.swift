@@ -1,81 +1,66 @@
 import Foundation
 import LatchkeyCrypto
 import LatchkeyModel
-import Synchronization
+import LatchkeyStore
 
-/// A signed-in dashboard session: its CSRF token, its expiry, and a message for the next page.
+/// A signed-in dashboard session: its CSRF token and its expiry.
 struct AdminSession: Sendable {
-    /// Sent in every form and compared in constant time; random, per session.
+    /// Sent in every form and compared in constant time; derived from the session id, never stored.
     let csrfToken: String
     let expiresAt: Date
-    /// Shown once, on the page after an action (POST/redirect/GET).
-    var flash: Flash?
 
-    struct Flash: Sendable {
+    /// A message shown once, on the page after an action (POST/redirect/GET).
+    struct Flash: Sendable, Codable, Equatable {
         var message: String
         var isError: Bool
     }
 }
 
-/// The dashboard's sessions, in memory: signing in again after a restart is the price of keeping no session
-/// state in the database. Only a SHA-256 of each session id is kept, so a memory dump cannot replay a cookie.
+/// The dashboard's sessions, in the store so that every replica behind a load balancer knows them.
 ///
-/// Contract: `start` returns a fresh random 256-bit id; `session` finds it until it expires or `end` is called.
-final class AdminSessions: Sendable {
-    private let sessions = Mutex<[String: AdminSession]>([:])
+/// The store keeps a SHA-256 of each session id, its expiry and a sealed flash message; the CSRF token and the
+/// flash's key are derived from the id itself (`SessionSecrets`), so a copy of the database can neither replay a
+/// cookie, forge a form, nor read a connect link waiting in a flash.
+///
+/// Contract: `start` returns a fresh random 256-bit id; `session` finds it on any replica until it expires or `end`
+/// is called on any replica.
+struct AdminSessions: Sendable {
+    let store: any AdminSessionStore
     /// How long a session lasts from sign-in.
-    let lifetime: TimeInterval
-    /// At most this many live sessions; the oldest is dropped past it.
-    let capacity: Int
-
-    init(lifetime: TimeInterval = 12 * 3600, capacity: Int = 1000) {
-        self.lifetime = lifetime
-        self.capacity = capacity
-    }
+    var lifetime: TimeInterval = 12 * 3600
+    /// At most this many live sessions; signing in past it ends the ones closest to expiry.
+    var capacity = 1000
 
     /// Starts a session; returns the id for the cookie and the session.
-    func start(now: Date) -> (id: String, session: AdminSession) {
+    func start(now: Date) async throws -> (id: String, session: AdminSession) {
         let id = RandomToken.base64URL(bytes: 32)
-        let session = AdminSession(csrfToken: RandomToken.base64URL(bytes: 32), expiresAt: now.addingTimeInterval(lifetime))
-        sessions.withLock { all in
-            all = all.filter { $0.value.expiresAt > now }
-            if all.count >= capacity, let oldest = all.min(by: { $0.value.expiresAt < $1.value.expiresAt })?.key {
-                all.removeValue(forKey: oldest)
-            }
-            all[SecretHash.sha256Hex(id)] = session
-        }
-        return (id, session)
+        let expiresAt = now.addingTimeInterval(lifetime)
+        try await store.createAdminSession(idHash: SecretHash.sha256Hex(id), expiresAt: expiresAt, now: now, capacity: capacity)
+        return (id, AdminSession(csrfToken: SessionSecrets(sessionID: id).csrfToken, expiresAt: expiresAt))
     }
 
     /// The live session with this id, or nil.
-    func session(id: String, now: Date) -> AdminSession? {
-        let key = SecretHash.sha256Hex(id)
-        return sessions.withLock { all in
-            guard let session = all[key] else { return nil }
-            guard session.expiresAt > now else {
-                all.removeValue(forKey: key)
-                return nil
-            }
-            return session
-        }
+    func session(id: String, now: Date) async throws -> AdminSession? {
+        guard let expiresAt = try await store.adminSessionExpiry(idHash: SecretHash.sha256Hex(id), now: now) else { return nil }
+        return AdminSession(csrfToken: SessionSecrets(sessionID: id).csrfToken, expiresAt: expiresAt)
     }
 
-    /// Ends the session (sign-out).
-    func end(id: String) {
-        _ = sessions.withLock { $0.removeValue(forKey: SecretHash.sha256Hex(id)) }
+    /// Ends the session (sign-out), on every replica.
+    func end(id: String) async throws {
+        try await store.deleteAdminSession(idHash: SecretHash.sha256Hex(id))
     }
 
-    /// Leaves a message for the next page of this session.
-    func setFlash(id: String, _ flash: AdminSession.Flash) {
-        sessions.withLock { $0[SecretHash.sha256Hex(id)]?.flash = flash }
+    /// Leaves a message for the next page of this session, sealed under a key only the session id yields.
+    func setFlash(id: String, _ flash: AdminSession.Flash) async throws {
+        let sealed = try SessionSecrets(sessionID: id).seal(Array(try JSONEncoder().encode(flash)))
+        try await store.setAdminSessionMessage(idHash: SecretHash.sha256Hex(id), sealed: sealed)
     }
 
-    /// The waiting message, removed.
-    func takeFlash(id: String) -> AdminSession.Flash? {
-        sessions.withLock { all in
-            let key = SecretHash.sha256Hex(id)
-            defer { all[key]?.flash = nil }
-            return all[key]?.flash
-        }
+    /// The waiting message, removed; nil when there is none or it does not open under this id.
+    func takeFlash(id: String) async throws -> AdminSession.Flash? {
+        guard let sealed = try await store.takeAdminSessionMessage(idHash: SecretHash.sha256Hex(id)),
+            let plaintext = try? SessionSecrets(sessionID: id).open(sealed)
+        else { return nil }
+        return try? JSONDecoder().decode(AdminSession.Flash.self, from: Data(plaintext))
     }
 }

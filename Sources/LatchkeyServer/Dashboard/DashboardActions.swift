@@ -88,9 +88,9 @@ struct DashboardActions {
         let manifest = try services.catalog.manifest(context.parameters.get("provider") ?? "")
         do {
             let message = try await body(manifest, form)
-            sessions.setFlash(id: signIn.sessionID, AdminSession.Flash(message: message, isError: false))
+            try await sessions.setFlash(id: signIn.sessionID, AdminSession.Flash(message: message, isError: false))
         } catch let error as LatchkeyError {
-            sessions.setFlash(id: signIn.sessionID, AdminSession.Flash(message: error.message, isError: true))
+            try await sessions.setFlash(id: signIn.sessionID, AdminSession.Flash(message: error.message, isError: true))
         }
         let back = "/admin/integrations/\(manifest.id.rawValue)?tab=connections"
         return Response(status: .seeOther, headers: [.location: back, .cacheControl: "no-store"])

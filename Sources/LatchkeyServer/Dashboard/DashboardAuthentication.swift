@@ -12,7 +12,7 @@ struct DashboardAuthentication: RouterMiddleware {
     let now: @Sendable () -> Date
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let id = request.cookies[Self.cookieName]?.value, !id.isEmpty, let session = sessions.session(id: id, now: now()) else {
+        guard let id = request.cookies[Self.cookieName]?.value, !id.isEmpty, let session = try await sessions.session(id: id, now: now()) else {
             return Response(status: .seeOther, headers: [.location: "/admin/login", .cacheControl: "no-store"])
         }
         var context = context

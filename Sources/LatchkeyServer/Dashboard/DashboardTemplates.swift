@@ -44,7 +44,7 @@ enum DashboardTemplates {
             <td>{{mode}}</td><td class="setup">{{setup}}</td><td class="counts">{{#counts}}<span class="state">{{state}}</span> {{count}}<br>{{/counts}}{{^counts}}none{{/counts}}</td>
             <td class="health">{{health}}</td><td class="proxy">{{proxy}}</td></tr>{{/providers}}
             {{^providers}}<tr><td colspan="6">No provider matches.</td></tr>{{/providers}}</table>
-            <p class="muted">Refresh success counts <code>connection.refreshed</code> against <code>connection.refresh_failed</code> in the audit log. Proxy errors are calls that Latchkey refused or could not finish, or that the provider answered with a 5xx status; they are counted in this server's memory since it started.</p>
+            <p class="muted">Refresh success counts <code>connection.refreshed</code> against <code>connection.refresh_failed</code> in the audit log. Proxy errors are calls that Latchkey refused or could not finish, or that the provider answered with a 5xx status; they are counted over every replica for the last 24 hours (another replica's calls show after a few seconds).</p>
             """,
         "integration": """
             <h1 id="integration-name">{{name}}</h1><p class="muted"><code>{{id}}</code> · {{mode}}{{#docs}} · <a href="{{docs}}" rel="noopener noreferrer">docs</a>{{/docs}}</p>
@@ -53,7 +53,7 @@ enum DashboardTemplates {
             <h2>Summary</h2><p id="summary">{{#counts}}<span class="state">{{state}}</span> {{count}}&emsp;{{/counts}}{{^counts}}No connections yet.{{/counts}}</p>
             <h2>Health, last 24 hours</h2><p id="health">Refresh success: {{health}}</p>{{{chart}}}
             <p class="muted">Green: refreshes; red: failed refreshes; one pair of bars per hour.</p>
-            <p id="proxy-health">Proxied calls: {{proxy}}</p>{{{proxy_chart}}}<p class="muted">Green: completed calls; red: errors (Latchkey's own, or a provider 5xx); per clock hour, this server since it started.</p>
+            <p id="proxy-health">Proxied calls: {{proxy}}</p>{{{proxy_chart}}}<p class="muted">Green: completed calls; red: errors (Latchkey's own, or a provider 5xx); per clock hour, over every replica.</p>
             <h2>Setup</h2><p id="setup">{{setup}}</p>{{#apps}}<p class="muted">App <code>{{client_id}}</code> at <code>{{owner}}</code>, updated {{updated_at}}</p>{{/apps}}
             <h2>Linked agents</h2><ul id="linked-agents">{{#linked}}<li><code>{{.}}</code></li>{{/linked}}{{^linked}}<li>None.</li>{{/linked}}</ul>
             <h2>Recent activity</h2>{{> events}}</div>{{/tab_dashboard}}

@@ -28,7 +28,7 @@ struct IntegrationPages {
     /// Runs a page with the session's chrome (taking its flash); errors become a problem page.
     func page(_ context: LatchkeyContext, _ body: (DashboardPages.Chrome) async throws -> Response) async throws -> Response {
         let signIn = try context.requireDashboard()
-        let chrome = DashboardPages.Chrome(csrf: signIn.session.csrfToken, flash: sessions.takeFlash(id: signIn.sessionID))
+        let chrome = DashboardPages.Chrome(csrf: signIn.session.csrfToken, flash: try await sessions.takeFlash(id: signIn.sessionID))
         do {
             return try await body(chrome)
         } catch let error as LatchkeyError {
@@ -43,6 +43,7 @@ struct IntegrationPages {
         }
         let all = try await services.store.allConnections(ownerPrefix: nil, provider: nil, state: nil)
         let health = try await RefreshHealth.load(from: services.store, provider: nil, now: services.now())
+        let proxy = try await services.proxyStats.totals(now: services.now())
         var rows: [[String: Any]] = []
         for m in manifests {
             let apps = try await registeredApps(of: m)
@@ -50,7 +51,7 @@ struct IntegrationPages {
                 "id": m.id.rawValue, "name": m.name, "mode": m.auth.mode, "setup": DashboardViews.setup(m, apps: apps),
                 "counts": DashboardViews.counts(all.filter { $0.provider == m.id }),
                 "health": (health.byProvider[m.id] ?? OutcomeCounts()).successSummary(empty: "no refreshes"),
-                "proxy": services.proxyStats.total(m.id, now: services.now()).errorSummary(empty: "no calls"),
+                "proxy": (proxy[m.id] ?? OutcomeCounts()).errorSummary(empty: "no calls"),
             ])
         }
         return pages.render("integrations", title: "Integrations", ["q": query, "providers": rows], chrome: chrome)
@@ -80,9 +81,9 @@ struct IntegrationPages {
             values["counts"] = DashboardViews.counts(connections)
             values["health"] = (health.byProvider[m.id] ?? OutcomeCounts()).successSummary(empty: "no refreshes")
             values["chart"] = HourlyChart(hours: health.hourly).svg
-            values["proxy"] = services.proxyStats.total(m.id, now: now).errorSummary(empty: "no calls")
-            values["proxy_chart"] = HourlyChart(
-                hours: services.proxyStats.hourly(m.id, now: now), id: "proxy-chart", label: "Proxied calls (green) and errors (red)").svg
+            let proxy = try await services.proxyStats.hourly(m.id, now: now)
+            values["proxy"] = proxy.reduce(into: OutcomeCounts()) { $0.add($1) }.errorSummary(empty: "no calls")
+            values["proxy_chart"] = HourlyChart(hours: proxy, id: "proxy-chart", label: "Proxied calls (green) and errors (red)").svg
             values["setup"] = DashboardViews.setup(m, apps: apps)
             values["apps"] = apps.map { app -> [String: Any] in ["owner": app.owner.description, "client_id": app.clientID, "updated_at": DashboardViews.time(app.updatedAt)] }
             values["linked"] = Set(connections.filter { $0.state != .revoked }.map(\.owner.description)).sorted()

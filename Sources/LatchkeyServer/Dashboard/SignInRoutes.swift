@@ -13,7 +13,7 @@ struct SignInRoutes {
 
     func register(on router: Router<LatchkeyContext>, signedIn: RouterGroup<LatchkeyContext>) {
         router.get("/admin/login") { request, _ in
-            if let id = request.cookies[DashboardAuthentication.cookieName]?.value, sessions.session(id: id, now: services.now()) != nil {
+            if let id = request.cookies[DashboardAuthentication.cookieName]?.value, try await sessions.session(id: id, now: services.now()) != nil {
                 return Response(status: .seeOther, headers: [.location: "/admin", .cacheControl: "no-store"])
             }
             return pages.render("login", title: "Sign in", [:])
@@ -25,7 +25,7 @@ struct SignInRoutes {
                 await services.audit(AuditEvent(at: services.now(), actor: "browser", action: "admin.sign_in", outcome: "failure"))
                 return pages.render("login", title: "Sign in", ["error": "That admin key is not right."], status: .unauthorized)
             }
-            let (id, _) = sessions.start(now: services.now())
+            let (id, _) = try await sessions.start(now: services.now())
             await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "admin.sign_in"))
             var response = Response(status: .seeOther, headers: [.location: "/admin", .cacheControl: "no-store"])
             response.headers.append(HTTPField(name: .setCookie, value: cookie(id, maxAge: Int(sessions.lifetime))))
@@ -37,7 +37,7 @@ struct SignInRoutes {
             guard DashboardForm.csrfMatches(form, signIn.session) else {
                 return pages.problem("Refused", code: "csrf_failed", message: DashboardForm.csrfMessage, status: .forbidden, chrome: nil)
             }
-            sessions.end(id: signIn.sessionID)
+            try await sessions.end(id: signIn.sessionID)
             var response = Response(status: .seeOther, headers: [.location: "/admin/login", .cacheControl: "no-store"])
             response.headers.append(HTTPField(name: .setCookie, value: cookie("", maxAge: 0)))
             return response

@@ -36,8 +36,8 @@ public struct LatchkeyServices: Sendable {
     let reconnectLinks = ReconnectLinks()
     /// Wakes the webhook deliverer when an event is queued.
     let webhookWakeup = WakeSignal()
-    /// Proxied calls and errors per provider and hour, for the dashboard (this process, last 24 hours).
-    let proxyStats = ProxyStats()
+    /// Proxied calls and errors per provider and hour, for the dashboard (every replica, last 24 hours).
+    let proxyStats: ProxyStats
 
     public init(
         store: any LatchkeyStorage, vault: CredentialVault, masterKeySource: any MasterKeySource, catalog: ProviderCatalog, oauth: OAuthClient,
@@ -46,6 +46,7 @@ public struct LatchkeyServices: Sendable {
     ) {
         self.metrics = metrics
         self.connectionCache = ConnectionCache(writes: toolsChanged)
+        self.proxyStats = ProxyStats(store: store)
         self.transport = transport
         self.store = store
         self.vault = vault

@@ -1,0 +1,35 @@
+import Foundation
+import LatchkeyModel
+import LatchkeyStore
+import Logging
+import ServiceLifecycle
+
+/// Adds this process's proxy call counts to the store every `interval`, so every replica's dashboard shows every
+/// replica's calls; once an hour it deletes hours older than `retentionHours`.
+///
+/// On graceful shutdown the sleep is cut short and one last flush runs. Hummingbird shuts its HTTP server down
+/// before the services beside it, so by then no call is still being counted. A flush in progress is never cancelled
+/// by a graceful shutdown: one cut off after its commit would be retried and counted twice.
+struct ProxyStatsFlusher: Service {
+    let stats: ProxyStats
+    let store: any ProxyStatsStore
+    let interval: Duration
+    let now: @Sendable () -> Date
+    let logger: Logger
+    /// Hours kept in the store: twice the dashboard's window.
+    var retentionHours = 2 * ProxyStats.window
+
+    func run() async throws {
+        var prunedAt: Date?
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            do { try await stats.flush(now: now()) } catch {
+                logger.warning("proxy call counts could not be written; kept for the next flush", metadata: ["error": "\(type(of: error))"])
+            }
+            if prunedAt.map({ now().timeIntervalSince($0) >= 3600 }) ?? true {
+                prunedAt = now()
+                _ = try? await store.purgeProxyCounts(beforeHour: ProxyHourCounts.hour(of: now()) - retentionHours)
+            }
+        }
+    }
+}
