@@ -41,10 +41,13 @@ public enum AgentKey {
     public static func generate() -> String { prefix + RandomToken.base64URL(bytes: 32) }
 }
 
-/// Agent keys recently found valid, for one second: a hot agent does not hit the store on every call.
+/// Agent keys recently found valid, for one second: a hot agent does not hit the store on every call, and calls that
+/// miss together share one read.
 /// Revocation in this process clears it at once; another replica's revocation takes effect within the second.
 final class AgentKeyCache: Sendable {
     private let entries = Mutex<[String: (agent: OwnerRef, until: ContinuousClock.Instant)]>([:])
+    /// Concurrent misses of one key share one store read.
+    private let misses = SingleFlight<String, OwnerRef?>()
     let ttl: Duration
 
     init(ttl: Duration = .seconds(1)) { self.ttl = ttl }
@@ -52,7 +55,7 @@ final class AgentKeyCache: Sendable {
     func agent(forKeyHash hash: String, identities: any IdentityStore) async throws -> OwnerRef? {
         let now = ContinuousClock.now
         if let hit = entries.withLock({ $0[hash] }), hit.until > now { return hit.agent }
-        guard let agent = try await identities.agent(forKeyHash: hash) else {
+        guard let agent = try await misses.value(for: hash, read: { try await identities.agent(forKeyHash: hash) }) else {
             _ = entries.withLock { $0.removeValue(forKey: hash) }
             return nil
         }

@@ -5,7 +5,7 @@ import Synchronization
 /// The hot path's memory: which connection a caller's call resolved to, and the opened credential of a
 /// connection version, so a busy agent does not read the store and decrypt on every call.
 ///
-/// - A resolution is kept for one second. A connection write in this process (refresh, revoke, remove,
+/// - A resolution is kept for one second; concurrent misses of one share a single store read. A connection write in this process (refresh, revoke, remove,
 ///   reconnect) forgets every resolution at once; a write by another replica takes effect within the second,
 ///   the same bound as agent keys.
 /// - An opened credential is kept with the exact ciphertext it came from and used only while the stored
@@ -32,7 +32,14 @@ final class ConnectionCache: Sendable {
         var until: ContinuousClock.Instant
     }
 
+    private struct MissKey: Hashable, Sendable {
+        var key: ResolutionKey
+        var generation: UInt64
+    }
+
     private let resolutions = Mutex<[ResolutionKey: Resolution]>([:])
+    /// Concurrent misses of one resolution share one store read.
+    private let misses = SingleFlight<MissKey, StoredConnection>()
     private let credentials = Mutex<[ConnectionID: Opened]>([:])
     private let generation = Atomic<UInt64>(0)
     let resolutionTTL: Duration
@@ -53,15 +60,16 @@ final class ConnectionCache: Sendable {
 
     /// The resolution of `key`, or the result of `resolve` (remembered).
     func resolution(
-        _ key: ResolutionKey, resolve: () async throws -> StoredConnection
+        _ key: ResolutionKey, resolve: @escaping @Sendable () async throws -> StoredConnection
     ) async throws -> StoredConnection {
         let now = ContinuousClock.now
         let current = generation.load(ordering: .acquiring)
         if let hit = resolutions.withLock({ $0[key] }), hit.until > now, hit.generation == current {
             return hit.stored
         }
-        // Read the generation before the store: a write that lands during the read makes this entry stale at once.
-        let stored = try await resolve()
+        // Read the generation before the store: a write that lands during the read makes this entry stale at once,
+        // and a caller that comes after such a write starts a read of its own instead of joining the older one.
+        let stored = try await misses.value(for: MissKey(key: key, generation: current), read: resolve)
         resolutions.withLock { map in
             if map.count >= capacity { map.removeAll() }
             map[key] = Resolution(stored: stored, generation: current, until: now + resolutionTTL)

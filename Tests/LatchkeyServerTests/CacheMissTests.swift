@@ -1,0 +1,86 @@
+import Foundation
+import LatchkeyModel
+import LatchkeyStore
+import Synchronization
+import Testing
+
+@testable import LatchkeyServer
+
+/// One-second caches on the hot path: calls that miss together share one store read, and a write in this process
+/// is never hidden by a read that started before it.
+@Suite struct CacheMissTests {
+    /// A store read that takes a while and counts how often it ran.
+    final class SlowRead: Sendable {
+        let reads = Atomic<Int>(0)
+        let delay: Duration
+        init(delay: Duration = .milliseconds(200)) { self.delay = delay }
+
+        func read() async throws -> StoredConnection {
+            reads.add(1, ordering: .relaxed)
+            try await Task.sleep(for: delay)
+            let owner = try OwnerRef(parsing: "org:acme")
+            let now = Date()
+            return StoredConnection(
+                connection: Connection(id: .random(), provider: "github", owner: owner, state: .active, isDefault: true, createdAt: now, updatedAt: now),
+                sealedCredential: [1])
+        }
+    }
+
+    let key = ConnectionCache.ResolutionKey(caller: "agent:acme/a/b/c", provider: "github", connection: nil, user: nil)
+
+    @Test func fiftyCallsMissingTogetherReadTheStoreOnceAndGetTheSameAnswer() async throws {
+        let cache = ConnectionCache()
+        let slow = SlowRead()
+        let ids = try await withThrowingTaskGroup(of: ConnectionID.self) { group in
+            for _ in 0..<50 { group.addTask { try await cache.resolution(key) { try await slow.read() }.connection.id } }
+            return try await group.reduce(into: Set<ConnectionID>()) { $0.insert($1) }
+        }
+        #expect(slow.reads.load(ordering: .relaxed) == 1)
+        #expect(ids.count == 1)
+        // Within the second, the answer comes from memory.
+        _ = try await cache.resolution(key) { try await slow.read() }
+        #expect(slow.reads.load(ordering: .relaxed) == 1)
+    }
+
+    @Test func aCallAfterALocalWriteDoesNotJoinAReadThatStartedBeforeIt() async throws {
+        let cache = ConnectionCache()
+        let slow = SlowRead()
+        async let before = cache.resolution(key) { try await slow.read() }
+        try await Task.sleep(for: .milliseconds(50))
+        cache.connectionWritten(.random())
+        let after = try await cache.resolution(key) { try await slow.read() }
+        let earlier = try await before
+        #expect(slow.reads.load(ordering: .relaxed) == 2)
+        #expect(after.connection.id != earlier.connection.id)
+    }
+
+    @Test func aFailedReadFailsEveryCallerThatJoinedItAndTheNextCallReadsAgain() async throws {
+        let flight = SingleFlight<String, Int>()
+        let counter = SlowRead()
+        let failures = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<10 {
+                group.addTask {
+                    do {
+                        _ = try await flight.value(for: "k") {
+                            counter.reads.add(1, ordering: .relaxed)
+                            try await Task.sleep(for: .milliseconds(150))
+                            throw LatchkeyError(.internalError, "store down")
+                        }
+                        return false
+                    } catch { return true }
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(failures == 10 && counter.reads.load(ordering: .relaxed) == 1)
+        #expect(flight.count == 0)
+        #expect(try await flight.value(for: "k") { 7 } == 7)
+    }
+
+    @Test func differentKeysReadSeparately() async throws {
+        let flight = SingleFlight<String, String>()
+        async let a = flight.value(for: "a") { try await Task.sleep(for: .milliseconds(100)); return "A" }
+        async let b = flight.value(for: "b") { try await Task.sleep(for: .milliseconds(100)); return "B" }
+        #expect(try await [a, b] == ["A", "B"])
+    }
+}
