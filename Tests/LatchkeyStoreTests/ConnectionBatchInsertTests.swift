@@ -19,10 +19,11 @@ struct ConnectionBatchInsertTests {
     @Test(arguments: StoreEngine.available) func aBatchReadsBackAsSingleInsertsWould(_ engine: StoreEngine) async throws {
         let store = try await engine.makeStore()
         // More rows than one PostgreSQL statement takes, so the batch spans several statements.
-        let batch = (0..<1_200).map { i in
-            StoredConnection(
-                connection: connection("agent:acme/t/p/a\(i % 40)", ProviderID("p\(i / 40)"), at: TimeInterval(i)),
-                sealedCredential: i % 3 == 0 ? nil : [UInt8(i % 256), 7])
+        var batch: [StoredConnection] = []
+        for i in 0..<1_200 {
+            let c = connection("agent:acme/t/p/a\(i % 40)", ProviderID("p\(i / 40)"), at: TimeInterval(i))
+            let sealed: [UInt8]? = i % 3 == 0 ? nil : [UInt8(i % 256), 7]
+            batch.append(StoredConnection(connection: c, sealedCredential: sealed))
         }
         try await store.insert(batch)
         for stored in [batch[0], batch[1], batch[641], batch[1_199]] {

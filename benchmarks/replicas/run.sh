@@ -84,16 +84,23 @@ curl -sf -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT_2/v1/proxy/benc
 
 # Committed transactions in the cluster. The statistics reach pg_stat_database up to a second late, so wait first.
 commits() { sleep 1.5; "$PSQL" "$PG_URL" -tAc "SELECT sum(xact_commit) FROM pg_stat_database"; }
+# Proxied calls a replica has served (its /metrics; the read itself adds a scan of connections).
+served() { curl -sf "http://127.0.0.1:$1/metrics" | awk '/^latchkey_proxy_duration_seconds_count/ {n += $NF} END {print n + 0}'; }
+# Index and sequential scans per table (which reads the calls make), as "table:scans" words.
+scans() { "$PSQL" "$PG_URL" -tAc "SELECT string_agg(relname || ':' || (coalesce(idx_scan, 0) + coalesce(seq_scan, 0)), ' ') FROM pg_stat_user_tables"; }
 # Background transactions (lease and refresher polls, this query itself) while idle, per second.
 I0=$(commits); sleep 5; I1=$(commits)
 IDLE_RATE=$(python3 -c "print(($I1 - $I0) / 6.5)")
 
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION on $(nproc) cores (wrk, nginx, PostgreSQL and both replicas share them)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-X0=$(commits); R1=$(measure one "http://127.0.0.1:$PORT_LB1/v1/proxy/bench/items" "Authorization: Bearer $KEY"); X1=$(commits)
-R2=$(measure two "http://127.0.0.1:$PORT_LB2/v1/proxy/bench/items" "Authorization: Bearer $KEY"); X2=$(commits)
+X0=$(commits); S0=$(scans)
+R1=$(measure one "http://127.0.0.1:$PORT_LB1/v1/proxy/bench/items" "Authorization: Bearer $KEY"); X1=$(commits); S1=$(scans)
+C1=$(served "$PORT_1"); C2=$(served "$PORT_2")
+R2=$(measure two "http://127.0.0.1:$PORT_LB2/v1/proxy/bench/items" "Authorization: Bearer $KEY"); X2=$(commits); S2=$(scans)
+echo "(2) calls served: replica 1 $(( $(served "$PORT_1") - C1 )), replica 2 $(( $(served "$PORT_2") - C2 ))"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 - "$R1" "$R2" "$X0" "$X1" "$X2" "$IDLE_RATE" "${DURATION%s}" <<'PY'
+python3 - "$R1" "$R2" "$X0" "$X1" "$X2" "$IDLE_RATE" "${DURATION%s}" "$S0" "$S1" "$S2" <<'PY'
 import sys
 rows = [sys.argv[1].split(), sys.argv[2].split()]
 x0, x1, x2 = (int(v) for v in sys.argv[3:6])
@@ -107,4 +114,11 @@ for (name, rps, p50, p99, errors, total), commits in zip(rows, (x1 - x0, x2 - x1
 one, two = (float(r[1]) for r in rows)
 print(f"2/1 = {two / one:.3f} (ideal 2.0 with a core per replica; this machine has {__import__('os').cpu_count()})   "
       f"idle background: {idle:.1f} xact/s")
+def table_scans(words):
+    return {w.rsplit(":", 1)[0]: int(w.rsplit(":", 1)[1]) for w in words.split()}
+s0, s1, s2 = (table_scans(w) for w in sys.argv[8:11])
+for (name, *_, total), (before, after) in zip(rows, ((s0, s1), (s1, s2))):
+    busy = {t: after.get(t, 0) - before.get(t, 0) for t in after if after.get(t, 0) > before.get(t, 0)}
+    print(f"{names[name]}: table scans per 1,000 calls: "
+          + (", ".join(f"{t} {n * 1000 / int(total):.1f}" for t, n in sorted(busy.items())) or "none"))
 PY
