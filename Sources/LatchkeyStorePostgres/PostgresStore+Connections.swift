@@ -54,11 +54,12 @@ extension PostgresStore {
         try await execute(PostgresQuery(unsafeSQL: "INSERT INTO connections (\(columns.joined(separator: ", "))) VALUES (\(marks))", binds: binds))
     }
 
-    /// Inserts many connections in one transaction, each row exactly as `insert` writes it: all or none (seeding,
-    /// benchmarks). Fails with `conflict` when an id exists.
+    /// Inserts many connections in one transaction, each row exactly as `insert` writes it (for seeding and
+    /// benchmarks). All or none: fails with `conflict`, writing nothing, when a row breaks a constraint (an id that
+    /// exists, a second default of an owner and provider).
     public func insert(_ batch: [StoredConnection]) async throws {
         let columns = Self.connectionColumns + ["id", "version"]
-        // A statement carries at most 65,535 parameters: a few hundred rows per INSERT.
+        // A statement carries at most 65,535 parameters, and a row takes 18.
         let rowsPerStatement = 500
         try await transaction { tx in
             for start in stride(from: 0, to: batch.count, by: rowsPerStatement) {

@@ -266,8 +266,9 @@ extension SQLiteStore {
         }
     }
 
-    /// Inserts many connections in one transaction, each row exactly as `insert` writes it: all or none (seeding,
-    /// benchmarks). Fails with `conflict` when an id exists.
+    /// Inserts many connections in one transaction, each row exactly as `insert` writes it (for seeding and
+    /// benchmarks). All or none: fails with `conflict`, writing nothing, when a row breaks a constraint (an id that
+    /// exists, a second default of an owner and provider).
     public func insert(_ batch: [StoredConnection]) async throws {
         let rows = batch.map { Self.connectionArguments($0.connection, $0.sealedCredential) + [$0.connection.id.rawValue, $0.connection.version] }
         try await write { db in
@@ -276,6 +277,7 @@ extension SQLiteStore {
         }
     }
 
+    /// Every column of a new row: ``connectionArguments(_:_:)``, then id and version.
     static let insertConnectionSQL = """
         INSERT INTO connections (provider, owner, org, state, account_id, account_name, scopes_requested,
             scopes_granted, config, expires_at, last_refreshed_at, last_error, is_default, created_at, updated_at,
