@@ -109,6 +109,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Connection-lookup latency at 1,000 and 1,000,000 connections on both stores (benchmarks/lookup/run.sh).
+        .executableTarget(
+            name: "latchkey-bench-lookup",
+            dependencies: [
+                "LatchkeyModel", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyStorePostgres",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "benchmarks/lookup",
+            exclude: ["run.sh"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "LatchkeyModelTests", dependencies: ["LatchkeyModel"]),
         .testTarget(name: "LatchkeyManifestTests", dependencies: ["LatchkeyManifest"], exclude: ["Fixtures"]),
         .testTarget(name: "LatchkeyCryptoTests", dependencies: ["LatchkeyCrypto"]),

@@ -54,6 +54,32 @@ extension PostgresStore {
         try await execute(PostgresQuery(unsafeSQL: "INSERT INTO connections (\(columns.joined(separator: ", "))) VALUES (\(marks))", binds: binds))
     }
 
+    /// Inserts many connections in one transaction, each row exactly as `insert` writes it (for seeding and
+    /// benchmarks). All or none: fails with `conflict`, writing nothing, when a row breaks a constraint (an id that
+    /// exists, a second default of an owner and provider).
+    public func insert(_ batch: [StoredConnection]) async throws {
+        let columns = Self.connectionColumns + ["id", "version"]
+        // A statement carries at most 65,535 parameters, and a row takes 18.
+        let rowsPerStatement = 500
+        try await transaction { tx in
+            for start in stride(from: 0, to: batch.count, by: rowsPerStatement) {
+                var binds = PostgresBindings()
+                var tuples: [String] = []
+                for stored in batch[start..<min(start + rowsPerStatement, batch.count)] {
+                    let first = binds.count + 1
+                    _ = Self.connectionAssignments(stored.connection, stored.sealedCredential, into: &binds)
+                    binds.append(stored.connection.id.rawValue)
+                    binds.append(stored.connection.version)
+                    tuples.append("(" + (first...binds.count).map { "$\($0)" }.joined(separator: ", ") + ")")
+                }
+                try await tx.execute(
+                    PostgresQuery(
+                        unsafeSQL: "INSERT INTO connections (\(columns.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", "))",
+                        binds: binds))
+            }
+        }
+    }
+
     public func update(_ connection: Connection, sealedCredential: [UInt8]?, expectedVersion: Int) async throws -> Bool {
         try await !execute(Self.compareAndSwap(connection, sealedCredential, expectedVersion: expectedVersion)).isEmpty
     }

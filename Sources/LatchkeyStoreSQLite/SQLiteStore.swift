@@ -262,16 +262,28 @@ extension SQLiteStore {
     public func insert(_ connection: Connection, sealedCredential: [UInt8]?) async throws {
         let args = Self.connectionArguments(connection, sealedCredential)
         try await write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO connections (provider, owner, org, state, account_id, account_name, scopes_requested,
-                        scopes_granted, config, expires_at, last_refreshed_at, last_error, is_default, created_at, updated_at,
-                        credential, id, version)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: StatementArguments(args + [connection.id.rawValue, connection.version]))
+            try db.execute(sql: Self.insertConnectionSQL, arguments: StatementArguments(args + [connection.id.rawValue, connection.version]))
         }
     }
+
+    /// Inserts many connections in one transaction, each row exactly as `insert` writes it (for seeding and
+    /// benchmarks). All or none: fails with `conflict`, writing nothing, when a row breaks a constraint (an id that
+    /// exists, a second default of an owner and provider).
+    public func insert(_ batch: [StoredConnection]) async throws {
+        let rows = batch.map { Self.connectionArguments($0.connection, $0.sealedCredential) + [$0.connection.id.rawValue, $0.connection.version] }
+        try await write { db in
+            let statement = try db.cachedStatement(sql: Self.insertConnectionSQL)
+            for row in rows { try statement.execute(arguments: StatementArguments(row)) }
+        }
+    }
+
+    /// Every column of a new row: ``connectionArguments(_:_:)``, then id and version.
+    static let insertConnectionSQL = """
+        INSERT INTO connections (provider, owner, org, state, account_id, account_name, scopes_requested,
+            scopes_granted, config, expires_at, last_refreshed_at, last_error, is_default, created_at, updated_at,
+            credential, id, version)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
 
     public func update(_ connection: Connection, sealedCredential: [UInt8]?, expectedVersion: Int) async throws -> Bool {
         let args = Self.connectionArguments(connection, sealedCredential)

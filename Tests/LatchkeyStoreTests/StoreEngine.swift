@@ -9,6 +9,8 @@ import Testing
 protocol MigratedStorage: LatchkeyStorage {
     /// The applied migration identifiers, oldest first.
     func appliedMigrations() async throws -> [String]
+    /// Inserts many connections in one transaction (both engines have it, for seeding; not part of the protocol).
+    func insert(_ batch: [StoredConnection]) async throws
 }
 
 extension SQLiteStore: MigratedStorage {}

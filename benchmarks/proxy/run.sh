@@ -20,23 +20,18 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-missing=""
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$missing nginx-light"
-command -v wrk >/dev/null || missing="$missing wrk"
-if [ -n "$missing" ]; then $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing; fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+. benchmarks/lib.sh
+bench_deps
 
 swift build -c release --product latchkey >/dev/null
 BIN=.build/release/latchkey
 
 WORK=$(mktemp -d /tmp/latchkey-bench.XXXXXX)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT_A=$(free_port); PORT_B=$(free_port); PORT_L=$(free_port)
 cleanup() { [ -n "${LK_PID:-}" ] && kill "$LK_PID" 2>/dev/null; "$NGINX" -p "$WORK" -c nginx.conf -s stop 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-mkdir -p "$WORK/logs" "$WORK/providers"
+mkdir -p "$WORK/logs"
 cat > "$WORK/nginx.conf" <<CONF
 worker_processes 1;
 error_log $WORK/logs/error.log warn;
@@ -48,7 +43,7 @@ http {
   upstream upstream_a { server 127.0.0.1:$PORT_A; keepalive 128; }
   server {
     listen 127.0.0.1:$PORT_A;
-    location / { default_type application/json; return 200 '{"items":[{"id":1,"name":"alpha"},{"id":2,"name":"beta"}]}'; }
+    $UPSTREAM_LOCATION
   }
   server {
     listen 127.0.0.1:$PORT_B;
@@ -63,65 +58,17 @@ http {
 CONF
 "$NGINX" -p "$WORK" -c nginx.conf
 
-cat > "$WORK/providers/bench.yaml" <<YAML
-id: bench
-name: Benchmark upstream
-docs: https://nginx.org/en/docs/
-auth:
-  mode: api_key
-  api_key: {label: Token}
-proxy:
-  base_url: http://127.0.0.1:$PORT_A
-  inject: {header: Authorization, format: "Bearer {api_key}"}
-tools:
-  - name: list_items
-    description: List items.
-    access: read
-    request: {method: GET, path: /items}
-    input: {type: object, properties: {}}
-  - name: noop
-    description: Nothing.
-    access: read
-    request: {method: GET, path: /noop}
-    input: {type: object, properties: {}}
-YAML
+write_provider "$WORK/providers" "$PORT_A"
 echo "" > "$WORK/latchkey.yaml"
 ADMIN=bench-admin-$RANDOM$RANDOM
 LATCHKEY_CONFIG=$WORK/latchkey.yaml LATCHKEY_PORT=$PORT_L LATCHKEY_DATABASE_URL=sqlite:$WORK/db.sqlite \
   LATCHKEY_MASTER_KEY_FILE=$WORK/master.key LATCHKEY_ADMIN_KEY=$ADMIN LATCHKEY_PROVIDERS=$WORK/providers \
   LATCHKEY_LOG_LEVEL=warning "$BIN" serve > "$WORK/latchkey.log" 2>&1 &
 LK_PID=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT_L/healthz" >/dev/null && break; sleep 0.1; done
-L=http://127.0.0.1:$PORT_L; H="Authorization: Bearer $ADMIN"
-curl -sf -H "$H" $L/v1/admin/orgs -d '{"id":"bench"}' >/dev/null
-curl -sf -H "$H" $L/v1/admin/teams -d '{"org":"bench","id":"t"}' >/dev/null
-curl -sf -H "$H" $L/v1/admin/projects -d '{"team":"bench/t","id":"p"}' >/dev/null
-KEY=$(curl -sf -H "$H" $L/v1/admin/agents -d '{"project":"bench/t/p","id":"a"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
-curl -sf -H "$H" $L/v1/admin/connections -d '{"provider":"bench","owner":"agent:bench/t/p/a","api_key":"upstream-token"}' >/dev/null
-curl -sf -H "Authorization: Bearer $KEY" $L/v1/proxy/bench/items >/dev/null
+L=http://127.0.0.1:$PORT_L
+wait_healthy "$L"
+KEY=$(bootstrap_agent "$L" "$ADMIN")
 
-measure() {  # name url [header]
-  local out
-  if [ -n "${3:-}" ]; then out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "$3" "$2"); else
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$2"); fi
-  echo "$out" > "$WORK/$1.wrk"
-  python3 - "$1" "$WORK/$1.wrk" <<'PY'
-import re, sys
-name, path = sys.argv[1], sys.argv[2]
-text = open(path).read()
-if "Requests/sec" not in text or "50%" not in text:
-    sys.exit(f"wrk gave no latency distribution for ({name}):\n{text}")
-def ms(v):
-    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", v)
-    if not m:
-        sys.exit(f"unexpected latency {v!r} from wrk for ({name}):\n{text}")
-    return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[m.group(2)]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-p50 = ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1)); p99 = ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-print(f"{name} {rps:.0f} {p50:.3f} {p99:.3f} {errors.group(1) if errors else 0}")
-PY
-}
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION on $(nproc) cores (all peers share them)"
 A=$(measure a "http://127.0.0.1:$PORT_A/items")
 B=$(measure b "http://127.0.0.1:$PORT_B/items")
@@ -143,7 +90,7 @@ import sys
 rows = [line.split() for line in sys.argv[1:]]
 names = {"a": "(a) nginx direct", "b": "(b) nginx reverse proxy", "c": "(c) Latchkey proxy"}
 print(f"{'path':26} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>8}")
-for name, rps, p50, p99, errors in rows:
+for name, rps, p50, p99, errors, _ in rows:
     print(f"{names[name]:26} {float(rps):10.0f} {float(p50):9.3f} {float(p99):9.3f} {errors:>8}")
 a, b, c = (dict(zip(["rps", "p50", "p99"], map(float, r[1:4]))) for r in rows)
 print(f"c/b = {c['rps'] / b['rps']:.3f} (target >= 0.8)   c/a = {c['rps'] / a['rps']:.3f}   "
