@@ -29,24 +29,32 @@ import Testing
     let key = ConnectionCache.ResolutionKey(caller: "agent:acme/a/b/c", provider: "github", connection: nil, user: nil)
 
     @Test func fiftyCallsMissingTogetherReadTheStoreOnceAndGetTheSameAnswer() async throws {
-        let cache = ConnectionCache()
+        // The read is held until every caller has arrived (and a little longer, for those still on their way in); a
+        // caller that comes after it finds the answer in memory (a long TTL), so only sharing keeps the count at 1.
+        let cache = ConnectionCache(resolutionTTL: .seconds(600))
         let slow = SlowRead()
+        let arrived = SlowRead()
         let ids = try await withThrowingTaskGroup(of: ConnectionID.self) { group in
-            for _ in 0..<50 { group.addTask { try await cache.resolution(key) { try await slow.read() }.connection.id } }
+            for _ in 0..<50 {
+                group.addTask {
+                    arrived.reads.add(1, ordering: .relaxed)
+                    return try await cache.resolution(key) {
+                        while arrived.reads.load(ordering: .relaxed) < 50 { try await Task.sleep(for: .milliseconds(10)) }
+                        return try await slow.read()
+                    }.connection.id
+                }
+            }
             return try await group.reduce(into: Set<ConnectionID>()) { $0.insert($1) }
         }
         #expect(slow.reads.load(ordering: .relaxed) == 1)
         #expect(ids.count == 1)
-        // Within the second, the answer comes from memory.
-        _ = try await cache.resolution(key) { try await slow.read() }
-        #expect(slow.reads.load(ordering: .relaxed) == 1)
     }
 
     @Test func aCallAfterALocalWriteDoesNotJoinAReadThatStartedBeforeIt() async throws {
         let cache = ConnectionCache()
-        let slow = SlowRead()
+        let slow = SlowRead(delay: .milliseconds(500))
         async let before = cache.resolution(key) { try await slow.read() }
-        try await Task.sleep(for: .milliseconds(50))
+        while slow.reads.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(5)) }
         cache.connectionWritten(.random())
         let after = try await cache.resolution(key) { try await slow.read() }
         let earlier = try await before
@@ -63,7 +71,8 @@ import Testing
                     do {
                         _ = try await flight.value(for: "k") {
                             counter.reads.add(1, ordering: .relaxed)
-                            try await Task.sleep(for: .milliseconds(150))
+                            // Fails only once all ten callers share this read.
+                            while flight.callers(for: "k") < 10 { try await Task.sleep(for: .milliseconds(10)) }
                             throw LatchkeyError(.internalError, "store down")
                         }
                         return false

@@ -6,14 +6,22 @@ import Synchronization
 ///
 /// The read runs in its own task, so a caller that goes away (a dropped request) does not cancel it for the others.
 final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
-    private let inFlight = Mutex<[Key: Task<Value, any Error>]>([:])
+    private struct Flight {
+        var task: Task<Value, any Error>
+        var callers: Int
+    }
+
+    private let inFlight = Mutex<[Key: Flight]>([:])
 
     /// The result of `read` for `key`, shared with every concurrent caller of the same key.
     func value(for key: Key, read: @escaping @Sendable () async throws -> Value) async throws -> Value {
         let (task, started) = inFlight.withLock { map -> (Task<Value, any Error>, Bool) in
-            if let running = map[key] { return (running, false) }
+            if map[key] != nil {
+                map[key]!.callers += 1
+                return (map[key]!.task, false)
+            }
             let task = Task { try await read() }
-            map[key] = task
+            map[key] = Flight(task: task, callers: 1)
             return (task, true)
         }
         guard started else { return try await task.value }
@@ -22,6 +30,9 @@ final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         return try result.get()
     }
 
-    /// Reads in flight now (for tests).
+    /// How many callers wait on the read of `key` now (0 when none is in flight).
+    func callers(for key: Key) -> Int { inFlight.withLock { $0[key]?.callers ?? 0 } }
+
+    /// Reads in flight now.
     var count: Int { inFlight.withLock { $0.count } }
 }
