@@ -150,7 +150,9 @@ def test_a_rotation_on_one_replica_reaches_every_replica_sharing_the_key_file_wh
         # Version 1 is retired from the shared file, and every replica dropped it and wraps under version 2.
         assert [l.split(":", 1)[0] for l in key_file.read_text().split()] == ["2"]
         for lk in (first, second, third):
-            s = fleet.status(lk)
+            deadline = time.time() + 10  # the others drop version 1 at their next heartbeat
+            while (s := fleet.status(lk))["loaded_versions"] != [2] and time.time() < deadline:
+                time.sleep(HEARTBEAT / 2)
             assert (s["current_version"], s["loaded_versions"], s["versions_in_use"]) == (2, [2], {"2": 60}), s
         assert {r["wrapping_version"] for r in fleet.status(third)["replicas"]} == {2}
         assert len({r["loaded_versions"]["2"] for r in fleet.status(third)["replicas"]}) == 1
