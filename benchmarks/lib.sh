@@ -2,6 +2,19 @@
 # The caller sets WORK (a scratch folder), THREADS, CONNECTIONS and DURATION before calling `measure`.
 
 # Installs nginx and wrk when missing; sets NGINX to nginx's path.
+# Sets CONNECTIONS, DURATION and THREADS for wrk from --connections N, --duration T and --threads N (64, 10s, 2).
+wrk_options() {
+  CONNECTIONS=64 DURATION=10s THREADS=2
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --connections) CONNECTIONS=$2; shift 2 ;;
+      --duration) DURATION=$2; shift 2 ;;
+      --threads) THREADS=$2; shift 2 ;;
+      *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+  done
+}
+
 bench_deps() {
   local sudo missing=""
   sudo=$([ "$(id -u)" = 0 ] || echo sudo)

@@ -159,16 +159,8 @@ public final class PostgresStore: LatchkeyStorage {
     static func bytes(_ value: [UInt8]) -> ByteBuffer { ByteBuffer(bytes: value) }
     static func bytes(_ value: ByteBuffer?) -> [UInt8]? { value.map { Array($0.readableBytesView) } }
 
-    static func json(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? {
-        guard let text else { return nil }
-        return try? JSONDecoder().decode(T.self, from: Data(text.utf8))
-    }
+    static func json(_ value: some Encodable) -> String { StoredJSON.encode(value) }
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? { StoredJSON.decode(type, text) }
 }
 
 extension PostgresRandomAccessRow {

@@ -29,16 +29,8 @@ public final class SQLiteStore: LatchkeyStorage {
     static func time(_ date: Date) -> Double { date.timeIntervalSince1970 }
     static func date(_ value: Double?) -> Date? { value.map(Date.init(timeIntervalSince1970:)) }
 
-    static func json(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? {
-        guard let text else { return nil }
-        return try? JSONDecoder().decode(T.self, from: Data(text.utf8))
-    }
+    static func json(_ value: some Encodable) -> String { StoredJSON.encode(value) }
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? { StoredJSON.decode(type, text) }
 
     /// Runs a write, turning constraint violations into `conflict`.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

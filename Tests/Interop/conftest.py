@@ -269,6 +269,17 @@ def workdir():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def start_replica(world_latchkey: "Latchkey", name: str, env: dict) -> "Latchkey":
+    """Another replica of `world_latchkey`: its own folder and port, the same providers, master key file, admin key
+    and public URL (so OAuth callbacks land on the first), and `env` (the shared database among it)."""
+    d = world_latchkey.workdir.parent / name
+    d.mkdir()
+    lk = Latchkey(d, free_port(), world_latchkey.env["LATCHKEY_PROVIDERS"], {**env, "LATCHKEY_PUBLIC_URL": world_latchkey.url})
+    lk.admin_key = world_latchkey.admin_key
+    lk.env.update({k: world_latchkey.env[k] for k in ("LATCHKEY_MASTER_KEY_FILE", "LATCHKEY_ADMIN_KEY")})
+    return lk.start()
+
+
 def start_world(workdir: Path, name: str, env: dict | None = None, access_token_ttl: int | None = None):
     port = free_port()
     callback = f"http://127.0.0.1:{port}/oauth/callback"

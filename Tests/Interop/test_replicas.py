@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import Latchkey, Person, World, free_port, start_world
+from conftest import Person, World, start_replica, start_world
 
 POSTGRES = os.environ.get("LATCHKEY_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(not POSTGRES, reason="needs LATCHKEY_TEST_POSTGRES_URL (make test sets it)")
@@ -39,15 +39,7 @@ def replicas(workdir):
         "LATCHKEY_REFRESH_LEASE_SECONDS": str(LEASE_SECONDS),
     }
     second, peer = start_world(workdir, "replica2", env=env, access_token_ttl=5)
-    others = []
-    for name in ("replica1", "replica3"):
-        d = second.workdir.parent / name
-        d.mkdir()
-        lk = Latchkey(d, free_port(), second.env["LATCHKEY_PROVIDERS"], {**env, "LATCHKEY_PUBLIC_URL": second.url})
-        lk.admin_key = second.admin_key
-        lk.env.update({k: second.env[k] for k in ("LATCHKEY_MASTER_KEY_FILE", "LATCHKEY_ADMIN_KEY")})
-        others.append(lk.start())
-    first, third = others
+    first, third = (start_replica(second, name, env) for name in ("replica1", "replica3"))
     yield World(second, peer), first, second, third
     for lk in (first, second, third):
         lk.stop()

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from conftest import Latchkey, Person, World, free_port, start_world
+from conftest import Person, World, start_replica, start_world
 from test_dashboard import PROVIDER, csrf_of, proxy_counts, sign_in
 
 POSTGRES = os.environ.get("LATCHKEY_TEST_POSTGRES_URL")
@@ -25,16 +25,9 @@ def replicas(workdir):
     URL, so every OAuth callback lands there."""
     env = {"LATCHKEY_DATABASE_URL": f"{POSTGRES}?sslmode=disable", "LATCHKEY_PROXY_STATS_FLUSH_SECONDS": str(FLUSH_SECONDS)}
     second, peer = start_world(workdir, "dashboard-replica2", env=env)
-    others = []
-    for name, flush in (("dashboard-replica1", FLUSH_SECONDS), ("dashboard-replica3", 3600)):
-        d = second.workdir.parent / name
-        d.mkdir()
-        lk = Latchkey(d, free_port(), second.env["LATCHKEY_PROVIDERS"],
-                      {**env, "LATCHKEY_PUBLIC_URL": second.url, "LATCHKEY_PROXY_STATS_FLUSH_SECONDS": str(flush)})
-        lk.admin_key = second.admin_key
-        lk.env.update({k: second.env[k] for k in ("LATCHKEY_MASTER_KEY_FILE", "LATCHKEY_ADMIN_KEY")})
-        others.append(lk.start())
-    first, third = others
+    first, third = (
+        start_replica(second, name, {**env, "LATCHKEY_PROXY_STATS_FLUSH_SECONDS": str(flush)})
+        for name, flush in (("dashboard-replica1", FLUSH_SECONDS), ("dashboard-replica3", 3600)))
     yield World(second, peer), first, second, third
     for lk in (first, second, third):
         lk.stop()

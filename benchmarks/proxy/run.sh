@@ -10,17 +10,8 @@
 #   PROFILE=/tmp/prof bash benchmarks/proxy/run.sh   also samples Latchkey with perf during (c)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-CONNECTIONS=64 DURATION=10s THREADS=2
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --connections) CONNECTIONS=$2; shift 2 ;;
-    --duration) DURATION=$2; shift 2 ;;
-    --threads) THREADS=$2; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
-
 . benchmarks/lib.sh
+wrk_options "$@"
 bench_deps
 
 swift build -c release --product latchkey >/dev/null

@@ -9,17 +9,8 @@
 #   bash benchmarks/replicas/run.sh [--connections 64] [--duration 10s] [--threads 2]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-CONNECTIONS=64 DURATION=10s THREADS=2
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --connections) CONNECTIONS=$2; shift 2 ;;
-    --duration) DURATION=$2; shift 2 ;;
-    --threads) THREADS=$2; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
-
 . benchmarks/lib.sh
+wrk_options "$@"
 bench_deps
 PSQL=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -n 1)
 

@@ -84,7 +84,8 @@ final class KeyRotation: Sendable {
         counts = try await services.store.dataKeyCounts()
         let remaining = counts.filter { $0.key != ring.currentVersion }.values.reduce(0, +)
         let retired = remaining == 0 ? try await retireUnreferenced() : []
-        let others = try await coordinator.liveReplicas().filter { $0.id != coordinator.replicaID }
+        let replicas = try await coordinator.liveReplicas()
+        let others = replicas.filter { $0.id != coordinator.replicaID }
 
         var notes: [String] = []
         if !retired.isEmpty, !source.isWritable {
@@ -96,7 +97,7 @@ final class KeyRotation: Sendable {
                     + "otherwise remove them from their key file or LATCHKEY_MASTER_KEY(S)")
         }
         let report = RotationReport(
-            status: KeyStatus(ring: holder.current, counts: counts, source: source.kind, replicas: try await coordinator.liveReplicas()),
+            status: KeyStatus(ring: holder.current, counts: counts, source: source.kind, replicas: replicas),
             createdVersion: created, rewrapped: rewrapped, retired: retired, note: notes.isEmpty ? nil : notes.joined(separator: "; "))
         await services.audit(AuditEvent(
             at: services.now(), actor: "admin", action: "keys.rotated",

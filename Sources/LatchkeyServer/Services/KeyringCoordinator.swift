@@ -23,12 +23,7 @@ struct KeyringCoordinator: Sendable {
     /// Agrees on the wrapping version at start-up: the store's when it has one (which this replica must hold),
     /// otherwise the highest loaded version, recorded for the replicas that follow.
     static func agree(on loaded: MasterKeyring, store: any KeyringStateStore, now: Date) async throws -> MasterKeyring {
-        var agreed = try await store.wrappingVersion()
-        if agreed == nil {
-            _ = try await store.setWrappingVersion(loaded.currentVersion, expected: nil, at: now)
-            agreed = try await store.wrappingVersion()
-        }
-        guard let version = agreed else { return loaded }
+        guard let version = try await agreedVersion(store: store, proposing: loaded.currentVersion, now: now) else { return loaded }
         guard loaded.contains(version: version) else {
             throw LatchkeyError(
                 .decryptionFailed,
@@ -39,14 +34,18 @@ struct KeyringCoordinator: Sendable {
         return try loaded.withCurrent(version)
     }
 
+    /// The store's wrapping version; on a new database, `proposing` is recorded first (the first replica to do so
+    /// wins, and every other one reads its choice).
+    static func agreedVersion(store: any KeyringStateStore, proposing: Int, now: Date) async throws -> Int? {
+        if let agreed = try await store.wrappingVersion() { return agreed }
+        _ = try await store.setWrappingVersion(proposing, expected: nil, at: now)
+        return try await store.wrappingVersion()
+    }
+
     /// One heartbeat: reload the key file, adopt the store's wrapping version, record this replica.
     func beat() async throws {
         reloadKeySource()
-        var agreed = try await services.store.wrappingVersion()
-        if agreed == nil {
-            _ = try await services.store.setWrappingVersion(holder.current.currentVersion, expected: nil, at: services.now())
-            agreed = try await services.store.wrappingVersion()
-        }
+        let agreed = try await Self.agreedVersion(store: services.store, proposing: holder.current.currentVersion, now: services.now())
         if let agreed, agreed != holder.current.currentVersion {
             if holder.current.contains(version: agreed) {
                 try holder.update { ring throws(LatchkeyError) in try ring.withCurrent(agreed) }
