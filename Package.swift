@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", exact: "0.12.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", exact: "5.8.0"),
     ],
     targets: [
         // Domain: owners, ids, connection lifecycle, typed errors. No I/O.
@@ -70,6 +71,12 @@ let package = Package(
             dependencies: ["LatchkeyModel", "LatchkeyManifest", "LatchkeyHTTP", "LatchkeyCrypto"],
             swiftSettings: swiftSettings
         ),
+        // OpenID Connect: ID token verification against a JWKS and discovery documents. No I/O.
+        .target(
+            name: "LatchkeyOIDC",
+            dependencies: ["LatchkeyModel", .product(name: "JWTKit", package: "jwt-kit")],
+            swiftSettings: swiftSettings
+        ),
         // What a proxied call or tool call may do: the URL guard, header policy, tool templating, schema checks, retries.
         .target(
             name: "LatchkeyProxy",
@@ -81,7 +88,7 @@ let package = Package(
             name: "LatchkeyServer",
             dependencies: [
                 "LatchkeyModel", "LatchkeyManifest", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyHTTP", "LatchkeyOAuth",
-                "LatchkeyProxy",
+                "LatchkeyProxy", "LatchkeyOIDC",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -132,6 +139,14 @@ let package = Package(
         ),
         .testTarget(name: "LatchkeyHTTPTests", dependencies: ["LatchkeyHTTP", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "LatchkeyOAuthTests", dependencies: ["LatchkeyOAuth"]),
+        .testTarget(
+            name: "LatchkeyOIDCTests",
+            dependencies: [
+                "LatchkeyOIDC", "LatchkeyModel",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(name: "LatchkeyProxyTests", dependencies: ["LatchkeyProxy", "LatchkeyHTTP", "LatchkeyManifest"]),
         .testTarget(name: "LatchkeyServerTests", dependencies: ["LatchkeyServer", "LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyCrypto"]),
     ]

@@ -36,6 +36,14 @@ public struct LatchkeyError: Error, Sendable, Equatable, CustomStringConvertible
         /// A master-key change needs every running replica to hold the key first, and one or more do not yet.
         public static let replicasNotReady = Code(rawValue: "replicas_not_ready")
         public static let notConnected = Code(rawValue: "not_connected")
+        /// A reconnect finished with another provider account than the connection was made with.
+        public static let accountMismatch = Code(rawValue: "account_mismatch")
+        /// A connect link whose connection, integration or owner (or an owner above it) was revoked or removed.
+        public static let sessionRevoked = Code(rawValue: "session_revoked")
+        /// A link for a person was opened by somebody else, or by nobody signed in as that person.
+        public static let wrongPerson = Code(rawValue: "wrong_person")
+        /// A call names a person whose connection this agent has not been granted by that person.
+        public static let consentRequired = Code(rawValue: "consent_required")
         public static let reauthRequired = Code(rawValue: "reauth_required")
         public static let creditsExhausted = Code(rawValue: "credits_exhausted")
         public static let toolNotGranted = Code(rawValue: "tool_not_granted")
@@ -56,6 +64,8 @@ public struct LatchkeyError: Error, Sendable, Equatable, CustomStringConvertible
     /// For `reauth_required`: a connect link a person can open to connect the account again, and when it expires.
     public var connectURL: String?
     public var connectURLExpiresAt: Date?
+    /// For `consent_required`: the page where the person can grant this agent use of the connection.
+    public var consentURL: String?
 
     public init(_ code: Code, _ message: String, field: String? = nil, oauthError: String? = nil) {
         self.code = code

@@ -6,6 +6,7 @@ import LatchkeyModel
 /// Contract:
 /// - `createOwner` fails with `conflict` when the owner exists and `not_found` when its parent does not.
 /// - Agent keys are stored only as SHA-256 hashes. `agent(forKeyHash:)` finds only unrevoked keys.
+/// - `markOwnerRevoked` records when an owner was revoked; a later call moves the time forward, never back.
 public protocol IdentityStore: Sendable {
     /// Creates an owner whose parent already exists.
     func createOwner(_ owner: OwnerRef, at: Date) async throws
@@ -19,4 +20,8 @@ public protocol IdentityStore: Sendable {
     func agent(forKeyHash hash: String) async throws -> OwnerRef?
     /// Revokes every key of the agent. Returns how many were revoked.
     func revokeAgentKeys(agent: OwnerRef, at: Date) async throws -> Int
+    /// Records that `owner` (and so everything below it) was revoked at `at`.
+    func markOwnerRevoked(_ owner: OwnerRef, at: Date) async throws
+    /// The latest revocation of any of `owners` (an owner chain), or nil when none of them was ever revoked.
+    func latestRevocation(of owners: [OwnerRef]) async throws -> Date?
 }

@@ -9,6 +9,9 @@ public struct ConnectSession: Sendable, Equatable {
     public var owner: OwnerRef
     /// Set for a reconnect: the connection whose credential is replaced.
     public var connectionID: ConnectionID?
+    /// The installed, not yet connected connection that the link was made for, if there was one: the link dies
+    /// when that integration is removed.
+    public var installID: ConnectionID?
     /// Extra scopes asked beyond the app's or manifest's defaults.
     public var extraScopes: [String]
     public var returnTo: String?
@@ -19,13 +22,14 @@ public struct ConnectSession: Sendable, Equatable {
     public var usedAt: Date?
 
     public init(
-        tokenHash: String, provider: ProviderID, owner: OwnerRef, connectionID: ConnectionID?, extraScopes: [String],
-        returnTo: String?, createdBy: String, createdAt: Date, expiresAt: Date, usedAt: Date? = nil
+        tokenHash: String, provider: ProviderID, owner: OwnerRef, connectionID: ConnectionID?, installID: ConnectionID? = nil,
+        extraScopes: [String], returnTo: String?, createdBy: String, createdAt: Date, expiresAt: Date, usedAt: Date? = nil
     ) {
         self.tokenHash = tokenHash
         self.provider = provider
         self.owner = owner
         self.connectionID = connectionID
+        self.installID = installID
         self.extraScopes = extraScopes
         self.returnTo = returnTo
         self.createdBy = createdBy
@@ -76,12 +80,17 @@ public struct AuthorizationState: Sendable, Equatable {
 /// - `markSessionUsed` succeeds once per session: a second call returns false.
 /// - `consumeState` removes and returns the state atomically: of concurrent callers, one gets it.
 ///   It returns expired states too, so the caller can tell "expired" from "unknown".
+/// - `authorizationState` reads a state without spending it, so a callback can be checked (its browser binding)
+///   before the state is used up.
 public protocol PendingFlowStore: Sendable {
     func createSession(_ session: ConnectSession) async throws
     func session(tokenHash: String) async throws -> ConnectSession?
     func markSessionUsed(tokenHash: String, at: Date) async throws -> Bool
     func createState(_ state: AuthorizationState) async throws
+    /// The state with this hash, left in place; nil when there is none.
+    func authorizationState(hash: String) async throws -> AuthorizationState?
     func consumeState(hash: String) async throws -> AuthorizationState?
-    /// Deletes states and sessions that expired before `before`. Returns how many rows went.
+    /// Deletes states and sessions that expired before `before`, and sign-in states and links (``PersonStore``) too.
+    /// Returns how many rows went.
     func purgeExpired(before: Date) async throws -> Int
 }

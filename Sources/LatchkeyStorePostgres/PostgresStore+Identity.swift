@@ -49,6 +49,17 @@ extension PostgresStore {
             "UPDATE agent_keys SET revoked_at = \(Self.time(at)) WHERE agent = \(agent.description) AND revoked_at IS NULL RETURNING 1"
         ).count
     }
+
+    public func markOwnerRevoked(_ owner: OwnerRef, at: Date) async throws {
+        try await execute(
+            "UPDATE owners SET revoked_at = GREATEST(COALESCE(revoked_at, 0), \(Self.time(at))) WHERE ref = \(owner.description)")
+    }
+
+    public func latestRevocation(of owners: [OwnerRef]) async throws -> Date? {
+        guard !owners.isEmpty else { return nil }
+        let row = try await execute("SELECT MAX(revoked_at) AS at FROM owners WHERE ref = ANY(\(owners.map(\.description)))").first
+        return Self.date(try row?.value("at", as: Double?.self))
+    }
 }
 
 // MARK: - Data keys

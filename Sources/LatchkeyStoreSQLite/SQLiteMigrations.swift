@@ -214,6 +214,69 @@ enum SQLiteMigrations {
                 );
                 """)
         }
+        migrator.registerMigration("v9: links bound to their install, owners' revocation time") { db in
+            try db.execute(sql: """
+                ALTER TABLE connect_sessions ADD COLUMN install_id TEXT;
+                ALTER TABLE owners ADD COLUMN revoked_at DOUBLE PRECISION;
+                """)
+        }
+        migrator.registerMigration("v10: people, sign-in, person sessions and consents") { db in
+            // Emails are stored lowercased by the store, so the unique index is case-insensitive in effect.
+            try db.execute(sql: """
+                CREATE TABLE people (
+                    person TEXT PRIMARY KEY NOT NULL REFERENCES owners(ref),
+                    org TEXT NOT NULL,
+                    email TEXT,
+                    issuer TEXT,
+                    subject TEXT,
+                    CHECK ((issuer IS NULL) = (subject IS NULL))
+                );
+                CREATE UNIQUE INDEX people_org_email ON people(org, email) WHERE email IS NOT NULL;
+                CREATE UNIQUE INDEX people_issuer_subject ON people(org, issuer, subject) WHERE subject IS NOT NULL;
+                CREATE TABLE sign_in_providers (
+                    org TEXT PRIMARY KEY NOT NULL,
+                    issuer TEXT NOT NULL,
+                    client_id TEXT NOT NULL,
+                    client_secret BLOB,
+                    updated_at DOUBLE PRECISION NOT NULL
+                );
+                CREATE TABLE sign_in_links (
+                    token_hash TEXT PRIMARY KEY NOT NULL,
+                    person TEXT NOT NULL REFERENCES owners(ref),
+                    created_at DOUBLE PRECISION NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL,
+                    used_at DOUBLE PRECISION
+                );
+                CREATE TABLE sign_in_states (
+                    state_hash TEXT PRIMARY KEY NOT NULL,
+                    org TEXT NOT NULL,
+                    nonce_hash TEXT NOT NULL,
+                    verifier BLOB NOT NULL,
+                    browser_binding_hash TEXT NOT NULL,
+                    next TEXT NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL
+                );
+                CREATE TABLE person_sessions (
+                    id_hash TEXT PRIMARY KEY NOT NULL,
+                    person TEXT NOT NULL,
+                    org TEXT NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL,
+                    message BLOB
+                );
+                CREATE INDEX person_sessions_person ON person_sessions(person);
+                CREATE INDEX person_sessions_expiry ON person_sessions(expires_at);
+                CREATE TABLE consents (
+                    connection_id TEXT NOT NULL,
+                    grantee TEXT NOT NULL,
+                    person TEXT NOT NULL,
+                    granted_at DOUBLE PRECISION NOT NULL,
+                    expires_at DOUBLE PRECISION,
+                    PRIMARY KEY (connection_id, grantee)
+                );
+                CREATE INDEX consents_person ON consents(person);
+                """)
+        }
         return migrator
     }
 }

@@ -119,6 +119,24 @@ extension SQLiteStore {
             return db.changesCount
         }
     }
+
+    public func markOwnerRevoked(_ owner: OwnerRef, at: Date) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE owners SET revoked_at = MAX(COALESCE(revoked_at, 0), ?) WHERE ref = ?",
+                arguments: [Self.time(at), owner.description])
+        }
+    }
+
+    public func latestRevocation(of owners: [OwnerRef]) async throws -> Date? {
+        guard !owners.isEmpty else { return nil }
+        let refs = owners.map(\.description)
+        return try await pool.read { db in
+            try Double.fetchOne(
+                db, sql: "SELECT MAX(revoked_at) FROM owners WHERE ref IN (\(databaseQuestionMarks(count: refs.count)))",
+                arguments: StatementArguments(refs))
+        }.flatMap { Self.date($0) }
+    }
 }
 
 // MARK: - Data keys
@@ -402,15 +420,15 @@ extension SQLiteStore {
 extension SQLiteStore {
     public func createSession(_ s: ConnectSession) async throws {
         let values: [(any DatabaseValueConvertible & Sendable)?] = [
-            s.tokenHash, s.provider.rawValue, s.owner.description, s.connectionID?.rawValue, Self.json(s.extraScopes),
-            s.returnTo, s.createdBy, Self.time(s.createdAt), Self.time(s.expiresAt), s.usedAt.map(Self.time),
+            s.tokenHash, s.provider.rawValue, s.owner.description, s.connectionID?.rawValue, s.installID?.rawValue,
+            Self.json(s.extraScopes), s.returnTo, s.createdBy, Self.time(s.createdAt), Self.time(s.expiresAt), s.usedAt.map(Self.time),
         ]
         let args = values.map { $0 ?? DatabaseValue.null }
         try await write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO connect_sessions (token_hash, provider, owner, connection_id, extra_scopes, return_to,
-                        created_by, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO connect_sessions (token_hash, provider, owner, connection_id, install_id, extra_scopes,
+                        return_to, created_by, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: StatementArguments(args))
         }
@@ -421,9 +439,10 @@ extension SQLiteStore {
             try Row.fetchOne(db, sql: "SELECT * FROM connect_sessions WHERE token_hash = ?", arguments: [tokenHash]).flatMap { row in
                 guard let owner = try? OwnerRef(parsing: row["owner"]) else { return nil }
                 let connectionID: String? = row["connection_id"]
+                let installID: String? = row["install_id"]
                 return ConnectSession(
                     tokenHash: tokenHash, provider: ProviderID(row["provider"]), owner: owner,
-                    connectionID: connectionID.map(ConnectionID.init(rawValue:)),
+                    connectionID: connectionID.map(ConnectionID.init(rawValue:)), installID: installID.map(ConnectionID.init(rawValue:)),
                     extraScopes: Self.decode([String].self, row["extra_scopes"]) ?? [], returnTo: row["return_to"],
                     createdBy: row["created_by"], createdAt: Self.date(row["created_at"])!, expiresAt: Self.date(row["expires_at"])!,
                     usedAt: Self.date(row["used_at"]))
@@ -458,16 +477,26 @@ extension SQLiteStore {
 
     public func consumeState(hash: String) async throws -> AuthorizationState? {
         try await pool.write { db in
-            try Row.fetchOne(db, sql: "DELETE FROM authorization_states WHERE state_hash = ? RETURNING *", arguments: [hash]).flatMap { row in
-                guard let owner = try? OwnerRef(parsing: row["owner"]) else { return nil }
-                return AuthorizationState(
-                    stateHash: hash, sessionTokenHash: row["session_token_hash"], provider: ProviderID(row["provider"]),
-                    owner: owner, sealedVerifier: (row["verifier"] as Data?).map { Array($0) },
-                    browserBindingHash: row["browser_binding_hash"], scopes: Self.decode([String].self, row["scopes"]) ?? [],
-                    config: Self.decode([String: String].self, row["config"]) ?? [:],
-                    createdAt: Self.date(row["created_at"])!, expiresAt: Self.date(row["expires_at"])!)
-            }
+            try Row.fetchOne(db, sql: "DELETE FROM authorization_states WHERE state_hash = ? RETURNING *", arguments: [hash])
+                .flatMap { Self.authorizationState($0, hash: hash) }
         }
+    }
+
+    public func authorizationState(hash: String) async throws -> AuthorizationState? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM authorization_states WHERE state_hash = ?", arguments: [hash])
+                .flatMap { Self.authorizationState($0, hash: hash) }
+        }
+    }
+
+    static func authorizationState(_ row: Row, hash: String) -> AuthorizationState? {
+        guard let owner = try? OwnerRef(parsing: row["owner"]) else { return nil }
+        return AuthorizationState(
+            stateHash: hash, sessionTokenHash: row["session_token_hash"], provider: ProviderID(row["provider"]),
+            owner: owner, sealedVerifier: (row["verifier"] as Data?).map { Array($0) },
+            browserBindingHash: row["browser_binding_hash"], scopes: Self.decode([String].self, row["scopes"]) ?? [],
+            config: Self.decode([String: String].self, row["config"]) ?? [:],
+            createdAt: Self.date(row["created_at"])!, expiresAt: Self.date(row["expires_at"])!)
     }
 
     public func purgeExpired(before: Date) async throws -> Int {
@@ -475,6 +504,10 @@ extension SQLiteStore {
             try db.execute(sql: "DELETE FROM authorization_states WHERE expires_at < ?", arguments: [Self.time(before)])
             var count = db.changesCount
             try db.execute(sql: "DELETE FROM connect_sessions WHERE expires_at < ?", arguments: [Self.time(before)])
+            count += db.changesCount
+            try db.execute(sql: "DELETE FROM sign_in_states WHERE expires_at < ?", arguments: [Self.time(before)])
+            count += db.changesCount
+            try db.execute(sql: "DELETE FROM sign_in_links WHERE expires_at < ?", arguments: [Self.time(before)])
             count += db.changesCount
             return count
         }

@@ -165,6 +165,38 @@ struct StoreContractTests {
         #expect(try await store.purgeExpired(before: now.addingTimeInterval(10_000)) == 1)
     }
 
+    @Test(arguments: StoreEngine.available) func aStateCanBeReadWithoutSpendingItAndALinkKeepsItsInstall(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
+        let agent = try await seedAgent(store)
+        try await store.createSession(ConnectSession(
+            tokenHash: "s2", provider: "github", owner: agent, connectionID: nil, installID: ConnectionID(rawValue: "conn_install"),
+            extraScopes: [], returnTo: nil, createdBy: "admin", createdAt: now, expiresAt: now.addingTimeInterval(900)))
+        #expect(try await store.session(tokenHash: "s2")?.installID == ConnectionID(rawValue: "conn_install"))
+        let state = AuthorizationState(
+            stateHash: "st2", sessionTokenHash: "s2", provider: "github", owner: agent, sealedVerifier: nil,
+            browserBindingHash: "b", scopes: [], config: [:], createdAt: now, expiresAt: now.addingTimeInterval(600))
+        try await store.createState(state)
+        #expect(try await store.authorizationState(hash: "st2") == state)
+        #expect(try await store.authorizationState(hash: "st2") == state)  // still there
+        #expect(try await store.consumeState(hash: "st2") == state)
+        #expect(try await store.authorizationState(hash: "st2") == nil)
+        #expect(try await store.authorizationState(hash: "unknown") == nil)
+    }
+
+    @Test(arguments: StoreEngine.available) func anOwnersRevocationIsFoundAlongItsChainAndOnlyMovesForward(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
+        let agent = try await seedAgent(store)
+        let chain = Array(sequence(first: agent, next: \.parent))
+        #expect(try await store.latestRevocation(of: chain) == nil)
+        try await store.markOwnerRevoked(ref("team:acme/growth"), at: now)
+        #expect(try await store.latestRevocation(of: chain) == now)
+        #expect(try await store.latestRevocation(of: [ref("org:acme")]) == nil)
+        try await store.markOwnerRevoked(agent, at: now + 60)
+        try await store.markOwnerRevoked(agent, at: now + 30)  // an older time never moves it back
+        #expect(try await store.latestRevocation(of: chain) == now + 60)
+        #expect(try await store.latestRevocation(of: []) == nil)
+    }
+
     @Test(arguments: StoreEngine.available) func theAuditLogIsNewestFirstAndFiltersByOwner(_ engine: StoreEngine) async throws {
         let store = try await engine.makeStore()
         let agent = try await seedAgent(store)
