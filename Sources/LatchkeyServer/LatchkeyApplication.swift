@@ -18,7 +18,9 @@ public enum LatchkeyApplication {
         router.add(middleware: RequestLogMiddleware(logger: services.logger, metrics: services.metrics))
         router.add(middleware: ErrorMiddleware())
         OperationsRoutes(services: services, openAPI: openAPI).register(on: router)
-        ConnectRoutes(services: services, pages: Pages()).register(on: router)
+        let personSessions = PersonSessions(store: services.store)
+        ConnectRoutes(services: services, pages: Pages(), personSessions: personSessions).register(on: router)
+        PersonRoutes(services: services, sessions: personSessions, pages: DashboardPages(templates: PersonTemplates.all, formAction: "*")).register(on: router)
         registerDashboard(on: router, services: services, broker: broker)
         let admin = router.group("/v1/admin").add(
             middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: true, cache: services.agentKeys))

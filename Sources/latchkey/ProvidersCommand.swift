@@ -8,6 +8,7 @@ struct ProvidersCommand: AsyncParsableCommand {
         commandName: "providers", abstract: "Work with provider manifests.", subcommands: [Validate.self])
 
     /// `latchkey providers validate [DIR ...]`: one `file:line: field: message` line per problem; exit 1 on any.
+    /// Warnings (`field: warning: ...`, such as a manifest without an identity lookup) are printed and do not fail it.
     struct Validate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check provider manifests and print every problem.")
 
@@ -18,6 +19,7 @@ struct ProvidersCommand: AsyncParsableCommand {
             let targets = paths.isEmpty ? ["providers"] : paths
             var diagnostics: [ManifestDiagnostic] = []
             var directories: [String] = []
+            var warnings: [ManifestDiagnostic] = []
             var count = 0
             for path in targets {
                 var isDirectory: ObjCBool = false
@@ -29,15 +31,21 @@ struct ProvidersCommand: AsyncParsableCommand {
                     directories.append(path)
                 } else {
                     count += 1
-                    if case .failure(let errors) = ManifestLoader.loadFile(path) { diagnostics += errors.diagnostics }
+                    switch ManifestLoader.loadFile(path) {
+                    case .success(let manifest): warnings += ManifestWarnings.of(manifest)
+                    case .failure(let errors): diagnostics += errors.diagnostics
+                    }
                 }
             }
             if !directories.isEmpty {
                 switch ManifestLoader.load(directories: directories) {
-                case .success(let manifests): count += manifests.count
+                case .success(let manifests):
+                    count += manifests.count
+                    warnings += manifests.values.sorted { $0.id < $1.id }.flatMap(ManifestWarnings.of)
                 case .failure(let errors): diagnostics += errors.diagnostics
                 }
             }
+            for w in warnings { print(w.description) }
             for d in diagnostics { print(d.description) }
             if diagnostics.isEmpty {
                 print("ok: \(count) manifest(s) valid")

@@ -61,6 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
             publicURL: settings.resolvedPublicURL, returnToAllowlist: settings.returnToAllowlist,
             adminKeyHash: SecretHash.sha256Hex(adminKey))
         serverSettings.connectSessionTTL = settings.connectSessionTTL
+        serverSettings.signInLinkTTL = settings.signInLinkTTL
         serverSettings.authorizationStateTTL = settings.authorizationStateTTL
         serverSettings.refreshLeaseTTL = settings.refreshLease
         serverSettings.backgroundRefresh = settings.backgroundRefresh

@@ -21,6 +21,8 @@ import Yams
 /// - `log_level` [`LATCHKEY_LOG_LEVEL`], default `info`
 /// - `connect_session_ttl_seconds` [`LATCHKEY_CONNECT_SESSION_TTL_SECONDS`], default 900
 /// - `authorization_state_ttl_seconds` [`LATCHKEY_AUTHORIZATION_STATE_TTL_SECONDS`], default 600
+/// - `sign_in_link_ttl_seconds` [`LATCHKEY_SIGN_IN_LINK_TTL_SECONDS`], default 900: how long an admin's sign-in link for
+///   a person works
 /// - `provider_timeout_seconds` [`LATCHKEY_PROVIDER_TIMEOUT_SECONDS`], default 15: total time for token and identity calls
 /// - `background_refresh` [`LATCHKEY_BACKGROUND_REFRESH`, `on` or `off`], default on: refresh tokens ahead of time
 /// - `refresh_lease_seconds` [`LATCHKEY_REFRESH_LEASE_SECONDS`], default 30: how long one process may hold a
@@ -47,6 +49,7 @@ struct ServiceConfiguration {
     var apps: [String: AppEntry] = [:]
     var connectSessionTTL: TimeInterval = 15 * 60
     var authorizationStateTTL: TimeInterval = 10 * 60
+    var signInLinkTTL: TimeInterval = 15 * 60
     var providerTimeout: TimeInterval = 15
     var refreshLease: TimeInterval = 30
     var backgroundRefresh = true
@@ -73,6 +76,7 @@ struct ServiceConfiguration {
         var apps: [String: AppEntry]?
         var connect_session_ttl_seconds: Double?
         var authorization_state_ttl_seconds: Double?
+        var sign_in_link_ttl_seconds: Double?
         var provider_timeout_seconds: Double?
         var refresh_lease_seconds: Double?
         var background_refresh: Bool?
@@ -106,6 +110,7 @@ struct ServiceConfiguration {
             if let v = file.apps { config.apps = v }
             if let v = file.connect_session_ttl_seconds { config.connectSessionTTL = v }
             if let v = file.authorization_state_ttl_seconds { config.authorizationStateTTL = v }
+            if let v = file.sign_in_link_ttl_seconds { config.signInLinkTTL = v }
             if let v = file.provider_timeout_seconds { config.providerTimeout = v }
             if let v = file.refresh_lease_seconds { config.refreshLease = v }
             if let v = file.background_refresh { config.backgroundRefresh = v }
@@ -139,6 +144,7 @@ struct ServiceConfiguration {
         }
         if let v = try seconds("LATCHKEY_CONNECT_SESSION_TTL_SECONDS") { config.connectSessionTTL = v }
         if let v = try seconds("LATCHKEY_AUTHORIZATION_STATE_TTL_SECONDS") { config.authorizationStateTTL = v }
+        if let v = try seconds("LATCHKEY_SIGN_IN_LINK_TTL_SECONDS") { config.signInLinkTTL = v }
         if let v = try seconds("LATCHKEY_PROVIDER_TIMEOUT_SECONDS") { config.providerTimeout = v }
         if let v = try seconds("LATCHKEY_REFRESH_LEASE_SECONDS") { config.refreshLease = v }
         if let v = try seconds("LATCHKEY_REPLICA_HEARTBEAT_SECONDS") { config.replicaHeartbeat = v }

@@ -13,7 +13,31 @@ BROKEN = ROOT / "Tests" / "LatchkeyManifestTests" / "Fixtures" / "broken"
 def test_the_shipped_manifests_validate():
     r = subprocess.run([LATCHKEY_BIN, "providers", "validate", str(ROOT / "providers")], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.strip().startswith("ok: ") and int(r.stdout.split()[1]) >= 18
+    *warnings, ok = r.stdout.strip().splitlines()
+    assert ok.startswith("ok: ") and int(ok.split()[1]) >= 18
+    # Brave Search has no "who am I" endpoint: a warning, not a problem.
+    assert [w.split(":", 1)[0].rsplit("/", 1)[1] for w in warnings] == ["brave-search.yaml"]
+    assert all(": auth.identity: warning: " in w for w in warnings)
+
+
+def test_a_manifest_without_an_identity_lookup_is_valid_with_a_warning(tmp_path):
+    manifest = tmp_path / "anonymous.yaml"
+    manifest.write_text("""\
+id: anonymous
+name: Anonymous
+docs: https://example.com/docs
+auth:
+  mode: api_key
+  api_key: {label: Token}
+proxy:
+  base_url: https://api.example.com
+  inject: {header: Authorization, format: "Bearer {api_key}"}
+""")
+    r = subprocess.run([LATCHKEY_BIN, "providers", "validate", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    warning, ok = r.stdout.strip().splitlines()
+    assert warning.startswith(f"{manifest}:0: auth.identity: warning: no identity lookup") and "shared owners" in warning
+    assert ok == "ok: 1 manifest(s) valid"
 
 
 def test_each_broken_manifest_gives_one_file_line_field_message_and_a_nonzero_exit():

@@ -106,6 +106,38 @@ def test_a_revocation_on_replica_3_stops_calls_on_replica_1_within_a_second(repl
     assert waited <= 1.1
 
 
+def test_a_consent_withdrawn_on_replica_1_is_enforced_on_replica_2_within_a_second(replicas):
+    """README: a withdrawal takes effect at once where it was made, and within one second (the resolution cache) on
+    the other replicas. The person's session, made on replica 2, works on replica 1 too (it lives in the database)."""
+    from test_people import add_people, csrf, person_connects, signed_in
+
+    world, first, second, third = replicas
+    org, key = world.org_with_agent()
+    add_people(world, org, "alice")
+    alice = signed_in(world, org, "alice")
+    link = second.admin("POST", "/v1/connect-sessions", json={"provider": "authlib-basic", "owner": f"user:{org}/alice"}).json()["url"]
+    assert person_connects(world, alice, link).status_code == 200
+    [c] = [x for x in world.lk.admin("GET", f"/v1/admin/connections?owner=user:{org}/alice").json()["connections"]]
+    grantee = f"agent:{org}/team/proj/agent"
+    as_alice = {"Latchkey-User": f"{org}/alice"}
+    r = alice.post(first.url + "/me/consents", data={"csrf": csrf(alice.get(first.url + "/me").text), "connection": c["id"],
+                                                     "grantee": grantee}, allow_redirects=False)
+    assert r.status_code == 303
+    assert second.call("GET", "/v1/proxy/authlib-basic/items", key, headers=dict(as_alice)).status_code == 200  # cached there
+
+    r = alice.post(first.url + "/me/consents/withdraw", data={"csrf": csrf(alice.get(first.url + "/me").text),
+                                                              "connection": c["id"], "grantee": grantee}, allow_redirects=False)
+    assert r.status_code == 303
+    withdrawn_at = time.monotonic()
+    assert first.call("GET", "/v1/proxy/authlib-basic/items", key, headers=dict(as_alice)).status_code == 403  # at once here
+    while (r := second.call("GET", "/v1/proxy/authlib-basic/items", key, headers=dict(as_alice))).status_code == 200:
+        time.sleep(0.02)
+    waited = time.monotonic() - withdrawn_at
+    print(f"\nreplica 2 refused the withdrawn consent {waited * 1000:.0f} ms after replica 1 recorded it")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "consent_required"
+    assert waited <= 1.1
+
+
 def test_a_replica_killed_while_holding_the_lease_is_replaced_when_the_lease_expires(replicas):
     world, first, second, third = replicas
     org, key = world.org_with_agent()

@@ -25,20 +25,19 @@ import Testing
         let elapsed = (clock.now - start).milliseconds
         #expect(error?.code == .timeout)
         #expect(error?.curlCode == 28)
-        #expect(elapsed >= 250 && elapsed < 2000, "took \(elapsed) ms")
+        // A lower bound only: how late a loaded machine ends the call is no property of the client.
+        #expect(elapsed >= 250, "took \(elapsed) ms")
     }
 
     @Test func zeroTimeoutMeansImmediateNotUnlimited() async throws {
         let server = try await LoopbackServer.start()
         let client = CurlHTTPClient()
-        let clock = ContinuousClock()
-        let start = clock.now
         let error = await #expect(throws: OutboundError.self) {
             // curl reads a 0 timeout as "none"; the client must not pass it through.
             try await client.send(OutboundRequest(url: "\(server.base)/slow?ms=3000", totalTimeout: .zero))
         }
+        // An unlimited timeout would have let the 3 s answer arrive: the call would not have thrown at all.
         #expect(error?.code == .timeout)
-        #expect((clock.now - start).milliseconds < 1000)
     }
 
     @Test(arguments: [(false, 63), (true, 23)])
@@ -88,14 +87,11 @@ import Testing
 
     @Test func plainHTTPToNonLoopbackHostIsRefusedBeforeAnyIO() async throws {
         let client = CurlHTTPClient()
-        let clock = ContinuousClock()
-        let start = clock.now
         let error = await #expect(throws: OutboundError.self) {
             try await client.send(OutboundRequest(url: "http://example.com/token?code=abc"))
         }
         #expect(error?.code == .insecureURL)
-        #expect(error?.curlCode == nil)
-        #expect((clock.now - start).milliseconds < 100)
+        #expect(error?.curlCode == nil)  // curl never ran: no connection was attempted
     }
 
     @Test(arguments: ["not a url", "", "https://", "http://exa mple.com/", "https://host:99999/", "/relative/path"])

@@ -6,10 +6,15 @@ import Mustache
 /// Renders dashboard pages: a page template inside the layout, as HTML that is never cached or framed.
 struct DashboardPages: Sendable {
     let library: MustacheLibrary
+    /// Where forms may go (CSP `form-action`), redirects after a submit included.
+    let formAction: String
 
-    init() {
+    /// The pages of `templates`, which must hold a `layout` and a `problem` template. `formAction` is `'self'` unless
+    /// a form must end at another site (a person's sign-in goes on to their identity provider).
+    init(templates: [String: String] = DashboardTemplates.all, formAction: String = "'self'") {
+        self.formAction = formAction
         var library = MustacheLibrary()
-        for (name, text) in DashboardTemplates.all {
+        for (name, text) in templates {
             // Compiled into the binary; a syntax error is a programming error that the tests catch.
             try! library.register(text, named: name)
         }
@@ -25,6 +30,7 @@ struct DashboardPages: Sendable {
         if let chrome {
             layout["signed_in"] = true
             layout["csrf"] = chrome.csrf
+            if let who = chrome.who { layout["who"] = who }
             if let flash = chrome.flash { layout["flash"] = ["message": flash.message, "is_error": flash.isError] as [String: Any] }
         }
         let html = library.render(layout, withTemplate: "layout") ?? "<!doctype html><title>Latchkey</title>"
@@ -32,7 +38,7 @@ struct DashboardPages: Sendable {
             status: status,
             headers: [
                 .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-                .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+                .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action \(formAction); frame-ancestors 'none'",
                 .xFrameOptions: "DENY", .referrerPolicy: "no-referrer",
             ],
             body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
@@ -47,5 +53,7 @@ struct DashboardPages: Sendable {
     struct Chrome {
         var csrf: String
         var flash: AdminSession.Flash?
+        /// Who is signed in, where the layout shows it.
+        var who: String? = nil
     }
 }

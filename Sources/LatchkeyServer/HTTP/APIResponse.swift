@@ -29,13 +29,14 @@ enum APIResponse {
         case .unauthenticated: .unauthorized
         case .forbidden, .accessDenied: .forbidden
         case .notFound, .unknownProvider: .notFound
-        case .conflict, .appNotConfigured, .notConnected, .keySourceReadonly, .replicasNotReady: .conflict
+        case .conflict, .appNotConfigured, .notConnected, .keySourceReadonly, .replicasNotReady, .accountMismatch: .conflict
+        case .wrongPerson, .consentRequired: .forbidden
         case .reauthRequired: HTTPResponse.Status(code: 424, reasonPhrase: "Failed Dependency")
         case .creditsExhausted: HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
         case .toolNotGranted: .forbidden
         case .payloadTooLarge: .contentTooLarge
         case .rateLimited: .tooManyRequests
-        case .sessionExpired, .sessionUsed: .gone
+        case .sessionExpired, .sessionUsed, .sessionRevoked: .gone
         case .providerError, .invalidProviderResponse, .providerUnavailable: .badGateway
         case .providerTimeout: .gatewayTimeout
         default: .internalServerError
@@ -49,6 +50,7 @@ enum APIResponse {
         if let oauth = error.oauthError { body["provider_error"] = .string(oauth) }
         if let url = error.connectURL { body["connect_url"] = .string(url) }
         if let expires = error.connectURLExpiresAt { body["connect_url_expires_at"] = .string(ISO8601DateFormatter().string(from: expires)) }
+        if let url = error.consentURL { body["consent_url"] = .string(url) }
         var response = json(JSONValue.object(["error": .object(body)]), status: status(for: error.code))
         response.headers[.latchkeyError] = error.code.rawValue
         if error.code == .unauthenticated { response.headers[.wwwAuthenticate] = "Bearer realm=\"latchkey\"" }

@@ -109,7 +109,7 @@ struct MCPToolServer: Sendable {
             return CallTool.Result(content: [.text(text: result.text, annotations: nil, _meta: nil)], structuredContent: nil, isError: false)
         } catch let error as LatchkeyError {
             var text = "\(error.code.rawValue): \(error.message)"
-            if let url = error.connectURL { text += " \(url)" }
+            if let url = error.connectURL ?? error.consentURL { text += " \(url)" }
             return CallTool.Result(content: [.text(text: text, annotations: nil, _meta: nil)], isError: true)
         } catch {
             return CallTool.Result(content: [.text(text: "internal_error: the tool failed", annotations: nil, _meta: nil)], isError: true)

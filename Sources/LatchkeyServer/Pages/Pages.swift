@@ -59,6 +59,8 @@ enum PageTemplates {
             <title>Connect {{provider_name}} · Latchkey</title>\(style)</head><body><main id="connect">
             <h1>Connect your {{provider_name}} account</h1>
             <p class="muted">For <code id="owner">{{owner}}</code>. This link works once and expires at {{expires_at}}.</p>
+            {{#expected_account}}<p id="reconnect-account">This reconnects an existing connection. Sign in to {{provider_name}} as
+            <strong id="expected-account">{{expected_account}}</strong>: another account is refused.</p>{{/expected_account}}
             {{#has_scopes}}<p>{{provider_name}} will be asked for:</p><ul class="scopes" id="scopes">{{#scopes}}<li>{{.}}</li>{{/scopes}}</ul>{{/has_scopes}}
             {{#oauth}}<form method="post" action="/connect/{{token}}/start">
             {{#config}}<label for="cfg-{{name}}">{{label}}</label><input id="cfg-{{name}}" name="{{name}}" value="{{default}}" required>{{/config}}

@@ -28,7 +28,44 @@ struct AdminRoutes {
         }
         group.post("/users") { request, _ in
             let body = try await JSONBody.read(request, limit: limit)
-            return try await createOwner(try OwnerRef(kind: .user, segments: [try body.string("org"), try body.string("id")], field: "id"))
+            let user = try OwnerRef(kind: .user, segments: [try body.string("org"), try body.string("id")], field: "id")
+            let email = try body.optionalString("email").map { try Self.checkedEmail($0) }
+            if let email, try await services.store.person(org: user.org, email: email) != nil {
+                throw LatchkeyError(.conflict, "email: another person of \(user.org) has this email", field: "email")
+            }
+            let response = try await createOwner(user)
+            if let email { try await services.store.setPerson(user, email: email) }
+            return response
+        }
+        // A single-use sign-in link for a person, for orgs without an identity provider.
+        group.post("/users/:org/:id/sign-in-links") { _, context in
+            let user = try OwnerRef(kind: .user, segments: [context.parameters.get("org") ?? "", context.parameters.get("id") ?? ""], field: "user")
+            let link = try await PersonSignIn(services: services).createLink(for: user)
+            return APIResponse.json(
+                JSONValue.object(["url": .string(link.url), "expires_at": .string(ISO8601DateFormatter().string(from: link.expiresAt))]),
+                status: .created)
+        }
+        // The org's OpenID Connect identity provider for people's sign-in at /me.
+        group.put("/orgs/:org/sign-in") { request, context in
+            let org = try OwnerRef(kind: .org, path: context.parameters.get("org") ?? "", field: "org")
+            guard try await services.store.ownerExists(org) else { throw LatchkeyError(.notFound, "\(org) does not exist", field: "org") }
+            let body = try await JSONBody.read(request, limit: limit)
+            let issuer = try body.string("issuer")
+            guard URLRules.isAllowed(issuer) else {
+                throw LatchkeyError(.invalidRequest, "issuer: '\(issuer.prefix(100))' is not an https URL", field: "issuer")
+            }
+            let clientID = try body.string("client_id")
+            try await PersonSignIn(services: services).configure(
+                org: org, issuer: issuer, clientID: clientID, clientSecret: try body.optionalString("client_secret"))
+            await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "org.sign_in_configured", owner: org, detail: issuer))
+            return signInView(org: org.org, issuer: issuer, clientID: clientID)
+        }
+        group.get("/orgs/:org/sign-in") { _, context in
+            let org = try OwnerRef(kind: .org, path: context.parameters.get("org") ?? "", field: "org")
+            guard let provider = try await services.store.signInProvider(org: org.org) else {
+                throw LatchkeyError(.notFound, "\(org) has no identity provider; people sign in with links", field: "org")
+            }
+            return signInView(org: provider.org, issuer: provider.issuer, clientID: provider.clientID)
         }
         group.post("/agents") { request, _ in
             let body = try await JSONBody.read(request, limit: limit)
@@ -128,7 +165,7 @@ struct AdminRoutes {
             }
             let connection = try await flow.saveKey(
                 manifest: manifest, owner: owner, reconnect: nil, credential: credential, identity: identity, config: config,
-                actor: "admin", claim: { true })
+                actor: "admin", claim: { _ in true })
             return APIResponse.json(ConnectionView(connection), status: .created)
         }
         // A forced refresh, now, whatever the token's expiry.
@@ -180,6 +217,23 @@ struct AdminRoutes {
             if events.count == query.limit, let last = events.last?.id { body["next_before"] = AnyEncodable(last) }
             return APIResponse.json(body)
         }
+    }
+
+    func signInView(org: String, issuer: String, clientID: String) -> Response {
+        APIResponse.json(JSONValue.object([
+            "org": .string(org), "issuer": .string(issuer), "client_id": .string(clientID),
+            "redirect_uri": .string(services.settings.publicURL + "/me/oidc/callback"),
+        ]))
+    }
+
+    /// A plausible email (one `@`, no spaces or control characters, at most 254 characters), lowercased.
+    static func checkedEmail(_ raw: String) throws(LatchkeyError) -> String {
+        let email = raw.trimmingCharacters(in: .whitespaces).lowercased()
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard email.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
+            !email.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F })
+        else { throw LatchkeyError(.invalidRequest, "email: '\(raw.prefix(80))' is not an email address", field: "email") }
+        return email
     }
 
     func createOwner(_ owner: OwnerRef) async throws -> Response {

@@ -11,16 +11,24 @@ import LatchkeyStore
 struct ConnectRoutes {
     let services: LatchkeyServices
     let pages: Pages
+    let personSessions: PersonSessions
     var flow: ConnectFlow { ConnectFlow(services: services) }
 
     func register(on router: Router<LatchkeyContext>) {
-        router.get("/connect/:token") { _, context in
-            await page { try await connectPage(token: context.parameters.get("token") ?? "") }
+        router.get("/connect/:token") { request, context in
+            await page {
+                let token = context.parameters.get("token") ?? ""
+                let session = try await flow.liveSession(token: token)
+                if let signIn = try await requirePerson(session, request, token: token, mayRedirect: true) { return signIn }
+                return try await connectPage(session: session, token: token)
+            }
         }
         router.post("/connect/:token/start") { request, context in
             await page {
+                let token = context.parameters.get("token") ?? ""
+                _ = try await requirePerson(try await flow.liveSession(token: token), request, token: token, mayRedirect: false)
                 let form = try await readForm(request)
-                let redirect = try await flow.begin(token: context.parameters.get("token") ?? "", config: form)
+                let redirect = try await flow.begin(token: token, config: form)
                 var response = Response(status: .seeOther, headers: [.location: redirect.location, .cacheControl: "no-store"])
                 response.headers.append(HTTPField(name: .setCookie, value: bindingCookie(redirect)))
                 return response
@@ -28,8 +36,10 @@ struct ConnectRoutes {
         }
         router.post("/connect/:token/key") { request, context in
             await page {
+                let token = context.parameters.get("token") ?? ""
+                _ = try await requirePerson(try await flow.liveSession(token: token), request, token: token, mayRedirect: false)
                 let form = try await readForm(request)
-                return finish(try await flow.submitKey(token: context.parameters.get("token") ?? "", form: form))
+                return finish(try await flow.submitKey(token: token, form: form))
             }
         }
         router.get("/oauth/callback") { request, _ in
@@ -57,14 +67,35 @@ struct ConnectRoutes {
         }
     }
 
-    func connectPage(token: String) async throws -> Response {
-        let session = try await flow.liveSession(token: token)
+    /// A link for a person (a `user:` owner) completes only for that person, signed in at `/me`. With nobody signed in,
+    /// the page sends the browser to sign in and back (`mayRedirect`), and a form is refused; anyone else gets 403
+    /// `wrong_person`, audited, and nothing is stored. The OAuth callback needs no check of its own: its state is bound
+    /// to the browser that passed this check at the start.
+    func requirePerson(_ session: ConnectSession, _ request: Request, token: String, mayRedirect: Bool) async throws -> Response? {
+        guard session.owner.kind == .user else { return nil }
+        let signedIn = try await personSessions.signedIn(request, now: services.now())?.session.person
+        if signedIn == session.owner { return nil }
+        if signedIn == nil, mayRedirect {
+            let query = FormEncoding.encode([("org", session.owner.org), ("next", "/connect/" + token)])
+            return Response(status: .seeOther, headers: [.location: "/me/login?" + query, .cacheControl: "no-store"])
+        }
+        await services.audit(AuditEvent(
+            at: services.now(), actor: signedIn?.description ?? "browser", action: "connect.wrong_person", owner: session.owner,
+            provider: session.provider, connectionID: session.connectionID, outcome: "failure"))
+        throw LatchkeyError(
+            .wrongPerson,
+            signedIn.map { "this link is for \(session.owner), and you are signed in as \($0)" }
+                ?? "this link is for \(session.owner): sign in at /me as that person first")
+    }
+
+    func connectPage(session: ConnectSession, token: String) async throws -> Response {
         let manifest = try services.catalog.manifest(session.provider.rawValue)
         var values: [String: Any] = [
             "provider_name": manifest.name, "owner": session.owner.description, "token": token,
             "expires_at": ISO8601DateFormatter().string(from: session.expiresAt),
             "config": manifest.connectionConfig.map { ["name": $0.name, "label": $0.label, "default": $0.defaultValue ?? ""] },
         ]
+        if let account = try await flow.expectedAccount(session) { values["expected_account"] = account.displayName }
         switch manifest.auth {
         case .oauth2(let spec):
             guard let (app, _) = try await flow.apps.resolve(provider: manifest.id, for: session.owner) else {

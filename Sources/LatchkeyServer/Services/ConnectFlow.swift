@@ -65,8 +65,11 @@ struct ConnectFlow: Sendable {
         let token = "cs_" + RandomToken.base64URL(bytes: 32)
         let now = services.now()
         let expiresAt = now.addingTimeInterval(services.settings.connectSessionTTL)
+        // A link for a new connection is bound to the install waiting for it, so it dies when the integration is removed.
+        let installID = reconnectID != nil
+            ? nil : try await services.store.connections(owners: [owner], provider: provider).first { $0.state == .installed }?.id
         try await services.store.createSession(ConnectSession(
-            tokenHash: SecretHash.sha256Hex(token), provider: provider, owner: owner, connectionID: reconnectID,
+            tokenHash: SecretHash.sha256Hex(token), provider: provider, owner: owner, connectionID: reconnectID, installID: installID,
             extraScopes: extraScopes, returnTo: returnTo, createdBy: caller.actorName, createdAt: now, expiresAt: expiresAt))
         await services.audit(AuditEvent(
             at: now, actor: caller.actorName, action: "connect_session.created", owner: owner, provider: provider,
@@ -89,9 +92,34 @@ struct ConnectFlow: Sendable {
         guard token.hasPrefix("cs_"), let session = try await services.store.session(tokenHash: SecretHash.sha256Hex(token)) else {
             throw LatchkeyError(.notFound, "this connect link is unknown")
         }
+        try await requireLive(session)
+        return session
+    }
+
+    /// A link works once, until it expires, and only while what it was made for still stands: the connection it
+    /// reconnects or the install it completes (not revoked or removed), and its owner and every owner above it (not
+    /// revoked since the link was made). Otherwise `session_used`, `session_expired` or `session_revoked` (410).
+    func requireLive(_ session: ConnectSession) async throws {
         if session.usedAt != nil { throw LatchkeyError(.sessionUsed, "this connect link was already used") }
         if session.expiresAt <= services.now() { throw LatchkeyError(.sessionExpired, "this connect link has expired") }
-        return session
+        guard try await services.store.ownerExists(session.owner) else {
+            throw LatchkeyError(.sessionRevoked, "this connect link was revoked: \(session.owner) no longer exists")
+        }
+        let chain = Array(sequence(first: session.owner, next: \.parent))
+        if let revokedAt = try await services.store.latestRevocation(of: chain), revokedAt >= session.createdAt {
+            throw LatchkeyError(.sessionRevoked, "this connect link was revoked: \(session.owner) or an owner above it was revoked")
+        }
+        for id in [session.connectionID, session.installID].compactMap({ $0 }) {
+            guard let stored = try await services.store.connection(id: id), stored.connection.state != .revoked else {
+                throw LatchkeyError(.sessionRevoked, "this connect link was revoked: its connection was revoked or removed")
+            }
+        }
+    }
+
+    /// The account a reconnect link must be finished with, for the connect page; nil when any account will do.
+    func expectedAccount(_ session: ConnectSession) async throws -> AccountIdentity? {
+        guard let id = session.connectionID else { return nil }
+        return try await services.store.connection(id: id)?.connection.account
     }
 
     /// The scopes a session asks: the app's configured scopes or the manifest's defaults, plus the session's extras.
@@ -182,13 +210,27 @@ struct ConnectFlow: Sendable {
         var returnTo: String?
     }
 
-    /// Finishes the flow at the callback. Every failure leaves what is stored unchanged, except that the
-    /// state is spent: a state works once, whatever happens.
+    /// Finishes the flow at the callback. Every failure leaves what is stored unchanged. The state is spent once the
+    /// callback is known to come from the browser that started the flow: a state works once, whatever happens next,
+    /// but a leaked callback URL opened elsewhere cannot use it up.
     func complete(_ p: CallbackParameters) async throws -> Outcome {
         guard let state = p.state, !state.isEmpty else {
             throw LatchkeyError(.invalidState, "state: the callback has no state parameter", field: "state")
         }
         let stateHash = SecretHash.sha256Hex(state)
+        guard let waiting = try await services.store.authorizationState(hash: stateHash) else {
+            throw LatchkeyError(.invalidState, "state: unknown or already used; start again from the connect link", field: "state")
+        }
+        // Expired first: the browser's binding cookie expires with the state, and an expired state is of use to nobody.
+        guard waiting.expiresAt > services.now() else {
+            _ = try await services.store.consumeState(hash: stateHash)
+            throw LatchkeyError(.invalidState, "state: expired; start again from the connect link", field: "state")
+        }
+        guard let nonce = p.cookie(Self.bindingCookieName(stateHash)),
+            SecretHash.constantTimeEquals(SecretHash.sha256Hex(nonce), waiting.browserBindingHash)
+        else {
+            throw LatchkeyError(.invalidState, "state: this flow was started in another browser", field: "state")
+        }
         guard let pending = try await services.store.consumeState(hash: stateHash) else {
             throw LatchkeyError(.invalidState, "state: unknown or already used; start again from the connect link", field: "state")
         }
@@ -196,16 +238,10 @@ struct ConnectFlow: Sendable {
         guard pending.expiresAt > now else {
             throw LatchkeyError(.invalidState, "state: expired; start again from the connect link", field: "state")
         }
-        guard let nonce = p.cookie(Self.bindingCookieName(stateHash)),
-            SecretHash.constantTimeEquals(SecretHash.sha256Hex(nonce), pending.browserBindingHash)
-        else {
-            throw LatchkeyError(.invalidState, "state: this flow was started in another browser", field: "state")
-        }
         guard let session = try await services.store.session(tokenHash: pending.sessionTokenHash) else {
             throw LatchkeyError(.invalidState, "state: its connect session is gone", field: "state")
         }
-        if session.usedAt != nil { throw LatchkeyError(.sessionUsed, "this connect link was already used") }
-        if session.expiresAt <= now { throw LatchkeyError(.sessionExpired, "this connect link has expired") }
+        try await requireLive(session)
         let manifest = try services.catalog.manifest(session.provider.rawValue)
         guard let spec = manifest.auth.oauth2 else { throw LatchkeyError(.invalidState, "state: not an OAuth flow") }
 
@@ -250,17 +286,53 @@ struct ConnectFlow: Sendable {
                 spec: identity, credential: grant.credential, injection: manifest.proxy?.inject,
                 extraHeaders: manifest.proxy?.headers ?? [:], tokenResponse: grant.raw, values: values)
         }
+        // The link stays usable when the wrong account finished it, so that the right person still can; the grant
+        // made for nothing is revoked.
+        do {
+            try await requireBoundAccount(session, account: account)
+        } catch {
+            await connections.revokeGrant(
+                grant.credential, provider: manifest.id, owner: session.owner, config: values, connectionID: session.connectionID,
+                actor: "browser", action: "connection.mismatched_grant_revoked")
+            throw error
+        }
         guard try await services.store.markSessionUsed(tokenHash: session.tokenHash, at: now) else {
             throw LatchkeyError(.sessionUsed, "this connect link was already used")
         }
-        let connection = try await connections.complete(ConnectionService.Completion(
+        let completed = try await connections.complete(ConnectionService.Completion(
             provider: manifest.id, owner: session.owner, reconnect: session.connectionID, account: account,
             credential: grant.credential, scopesRequested: pending.scopes, scopesGranted: grant.scopes ?? pending.scopes,
             config: values, expiresAt: grant.expiresAt))
+        await recordConnected(completed, actor: "browser")
+        return Outcome(connection: completed.connection, providerName: manifest.name, returnTo: session.returnTo)
+    }
+
+    /// For a reconnect link: the account that finished the flow must be the one the connection was made with.
+    /// A mismatch is audited (both accounts, by id and name) and refused with `account_mismatch`.
+    func requireBoundAccount(_ session: ConnectSession, account: AccountIdentity?) async throws {
+        guard let id = session.connectionID, let bound = try await services.store.connection(id: id)?.connection else { return }
+        do {
+            try AccountBinding.check(bound: bound.account, finished: account)
+        } catch {
+            await services.audit(AuditEvent(
+                at: services.now(), actor: "browser", action: "connection.account_mismatch", owner: bound.owner, provider: bound.provider,
+                connectionID: bound.id, outcome: "failure",
+                detail: "expected \(bound.account?.auditLabel ?? "-"), got \(account?.auditLabel ?? "-")"))
+            throw error
+        }
+    }
+
+    /// Audits a finished flow with the account before and after, and revokes the grant it replaced at the provider.
+    func recordConnected(_ completed: ConnectionService.Completed, actor: String) async {
+        let connection = completed.connection
+        let before = completed.replaced?.connection.account?.auditLabel ?? "-"
         await services.audit(AuditEvent(
-            at: now, actor: "browser", action: "connection.connected", owner: session.owner, provider: manifest.id,
-            connectionID: connection.id))
-        return Outcome(connection: connection, providerName: manifest.name, returnTo: session.returnTo)
+            at: services.now(), actor: actor, action: completed.replaced == nil ? "connection.connected" : "connection.reconnected",
+            owner: connection.owner, provider: connection.provider, connectionID: connection.id,
+            detail: "account \(before) -> \(connection.account?.auditLabel ?? "-")"))
+        if let replaced = completed.replaced {
+            await connections.revokeAtProvider(replaced, actor: actor, action: "connection.replaced_grant_revoked")
+        }
     }
 
     /// Values saved from a token response become URL prefixes (Salesforce's `instance_url`): they must obey the same
@@ -302,15 +374,18 @@ struct ConnectFlow: Sendable {
         let connection = try await saveKey(
             manifest: manifest, owner: session.owner, reconnect: session.connectionID, credential: credential, identity: identity,
             config: config, actor: "browser"
-        ) { try await services.store.markSessionUsed(tokenHash: session.tokenHash, at: services.now()) }
+        ) { account in
+            try await requireBoundAccount(session, account: account)
+            return try await services.store.markSessionUsed(tokenHash: session.tokenHash, at: services.now())
+        }
         return Outcome(connection: connection, providerName: manifest.name, returnTo: session.returnTo)
     }
 
-    /// Checks and stores a key credential. `claim` runs after the check and before the write; false means
-    /// someone else finished first.
+    /// Checks and stores a key credential. `claim` runs after the check, with the account the key belongs to, and
+    /// before the write; false means someone else finished first.
     func saveKey(
         manifest: ProviderManifest, owner: OwnerRef, reconnect: ConnectionID?, credential: Credential, identity: IdentitySpec?,
-        config: [String: String], actor: String, claim: () async throws -> Bool
+        config: [String: String], actor: String, claim: (AccountIdentity?) async throws -> Bool
     ) async throws -> Connection {
         var account: AccountIdentity?
         if let identity {
@@ -324,14 +399,12 @@ struct ConnectFlow: Sendable {
                 throw error
             }
         }
-        guard try await claim() else { throw LatchkeyError(.sessionUsed, "this connect link was already used") }
-        let connection = try await connections.complete(ConnectionService.Completion(
+        guard try await claim(account) else { throw LatchkeyError(.sessionUsed, "this connect link was already used") }
+        let completed = try await connections.complete(ConnectionService.Completion(
             provider: manifest.id, owner: owner, reconnect: reconnect, account: account, credential: credential,
             scopesRequested: [], scopesGranted: [], config: config, expiresAt: nil))
-        await services.audit(AuditEvent(
-            at: services.now(), actor: actor, action: "connection.connected", owner: owner, provider: manifest.id,
-            connectionID: connection.id))
-        return connection
+        await recordConnected(completed, actor: actor)
+        return completed.connection
     }
 }
 

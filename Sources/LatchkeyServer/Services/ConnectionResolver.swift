@@ -7,14 +7,27 @@ import LatchkeyStore
 /// when `Latchkey-User` names a user of the agent's org. An admin must name the connection.
 ///
 /// A connection outside the caller's reach is reported as not found, never as forbidden, so ids cannot be probed.
+/// A person's connection is used only while that person allows the agent (or its project): otherwise
+/// `consent_required`. The check is part of the cached resolution, so a withdrawal takes effect at once in the process
+/// that made it (a connection write clears the cache) and within the cache's second everywhere else.
 struct ConnectionResolver: Sendable {
     let services: LatchkeyServices
 
     func resolve(caller: Caller, provider: ProviderID, connectionID: String?, user: String?) async throws -> StoredConnection {
         let key = ConnectionCache.ResolutionKey(caller: caller.actorName, provider: provider, connection: connectionID, user: user)
-        return try await services.connectionCache.resolution(key) {
-            try await resolveFromStore(caller: caller, provider: provider, connectionID: connectionID, user: user)
+        let stored = try await services.connectionCache.resolution(key) {
+            let stored = try await resolveFromStore(caller: caller, provider: provider, connectionID: connectionID, user: user)
+            if case .agent(let agent) = caller { try await Consents(services: services).require(agent: agent, for: stored.connection) }
+            return stored
         }
+        if case .agent(let agent) = caller, stored.connection.owner.kind == .user,
+            services.connectionUsage.shouldRecord(connection: stored.connection.id, agent: agent, now: services.now())
+        {
+            await services.audit(AuditEvent(
+                at: services.now(), actor: agent.description, action: "connection.used", owner: stored.connection.owner,
+                provider: stored.connection.provider, connectionID: stored.connection.id))
+        }
+        return stored
     }
 
     private func resolveFromStore(caller: Caller, provider: ProviderID, connectionID: String?, user: String?) async throws -> StoredConnection {
@@ -34,6 +47,8 @@ struct ConnectionResolver: Sendable {
             } else {
                 owners = agent.inheritanceChain
             }
+        case .person:
+            throw notFound  // people act at /me, not through the agents' API
         }
         if let connectionID {
             guard let stored = try await services.store.connection(id: ConnectionID(rawValue: connectionID)),

@@ -7,18 +7,24 @@ import LatchkeyStore
 struct ConnectionService: Sendable {
     let services: LatchkeyServices
 
-    /// The owners whose connections `caller` may use: an agent's chain (own, project, team, org).
+    /// The owners whose connections `caller` may use: an agent's chain (own, project, team, org); a person's own.
     func visibleOwners(for caller: Caller) -> [OwnerRef]? {
         switch caller {
         case .admin: nil
         case .agent(let agent): agent.inheritanceChain
+        case .person(let person): [person]
         }
     }
 
-    /// Checks that `caller` may act for `owner`: admins for anyone, agents only for themselves.
+    /// Checks that `caller` may act for `owner`: admins for anyone, agents and people only for themselves.
     func authorize(_ caller: Caller, actFor owner: OwnerRef) throws(LatchkeyError) {
-        if case .agent(let agent) = caller, agent != owner {
+        switch caller {
+        case .admin: return
+        case .agent(let agent) where agent != owner:
             throw LatchkeyError(.forbidden, "owner: an agent may act only for itself (\(agent))", field: "owner")
+        case .person(let person) where person != owner:
+            throw LatchkeyError(.forbidden, "owner: a person may act only for themselves (\(person))", field: "owner")
+        case .agent, .person: return
         }
     }
 
@@ -72,26 +78,40 @@ struct ConnectionService: Sendable {
         var expiresAt: Date?
     }
 
+    /// What a finished flow saved, and the stored connection it replaced (with the credential it held), if any.
+    struct Completed {
+        var connection: Connection
+        var replaced: StoredConnection?
+    }
+
     /// Saves a finished flow. The target is, in order: the connection being reconnected; the owner's connection
     /// of the same account; the owner's installed, not yet connected connection; else a new connection.
     /// The connection id stays the same on reconnect, and the credential is replaced.
-    func complete(_ c: Completion) async throws -> Connection {
+    ///
+    /// A revoked connection is never brought back (`session_revoked`), and a reconnect never changes the account a
+    /// connection acts as (`account_mismatch`): the flow checks both before it spends its link, and this checks again
+    /// at the write.
+    func complete(_ c: Completion) async throws -> Completed {
         let now = services.now()
-        let existing = try await services.store.connections(owners: [c.owner], provider: c.provider)
-        var target: Connection?
+        let existing = try await services.store.storedConnections(owners: [c.owner], provider: c.provider)
+        var target: StoredConnection?
         if let id = c.reconnect {
-            guard let match = existing.first(where: { $0.id == id }) else {
-                throw LatchkeyError(.notFound, "the connection to reconnect no longer exists", field: "connection_id")
+            guard let match = existing.first(where: { $0.connection.id == id }), match.connection.state != .revoked else {
+                throw LatchkeyError(.sessionRevoked, "the connection this link reconnects was revoked or removed")
             }
+            try AccountBinding.check(bound: match.connection.account, finished: c.account)
             target = match
-        } else if let account = c.account, let match = existing.first(where: { $0.account?.id == account.id && $0.state != .revoked }) {
+        } else if let account = c.account,
+            let match = existing.first(where: { $0.connection.account?.id == account.id && $0.connection.state != .revoked })
+        {
             target = match
         } else {
-            target = existing.first { $0.state == .installed }
+            target = existing.first { $0.connection.state == .installed }
         }
-        if var connection = target {
+        if let stored = target {
+            var connection = stored.connection
             let expected = connection.version
-            var lifecycle = ConnectionLifecycle(connection.state == .revoked ? .installed : connection.state)
+            var lifecycle = ConnectionLifecycle(connection.state)
             connection.state = try lifecycle.apply(.connected)
             connection.account = c.account ?? connection.account
             connection.scopesRequested = c.scopesRequested
@@ -110,24 +130,24 @@ struct ConnectionService: Sendable {
             connection.version = expected + 1
             await services.webhooks.connected(connection)
             services.refresherWake.signal()
-            return connection
+            return Completed(connection: connection, replaced: stored.sealedCredential == nil ? nil : stored)
         }
         let connection = Connection(
             id: .random(), provider: c.provider, owner: c.owner, state: .active, account: c.account,
             scopesRequested: c.scopesRequested, scopesGranted: c.scopesGranted, config: c.config, expiresAt: c.expiresAt,
-            lastRefreshedAt: now, isDefault: !existing.contains { $0.isDefault }, createdAt: now, updatedAt: now)
+            lastRefreshedAt: now, isDefault: !existing.contains { $0.connection.isDefault }, createdAt: now, updatedAt: now)
         let sealed = try await services.vault.sealCredential(c.credential, for: connection)
         try await services.store.insert(connection, sealedCredential: sealed)
         services.connectionCache.connectionWritten(connection.id)
         await services.webhooks.connected(connection)
         services.refresherWake.signal()
-        return connection
+        return Completed(connection: connection, replaced: nil)
     }
 
     /// Removes a connection: the credential is destroyed and the state becomes `revoked`.
     /// Revocation at the provider is attempted first when the manifest names an endpoint.
     func remove(_ stored: StoredConnection, actor: Caller) async throws -> Connection {
-        await revokeAtProvider(stored, actor: actor)
+        await revokeAtProvider(stored, actor: actor.actorName)
         var connection = stored.connection
         let expected = connection.version
         var lifecycle = ConnectionLifecycle(connection.state)
@@ -138,6 +158,7 @@ struct ConnectionService: Sendable {
             throw LatchkeyError(.conflict, "the connection changed while it was being removed; try again")
         }
         services.connectionCache.connectionWritten(connection.id)
+        services.reconnectLinks.forget(connection.id)
         connection.version = expected + 1
         await services.audit(AuditEvent(
             at: services.now(), actor: actor.actorName, action: "integration.removed", owner: connection.owner,
@@ -156,6 +177,7 @@ struct ConnectionService: Sendable {
         let apps = try await services.store.allApps(owner: owner)
         guard apps.allSatisfy({ $0.sealedClientSecret == nil }) else { return }
         if owner.kind == .org, try await services.store.webhook(org: owner.org) != nil { return }  // its signing secret
+        if owner.kind == .org, try await services.store.signInProvider(org: owner.org)?.sealedClientSecret != nil { return }
         if try await services.vault.destroyDataKey(for: owner) {
             services.connectionCache.clear()
             await services.audit(AuditEvent(at: services.now(), actor: actor.actorName, action: "owner.data_key_destroyed", owner: owner))
@@ -165,6 +187,8 @@ struct ConnectionService: Sendable {
     /// Revokes everything under `owner` (for a compromised agent): every connection of it and below it is revoked at
     /// the provider and destroyed, every agent key below it is revoked, and emptied owners are crypto-shredded.
     func revokeOwner(_ owner: OwnerRef, actor: Caller) async throws -> (connections: Int, agentKeys: Int) {
+        // First, so that a connect link of this owner or below it that finishes while the rest runs is refused.
+        try await services.store.markOwnerRevoked(owner, at: services.now())
         let connections = try await services.store.allConnections(ownerPrefix: owner, provider: nil, state: nil)
             .filter { $0.state != .revoked }
         var revoked = 0
@@ -182,9 +206,11 @@ struct ConnectionService: Sendable {
             }
         }
         services.agentKeys.clear()
+        let sessions = try await services.store.endPersonSessions(under: owner)
         try await shredIfEmpty(owner, actor: actor)
         await services.audit(AuditEvent(
-            at: services.now(), actor: actor.actorName, action: "owner.revoked", owner: owner, detail: "\(revoked) connection(s), \(keys) key(s)"))
+            at: services.now(), actor: actor.actorName, action: "owner.revoked", owner: owner,
+            detail: "\(revoked) connection(s), \(keys) key(s), \(sessions) person session(s)"))
         return (revoked, keys)
     }
 }
@@ -192,28 +218,44 @@ struct ConnectionService: Sendable {
 extension ConnectionService {
     /// Revokes the refresh token and the access token at the provider (RFC 7009, with `token_type_hint`)
     /// when the manifest names an endpoint. Failures are audited; removal goes on regardless.
-    func revokeAtProvider(_ stored: StoredConnection, actor: Caller) async {
+    func revokeAtProvider(_ stored: StoredConnection, actor: String, action: String = "connection.revoked_at_provider") async {
         let c = stored.connection
-        guard let sealed = stored.sealedCredential, let manifest = services.catalog.manifests[c.provider],
-            let spec = manifest.auth.oauth2, spec.revocationURL != nil
+        guard let sealed = stored.sealedCredential, services.catalog.manifests[c.provider]?.auth.oauth2?.revocationURL != nil else { return }
+        let credential: Credential
+        do { credential = try await services.vault.openCredential(sealed, for: c) } catch {
+            await services.audit(AuditEvent(
+                at: services.now(), actor: actor, action: action, owner: c.owner, provider: c.provider, connectionID: c.id,
+                outcome: "failure", detail: (error as? LatchkeyError)?.code.rawValue ?? "internal_error"))
+            return
+        }
+        await revokeGrant(
+            credential, provider: c.provider, owner: c.owner, config: c.config, connectionID: c.id, actor: actor, action: action)
+    }
+
+    /// Revokes a grant's tokens at the provider (RFC 7009) when the manifest names an endpoint, and audits the outcome
+    /// under `action`. Best effort: a failure is audited, never thrown.
+    func revokeGrant(
+        _ credential: Credential, provider: ProviderID, owner: OwnerRef, config: [String: String], connectionID: ConnectionID?,
+        actor: String, action: String
+    ) async {
+        guard let spec = services.catalog.manifests[provider]?.auth.oauth2, spec.revocationURL != nil,
+            credential.refreshToken != nil || credential.accessToken != nil
         else { return }
         do {
-            let credential = try await services.vault.openCredential(sealed, for: c)
-            guard let (_, app) = try await AppDirectory(services: services).resolve(provider: c.provider, for: c.owner) else { return }
+            guard let (_, app) = try await AppDirectory(services: services).resolve(provider: provider, for: owner) else { return }
             if let refresh = credential.refreshToken {
-                try await services.oauth.revoke(spec: spec, app: app, token: refresh, hint: "refresh_token", values: c.config)
+                try await services.oauth.revoke(spec: spec, app: app, token: refresh, hint: "refresh_token", values: config)
             }
             if let access = credential.accessToken {
-                try await services.oauth.revoke(spec: spec, app: app, token: access, hint: "access_token", values: c.config)
+                try await services.oauth.revoke(spec: spec, app: app, token: access, hint: "access_token", values: config)
             }
             await services.audit(AuditEvent(
-                at: services.now(), actor: actor.actorName, action: "connection.revoked_at_provider", owner: c.owner,
-                provider: c.provider, connectionID: c.id))
+                at: services.now(), actor: actor, action: action, owner: owner, provider: provider, connectionID: connectionID))
         } catch {
             let code = (error as? LatchkeyError)?.code.rawValue ?? "internal_error"
             await services.audit(AuditEvent(
-                at: services.now(), actor: actor.actorName, action: "connection.revoked_at_provider", owner: c.owner,
-                provider: c.provider, connectionID: c.id, outcome: "failure", detail: code))
+                at: services.now(), actor: actor, action: action, owner: owner, provider: provider, connectionID: connectionID,
+                outcome: "failure", detail: code))
         }
     }
 }

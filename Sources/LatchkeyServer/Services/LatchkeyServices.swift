@@ -34,6 +34,8 @@ public struct LatchkeyServices: Sendable {
     let connectionCache: ConnectionCache
     /// Reconnect links handed out in 424 answers, reused while fresh.
     let reconnectLinks = ReconnectLinks()
+    /// Which agents used which person's connection, recorded in the audit log at most once a minute per pair.
+    let connectionUsage = ConnectionUsage()
     /// Wakes the webhook deliverer when an event is queued.
     let webhookWakeup = WakeSignal()
     /// Proxied calls and errors per provider and hour, for the dashboard (every replica, last 24 hours).

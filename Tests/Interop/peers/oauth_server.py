@@ -92,6 +92,7 @@ USERS = {
         User("1001", "alice", "alice-password", "Alice Example", "alice@example.com"),
         User("1002", "bob", "bob-password", "Bob Example", "bob@example.com"),
         User("1003", "xss", "xss-password", "<script>alert(1)</script>", "xss@example.com"),
+        User("1004", "mallory", "mallory-password", "Mallory Example", "mallory@example.com"),
     )
 }
 USERS_BY_ID = {u.id: u for u in USERS.values()}

@@ -1,0 +1,84 @@
+import Foundation
+import LatchkeyModel
+import LatchkeyOAuth
+import LatchkeyStore
+
+/// A person's say over their own connections: an agent uses a `user:` connection only while that person has granted
+/// it (or its project) use of that connection. An admin can revoke a person's connection but never consent in the
+/// person's name: every grant here comes from the person's own signed-in session.
+struct Consents: Sendable {
+    let services: LatchkeyServices
+
+    /// Passes when `connection` is not a person's, or when its person granted `agent` or the agent's project use of
+    /// it and the grant has not expired; otherwise 403 `consent_required` with a `consent_url` for the person.
+    func require(agent: OwnerRef, for connection: Connection) async throws {
+        guard connection.owner.kind == .user else { return }
+        let grantees = [agent] + (agent.parent.map { [$0] } ?? [])
+        if try await services.store.liveConsent(connectionID: connection.id, grantees: grantees, now: services.now()) != nil { return }
+        var error = LatchkeyError(
+            .consentRequired,
+            "\(connection.owner) has not allowed \(agent) to use their \(connection.provider) connection; pass consent_url to them",
+            field: "Latchkey-User")
+        error.consentURL = consentURL(agent: agent, connection: connection.id)
+        throw error
+    }
+
+    /// The page where the person sees which agent asks for which connection, and approves or declines.
+    func consentURL(agent: OwnerRef, connection: ConnectionID) -> String {
+        services.settings.publicURL + "/me/consent?" + FormEncoding.encode([("agent", agent.description), ("connection", connection.rawValue)])
+    }
+
+    /// What `grantee` may be: an agent or a project of the person's org that exists.
+    func checkGrantee(_ raw: String, person: OwnerRef) async throws -> OwnerRef {
+        let grantee = try OwnerRef(parsing: raw, field: "grantee")
+        guard grantee.kind == .agent || grantee.kind == .project else {
+            throw LatchkeyError(.invalidRequest, "grantee: must be an agent or a project, not \(grantee.kind.rawValue)", field: "grantee")
+        }
+        guard grantee.org == person.org, try await services.store.ownerExists(grantee) else {
+            throw LatchkeyError(.notFound, "grantee: \(grantee) does not exist in \(person.org)", field: "grantee")
+        }
+        return grantee
+    }
+
+    /// One of the person's own connections (not revoked), or `not_found`.
+    func ownConnection(_ id: String, person: OwnerRef) async throws -> Connection {
+        guard let stored = try await services.store.connection(id: ConnectionID(rawValue: id)), stored.connection.owner == person,
+            stored.connection.state != .revoked
+        else { throw LatchkeyError(.notFound, "connection: you have no connection '\(id.prefix(64))'", field: "connection") }
+        return stored.connection
+    }
+
+    /// The person grants `grantee` use of their connection, until `expiresAt` or until withdrawn.
+    func grant(person: OwnerRef, connection: Connection, grantee: OwnerRef, expiresAt: Date?) async throws {
+        let now = services.now()
+        try await services.store.grantConsent(Consent(
+            connectionID: connection.id, grantee: grantee, person: person, grantedAt: now, expiresAt: expiresAt))
+        services.connectionCache.connectionWritten(connection.id)
+        await services.audit(AuditEvent(
+            at: now, actor: person.description, action: "consent.granted", owner: person, provider: connection.provider,
+            connectionID: connection.id, detail: "\(grantee)" + (expiresAt.map { " until \(ISO8601DateFormatter().string(from: $0))" } ?? "")))
+    }
+
+    /// The person withdraws a grant. It takes effect on the next call here at once (the resolution cache is cleared),
+    /// and on other replicas within their one-second resolution cache.
+    func withdraw(person: OwnerRef, connection: ConnectionID, grantee: OwnerRef) async throws {
+        let stored = try await services.store.connection(id: connection)
+        guard let stored, stored.connection.owner == person else {
+            throw LatchkeyError(.notFound, "connection: you have no connection '\(connection.rawValue.prefix(64))'", field: "connection")
+        }
+        let removed = try await services.store.withdrawConsent(connectionID: connection, grantee: grantee)
+        services.connectionCache.connectionWritten(connection)
+        if removed {
+            await services.audit(AuditEvent(
+                at: services.now(), actor: person.description, action: "consent.withdrawn", owner: person,
+                provider: stored.connection.provider, connectionID: connection, detail: grantee.description))
+        }
+    }
+
+    /// The person declines an agent's request.
+    func decline(person: OwnerRef, connection: Connection, grantee: OwnerRef) async {
+        await services.audit(AuditEvent(
+            at: services.now(), actor: person.description, action: "consent.refused", owner: person, provider: connection.provider,
+            connectionID: connection.id, outcome: "failure", detail: grantee.description))
+    }
+}
