@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import LatchkeyCrypto
+import LatchkeyManifest
 import LatchkeyStore
 import LatchkeyModel
 import Logging
@@ -73,6 +74,18 @@ extension LatchkeyApplication {
         ProxyStatsFlusher(
             stats: services.proxyStats, store: services.store, interval: .milliseconds(Int(services.settings.proxyStatsFlushInterval * 1000)),
             now: services.now, logger: services.logger)
+    }
+
+    /// Sets an org's identity provider for people's sign-in, as `PUT /v1/admin/orgs/{org}/sign-in` does (for
+    /// configuration files); its discovery document is read at the first sign-in rather than now.
+    public static func configureSignIn(
+        services: LatchkeyServices, org: OwnerRef, issuer: String, clientID: String, clientSecret: String?
+    ) async throws {
+        guard URLRules.isAllowed(issuer) else {
+            throw LatchkeyError(.invalidRequest, "issuer: '\(issuer.prefix(100))' is not an https URL", field: "issuer")
+        }
+        try await PersonSignIn(services: services).configure(
+            org: org, issuer: issuer, clientID: clientID, clientSecret: clientSecret, readDiscovery: false)
     }
 
     /// Registers or rotates an OAuth app, as `PUT /v1/admin/apps/{provider}` does (for configuration files).

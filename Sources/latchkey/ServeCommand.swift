@@ -72,6 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
             store: store, vault: CredentialVault(keyring: MasterKeyringHolder(keyring), dataKeys: store), masterKeySource: keySource, catalog: ProviderCatalog(manifests),
             oauth: oauth, transport: http, settings: serverSettings, logger: logger)
         try await registerConfiguredApps(settings, services: services, environment: environment)
+        try await configureSignIn(settings, services: services, environment: environment)
 
         announce("\(manifests.count) provider(s) loaded; listening on \(settings.host):\(settings.port); public URL \(settings.resolvedPublicURL)")
         let app = LatchkeyApplication.build(services: services, host: settings.host, port: settings.port, openAPI: OpenAPIDocument.text)
@@ -97,6 +98,21 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         throw ValidationError("LATCHKEY_DATABASE_URL: expected sqlite:PATH or postgres://...")
+    }
+
+    /// Configures the identity providers listed under `sign_in:`, creating their orgs when missing.
+    func configureSignIn(_ settings: ServiceConfiguration, services: LatchkeyServices, environment: [String: String]) async throws {
+        for (org, entry) in settings.signIn.sorted(by: { $0.key < $1.key }) {
+            let owner = try OwnerRef(kind: .org, path: org, field: "sign_in.\(org)")
+            if try await !services.store.ownerExists(owner) { try await services.store.createOwner(owner, at: Date()) }
+            try await LatchkeyApplication.configureSignIn(
+                services: services, org: owner,
+                issuer: try ServiceConfiguration.expand(entry.issuer, environment: environment, field: "sign_in.\(org).issuer"),
+                clientID: try ServiceConfiguration.expand(entry.client_id, environment: environment, field: "sign_in.\(org).client_id"),
+                clientSecret: try entry.client_secret.map {
+                    try ServiceConfiguration.expand($0, environment: environment, field: "sign_in.\(org).client_secret")
+                })
+        }
     }
 
     /// Registers the apps listed under `apps:` in the configuration, creating their org owners when missing.

@@ -33,6 +33,9 @@ import Yams
 ///   proxy call counts to the store, so every replica's dashboard shows them
 /// - `apps`: OAuth apps registered at start-up, keyed by provider id:
 ///   `{owner, client_id, client_secret, scopes}`; values may reference the environment as `${NAME}`.
+/// - `sign_in`: each org's OpenID Connect identity provider for people at `/me`, keyed by org id:
+///   `{issuer, client_id, client_secret}`; values may reference the environment as `${NAME}`. Its discovery document
+///   is read at the first sign-in, not at start-up.
 struct ServiceConfiguration {
     var host = "127.0.0.1"
     var port = 8080
@@ -47,6 +50,7 @@ struct ServiceConfiguration {
     var returnToAllowlist: [String] = []
     var logLevel = "info"
     var apps: [String: AppEntry] = [:]
+    var signIn: [String: SignInEntry] = [:]
     var connectSessionTTL: TimeInterval = 15 * 60
     var authorizationStateTTL: TimeInterval = 10 * 60
     var signInLinkTTL: TimeInterval = 15 * 60
@@ -63,6 +67,12 @@ struct ServiceConfiguration {
         var scopes: [String]?
     }
 
+    struct SignInEntry: Decodable {
+        var issuer: String
+        var client_id: String
+        var client_secret: String?
+    }
+
     struct File: Decodable {
         var host: String?
         var port: Int?
@@ -74,6 +84,7 @@ struct ServiceConfiguration {
         var return_to_allowlist: [String]?
         var log_level: String?
         var apps: [String: AppEntry]?
+        var sign_in: [String: SignInEntry]?
         var connect_session_ttl_seconds: Double?
         var authorization_state_ttl_seconds: Double?
         var sign_in_link_ttl_seconds: Double?
@@ -108,6 +119,7 @@ struct ServiceConfiguration {
             if let v = file.return_to_allowlist { config.returnToAllowlist = v }
             if let v = file.log_level { config.logLevel = v }
             if let v = file.apps { config.apps = v }
+            if let v = file.sign_in { config.signIn = v }
             if let v = file.connect_session_ttl_seconds { config.connectSessionTTL = v }
             if let v = file.authorization_state_ttl_seconds { config.authorizationStateTTL = v }
             if let v = file.sign_in_link_ttl_seconds { config.signInLinkTTL = v }

@@ -94,6 +94,10 @@ def test_a_sign_in_link_works_once_and_only_until_it_expires(short_lived_world):
     org, _ = world.org_with_agent()
     add_people(world, org, "carol")
     url = sign_in_link(world, org, "carol")
+    # Another site's form cannot use it (login CSRF), and that spends nothing.
+    r = requests.post(url, headers={"Origin": "http://attacker.example", "Sec-Fetch-Site": "cross-site"},
+                      allow_redirects=False, timeout=30)
+    assert r.status_code == 403 and "lk_person_session" not in r.headers.get("Set-Cookie", "")
     first = requests.Session()
     assert first.post(url, allow_redirects=False, timeout=30).status_code == 303
     again = requests.post(url, allow_redirects=False, timeout=30)
@@ -194,3 +198,44 @@ def test_a_person_revokes_their_own_connection_at_me_and_an_admin_cannot_consent
     assert [x["state"] for x in stored(world, f"user:{org}/dana")] == ["revoked"]
     page = dana.get(lk.url + "/me", timeout=30).text
     assert "was revoked" in page and c["id"] not in page.split('id="connections"', 1)[1].split("</table>", 1)[0]
+
+
+def test_a_sign_in_link_in_chromium_works_once_and_not_once_expired(world, short_lived_world, output_dir):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from test_connect_flow import chromium
+
+    org, _ = world.org_with_agent()
+    add_people(world, org, "erin")
+    short_org, _ = short_lived_world.org_with_agent()
+    add_people(short_lived_world, short_org, "erin")
+    driver = chromium()
+    wait = WebDriverWait(driver, 20)
+    try:
+        url = sign_in_link(world, org, "erin")
+        driver.get(url)
+        driver.find_element(By.ID, "sign-in-button").click()
+        wait.until(EC.presence_of_element_located((By.ID, "connections")))
+        assert driver.find_element(By.ID, "who").text == f"user:{org}/erin"
+        driver.save_screenshot(str(output_dir / "09-me-signed-in-by-link.png"))
+        driver.find_element(By.ID, "logout").click()
+        wait.until(EC.presence_of_element_located((By.ID, "sign-in")))
+
+        # Single use: the same link, opened again, signs nobody in.
+        driver.get(url)
+        driver.find_element(By.ID, "sign-in-button").click()
+        assert wait.until(EC.presence_of_element_located((By.ID, "error-code"))).text == "session_used"
+        driver.get(world.lk.url + "/me")
+        assert driver.find_elements(By.ID, "sign-in")
+
+        # Expiry: a link of the short-lived world (2 seconds), opened late.
+        late = sign_in_link(short_lived_world, short_org, "erin")
+        time.sleep(2.5)
+        driver.get(late)
+        driver.find_element(By.ID, "sign-in-button").click()
+        assert wait.until(EC.presence_of_element_located((By.ID, "error-code"))).text == "session_expired"
+        driver.save_screenshot(str(output_dir / "10-me-expired-sign-in-link.png"))
+    finally:
+        driver.quit()

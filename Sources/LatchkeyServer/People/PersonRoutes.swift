@@ -57,8 +57,13 @@ struct PersonRoutes {
             // A page with a button rather than a sign-in on GET: link scanners and previews must not use the link up.
             pages.render("signin_link", title: "Sign in", ["token": context.parameters.get("token") ?? ""])
         }
-        router.post("/me/sign-in/:token") { _, context in
+        router.post("/me/sign-in/:token") { request, context in
             await page(nil) {
+                // Login CSRF: another site's form must not sign a visitor in as someone else (whose connections the
+                // visitor would then fill). Only Latchkey's own page may use a link; nothing is spent otherwise.
+                guard fromOwnPage(request) else {
+                    throw LatchkeyError(.forbidden, "a sign-in link is used from its own page; open the link itself")
+                }
                 let person = try await signIn.redeem(token: context.parameters.get("token") ?? "")
                 return try await startSession(person, next: "/me", how: "link")
             }
@@ -257,6 +262,17 @@ struct PersonRoutes {
             services.logger.error("person page failure", metadata: ["type": "\(type(of: error))"])
             return pages.problem("Not done", code: "internal_error", message: "Something went wrong on our side.", status: .internalServerError, chrome: chrome)
         }
+    }
+
+    /// Whether a form was posted from one of Latchkey's own pages: browsers send `Sec-Fetch-Site` with a POST, and
+    /// another site's form says `cross-site`. `Origin` is checked too when it names one (Latchkey's pages send no
+    /// referrer, so their own POSTs carry `Origin: null`). A client that sends neither is no browser on another site.
+    func fromOwnPage(_ request: Request) -> Bool {
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" { return false }
+        if let origin = request.headers[.origin]?.lowercased(), origin != "null", origin != Origin.of(services.settings.publicURL) {
+            return false
+        }
+        return true
     }
 
     /// A local path to go to after signing in: only Latchkey's own person and connect pages, never another origin.

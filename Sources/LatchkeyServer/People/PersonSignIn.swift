@@ -56,9 +56,9 @@ struct PersonSignIn: Sendable {
     // MARK: OpenID Connect
 
     /// Registers or replaces the org's identity provider, after reading its discovery document (the issuer must
-    /// match exactly). The client secret is sealed under the org's data key.
-    func configure(org: OwnerRef, issuer: String, clientID: String, clientSecret: String?) async throws {
-        _ = try await discovery(issuer: issuer)
+    /// match exactly) unless `readDiscovery` is false. The client secret is sealed under the org's data key.
+    func configure(org: OwnerRef, issuer: String, clientID: String, clientSecret: String?, readDiscovery: Bool = true) async throws {
+        if readDiscovery { _ = try await discovery(issuer: issuer) }
         let sealed = try await clientSecret.asyncMap {
             try await services.vault.seal(Array($0.utf8), binding: Self.secretBinding(org: org))
         }
