@@ -210,7 +210,7 @@ final class TokenBroker: Sendable {
             _ = backoff.withLock { $0.removeValue(forKey: id) }
             return (connection, credential)
         } catch let error as LatchkeyError {
-            let final = ["invalid_grant", "unauthorized_client"].contains(error.oauthError ?? "")
+            let final = error.oauthError.map { OAuthErrorCode($0).endsTheGrant } ?? false
             let expected = connection.version
             var lifecycle = ConnectionLifecycle(connection.state)
             if final {
