@@ -159,3 +159,26 @@ def test_a_person_signs_in_and_controls_their_connections_and_agents_in_chromium
         driver.quit()
     actions = {e["action"] for e in lk.admin("GET", f"/v1/admin/audit?owner=user:{org}/alice").json()["events"]}
     assert {"person.signed_in", "person.signed_out", "consent.granted", "consent.withdrawn", "connection.used"} <= actions
+
+
+def test_an_orgs_identity_provider_can_come_from_the_config_file(world, oidc, workdir):
+    from conftest import Latchkey, free_port
+
+    d = workdir / "sign-in-config"
+    d.mkdir()
+    lk = Latchkey(d, free_port(), world.lk.env["LATCHKEY_PROVIDERS"], {"OIDC_SECRET": "from-env-" + SECRET})
+    (d / "latchkey.yaml").write_text(
+        "log_level: info\n"
+        f"sign_in:\n  cfgorg:\n    issuer: {oidc.issuer}\n    client_id: latchkey-config\n"
+        "    client_secret: ${OIDC_SECRET}\n")
+    oidc.add_client(OIDCClient("latchkey-config", "from-env-" + SECRET, lk.url + "/me/oidc/callback"))
+    lk.start()
+    try:
+        r = lk.admin("GET", "/v1/admin/orgs/cfgorg/sign-in")
+        assert r.status_code == 200 and r.json()["issuer"] == oidc.issuer and r.json()["client_id"] == "latchkey-config"
+        assert lk.admin("POST", "/v1/admin/users", json={"org": "cfgorg", "id": "bob", "email": "bob@example.com"}).status_code == 201
+        s, page = sign_in_over_http(lk, "cfgorg", "bob")
+        assert page.status_code == 200 and "user:cfgorg/bob" in page.text
+        assert b"from-env-" not in lk.db_bytes() and b"from-env-" not in lk.log_path.read_bytes()
+    finally:
+        lk.stop()
