@@ -6,11 +6,7 @@ real provider before Latchkey's interop tests rely on it.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import html
 import json
-import re
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,10 +14,16 @@ from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 
 from peers.oauth_peer import OAuthPeer
 from peers.oauth_peer import PeerClient
+from peers.testing import decide
+from peers.testing import http
+from peers.testing import peer_fixture
+from peers.testing import pkce_pair
+from peers.testing import post_token
+from peers.testing import sign_in
+from peers.testing import reset_peer as _reset  # noqa: F401  (autouse)
 
 BASIC = PeerClient("basic-client", "basic-secret", "client_secret_basic",
                    "http://127.0.0.1:53682/callback")
@@ -29,50 +31,12 @@ POST = PeerClient("post-client", "post-secret", "client_secret_post",
                   "http://localhost:53683/oauth/callback?tenant=1")
 
 
-@pytest.fixture(scope="module")
-def peer():
-    p = OAuthPeer(clients=[BASIC, POST])
-    p.start()
-    try:
-        yield p
-    finally:
-        p.stop()
-
-
-@pytest.fixture(autouse=True)
-def _reset(request):
-    if "peer" in request.fixturenames:
-        request.getfixturevalue("peer").reset()
-
-
-def http() -> requests.Session:
-    s = requests.Session()
-    s.trust_env = False
-    return s
+peer = peer_fixture(lambda: OAuthPeer(clients=[BASIC, POST]))
 
 
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-
-
-def pkce_pair():
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    return verifier, challenge
-
-
-def hidden(page: str, name: str) -> str:
-    m = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert m, f"no hidden field {name!r} in page"
-    return html.unescape(m.group(1))
-
-
-def form_action(page: str, form_id: str) -> str:
-    m = re.search(rf'<form id="{form_id}" method="post" action="([^"]*)"', page)
-    assert m, f"no form {form_id!r}"
-    return html.unescape(m.group(1))
 
 
 def authorize(peer, client, username="alice", scope="profile email", approve=True,
@@ -91,38 +55,17 @@ def authorize(peer, client, username="alice", scope="profile email", approve=Tru
     assert r.status_code == 200, r.text
     assert 'id="login-form"' in r.text
 
-    r = s.post(peer.base_url + form_action(r.text, "login-form"),
-               data={"username": username, "password": f"{username}-password",
-                     "next": hidden(r.text, "next")},
-               allow_redirects=False)
-    assert r.status_code == 303, r.text
-    r = s.get(peer.base_url + r.headers["Location"], allow_redirects=False)
+    r = sign_in(s, peer, r.text, username, f"{username}-password")
     assert r.status_code == 200 and 'id="consent-form"' in r.text, r.text
     consent = r.text
     assert 'id="approve"' in consent and 'id="deny"' in consent
 
-    r = s.post(peer.base_url + form_action(consent, "consent-form"),
-               data={"csrf_token": hidden(consent, "csrf_token"),
-                     "decision": "approve" if approve else "deny"},
-               allow_redirects=False)
-    assert r.status_code == 302, r.text
-    location = r.headers["Location"]
-    expected = client.redirect_uri.split("?")[0]
-    assert location.startswith(expected), location
-    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-    assert query.get("state") == state
+    query = decide(s, peer, consent, "approve" if approve else "deny", client, state)
     return query, verifier, consent
 
 
 def token_request(peer, client, data, auth_method=None):
-    method = auth_method or client.auth_method
-    data = dict(data)
-    kwargs = {}
-    if method == "client_secret_basic":
-        kwargs["auth"] = (client.client_id, client.client_secret)
-    else:
-        data.update(client_id=client.client_id, client_secret=client.client_secret)
-    return http().post(peer.token_url, data=data, timeout=30, **kwargs)
+    return post_token(peer, client, data, auth_method or client.auth_method)
 
 
 def exchange(peer, client, code, verifier, **kw):

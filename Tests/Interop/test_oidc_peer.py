@@ -12,19 +12,15 @@ import base64
 import hashlib
 import html
 import os
-import re
 import secrets
 import shutil
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
-from urllib.parse import parse_qs
 from urllib.parse import urlencode
-from urllib.parse import urlsplit
 
 import pytest
-import requests
 from joserfc import jwt
 from joserfc.errors import BadSignatureError
 from joserfc.errors import InvalidKeyIdError
@@ -35,59 +31,28 @@ from peers.oidc_peer import OIDCClient
 from peers.oidc_peer import OIDCPeer
 from peers.oidc_peer import USERS
 from peers.oidc_peer import browser_oidc_login
+from peers.testing import decide
+from peers.testing import form_action
+from peers.testing import hidden
+from peers.testing import http
+from peers.testing import peer_fixture
+from peers.testing import pkce_pair
+from peers.testing import post_token
+from peers.testing import query_of
+from peers.testing import sign_in
+from peers.testing import reset_peer as _reset  # noqa: F401  (autouse)
 
 CLIENT = OIDCClient("rp", "rp-secret", "http://127.0.0.1:53690/oidc/callback")
 POST_ONLY = OIDCClient("rp-post", "rp-post-secret", "http://localhost:53691/cb?x=1", "client_secret_post")
 SCOPE = "openid email profile"
 
 
-@pytest.fixture(scope="module")
-def peer():
-    p = OIDCPeer(clients=[CLIENT, POST_ONLY])
-    p.start()
-    try:
-        yield p
-    finally:
-        p.stop()
-
-
-@pytest.fixture(autouse=True)
-def _reset(request):
-    if "peer" in request.fixturenames:
-        request.getfixturevalue("peer").reset()
-
-
-def http() -> requests.Session:
-    s = requests.Session()
-    s.trust_env = False
-    return s
+peer = peer_fixture(lambda: OIDCPeer(clients=[CLIENT, POST_ONLY]))
 
 
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-
-
-def pkce_pair():
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def hidden(page: str, name: str) -> str:
-    m = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert m, f"no hidden field {name!r} in page"
-    return html.unescape(m.group(1))
-
-
-def form_action(page: str, form_id: str) -> str:
-    m = re.search(rf'<form id="{form_id}" method="post" action="([^"]*)"', page)
-    assert m, f"no form {form_id!r}"
-    return html.unescape(m.group(1))
-
-
-def query_of(location: str) -> dict:
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
 def auth_params(client, scope=SCOPE, nonce=None, state=None, challenge=None, **extra):
@@ -112,22 +77,9 @@ def authorize(peer, client=CLIENT, username="alice", scope=SCOPE, nonce=None, se
     r = s.get(peer.authorize_url, params=params, allow_redirects=False)
     assert r.status_code == 200, r.text
     if 'id="login-form"' in r.text:
-        r = s.post(peer.base_url + form_action(r.text, "login-form"),
-                   data={"username": username, "password": USERS[username][0],
-                         "next": hidden(r.text, "next")},
-                   allow_redirects=False)
-        assert r.status_code == 303, r.text
-        r = s.get(peer.base_url + r.headers["Location"], allow_redirects=False)
+        r = sign_in(s, peer, r.text, username, USERS[username][0])
     assert r.status_code == 200 and 'id="consent-form"' in r.text, r.text
-    consent = r.text
-    r = s.post(peer.base_url + form_action(consent, "consent-form"),
-               data={"csrf_token": hidden(consent, "csrf_token"), "decision": "approve"},
-               allow_redirects=False)
-    assert r.status_code == 302, r.text
-    location = r.headers["Location"]
-    assert location.startswith(client.redirect_uri.split("?")[0]), location
-    query = query_of(location)
-    assert query.get("state") == params["state"]
+    query = decide(s, peer, r.text, "approve", client, params["state"])
     return query, verifier, nonce, s
 
 
@@ -135,12 +87,7 @@ def exchange(peer, client, code, verifier, auth="client_secret_basic"):
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": client.redirect_uri}
     if verifier is not None:
         data["code_verifier"] = verifier
-    kwargs = {}
-    if auth == "client_secret_basic":
-        kwargs["auth"] = (client.client_id, client.client_secret)
-    else:
-        data.update(client_id=client.client_id, client_secret=client.client_secret)
-    return http().post(peer.token_url, data=data, timeout=30, **kwargs)
+    return post_token(peer, client, data, auth)
 
 
 def login_tokens(peer, client=CLIENT, username="alice", auth="client_secret_basic", **kw):

@@ -194,9 +194,10 @@ def test_authorization_matrix(world):
     conn_a = world.connections(key_a)[0]["id"]
     conn_b = world.connections(key_b)[0]["id"]
     # A user of the other org with a connection of their own.
-    assert lk.admin("POST", "/v1/admin/users", json={"org": other_org, "id": "carol"}).status_code == 201
+    from test_people import add_people, person_connects, signed_in
+    add_people(world, other_org, "carol")
     link = lk.admin("POST", "/v1/connect-sessions", json={"provider": "authlib-basic", "owner": f"user:{other_org}/carol"}).json()["url"]
-    Person(peer).connect(link)
+    assert person_connects(world, signed_in(world, other_org, "carol"), link).status_code == 200
     user_conn = lk.admin("GET", f"/v1/admin/connections?owner=user:{other_org}/carol").json()["connections"][0]["id"]
 
     before = len(peer.api_log())

@@ -13,20 +13,14 @@ or ``with OAuthPeer(...) as peer: ...``.
 
 from __future__ import annotations
 
-import os
-import queue
-import subprocess
-import sys
-import tempfile
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
+from .process import PeerProcess
+from .process import PeerProcessError
+from .process import endpoint
 
 SERVER_SCRIPT = Path(__file__).with_name("oauth_server.py")
-READY_TIMEOUT = 20.0
 
 # Users known to the peer: login -> (password, display name).
 USERS = {
@@ -49,148 +43,34 @@ class PeerClient:
         return f"{self.client_id}:{self.client_secret}:{self.auth_method}:{self.redirect_uri}"
 
 
-class OAuthPeerError(RuntimeError):
+class OAuthPeerError(PeerProcessError):
     pass
 
 
-class OAuthPeer:
+class OAuthPeer(PeerProcess):
+    SERVER_SCRIPT = SERVER_SCRIPT
+    NAME = "oauth peer"
+    CLIENT_TYPE = PeerClient
+    Error = OAuthPeerError
+
     def __init__(self, clients=(), access_token_ttl: int | None = None,
                  issuer: str | None = None, port: int = 0, verbose: bool = False,
                  python: str | None = None, keep_log: bool = False):
-        self.clients = list(clients)
+        super().__init__(clients, port=port, verbose=verbose, python=python, keep_log=keep_log)
         self.access_token_ttl = access_token_ttl
         self.issuer = issuer
-        self.requested_port = port
-        self.verbose = verbose
-        self.python = python or sys.executable
-        self.keep_log = keep_log  # keep the stderr log file after stop()
-        self.port: int | None = None
-        self.proc: subprocess.Popen | None = None
-        self._log_file = None
-        self.log_path: str | None = None
-        self._http = requests.Session()
-        self._http.trust_env = False  # never route loopback control calls via a proxy
 
-    # ---------------- lifecycle ----------------
+    revoke_url = endpoint("/revoke")
 
-    @property
-    def base_url(self) -> str:
-        if self.port is None:
-            raise OAuthPeerError("peer not started")
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def authorize_url(self) -> str:
-        return self.base_url + "/authorize"
-
-    @property
-    def token_url(self) -> str:
-        return self.base_url + "/token"
-
-    @property
-    def userinfo_url(self) -> str:
-        return self.base_url + "/userinfo"
-
-    @property
-    def revoke_url(self) -> str:
-        return self.base_url + "/revoke"
-
-    def command(self) -> list[str]:
-        cmd = [self.python, str(SERVER_SCRIPT), "--port", str(self.requested_port)]
+    def server_args(self) -> list[str]:
+        args = []
         if self.access_token_ttl is not None:
-            cmd += ["--access-token-ttl", str(self.access_token_ttl)]
+            args += ["--access-token-ttl", str(self.access_token_ttl)]
         if self.issuer:
-            cmd += ["--issuer", self.issuer]
-        for c in self.clients:
-            cmd += ["--client", c.cli_arg() if isinstance(c, PeerClient) else str(c)]
-        if self.verbose:
-            cmd.append("--verbose")
-        return cmd
-
-    def start(self, timeout: float = READY_TIMEOUT) -> "OAuthPeer":
-        if self.proc is not None:
-            raise OAuthPeerError("already started")
-        fd, self.log_path = tempfile.mkstemp(prefix="oauth-peer-", suffix=".log")
-        os.close(fd)
-        self._log_file = open(self.log_path, "wb")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(
-            self.command(), stdout=subprocess.PIPE, stderr=self._log_file,
-            stdin=subprocess.DEVNULL, env=env, cwd=str(SERVER_SCRIPT.parent),
-        )
-        lines: queue.Queue = queue.Queue()
-
-        def pump(stream):
-            for raw in iter(stream.readline, b""):
-                lines.put(raw.decode("utf-8", "replace").rstrip("\n"))
-            lines.put(None)
-
-        threading.Thread(target=pump, args=(self.proc.stdout,), daemon=True).start()
-
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                tail = self.log_tail()
-                self.stop()
-                raise OAuthPeerError(f"oauth peer not READY within {timeout}s\n{tail}")
-            try:
-                line = lines.get(timeout=min(remaining, 0.5))
-            except queue.Empty:
-                continue
-            if line is None:
-                rc = self.proc.wait(timeout=5)
-                tail = self.log_tail()
-                self.stop()
-                raise OAuthPeerError(f"oauth peer exited with {rc} before READY\n{tail}")
-            if line.startswith("READY "):
-                self.port = int(line.split()[1])
-                return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=timeout)
-        if proc is not None and proc.stdout:
-            proc.stdout.close()
-        if self._log_file:
-            self._log_file.close()
-            self._log_file = None
-            if not self.keep_log and self.log_path:
-                try:
-                    os.unlink(self.log_path)
-                except OSError:
-                    pass
-        self._http.close()
-
-    def __enter__(self):
-        return self.start() if self.proc is None else self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def log_tail(self, n: int = 4000) -> str:
-        if not self.log_path or not os.path.exists(self.log_path):
-            return ""
-        with open(self.log_path, "rb") as f:
-            return f.read()[-n:].decode("utf-8", "replace")
+            args += ["--issuer", self.issuer]
+        return args
 
     # ---------------- control API ----------------
-
-    def _get(self, path):
-        r = self._http.get(self.base_url + path, timeout=10)
-        r.raise_for_status()
-        return r.json()
-
-    def _post(self, path, body=None):
-        r = self._http.post(self.base_url + path, json=body or {}, timeout=10)
-        r.raise_for_status()
-        return r.json()
 
     def stats(self) -> dict:
         return self._get("/_control/stats")

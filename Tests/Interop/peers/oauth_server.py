@@ -5,6 +5,8 @@ The OAuth protocol itself is implemented by Authlib (authorization code grant,
 refresh token grant, PKCE, RFC 7009 revocation, bearer-token resource
 protection); this module only supplies in-memory storage, a tiny login/consent
 UI, a stand-in provider API and some loopback-only test-control endpoints.
+What it shares with the OpenID Connect peer (oidc_server.py) lives next to
+it in authlib_common.py, flask_pages.py and serving.py.
 
 Run:
 
@@ -22,15 +24,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import logging
 import os
 import secrets
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from dataclasses import field
-from urllib.parse import urlsplit
 
 # Authlib refuses plain-http request URLs unless they are loopback; the peer
 # is loopback-only, but allow any host name that resolves to it (e.g. an
@@ -41,30 +40,38 @@ from authlib.common.security import generate_token  # noqa: E402
 from authlib.integrations.flask_oauth2 import AuthorizationServer  # noqa: E402
 from authlib.integrations.flask_oauth2 import ResourceProtector  # noqa: E402
 from authlib.oauth2 import OAuth2Error  # noqa: E402
-from authlib.oauth2.rfc6749 import ClientMixin  # noqa: E402
-from authlib.oauth2.rfc6749 import TokenMixin  # noqa: E402
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin  # noqa: E402
 from authlib.oauth2.rfc6749 import grants  # noqa: E402
-from authlib.oauth2.rfc6749.errors import InvalidRequestError  # noqa: E402
-from authlib.oauth2.rfc6749.util import list_to_scope  # noqa: E402
-from authlib.oauth2.rfc6749.util import scope_to_list  # noqa: E402
-from authlib.oauth2.rfc6750 import BearerTokenValidator  # noqa: E402
 from authlib.oauth2.rfc7009 import RevocationEndpoint  # noqa: E402
-from authlib.oauth2.rfc7636 import CodeChallenge  # noqa: E402
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint  # noqa: E402
-from flask import Flask  # noqa: E402
 from flask import Response  # noqa: E402
 from flask import jsonify  # noqa: E402
-from flask import redirect  # noqa: E402
-from flask import render_template_string  # noqa: E402
 from flask import request  # noqa: E402
 from flask import session  # noqa: E402
-from werkzeug.serving import ThreadedWSGIServer  # noqa: E402
+
+from authlib_common import AUTH_METHODS  # noqa: E402
+from authlib_common import PeerStore  # noqa: E402
+from authlib_common import RegisteredClient  # noqa: E402
+from authlib_common import S256RequiredCodeChallenge  # noqa: E402
+from authlib_common import StoreBearerTokenValidator  # noqa: E402
+from authlib_common import StoredCode  # noqa: E402
+from authlib_common import StoredCodeGrant  # noqa: E402
+from authlib_common import StoredToken  # noqa: E402
+from authlib_common import by_login  # noqa: E402
+from authlib_common import check_registration  # noqa: E402
+from authlib_common import provider_metadata  # noqa: E402
+from authlib_common import token_response  # noqa: E402
+from flask_pages import Pages  # noqa: E402
+from flask_pages import add_control_routes  # noqa: E402
+from flask_pages import create_flask_app  # noqa: E402
+from serving import add_client_arguments  # noqa: E402
+from serving import argument_parser  # noqa: E402
+from serving import client_argument  # noqa: E402
+from serving import positive_int  # noqa: E402
+from serving import serve  # noqa: E402
 
 ALLOWED_SCOPES = ["profile", "email", "repo", "write", "offline_access"]
 DEFAULT_SCOPE = "profile"
-AUTH_METHODS = ("client_secret_basic", "client_secret_post")
-AUTHORIZATION_CODE_TTL = 600
 MODES = ("normal", "invalid_grant", "unavailable", "slow", "hang", "html", "huge", "invalid_token")
 HUGE_TARGET_BYTES = 11 * 1024 * 1024
 
@@ -86,42 +93,21 @@ class User:
         return self.id
 
 
-USERS = {
-    u.login: u
-    for u in (
-        User("1001", "alice", "alice-password", "Alice Example", "alice@example.com"),
-        User("1002", "bob", "bob-password", "Bob Example", "bob@example.com"),
-        User("1003", "xss", "xss-password", "<script>alert(1)</script>", "xss@example.com"),
-        User("1004", "mallory", "mallory-password", "Mallory Example", "mallory@example.com"),
-    )
-}
+USERS = by_login(
+    User("1001", "alice", "alice-password", "Alice Example", "alice@example.com"),
+    User("1002", "bob", "bob-password", "Bob Example", "bob@example.com"),
+    User("1003", "xss", "xss-password", "<script>alert(1)</script>", "xss@example.com"),
+    User("1004", "mallory", "mallory-password", "Mallory Example", "mallory@example.com"),
+)
 USERS_BY_ID = {u.id: u for u in USERS.values()}
 
 
 @dataclass
-class Client(ClientMixin):
-    client_id: str
-    client_secret: str
+class Client(RegisteredClient, allowed_scopes=ALLOWED_SCOPES, default_scope=DEFAULT_SCOPE):
     auth_method: str
     redirect_uri: str
     # Secrets still accepted during a rotation (a provider that lets an app hold two secrets at once).
     also_accept: list = field(default_factory=list)
-
-    def get_client_id(self):
-        return self.client_id
-
-    def get_default_redirect_uri(self):
-        return self.redirect_uri
-
-    def get_allowed_scope(self, scope):
-        if not scope:
-            return DEFAULT_SCOPE
-        # Unsupported scopes were already rejected by the server's
-        # scopes_supported check; keep the requested order.
-        return list_to_scope([s for s in scope_to_list(scope) if s in ALLOWED_SCOPES])
-
-    def check_redirect_uri(self, redirect_uri):
-        return redirect_uri == self.redirect_uri  # exact match
 
     def check_client_secret(self, client_secret):
         ok = secrets.compare_digest(self.client_secret, client_secret)
@@ -136,87 +122,23 @@ class Client(ClientMixin):
         # the revocation endpoint.
         return method == self.auth_method
 
-    def check_response_type(self, response_type):
-        return response_type == "code"
-
     def check_grant_type(self, grant_type):
         return grant_type in ("authorization_code", "refresh_token")
 
 
-@dataclass
-class AuthorizationCode(AuthorizationCodeMixin):
-    code: str
-    client_id: str
-    user_id: str
-    redirect_uri: str | None
-    scope: str
-    code_challenge: str | None
-    code_challenge_method: str | None
-    issued_at: float = field(default_factory=time.time)
-
-    def get_redirect_uri(self):
-        return self.redirect_uri
-
-    def get_scope(self):
-        return self.scope
-
-    def is_expired(self):
-        return time.time() >= self.issued_at + AUTHORIZATION_CODE_TTL
+class AuthorizationCode(StoredCode, AuthorizationCodeMixin):
+    pass
 
 
-@dataclass
-class Token(TokenMixin):
-    client_id: str
-    user_id: str
-    access_token: str
-    refresh_token: str | None
-    scope: str
-    expires_in: int
-    token_type: str = "Bearer"
-    issued_at: float = field(default_factory=time.time)
-    access_token_revoked: bool = False
-    refresh_token_revoked: bool = False
-    force_expired: bool = False
-
-    def check_client(self, client):
-        return self.client_id == client.get_client_id()
-
-    def get_scope(self):
-        return self.scope
-
-    def get_expires_in(self):
-        return self.expires_in
-
-    def is_expired(self):
-        return self.force_expired or time.time() >= self.issued_at + self.expires_in
-
-    def is_revoked(self):
-        return self.access_token_revoked
-
-    def get_user(self):
-        return USERS_BY_ID.get(self.user_id)
-
-    def get_client(self):
-        return STORE.clients.get(self.client_id)
-
-
-class Store:
+class Store(PeerStore):
     """All mutable state, guarded by one re-entrant lock."""
 
     def __init__(self):
-        self.lock = threading.RLock()
-        # Serialises token-endpoint grant processing so that concurrent
-        # reuse of one authorization code or refresh token can succeed at
-        # most once.
-        self.grant_lock = threading.Lock()
-        self.clients: dict[str, Client] = {}
-        self.codes: dict[str, AuthorizationCode] = {}
-        self.by_access: dict[str, Token] = {}
+        super().__init__()
         self.by_refresh: dict[str, Token] = {}
         self.issued: list[dict] = []
         self.items: dict[str, list[dict]] = {}
         self.next_item_id = 100
-        self.stats = self._zero_stats()
         self.modes = {"token": self._normal(), "userinfo": self._normal(), "api": self._normal()}
         self.api_log: list[dict] = []
         # Rate-limit headers the provider API sends: {"remaining": N, "reset_in": seconds} or None.
@@ -242,10 +164,6 @@ class Store:
     @staticmethod
     def _normal():
         return {"mode": "normal", "seconds": 0.0, "until": None, "count": None}
-
-    def bump(self, key, n=1):
-        with self.lock:
-            self.stats[key] = self.stats.get(key, 0) + n
 
     def mode(self, endpoint, consume=False):
         """The mode in force; with ``consume``, one use of a mode limited by ``count`` is spent."""
@@ -289,63 +207,36 @@ class Store:
 STORE = Store()
 
 
+@dataclass(kw_only=True)
+class Token(StoredToken):
+    store = STORE
+    users_by_id = USERS_BY_ID
+
+    refresh_token: str | None
+    access_token_revoked: bool = False
+    refresh_token_revoked: bool = False
+    force_expired: bool = False
+
+    def is_expired(self):
+        return self.force_expired or super().is_expired()
+
+    def is_revoked(self):
+        return self.access_token_revoked
+
+
 # --------------------------------------------------------------------------
 # Authlib wiring
 # --------------------------------------------------------------------------
 
 
-class S256RequiredCodeChallenge(CodeChallenge):
-    """Authlib's PKCE extension, made mandatory for every client and S256-only.
-
-    Authlib's ``required=True`` only forces PKCE on public clients; this
-    peer models a provider that demands S256 PKCE from confidential clients
-    too. Once every code carries a challenge, Authlib itself rejects token
-    requests that lack ``code_verifier`` (invalid_request) or carry a wrong
-    one (invalid_grant).
-    """
-
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
-    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
-
-    def validate_code_challenge(self, grant, redirect_uri):
-        data = grant.request.payload.data
-        if not data.get("code_challenge"):
-            raise InvalidRequestError("PKCE is required: missing 'code_challenge'")
-        if data.get("code_challenge_method") != "S256":
-            raise InvalidRequestError("PKCE is required: 'code_challenge_method' must be S256")
-        return super().validate_code_challenge(grant, redirect_uri)
-
-
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
+class AuthorizationCodeGrant(StoredCodeGrant):
+    store = STORE
+    users_by_id = USERS_BY_ID
 
     def save_authorization_code(self, code, req):
-        data = req.payload.data
-        item = AuthorizationCode(
-            code=code,
-            client_id=req.client.get_client_id(),
-            user_id=req.user.id,
-            redirect_uri=req.payload.redirect_uri,
-            scope=req.scope,
-            code_challenge=data.get("code_challenge"),
-            code_challenge_method=data.get("code_challenge_method"),
-        )
+        item = AuthorizationCode(**self.code_fields(code, req))
         with STORE.lock:
             STORE.codes[code] = item
-
-    def query_authorization_code(self, code, client):
-        with STORE.lock:
-            item = STORE.codes.get(code)
-        if item and item.client_id == client.get_client_id() and not item.is_expired():
-            return item
-        return None
-
-    def delete_authorization_code(self, authorization_code):
-        with STORE.lock:
-            STORE.codes.pop(authorization_code.code, None)
-
-    def authenticate_user(self, authorization_code):
-        return USERS_BY_ID.get(authorization_code.user_id)
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
@@ -426,26 +317,8 @@ class PeerIntrospectionEndpoint(IntrospectionEndpoint):
         return True
 
 
-class PeerBearerTokenValidator(BearerTokenValidator):
-    def authenticate_token(self, token_string):
-        with STORE.lock:
-            return STORE.by_access.get(token_string)
-
-
-def query_client(client_id):
-    with STORE.lock:
-        return STORE.clients.get(client_id)
-
-
 def save_token(token, req):
-    item = Token(
-        client_id=req.client.get_client_id(),
-        user_id=req.user.id,
-        access_token=token["access_token"],
-        refresh_token=token.get("refresh_token"),
-        scope=token.get("scope", ""),
-        expires_in=int(token.get("expires_in", 0)),
-    )
+    item = Token(**Token.issued_fields(token, req), refresh_token=token.get("refresh_token"))
     grant_type = req.payload.grant_type
     with STORE.lock:
         STORE.by_access[item.access_token] = item
@@ -469,44 +342,7 @@ def save_token(token, req):
 # HTML
 # --------------------------------------------------------------------------
 
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>{{ title }} - OAuth Test Peer</title></head>
-<body>
-<h1 id="page-title">{{ title }}</h1>
-{% if error %}<p id="login-error" role="alert">{{ error }}</p>{% endif %}
-{% if kind == "login" %}
-<form id="login-form" method="post" action="{{ url_prefix }}/login">
-  <input type="hidden" name="next" value="{{ next }}">
-  <label>Username <input type="text" id="username" name="username" autocomplete="username"></label>
-  <label>Password <input type="password" id="password" name="password" autocomplete="current-password"></label>
-  <button type="submit" id="login" name="login" value="1">Sign in</button>
-</form>
-{% elif kind == "consent" %}
-<p>Signed in as <span id="user-name">{{ user.name }}</span> (<span id="user-login">{{ user.login }}</span>)</p>
-<p>The application <strong id="client-id">{{ client_id }}</strong> requests access to:</p>
-<ul id="scopes">
-{% for s in scopes %}  <li class="scope" id="scope-{{ s }}">{{ s }}</li>
-{% endfor %}</ul>
-<form id="consent-form" method="post" action="{{ action }}">
-  <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
-  <button type="submit" id="approve" name="decision" value="approve">Approve</button>
-  <button type="submit" id="deny" name="decision" value="deny">Deny</button>
-</form>
-{% elif kind == "error" %}
-<p>Error: <code id="error">{{ error_code }}</code></p>
-<p id="error-description">{{ description }}</p>
-{% else %}
-<p id="message">{{ message }}</p>
-{% endif %}
-</body></html>
-"""
-
-
-def page(status=200, **ctx):
-    ctx.setdefault("error", None)
-    ctx.setdefault("url_prefix", "")
-    body = render_template_string(PAGE, **ctx)  # autoescaped
-    return Response(body, status=status, mimetype="text/html")
+PAGES = Pages("OAuth Test Peer", "Latchkey interop OAuth peer.")
 
 
 # --------------------------------------------------------------------------
@@ -561,39 +397,27 @@ def injected_response(endpoint):
 
 
 def create_app(issuer, access_token_ttl, port):
-    app = Flask(__name__)
-    app.config.update(
-        SECRET_KEY=secrets.token_hex(32),
-        # Cookies are not port-isolated: give each peer its own cookie name.
-        SESSION_COOKIE_NAME=f"oauth_peer_session_{port}",
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
+    app = create_flask_app(
+        __name__, f"oauth_peer_session_{port}", ALLOWED_SCOPES, 16 * 1024 * 1024,
         OAUTH2_REFRESH_TOKEN_GENERATOR=True,
         OAUTH2_TOKEN_EXPIRES_IN={
             "authorization_code": access_token_ttl,
             "refresh_token": access_token_ttl,
         },
-        OAUTH2_SCOPES_SUPPORTED=ALLOWED_SCOPES,
-        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
 
-    server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
+    server = AuthorizationServer(app, query_client=STORE.query_client, save_token=save_token)
     server.register_grant(AuthorizationCodeGrant, [S256RequiredCodeChallenge(required=True)])
     server.register_grant(RefreshTokenGrant)
     server.register_endpoint(PeerRevocationEndpoint)
     server.register_endpoint(PeerIntrospectionEndpoint)
 
     require_oauth = ResourceProtector()
-    require_oauth.register_token_validator(PeerBearerTokenValidator())
+    require_oauth.register_token_validator(StoreBearerTokenValidator(STORE))
 
     def current_user():
         uid = session.get("user_id")
         return USERS_BY_ID.get(uid) if uid else None
-
-    def csrf_token():
-        if "csrf" not in session:
-            session["csrf"] = secrets.token_urlsafe(24)
-        return session["csrf"]
 
     def bearer_user():
         """Validate the bearer token with Authlib's ResourceProtector."""
@@ -612,63 +436,16 @@ def create_app(issuer, access_token_ttl, port):
 
     # ---------------- authorization endpoint ----------------
 
-    def oauth_error_page(error):
-        if getattr(error, "redirect_uri", None):
-            return server.handle_error_response(None, error)  # 302 back to client
-        return page(status=error.status_code, kind="error", title="Authorization error",
-                    error_code=error.error, description=error.get_error_description())
+    def approve(grant, user):
+        STORE.bump("authorizations_approved")
+        return server.create_authorization_response(grant=grant, grant_user=user)
 
-    @app.route("/authorize", methods=["GET", "POST"])
-    def authorize():
-        user = current_user()
-        try:
-            grant = server.get_consent_grant(end_user=user)
-        except OAuth2Error as error:
-            return oauth_error_page(error)
+    PAGES.add_authorize_route(app, server, current_user, STORE.bump, approve)
 
-        if user is None:
-            return page(status=200 if request.method == "GET" else 401,
-                        kind="login", title="Sign in", next=request.full_path)
-
-        if request.method == "GET":
-            return page(kind="consent", title="Authorize application", user=user,
-                        client_id=grant.client.get_client_id(),
-                        scopes=scope_to_list(grant.request.scope) or [],
-                        action=request.full_path, csrf_token=csrf_token())
-
-        sent = request.form.get("csrf_token", "")
-        if not secrets.compare_digest(sent, session.get("csrf", "")) or not sent:
-            return page(status=400, kind="error", title="Authorization error",
-                        error_code="csrf", description="Missing or invalid CSRF token.")
-        approved = request.form.get("decision") == "approve"
-        STORE.bump("authorizations_approved" if approved else "authorizations_denied")
-        return server.create_authorization_response(grant=grant,
-                                                    grant_user=user if approved else None)
-
-    @app.route("/login", methods=["GET", "POST"])
-    def login():
-        nxt = request.values.get("next") or "/"
-        if not nxt.startswith("/") or nxt.startswith("//"):
-            nxt = "/"
-        if request.method == "GET":
-            return page(kind="login", title="Sign in", next=nxt)
-        username = request.form.get("username", "")
-        password = request.form.get("password", "")
-        user = USERS.get(username)
-        if user is None or not secrets.compare_digest(user.password, password):
-            STORE.bump("failed_logins")
-            return page(status=401, kind="login", title="Sign in", next=nxt,
-                        error="Invalid username or password.")
-        session.clear()
+    def remember(user, _next):
         session["user_id"] = user.id
-        session["csrf"] = secrets.token_urlsafe(24)
-        STORE.bump("logins")
-        return redirect(nxt, code=303)
 
-    @app.route("/logout", methods=["GET", "POST"])
-    def logout():
-        session.clear()
-        return page(kind="message", title="Signed out", message="You are signed out.")
+    PAGES.add_routes(app, USERS, STORE.bump, remember)
 
     # ---------------- token / revocation ----------------
 
@@ -680,11 +457,7 @@ def create_app(issuer, access_token_ttl, port):
             if injected.status_code >= 400:
                 STORE.bump("failed_token_requests")
             return injected
-        with STORE.grant_lock:
-            resp = server.create_token_response()
-        if resp.status_code >= 400:
-            STORE.bump("failed_token_requests")
-        return resp
+        return token_response(server, STORE)
 
     @app.post("/introspect")
     def introspect():
@@ -790,31 +563,17 @@ def create_app(issuer, access_token_ttl, port):
     @app.get("/.well-known/oauth-authorization-server")
     def metadata():
         base = issuer.rstrip("/")
-        return jsonify(
-            issuer=issuer,
-            authorization_endpoint=f"{base}/authorize",
-            token_endpoint=f"{base}/token",
+        return jsonify(provider_metadata(
+            issuer, ALLOWED_SCOPES,
             revocation_endpoint=f"{base}/revoke",
             introspection_endpoint=f"{base}/introspect",
-            userinfo_endpoint=f"{base}/userinfo",
-            scopes_supported=ALLOWED_SCOPES,
-            response_types_supported=["code"],
             grant_types_supported=["authorization_code", "refresh_token"],
-            token_endpoint_auth_methods_supported=list(AUTH_METHODS),
             revocation_endpoint_auth_methods_supported=list(AUTH_METHODS),
-            code_challenge_methods_supported=["S256"],
-        )
-
-    @app.get("/")
-    def index():
-        return page(kind="message", title="OAuth Test Peer", message="Latchkey interop OAuth peer.")
+        ))
 
     # ---------------- test control (loopback, unauthenticated) ----------------
 
-    @app.get("/_control/stats")
-    def control_stats():
-        with STORE.lock:
-            return jsonify(dict(STORE.stats))
+    add_control_routes(app, STORE, client_from_json)
 
     @app.get("/_control/issued")
     def control_issued():
@@ -866,24 +625,6 @@ def create_app(issuer, access_token_ttl, port):
     def control_mode_get():
         return jsonify(token=STORE.mode("token"), userinfo=STORE.mode("userinfo"))
 
-    @app.post("/_control/reset")
-    def control_reset():
-        STORE.reset()
-        return jsonify(ok=True)
-
-    @app.post("/_control/clients")
-    def control_add_client():
-        body = request.get_json(silent=True) or {}
-        try:
-            client = make_client(body["client_id"], body["client_secret"],
-                                 body["auth_method"], body["redirect_uri"])
-            client.also_accept = list(body.get("also_accept") or [])
-        except (KeyError, ValueError) as exc:
-            return jsonify(error=str(exc)), 400
-        with STORE.lock:
-            STORE.clients[client.client_id] = client
-        return jsonify(ok=True), 201
-
     @app.post("/_control/expire_access_tokens")
     def control_expire():
         """Force-expire access tokens (all, or those listed in {"tokens": [...]})."""
@@ -901,13 +642,15 @@ def create_app(issuer, access_token_ttl, port):
 
 
 def make_client(client_id, client_secret, auth_method, redirect_uri):
-    if auth_method not in AUTH_METHODS:
-        raise ValueError(f"auth method must be one of {AUTH_METHODS}, got {auth_method!r}")
-    if not client_id or not client_secret or not redirect_uri:
-        raise ValueError("client id, secret and redirect URI must be non-empty")
-    if urlsplit(redirect_uri).scheme not in ("http", "https") and ":" not in redirect_uri:
-        raise ValueError(f"redirect URI looks invalid: {redirect_uri!r}")
+    check_registration(client_id, client_secret, redirect_uri, auth_method)
     return Client(client_id, client_secret, auth_method, redirect_uri)
+
+
+def client_from_json(body):
+    """A client for /_control/clients; ``also_accept`` lists further secrets it accepts."""
+    client = make_client(body["client_id"], body["client_secret"], body["auth_method"], body["redirect_uri"])
+    client.also_accept = list(body.get("also_accept") or [])
+    return client
 
 
 def parse_client(spec):
@@ -915,61 +658,17 @@ def parse_client(spec):
     if len(parts) != 4:
         raise argparse.ArgumentTypeError(
             f"--client must be ID:SECRET:AUTHMETHOD:REDIRECT_URI, got {spec!r}")
-    try:
-        return make_client(*parts)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be >= 1")
-    return value
-
-
-class PeerWSGIServer(ThreadedWSGIServer):
-    request_queue_size = 1024  # tests burst hundreds of concurrent connections
+    return client_argument(make_client, *parts)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, required=True, help="0 picks a free port")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser = argument_parser(__doc__)
     parser.add_argument("--access-token-ttl", type=positive_int, default=3600)
     parser.add_argument("--issuer", default=None,
                         help="default http://HOST:PORT (used in discovery metadata)")
-    parser.add_argument("--client", dest="clients", action="append", type=parse_client,
-                        default=[], metavar="ID:SECRET:AUTHMETHOD:REDIRECT_URI")
-    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    add_client_arguments(parser, parse_client, "ID:SECRET:AUTHMETHOD:REDIRECT_URI")
     args = parser.parse_args(argv)
-
-    if not args.verbose:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-    for c in args.clients:
-        STORE.clients[c.client_id] = c
-
-    # Bind first so that --port 0 works and the issuer knows the real port.
-    holder = {}
-
-    def app_proxy(environ, start_response):
-        return holder["app"](environ, start_response)
-
-    httpd = PeerWSGIServer(args.host, args.port, app_proxy)
-    port = httpd.socket.getsockname()[1]
-    host_for_url = f"[{args.host}]" if ":" in args.host else args.host
-    issuer = args.issuer or f"http://{host_for_url}:{port}"
-    holder["app"] = create_app(issuer, args.access_token_ttl, port)
-
-    print(f"READY {port}", flush=True)
-    try:
-        httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        httpd.server_close()
-    return 0
+    return serve(args, STORE, lambda issuer, port: create_app(issuer, args.access_token_ttl, port))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ extension (ID tokens, nonce, prompt handling) and its ``UserInfoEndpoint``.
 ID tokens are RS256 JWTs signed by joserfc with an RSA key generated at
 start-up and published at ``/jwks``. This module only supplies in-memory
 storage, a tiny login/consent UI and loopback-only test-control endpoints.
+What it shares with the OAuth peer (oauth_server.py) lives next to it in
+authlib_common.py, flask_pages.py and serving.py.
 
 Run:
 
@@ -25,7 +27,6 @@ exposes unauthenticated /_control endpoints. Never expose it to a network.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import secrets
 import sys
@@ -33,7 +34,6 @@ import threading
 import time
 from dataclasses import dataclass
 from dataclasses import field
-from urllib.parse import urlsplit
 
 # Authlib refuses plain-http request URLs unless they are loopback; the peer
 # is loopback-only, but allow any host name that resolves to it.
@@ -41,36 +41,42 @@ os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer  # noqa: E402
 from authlib.integrations.flask_oauth2 import ResourceProtector  # noqa: E402
-from authlib.oauth2 import OAuth2Error  # noqa: E402
-from authlib.oauth2.rfc6749 import ClientMixin  # noqa: E402
-from authlib.oauth2.rfc6749 import TokenMixin  # noqa: E402
-from authlib.oauth2.rfc6749 import grants  # noqa: E402
-from authlib.oauth2.rfc6749.errors import InvalidRequestError  # noqa: E402
-from authlib.oauth2.rfc6749.util import list_to_scope  # noqa: E402
 from authlib.oauth2.rfc6749.util import scope_to_list  # noqa: E402
-from authlib.oauth2.rfc6750 import BearerTokenValidator  # noqa: E402
-from authlib.oauth2.rfc7636 import CodeChallenge  # noqa: E402
 from authlib.oidc.core import AuthorizationCodeMixin  # noqa: E402
 from authlib.oidc.core import OpenIDCode  # noqa: E402
 from authlib.oidc.core import UserInfo  # noqa: E402
 from authlib.oidc.core import UserInfoEndpoint  # noqa: E402
 from authlib.oidc.core.errors import ConsentRequiredError  # noqa: E402
-from flask import Flask  # noqa: E402
-from flask import Response  # noqa: E402
 from flask import jsonify  # noqa: E402
-from flask import redirect  # noqa: E402
-from flask import render_template_string  # noqa: E402
 from flask import request  # noqa: E402
 from flask import session  # noqa: E402
 from joserfc.jwk import KeySet  # noqa: E402
 from joserfc.jwk import RSAKey  # noqa: E402
-from werkzeug.serving import ThreadedWSGIServer  # noqa: E402
+
+from authlib_common import AUTH_METHODS  # noqa: E402
+from authlib_common import PeerStore  # noqa: E402
+from authlib_common import RegisteredClient  # noqa: E402
+from authlib_common import S256RequiredCodeChallenge  # noqa: E402
+from authlib_common import StoreBearerTokenValidator  # noqa: E402
+from authlib_common import StoredCode  # noqa: E402
+from authlib_common import StoredCodeGrant  # noqa: E402
+from authlib_common import StoredToken  # noqa: E402
+from authlib_common import by_login  # noqa: E402
+from authlib_common import check_registration  # noqa: E402
+from authlib_common import provider_metadata  # noqa: E402
+from authlib_common import token_response  # noqa: E402
+from flask_pages import Pages  # noqa: E402
+from flask_pages import add_control_routes  # noqa: E402
+from flask_pages import create_flask_app  # noqa: E402
+from serving import add_client_arguments  # noqa: E402
+from serving import argument_parser  # noqa: E402
+from serving import client_argument  # noqa: E402
+from serving import positive_int  # noqa: E402
+from serving import serve  # noqa: E402
 
 ALLOWED_SCOPES = ["openid", "profile", "email"]
 DEFAULT_SCOPE = "openid"
-AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 ID_TOKEN_ALG = "RS256"
-AUTHORIZATION_CODE_TTL = 600
 # How the next ID token is made deliberately bad (see /_control/mode).
 ID_TOKEN_MODES = ("normal", "wrong_nonce", "wrong_aud", "wrong_iss", "expired", "other_key")
 
@@ -98,40 +104,21 @@ class User:
                         email=self.email, email_verified=self.email_verified)
 
 
-USERS = {
-    u.login: u
-    for u in (
-        User("oidc-alice", "alice", "alice-password", "Alice Example", "alice@example.com", True),
-        User("oidc-bob", "bob", "bob-password", "Bob Example", "bob@example.com", True),
-        User("oidc-mallory", "mallory", "mallory-password", "Mallory Example", "mallory@example.com", True),
-        User("oidc-unverified", "unverified", "unverified-password", "Unverified Example",
-             "unverified@example.com", False),
-    )
-}
+USERS = by_login(
+    User("oidc-alice", "alice", "alice-password", "Alice Example", "alice@example.com", True),
+    User("oidc-bob", "bob", "bob-password", "Bob Example", "bob@example.com", True),
+    User("oidc-mallory", "mallory", "mallory-password", "Mallory Example", "mallory@example.com", True),
+    User("oidc-unverified", "unverified", "unverified-password", "Unverified Example",
+         "unverified@example.com", False),
+)
 USERS_BY_SUB = {u.sub: u for u in USERS.values()}
 
 
 @dataclass
-class Client(ClientMixin):
-    client_id: str
-    client_secret: str
+class Client(RegisteredClient, allowed_scopes=ALLOWED_SCOPES, default_scope=DEFAULT_SCOPE):
     redirect_uri: str
     auth_method: str | None = None  # None: either client_secret_basic or client_secret_post
     client_metadata: dict = field(default_factory=dict)  # read by Authlib's UserInfoEndpoint
-
-    def get_client_id(self):
-        return self.client_id
-
-    def get_default_redirect_uri(self):
-        return self.redirect_uri
-
-    def get_allowed_scope(self, scope):
-        if not scope:
-            return DEFAULT_SCOPE
-        return list_to_scope([s for s in scope_to_list(scope) if s in ALLOWED_SCOPES])
-
-    def check_redirect_uri(self, redirect_uri):
-        return redirect_uri == self.redirect_uri  # exact match
 
     def check_client_secret(self, client_secret):
         return secrets.compare_digest(self.client_secret, client_secret)
@@ -141,31 +128,16 @@ class Client(ClientMixin):
             return method == self.auth_method
         return method in AUTH_METHODS
 
-    def check_response_type(self, response_type):
-        return response_type == "code"
-
     def check_grant_type(self, grant_type):
         return grant_type == "authorization_code"
 
 
-@dataclass
-class AuthorizationCode(AuthorizationCodeMixin):
-    code: str
-    client_id: str
-    user_sub: str
-    redirect_uri: str | None
-    scope: str
-    code_challenge: str | None
-    code_challenge_method: str | None
+@dataclass(kw_only=True)
+class AuthorizationCode(StoredCode, AuthorizationCodeMixin):
+    """``user_id`` is the user's ``sub``."""
+
     nonce: str | None
     auth_time: int
-    issued_at: float = field(default_factory=time.time)
-
-    def get_redirect_uri(self):
-        return self.redirect_uri
-
-    def get_scope(self):
-        return self.scope
 
     def get_nonce(self):
         return self.nonce
@@ -173,55 +145,14 @@ class AuthorizationCode(AuthorizationCodeMixin):
     def get_auth_time(self):
         return self.auth_time
 
-    def is_expired(self):
-        return time.time() >= self.issued_at + AUTHORIZATION_CODE_TTL
 
-
-@dataclass
-class Token(TokenMixin):
-    client_id: str
-    user_sub: str
-    access_token: str
-    scope: str
-    expires_in: int
-    token_type: str = "Bearer"
-    issued_at: float = field(default_factory=time.time)
-
-    def check_client(self, client):
-        return self.client_id == client.get_client_id()
-
-    def get_scope(self):
-        return self.scope
-
-    def get_expires_in(self):
-        return self.expires_in
-
-    def is_expired(self):
-        return time.time() >= self.issued_at + self.expires_in
-
-    def is_revoked(self):
-        return False
-
-    def get_user(self):
-        return USERS_BY_SUB.get(self.user_sub)
-
-    def get_client(self):
-        return STORE.clients.get(self.client_id)
-
-
-class Store:
+class Store(PeerStore):
     """All mutable state, guarded by one re-entrant lock."""
 
     def __init__(self):
-        self.lock = threading.RLock()
-        # Serialises token-endpoint grant processing: a code is redeemed at most once.
-        self.grant_lock = threading.Lock()
-        self.clients: dict[str, Client] = {}
-        self.codes: dict[str, AuthorizationCode] = {}
-        self.by_access: dict[str, Token] = {}
+        super().__init__()
         self.used_nonces: set[tuple[str, str]] = set()
         self.id_tokens: list[dict] = []
-        self.stats = self._zero_stats()
         self.mode = self._normal()
 
     @staticmethod
@@ -244,10 +175,6 @@ class Store:
     @staticmethod
     def _normal():
         return {"mode": "normal", "count": None}
-
-    def bump(self, key, n=1):
-        with self.lock:
-            self.stats[key] = self.stats.get(key, 0) + n
 
     def set_mode(self, mode, count=1):
         with self.lock:
@@ -280,6 +207,13 @@ class Store:
 STORE = Store()
 
 
+class Token(StoredToken):
+    """``user_id`` is the user's ``sub``."""
+
+    store = STORE
+    users_by_id = USERS_BY_SUB
+
+
 class Keys:
     """The provider's signing key (published in /jwks) and an impostor with the same kid (never published)."""
 
@@ -301,40 +235,14 @@ KEYS = Keys()
 # --------------------------------------------------------------------------
 
 
-class S256RequiredCodeChallenge(CodeChallenge):
-    """Authlib's PKCE extension, mandatory for every client (confidential ones too) and S256-only.
-
-    Once every code carries a challenge, Authlib itself rejects token
-    requests that lack ``code_verifier`` (invalid_request) or carry a wrong
-    one (invalid_grant).
-    """
-
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
-    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
-
-    def validate_code_challenge(self, grant, redirect_uri):
-        data = grant.request.payload.data
-        if not data.get("code_challenge"):
-            raise InvalidRequestError("PKCE is required: missing 'code_challenge'")
-        if data.get("code_challenge_method") != "S256":
-            raise InvalidRequestError("PKCE is required: 'code_challenge_method' must be S256")
-        return super().validate_code_challenge(grant, redirect_uri)
-
-
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
+class AuthorizationCodeGrant(StoredCodeGrant):
+    store = STORE
+    users_by_id = USERS_BY_SUB
 
     def save_authorization_code(self, code, req):
-        data = req.payload.data
-        nonce = data.get("nonce")
+        nonce = req.payload.data.get("nonce")
         item = AuthorizationCode(
-            code=code,
-            client_id=req.client.get_client_id(),
-            user_sub=req.user.sub,
-            redirect_uri=req.payload.redirect_uri,
-            scope=req.scope,
-            code_challenge=data.get("code_challenge"),
-            code_challenge_method=data.get("code_challenge_method"),
+            **self.code_fields(code, req),
             nonce=nonce,
             auth_time=int(getattr(req, "peer_auth_time", None) or time.time()),
         )
@@ -342,20 +250,6 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             STORE.codes[code] = item
             if nonce:
                 STORE.used_nonces.add((item.client_id, nonce))
-
-    def query_authorization_code(self, code, client):
-        with STORE.lock:
-            item = STORE.codes.get(code)
-        if item and item.client_id == client.get_client_id() and not item.is_expired():
-            return item
-        return None
-
-    def delete_authorization_code(self, authorization_code):
-        with STORE.lock:
-            STORE.codes.pop(authorization_code.code, None)
-
-    def authenticate_user(self, authorization_code):
-        return USERS_BY_SUB.get(authorization_code.user_sub)
 
 
 _id_token_mode = threading.local()
@@ -449,25 +343,8 @@ class PeerUserInfoEndpoint(UserInfoEndpoint):
         return KEYS.signing
 
 
-class PeerBearerTokenValidator(BearerTokenValidator):
-    def authenticate_token(self, token_string):
-        with STORE.lock:
-            return STORE.by_access.get(token_string)
-
-
-def query_client(client_id):
-    with STORE.lock:
-        return STORE.clients.get(client_id)
-
-
 def save_token(token, req):
-    item = Token(
-        client_id=req.client.get_client_id(),
-        user_sub=req.user.sub,
-        access_token=token["access_token"],
-        scope=token.get("scope", ""),
-        expires_in=int(token.get("expires_in", 0)),
-    )
+    item = Token(**Token.issued_fields(token, req))
     with STORE.lock:
         STORE.by_access[item.access_token] = item
         STORE.stats["authorization_code_grants"] += 1
@@ -477,43 +354,7 @@ def save_token(token, req):
 # HTML
 # --------------------------------------------------------------------------
 
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>{{ title }} - OIDC Test Peer</title></head>
-<body>
-<h1 id="page-title">{{ title }}</h1>
-{% if error %}<p id="login-error" role="alert">{{ error }}</p>{% endif %}
-{% if kind == "login" %}
-<form id="login-form" method="post" action="/login">
-  <input type="hidden" name="next" value="{{ next }}">
-  <label>Username <input type="text" id="username" name="username" autocomplete="username"></label>
-  <label>Password <input type="password" id="password" name="password" autocomplete="current-password"></label>
-  <button type="submit" id="login" name="login" value="1">Sign in</button>
-</form>
-{% elif kind == "consent" %}
-<p>Signed in as <span id="user-name">{{ user.name }}</span> (<span id="user-login">{{ user.login }}</span>)</p>
-<p>The application <strong id="client-id">{{ client_id }}</strong> requests access to:</p>
-<ul id="scopes">
-{% for s in scopes %}  <li class="scope" id="scope-{{ s }}">{{ s }}</li>
-{% endfor %}</ul>
-<form id="consent-form" method="post" action="{{ action }}">
-  <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
-  <button type="submit" id="approve" name="decision" value="approve">Approve</button>
-  <button type="submit" id="deny" name="decision" value="deny">Deny</button>
-</form>
-{% elif kind == "error" %}
-<p>Error: <code id="error">{{ error_code }}</code></p>
-<p id="error-description">{{ description }}</p>
-{% else %}
-<p id="message">{{ message }}</p>
-{% endif %}
-</body></html>
-"""
-
-
-def page(status=200, **ctx):
-    ctx.setdefault("error", None)
-    body = render_template_string(PAGE, **ctx)  # autoescaped
-    return Response(body, status=status, mimetype="text/html")
+PAGES = Pages("OIDC Test Peer", "Latchkey interop OpenID Connect peer.")
 
 
 # --------------------------------------------------------------------------
@@ -523,25 +364,16 @@ def page(status=200, **ctx):
 
 def create_app(issuer, port, access_token_ttl=3600, id_token_ttl=3600,
                require_nonce=True, remember_consent=False):
-    app = Flask(__name__)
-    app.config.update(
-        SECRET_KEY=secrets.token_hex(32),
-        # Cookies are not port-isolated: give each peer its own cookie name.
-        SESSION_COOKIE_NAME=f"oidc_peer_session_{port}",
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        OAUTH2_TOKEN_EXPIRES_IN={"authorization_code": access_token_ttl},
-        OAUTH2_SCOPES_SUPPORTED=ALLOWED_SCOPES,
-        MAX_CONTENT_LENGTH=1024 * 1024,
-    )
+    app = create_flask_app(__name__, f"oidc_peer_session_{port}", ALLOWED_SCOPES, 1024 * 1024,
+                           OAUTH2_TOKEN_EXPIRES_IN={"authorization_code": access_token_ttl})
 
-    server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
+    server = AuthorizationServer(app, query_client=STORE.query_client, save_token=save_token)
     server.register_grant(AuthorizationCodeGrant, [
         S256RequiredCodeChallenge(required=True),
         PeerOpenIDCode(issuer, id_token_ttl, require_nonce),
     ])
     require_oauth = ResourceProtector()
-    require_oauth.register_token_validator(PeerBearerTokenValidator())
+    require_oauth.register_token_validator(StoreBearerTokenValidator(STORE))
     server.register_endpoint(PeerUserInfoEndpoint(issuer, require_oauth))
 
     base = issuer.rstrip("/")
@@ -550,19 +382,8 @@ def create_app(issuer, port, access_token_ttl=3600, id_token_ttl=3600,
         sub = session.get("user_sub")
         return USERS_BY_SUB.get(sub) if sub else None
 
-    def csrf_token():
-        if "csrf" not in session:
-            session["csrf"] = secrets.token_urlsafe(24)
-        return session["csrf"]
-
     def consent_key(grant):
         return grant.client.get_client_id() + " " + " ".join(sorted(scope_to_list(grant.request.scope) or []))
-
-    def oauth_error_page(error):
-        if getattr(error, "redirect_uri", None):
-            return server.handle_error_response(None, error)  # 302 back to the client
-        return page(status=error.status_code, kind="error", title="Authorization error",
-                    error_code=error.error, description=error.get_error_description())
 
     def approve(grant, user):
         grant.request.peer_auth_time = session.get("auth_time")
@@ -574,79 +395,36 @@ def create_app(issuer, port, access_token_ttl=3600, id_token_ttl=3600,
 
     # ---------------- authorization endpoint ----------------
 
-    @app.route("/authorize", methods=["GET", "POST"])
-    def authorize():
-        user = current_user()
-        try:
-            grant = server.get_consent_grant(end_user=user)
-        except OAuth2Error as error:
-            return oauth_error_page(error)
-
+    def must_sign_in_again(grant):
         # prompt=login asks for a fresh sign-in even with a session: honour it once per authorization request.
-        if user is not None and grant.prompt == "login" and session.get("fresh_login_for") != request.full_path:
-            user = None
-        if user is None:
-            return page(status=200 if request.method == "GET" else 401,
-                        kind="login", title="Sign in", next=request.full_path)
+        return grant.prompt == "login" and session.get("fresh_login_for") != request.full_path
 
-        if request.method == "GET":
-            remembered = remember_consent and consent_key(grant) in session.get("consented", [])
-            prompts = (grant.request.payload.data.get("prompt") or "").split()
-            if remembered and "consent" not in prompts:
-                return approve(grant, user)
-            if "none" in prompts:
-                return oauth_error_page(ConsentRequiredError(redirect_uri=grant.redirect_uri,
-                                                            state=grant.request.payload.state))
-            return page(kind="consent", title="Authorize application", user=user,
-                        client_id=grant.client.get_client_id(),
-                        scopes=scope_to_list(grant.request.scope) or [],
-                        action=request.full_path, csrf_token=csrf_token())
-
-        sent = request.form.get("csrf_token", "")
-        if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
-            return page(status=400, kind="error", title="Authorization error",
-                        error_code="csrf", description="Missing or invalid CSRF token.")
-        if request.form.get("decision") == "approve":
+    def answer_without_consent(grant, user):
+        remembered = remember_consent and consent_key(grant) in session.get("consented", [])
+        prompts = (grant.request.payload.data.get("prompt") or "").split()
+        if remembered and "consent" not in prompts:
             return approve(grant, user)
-        STORE.bump("authorizations_denied")
-        return server.create_authorization_response(grant=grant, grant_user=None)
+        if "none" in prompts:
+            return PAGES.oauth_error(server, ConsentRequiredError(redirect_uri=grant.redirect_uri,
+                                                                  state=grant.request.payload.state))
+        return None
 
-    @app.route("/login", methods=["GET", "POST"])
-    def login():
-        nxt = request.values.get("next") or "/"
-        if not nxt.startswith("/") or nxt.startswith("//"):
-            nxt = "/"
-        if request.method == "GET":
-            return page(kind="login", title="Sign in", next=nxt)
-        user = USERS.get(request.form.get("username", ""))
-        password = request.form.get("password", "")
-        if user is None or not secrets.compare_digest(user.password, password):
-            STORE.bump("failed_logins")
-            return page(status=401, kind="login", title="Sign in", next=nxt,
-                        error="Invalid username or password.")
-        session.clear()
+    PAGES.add_authorize_route(app, server, current_user, STORE.bump, approve,
+                              must_sign_in_again, answer_without_consent)
+
+    def remember(user, nxt):
         session["user_sub"] = user.sub
         session["auth_time"] = int(time.time())
-        session["csrf"] = secrets.token_urlsafe(24)
         session["fresh_login_for"] = nxt
-        STORE.bump("logins")
-        return redirect(nxt, code=303)
 
-    @app.route("/logout", methods=["GET", "POST"])
-    def logout():
-        session.clear()
-        return page(kind="message", title="Signed out", message="You are signed out.")
+    PAGES.add_routes(app, USERS, STORE.bump, remember)
 
     # ---------------- token / userinfo / keys ----------------
 
     @app.post("/token")
     def issue_token():
         STORE.bump("token_requests")
-        with STORE.grant_lock:
-            resp = server.create_token_response()
-        if resp.status_code >= 400:
-            STORE.bump("failed_token_requests")
-        return resp
+        return token_response(server, STORE)
 
     @app.route("/userinfo", methods=["GET", "POST"])
     def userinfo():
@@ -661,35 +439,21 @@ def create_app(issuer, port, access_token_ttl=3600, id_token_ttl=3600,
     @app.get("/.well-known/openid-configuration")
     def discovery():
         STORE.bump("discovery_requests")
-        return jsonify(
-            issuer=issuer,
-            authorization_endpoint=f"{base}/authorize",
-            token_endpoint=f"{base}/token",
-            userinfo_endpoint=f"{base}/userinfo",
+        return jsonify(provider_metadata(
+            issuer, ALLOWED_SCOPES,
             jwks_uri=f"{base}/jwks",
-            scopes_supported=ALLOWED_SCOPES,
-            response_types_supported=["code"],
             response_modes_supported=["query"],
             grant_types_supported=["authorization_code"],
             subject_types_supported=["public"],
             id_token_signing_alg_values_supported=[ID_TOKEN_ALG],
-            token_endpoint_auth_methods_supported=list(AUTH_METHODS),
-            code_challenge_methods_supported=["S256"],
             claims_supported=["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
                               "name", "preferred_username", "email", "email_verified"],
             prompt_values_supported=["none", "login", "consent"],
-        )
-
-    @app.get("/")
-    def index():
-        return page(kind="message", title="OIDC Test Peer", message="Latchkey interop OpenID Connect peer.")
+        ))
 
     # ---------------- test control (loopback, unauthenticated) ----------------
 
-    @app.get("/_control/stats")
-    def control_stats():
-        with STORE.lock:
-            return jsonify(dict(STORE.stats))
+    add_control_routes(app, STORE, client_from_json)
 
     @app.get("/_control/mode")
     def control_mode_get():
@@ -714,34 +478,17 @@ def create_app(issuer, port, access_token_ttl=3600, id_token_ttl=3600,
         with STORE.lock:
             return jsonify(list(STORE.id_tokens))
 
-    @app.post("/_control/reset")
-    def control_reset():
-        STORE.reset()
-        return jsonify(ok=True)
-
-    @app.post("/_control/clients")
-    def control_add_client():
-        body = request.get_json(silent=True) or {}
-        try:
-            client = make_client(body["client_id"], body["client_secret"], body["redirect_uri"],
-                                 body.get("auth_method"))
-        except (KeyError, ValueError) as exc:
-            return jsonify(error=str(exc)), 400
-        with STORE.lock:
-            STORE.clients[client.client_id] = client
-        return jsonify(ok=True), 201
-
     return app
 
 
 def make_client(client_id, client_secret, redirect_uri, auth_method=None):
-    if auth_method is not None and auth_method not in AUTH_METHODS:
-        raise ValueError(f"auth method must be one of {AUTH_METHODS}, got {auth_method!r}")
-    if not client_id or not client_secret or not redirect_uri:
-        raise ValueError("client id, secret and redirect URI must be non-empty")
-    if urlsplit(redirect_uri).scheme not in ("http", "https") and ":" not in redirect_uri:
-        raise ValueError(f"redirect URI looks invalid: {redirect_uri!r}")
+    check_registration(client_id, client_secret, redirect_uri, auth_method, any_method_if_none=True)
     return Client(client_id, client_secret, redirect_uri, auth_method)
+
+
+def client_from_json(body):
+    """A client for /_control/clients (``auth_method`` may be left out: either)."""
+    return make_client(body["client_id"], body["client_secret"], body["redirect_uri"], body.get("auth_method"))
 
 
 def parse_client(spec):
@@ -753,27 +500,11 @@ def parse_client(spec):
     method, sep, uri = rest.partition(":")
     if sep and method in AUTH_METHODS:
         auth_method, rest = method, uri
-    try:
-        return make_client(client_id, secret, rest, auth_method)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be >= 1")
-    return value
-
-
-class PeerWSGIServer(ThreadedWSGIServer):
-    request_queue_size = 1024
+    return client_argument(make_client, client_id, secret, rest, auth_method)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, required=True, help="0 picks a free port")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser = argument_parser(__doc__)
     parser.add_argument("--issuer", default=None, help="default http://HOST:PORT")
     parser.add_argument("--access-token-ttl", type=positive_int, default=3600)
     parser.add_argument("--id-token-ttl", type=positive_int, default=3600)
@@ -781,39 +512,11 @@ def main(argv=None):
                         help="accept authorization requests without a nonce (required by default)")
     parser.add_argument("--remember-consent", action="store_true",
                         help="skip the consent page once a client/scope was approved in this browser session")
-    parser.add_argument("--client", dest="clients", action="append", type=parse_client, default=[],
-                        metavar="ID:SECRET:REDIRECT_URI")
-    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    add_client_arguments(parser, parse_client, "ID:SECRET:REDIRECT_URI")
     args = parser.parse_args(argv)
-
-    if not args.verbose:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-    for c in args.clients:
-        STORE.clients[c.client_id] = c
-
-    # Bind first so that --port 0 works and the issuer knows the real port.
-    holder = {}
-
-    def app_proxy(environ, start_response):
-        return holder["app"](environ, start_response)
-
-    httpd = PeerWSGIServer(args.host, args.port, app_proxy)
-    port = httpd.socket.getsockname()[1]
-    host_for_url = f"[{args.host}]" if ":" in args.host else args.host
-    issuer = args.issuer or f"http://{host_for_url}:{port}"
-    holder["app"] = create_app(issuer, port, access_token_ttl=args.access_token_ttl,
-                               id_token_ttl=args.id_token_ttl, require_nonce=args.require_nonce,
-                               remember_consent=args.remember_consent)
-
-    print(f"READY {port}", flush=True)
-    try:
-        httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        httpd.server_close()
-    return 0
+    return serve(args, STORE, lambda issuer, port: create_app(
+        issuer, port, access_token_ttl=args.access_token_ttl, id_token_ttl=args.id_token_ttl,
+        require_nonce=args.require_nonce, remember_consent=args.remember_consent))
 
 
 if __name__ == "__main__":
