@@ -14,6 +14,9 @@ import Foundation
 /// - `/close`: drops the connection without a response;
 /// - `/ports`: how many distinct client ports (connections) it has seen;
 /// - `/drip?chunks=N&ms=M`: a chunked body of N lines `chunk-I`, one every M ms;
+/// - `/gate?id=X`: the head and a first line `before-gate`, then nothing until `/open?id=X` is requested, then a last
+///   line `after-gate` (or `gate-timeout` after a minute, so a client that never reads cannot hold the server);
+/// - `/open?id=X`: opens gate X;
 /// - `/sink`: reads a body (Content-Length or chunked) and answers its size, SHA-256 and framing.
 final class LoopbackServer: @unchecked Sendable {
     let port: Int
@@ -80,6 +83,12 @@ final class LoopbackServer: @unchecked Sendable {
 
         ports = set()
         ports_lock = threading.Lock()
+        gates = {}
+        gates_lock = threading.Lock()
+
+        def gate(name):
+            with gates_lock:
+                return gates.setdefault(name, threading.Event())
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -124,6 +133,21 @@ final class LoopbackServer: @unchecked Sendable {
                     reply = {"bytes": len(body), "sha256": hashlib.sha256(body).hexdigest(), "chunked": chunked,
                              "content_length": self.headers.get("Content-Length")}
                     self.send(200, json.dumps(reply).encode(), [("Content-Type", "application/json")])
+                    return
+                if path == "/gate":
+                    opened = gate(query.get("id", [""])[0])
+                    self.send_response(200)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    self.wfile.write(b"c\r\nbefore-gate\n\r\n")
+                    self.wfile.flush()
+                    line = b"after-gate\n" if opened.wait(60) else b"gate-timeout\n"
+                    self.wfile.write(b"%x\r\n" % len(line) + line + b"\r\n0\r\n\r\n")
+                    self.wfile.flush()
+                    return
+                if path == "/open":
+                    gate(query.get("id", [""])[0]).set()
+                    self.send(204)
                     return
                 if path == "/drip":
                     self.send_response(200)
