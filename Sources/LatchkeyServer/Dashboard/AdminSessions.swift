@@ -52,15 +52,11 @@ struct AdminSessions: Sendable {
 
     /// Leaves a message for the next page of this session, sealed under a key only the session id yields.
     func setFlash(id: String, _ flash: AdminSession.Flash) async throws {
-        let sealed = try SessionSecrets(sessionID: id).seal(Array(try JSONEncoder().encode(flash)))
-        try await store.setAdminSessionMessage(idHash: SecretHash.sha256Hex(id), sealed: sealed)
+        try await store.setAdminSessionMessage(idHash: SecretHash.sha256Hex(id), sealed: try SessionFlash.seal(flash, sessionID: id))
     }
 
     /// The waiting message, removed; nil when there is none or it does not open under this id.
     func takeFlash(id: String) async throws -> AdminSession.Flash? {
-        guard let sealed = try await store.takeAdminSessionMessage(idHash: SecretHash.sha256Hex(id)),
-            let plaintext = try? SessionSecrets(sessionID: id).open(sealed)
-        else { return nil }
-        return try? JSONDecoder().decode(AdminSession.Flash.self, from: Data(plaintext))
+        SessionFlash.open(try await store.takeAdminSessionMessage(idHash: SecretHash.sha256Hex(id)), sessionID: id)
     }
 }

@@ -21,8 +21,13 @@ enum DashboardForm {
 
     /// Whether the form's `csrf` equals the session's token, compared in constant time.
     static func csrfMatches(_ form: [String: String], _ session: AdminSession) -> Bool {
+        csrfMatches(form, token: session.csrfToken)
+    }
+
+    /// Whether the form's `csrf` equals `token` (a session's), compared in constant time.
+    static func csrfMatches(_ form: [String: String], token: String) -> Bool {
         guard let sent = form["csrf"], !sent.isEmpty else { return false }
-        return SecretHash.constantTimeEquals(SecretHash.sha256Hex(sent), SecretHash.sha256Hex(session.csrfToken))
+        return SecretHash.constantTimeEquals(SecretHash.sha256Hex(sent), SecretHash.sha256Hex(token))
     }
 
     /// A non-empty, trimmed field, or nil.

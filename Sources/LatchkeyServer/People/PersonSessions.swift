@@ -47,16 +47,12 @@ struct PersonSessions: Sendable {
 
     /// Leaves a message for the next page of this session, sealed under a key only the session id yields.
     func setFlash(id: String, _ flash: AdminSession.Flash) async throws {
-        let sealed = try SessionSecrets(sessionID: id).seal(Array(try JSONEncoder().encode(flash)))
-        try await store.setPersonSessionMessage(idHash: SecretHash.sha256Hex(id), sealed: sealed)
+        try await store.setPersonSessionMessage(idHash: SecretHash.sha256Hex(id), sealed: try SessionFlash.seal(flash, sessionID: id))
     }
 
     /// The waiting message, removed.
     func takeFlash(id: String) async throws -> AdminSession.Flash? {
-        guard let sealed = try await store.takePersonSessionMessage(idHash: SecretHash.sha256Hex(id)),
-            let plaintext = try? SessionSecrets(sessionID: id).open(sealed)
-        else { return nil }
-        return try? JSONDecoder().decode(AdminSession.Flash.self, from: Data(plaintext))
+        SessionFlash.open(try await store.takePersonSessionMessage(idHash: SecretHash.sha256Hex(id)), sessionID: id)
     }
 
     /// The session cookie: sent to every Latchkey page of the same site (the connect pages need it too), never to
@@ -67,7 +63,6 @@ struct PersonSessions: Sendable {
 
     /// Whether a form's `csrf` is this session's token, compared in constant time.
     static func csrfMatches(_ form: [String: String], _ session: PersonSession) -> Bool {
-        guard let sent = form["csrf"], !sent.isEmpty else { return false }
-        return SecretHash.constantTimeEquals(SecretHash.sha256Hex(sent), SecretHash.sha256Hex(session.csrfToken))
+        DashboardForm.csrfMatches(form, token: session.csrfToken)
     }
 }
