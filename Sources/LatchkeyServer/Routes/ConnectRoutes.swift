@@ -26,9 +26,10 @@ struct ConnectRoutes {
         router.post("/connect/:token/start") { request, context in
             await page {
                 let token = context.parameters.get("token") ?? ""
-                _ = try await requirePerson(try await flow.liveSession(token: token), request, token: token, mayRedirect: false)
+                let session = try await flow.liveSession(token: token)
+                _ = try await requirePerson(session, request, token: token, mayRedirect: false)
                 let form = try await readForm(request)
-                let redirect = try await flow.begin(token: token, config: form)
+                let redirect = try await flow.begin(session: session, config: form)
                 var response = Response(status: .seeOther, headers: [.location: redirect.location, .cacheControl: "no-store"])
                 response.headers.append(HTTPField(name: .setCookie, value: bindingCookie(redirect)))
                 return response
@@ -37,9 +38,10 @@ struct ConnectRoutes {
         router.post("/connect/:token/key") { request, context in
             await page {
                 let token = context.parameters.get("token") ?? ""
-                _ = try await requirePerson(try await flow.liveSession(token: token), request, token: token, mayRedirect: false)
+                let session = try await flow.liveSession(token: token)
+                _ = try await requirePerson(session, request, token: token, mayRedirect: false)
                 let form = try await readForm(request)
-                return finish(try await flow.submitKey(token: token, form: form))
+                return finish(try await flow.submitKey(session: session, form: form))
             }
         }
         router.get("/oauth/callback") { request, _ in

@@ -154,8 +154,8 @@ struct ConnectFlow: Sendable {
 
     /// Starts the authorization-code flow: a fresh `state` (256 random bits, single use, 10-minute TTL, bound to the
     /// session and to this browser) and, unless the manifest turns it off, PKCE S256 with the verifier sealed.
-    func begin(token: String, config given: [String: String]) async throws -> Redirect {
-        let session = try await liveSession(token: token)
+    /// `session` is live (from `liveSession`), read once by the caller.
+    func begin(session: ConnectSession, config given: [String: String]) async throws -> Redirect {
         let manifest = try services.catalog.manifest(session.provider.rawValue)
         guard let spec = manifest.auth.oauth2 else {
             throw LatchkeyError(.invalidRequest, "provider: \(manifest.id) does not use OAuth", field: "provider")
@@ -351,8 +351,8 @@ struct ConnectFlow: Sendable {
 
     /// Saves an API key (or basic credentials) typed into the connect form, after checking it at the
     /// manifest's identity URL when there is one.
-    func submitKey(token: String, form: [String: String]) async throws -> Outcome {
-        let session = try await liveSession(token: token)
+    /// `session` is live (from `liveSession`), read once by the caller.
+    func submitKey(session: ConnectSession, form: [String: String]) async throws -> Outcome {
         let manifest = try services.catalog.manifest(session.provider.rawValue)
         let config = try validatedConfig(manifest, form)
         let credential: Credential
