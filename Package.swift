@@ -44,7 +44,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Store protocols and the credential vault that seals what they hold.
-        .target(name: "LatchkeyStore", dependencies: ["LatchkeyModel", "LatchkeyCrypto"], swiftSettings: swiftSettings),
+        .target(
+            name: "LatchkeyStore",
+            dependencies: ["LatchkeyModel", "LatchkeyCrypto", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // The embedded SQLite store (system libsqlite3 through GRDB).
         .target(
             name: "LatchkeyStoreSQLite",
@@ -61,6 +65,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What every flow shares to wait and to count time: the injected clock, single flight, group commit, wake signals.
+        .target(name: "LatchkeyRuntime", swiftSettings: swiftSettings),
         // libcurl, with typed shims for its variadic functions.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // The async outbound HTTP client on curl's multi interface.
@@ -83,12 +89,34 @@ let package = Package(
             dependencies: ["LatchkeyModel", "LatchkeyManifest", "LatchkeyHTTP", "LatchkeyOAuth"],
             swiftSettings: swiftSettings
         ),
+        // The JSON shapes of the admin and agent APIs, shared by the server, the CLI and MCP. No I/O.
+        .target(name: "LatchkeyAPI", swiftSettings: swiftSettings),
+        // Master keys across replicas: rotation in resumable batches, the replicas' agreement, heartbeats, integrity checks.
+        .target(
+            name: "LatchkeyKeys",
+            dependencies: [
+                "LatchkeyAPI", "LatchkeyModel", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Org webhooks: registration with a sealed signing secret, durable event queuing, signed delivery with retries.
+        .target(
+            name: "LatchkeyWebhooks",
+            dependencies: [
+                "LatchkeyModel", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyHTTP", "LatchkeyRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The Hummingbird server: routes, pages, the one place errors become HTTP.
         .target(
             name: "LatchkeyServer",
             dependencies: [
                 "LatchkeyModel", "LatchkeyManifest", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyHTTP", "LatchkeyOAuth",
-                "LatchkeyProxy", "LatchkeyOIDC",
+                "LatchkeyProxy", "LatchkeyOIDC", "LatchkeyRuntime", "LatchkeyWebhooks", "LatchkeyKeys", "LatchkeyAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -106,7 +134,7 @@ let package = Package(
         .executableTarget(
             name: "latchkey",
             dependencies: [
-                "LatchkeyServer", "LatchkeyStoreSQLite", "LatchkeyStorePostgres", "LatchkeyManifest", "LatchkeyHTTP",
+                "LatchkeyServer", "LatchkeyStoreSQLite", "LatchkeyStorePostgres", "LatchkeyManifest", "LatchkeyHTTP", "LatchkeyAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -128,6 +156,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "LatchkeyModelTests", dependencies: ["LatchkeyModel"]),
+        .testTarget(name: "LatchkeyRuntimeTests", dependencies: ["LatchkeyRuntime"]),
         .testTarget(name: "LatchkeyManifestTests", dependencies: ["LatchkeyManifest"], exclude: ["Fixtures"]),
         .testTarget(name: "LatchkeyCryptoTests", dependencies: ["LatchkeyCrypto"]),
         .testTarget(

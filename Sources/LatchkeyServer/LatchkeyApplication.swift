@@ -3,7 +3,9 @@ import Hummingbird
 import LatchkeyCrypto
 import LatchkeyManifest
 import LatchkeyStore
+import LatchkeyKeys
 import LatchkeyModel
+import LatchkeyWebhooks
 import Logging
 import ServiceLifecycle
 
@@ -26,7 +28,10 @@ public enum LatchkeyApplication {
         let admin = router.group("/v1/admin").add(
             middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: true, cache: services.agentKeys))
         AdminRoutes(services: services, broker: broker).register(on: admin)
-        KeyRoutes(services: services, rotation: KeyRotation(services: services)).register(on: admin)
+        KeyRoutes(
+            services: services, rotation: KeyRotation(coordinator: services.keyring, audit: services.auditTrail),
+            integrity: IntegrityCheck(store: services.store, vault: services.vault, audit: services.auditTrail, clock: services.clock)
+        ).register(on: admin)
         WebhookRoutes(services: services).register(on: admin)
         let api = router.group("/v1").add(
             middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: false, cache: services.agentKeys))
@@ -47,8 +52,8 @@ public enum LatchkeyApplication {
             router: router(services: services, openAPI: openAPI, broker: broker),
             configuration: .init(address: .hostname(host, port: port), serverName: "latchkey"),
             services: (services.settings.backgroundRefresh ? [BackgroundRefresher(services: services, broker: broker)] : [])
-                + [WebhookDeliverer(services: services) as any Service, proxyStatsFlusher(services)]
-                + [ReplicaPresence(coordinator: KeyringCoordinator(services: services, startedAt: services.now()))],
+                + [webhookDeliverer(services) as any Service, proxyStatsFlusher(services)]
+                + [ReplicaPresence(coordinator: services.keyring)],
             logger: services.logger)
     }
 }
@@ -58,7 +63,7 @@ extension LatchkeyApplication {
     static func registerDashboard(on router: Router<LatchkeyContext>, services: LatchkeyServices, broker: TokenBroker) {
         let sessions = AdminSessions(store: services.store)
         let pages = DashboardPages()
-        let signedIn = router.group("/admin").add(middleware: DashboardAuthentication(sessions: sessions, now: services.now))
+        let signedIn = router.group("/admin").add(middleware: DashboardAuthentication(sessions: sessions, clock: services.clock))
         SignInRoutes(services: services, sessions: sessions, pages: pages).register(on: router, signedIn: signedIn)
         IntegrationPages(services: services, sessions: sessions, pages: pages).register(on: signedIn)
         DashboardActions(services: services, broker: broker, sessions: sessions, pages: pages).register(on: signedIn)
@@ -70,10 +75,16 @@ extension LatchkeyApplication {
         try await KeyringCoordinator.agree(on: loaded, store: store, now: Date())
     }
 
+    static func webhookDeliverer(_ services: LatchkeyServices) -> WebhookDeliverer {
+        WebhookDeliverer(
+            store: services.store, directory: services.webhookDirectory, transport: services.transport, clock: services.clock,
+            wakeup: services.webhookWakeup, logger: services.logger)
+    }
+
     static func proxyStatsFlusher(_ services: LatchkeyServices) -> ProxyStatsFlusher {
         ProxyStatsFlusher(
             stats: services.proxyStats, store: services.store, interval: .milliseconds(Int(services.settings.proxyStatsFlushInterval * 1000)),
-            now: services.now, logger: services.logger)
+            clock: services.clock, logger: services.logger)
     }
 
     /// Sets an org's identity provider for people's sign-in, as `PUT /v1/admin/orgs/{org}/sign-in` does (for

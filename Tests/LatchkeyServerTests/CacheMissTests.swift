@@ -61,35 +61,4 @@ import Testing
         #expect(slow.reads.load(ordering: .relaxed) == 2)
         #expect(after.connection.id != earlier.connection.id)
     }
-
-    @Test func aFailedReadFailsEveryCallerThatJoinedItAndTheNextCallReadsAgain() async throws {
-        let flight = SingleFlight<String, Int>()
-        let counter = SlowRead()
-        let failures = await withTaskGroup(of: Bool.self) { group in
-            for _ in 0..<10 {
-                group.addTask {
-                    do {
-                        _ = try await flight.value(for: "k") {
-                            counter.reads.add(1, ordering: .relaxed)
-                            // Fails only once all ten callers share this read.
-                            while flight.callers(for: "k") < 10 { try await Task.sleep(for: .milliseconds(10)) }
-                            throw LatchkeyError(.internalError, "store down")
-                        }
-                        return false
-                    } catch { return true }
-                }
-            }
-            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
-        }
-        #expect(failures == 10 && counter.reads.load(ordering: .relaxed) == 1)
-        #expect(flight.count == 0)
-        #expect(try await flight.value(for: "k") { 7 } == 7)
-    }
-
-    @Test func differentKeysReadSeparately() async throws {
-        let flight = SingleFlight<String, String>()
-        async let a = flight.value(for: "a") { try await Task.sleep(for: .milliseconds(100)); return "A" }
-        async let b = flight.value(for: "b") { try await Task.sleep(for: .milliseconds(100)); return "B" }
-        #expect(try await [a, b] == ["A", "B"])
-    }
 }

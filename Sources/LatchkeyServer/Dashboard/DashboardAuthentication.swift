@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import LatchkeyModel
+import LatchkeyRuntime
 
 /// Lets a request into `/admin` pages only with a live session cookie; otherwise it goes to the sign-in page.
 /// Sets `context.dashboard`, which every dashboard handler requires.
@@ -9,10 +10,10 @@ struct DashboardAuthentication: RouterMiddleware {
     typealias Context = LatchkeyContext
     static let cookieName = "lk_admin_session"
     let sessions: AdminSessions
-    let now: @Sendable () -> Date
+    let clock: any LatchkeyClock
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let id = request.cookies[Self.cookieName]?.value, !id.isEmpty, let session = try await sessions.session(id: id, now: now()) else {
+        guard let id = request.cookies[Self.cookieName]?.value, !id.isEmpty, let session = try await sessions.session(id: id, now: clock.now) else {
             return Response(status: .seeOther, headers: [.location: "/admin/login", .cacheControl: "no-store"])
         }
         var context = context

@@ -42,8 +42,8 @@ struct IntegrationPages {
             needle.isEmpty || $0.id.rawValue.lowercased().contains(needle) || $0.name.lowercased().contains(needle)
         }
         let all = try await services.store.allConnections(ownerPrefix: nil, provider: nil, state: nil)
-        let health = try await RefreshHealth.load(from: services.store, provider: nil, now: services.now())
-        let proxy = try await services.proxyStats.totals(now: services.now())
+        let health = try await RefreshHealth.load(from: services.store, provider: nil, now: services.clock.now)
+        let proxy = try await services.proxyStats.totals(now: services.clock.now)
         var rows: [[String: Any]] = []
         for m in manifests {
             let apps = try await registeredApps(of: m)
@@ -75,7 +75,7 @@ struct IntegrationPages {
         case "connections":
             values["connections"] = connections.map { DashboardViews.connection($0, oauth: oauth) }
         default:
-            let now = services.now()
+            let now = services.clock.now
             let health = try await RefreshHealth.load(from: services.store, provider: m.id, now: now)
             let apps = try await registeredApps(of: m)
             values["counts"] = DashboardViews.counts(connections)

@@ -13,7 +13,7 @@ struct SignInRoutes {
 
     func register(on router: Router<LatchkeyContext>, signedIn: RouterGroup<LatchkeyContext>) {
         router.get("/admin/login") { request, _ in
-            if let id = request.cookies[DashboardAuthentication.cookieName]?.value, try await sessions.session(id: id, now: services.now()) != nil {
+            if let id = request.cookies[DashboardAuthentication.cookieName]?.value, try await sessions.session(id: id, now: services.clock.now) != nil {
                 return Response(status: .seeOther, headers: [.location: "/admin", .cacheControl: "no-store"])
             }
             return pages.render("login", title: "Sign in", [:])
@@ -22,11 +22,11 @@ struct SignInRoutes {
             let form = (try? await DashboardForm.read(request)) ?? [:]
             let key = form["admin_key"] ?? ""
             guard !key.isEmpty, SecretHash.constantTimeEquals(SecretHash.sha256Hex(key), services.settings.adminKeyHash) else {
-                await services.audit(AuditEvent(at: services.now(), actor: "browser", action: "admin.sign_in", outcome: "failure"))
+                await services.audit(AuditEvent(at: services.clock.now, actor: "browser", action: "admin.sign_in", outcome: "failure"))
                 return pages.render("login", title: "Sign in", ["error": "That admin key is not right."], status: .unauthorized)
             }
-            let (id, _) = try await sessions.start(now: services.now())
-            await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "admin.sign_in"))
+            let (id, _) = try await sessions.start(now: services.clock.now)
+            await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "admin.sign_in"))
             var response = Response(status: .seeOther, headers: [.location: "/admin", .cacheControl: "no-store"])
             response.headers.append(HTTPField(name: .setCookie, value: cookie(id, maxAge: Int(sessions.lifetime))))
             return response

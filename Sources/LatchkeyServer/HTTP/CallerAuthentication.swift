@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import LatchkeyCrypto
 import LatchkeyModel
+import LatchkeyRuntime
 import LatchkeyStore
 import Synchronization
 
@@ -45,15 +46,19 @@ public enum AgentKey {
 /// miss together share one read.
 /// Revocation in this process clears it at once; another replica's revocation takes effect within the second.
 final class AgentKeyCache: Sendable {
-    private let entries = Mutex<[String: (agent: OwnerRef, until: ContinuousClock.Instant)]>([:])
+    private let entries = Mutex<[String: (agent: OwnerRef, until: Date)]>([:])
     /// Concurrent misses of one key share one store read.
     private let misses = SingleFlight<String, OwnerRef?>()
     let ttl: Duration
+    let clock: any LatchkeyClock
 
-    init(ttl: Duration = .seconds(1)) { self.ttl = ttl }
+    init(ttl: Duration = .seconds(1), clock: any LatchkeyClock) {
+        self.ttl = ttl
+        self.clock = clock
+    }
 
     func agent(forKeyHash hash: String, identities: any IdentityStore) async throws -> OwnerRef? {
-        let now = ContinuousClock.now
+        let now = clock.now
         if let hit = entries.withLock({ $0[hash] }), hit.until > now { return hit.agent }
         guard let agent = try await misses.value(for: hash, read: { try await identities.agent(forKeyHash: hash) }) else {
             _ = entries.withLock { $0.removeValue(forKey: hash) }
@@ -61,7 +66,7 @@ final class AgentKeyCache: Sendable {
         }
         entries.withLock { entries in
             if entries.count > 10_000 { entries.removeAll() }
-            entries[hash] = (agent, now + ttl)
+            entries[hash] = (agent, now.addingTimeInterval(ttl.timeInterval))
         }
         return agent
     }

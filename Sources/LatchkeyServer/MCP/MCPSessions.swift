@@ -54,7 +54,7 @@ actor MCPSessions {
             guard var session = sessions[id], session.agent == agent else {
                 return .error(statusCode: 404, .invalidRequest("Not Found: session not found or expired"))
             }
-            session.lastUsed = services.now()
+            session.lastUsed = services.clock.now
             sessions[id] = session
             let response = await session.transport.handleRequest(request)
             if request.method.uppercased() == "DELETE", response.statusCode == 200 {
@@ -81,7 +81,7 @@ actor MCPSessions {
             return .error(statusCode: 500, .internalError("could not open an MCP session"))
         }
         let names = (try? await MCPToolServer(services: services, broker: broker, agent: agent).tools().map(\.name)) ?? []
-        sessions[id] = Session(agent: agent, server: server, transport: transport, lastUsed: services.now(), toolNames: names)
+        sessions[id] = Session(agent: agent, server: server, transport: transport, lastUsed: services.clock.now, toolNames: names)
         startWatching()
         let response = await transport.handleRequest(request)
         if case .error = response {
@@ -97,7 +97,7 @@ actor MCPSessions {
     }
 
     private func expireIdle() {
-        let cutoff = services.now().addingTimeInterval(-idleTimeout)
+        let cutoff = services.clock.now.addingTimeInterval(-idleTimeout)
         for (id, session) in sessions where session.lastUsed < cutoff {
             sessions.removeValue(forKey: id)
             Task {
@@ -121,9 +121,10 @@ actor MCPSessions {
         guard watcher == nil else { return }
         let signal = services.toolsChanged
         let interval = recheckInterval
+        let clock = services.clock
         watcher = Task { [weak self] in
             while !Task.isCancelled {
-                await signal.wait(timeout: interval)
+                await signal.wait(timeout: interval, clock: clock)
                 guard let self, !Task.isCancelled else { return }
                 await self.notifyChangedTools()
             }

@@ -1,6 +1,7 @@
 import CoreMetrics
 import Foundation
 import LatchkeyModel
+import LatchkeyRuntime
 import Prometheus
 
 /// Latchkey's metrics, through swift-metrics with an explicit Prometheus factory (no global bootstrap), and their
@@ -57,12 +58,5 @@ public struct LatchkeyMetrics: Sendable {
                 .record(connectionsByState[state] ?? 0)
         }
         return registry.emitToBuffer()
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

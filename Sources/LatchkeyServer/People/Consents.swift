@@ -14,7 +14,7 @@ struct Consents: Sendable {
     func require(agent: OwnerRef, for connection: Connection) async throws {
         guard connection.owner.kind == .user else { return }
         let grantees = [agent] + (agent.parent.map { [$0] } ?? [])
-        if try await services.store.liveConsent(connectionID: connection.id, grantees: grantees, now: services.now()) != nil { return }
+        if try await services.store.liveConsent(connectionID: connection.id, grantees: grantees, now: services.clock.now) != nil { return }
         var error = LatchkeyError(
             .consentRequired,
             "\(connection.owner) has not allowed \(agent) to use their \(connection.provider) connection; pass consent_url to them",
@@ -50,7 +50,7 @@ struct Consents: Sendable {
 
     /// The person grants `grantee` use of their connection, until `expiresAt` or until withdrawn.
     func grant(person: OwnerRef, connection: Connection, grantee: OwnerRef, expiresAt: Date?) async throws {
-        let now = services.now()
+        let now = services.clock.now
         try await services.store.grantConsent(Consent(
             connectionID: connection.id, grantee: grantee, person: person, grantedAt: now, expiresAt: expiresAt))
         services.connectionCache.connectionWritten(connection.id)
@@ -70,7 +70,7 @@ struct Consents: Sendable {
         services.connectionCache.connectionWritten(connection)
         if removed {
             await services.audit(AuditEvent(
-                at: services.now(), actor: person.description, action: "consent.withdrawn", owner: person,
+                at: services.clock.now, actor: person.description, action: "consent.withdrawn", owner: person,
                 provider: stored.connection.provider, connectionID: connection, detail: grantee.description))
         }
     }
@@ -78,7 +78,7 @@ struct Consents: Sendable {
     /// The person declines an agent's request.
     func decline(person: OwnerRef, connection: Connection, grantee: OwnerRef) async {
         await services.audit(AuditEvent(
-            at: services.now(), actor: person.description, action: "consent.refused", owner: person, provider: connection.provider,
+            at: services.clock.now, actor: person.description, action: "consent.refused", owner: person, provider: connection.provider,
             connectionID: connection.id, outcome: "failure", detail: grantee.description))
     }
 }

@@ -20,7 +20,7 @@ struct PersonRoutes {
     func register(on router: Router<LatchkeyContext>) {
         router.get("/me") { request, _ in
             await page(nil) {
-                guard let (id, session) = try await sessions.signedIn(request, now: services.now()) else {
+                guard let (id, session) = try await sessions.signedIn(request, now: services.clock.now) else {
                     return pages.render("signin", title: "Sign in", ["next": "/me"])
                 }
                 return try await console(id: id, session: session)
@@ -71,7 +71,7 @@ struct PersonRoutes {
         router.post("/me/logout") { request, _ in
             await signedIn(request) { id, session, _ in
                 try await sessions.end(id: id)
-                await services.audit(AuditEvent(at: services.now(), actor: session.person.description, action: "person.signed_out", owner: session.person))
+                await services.audit(AuditEvent(at: services.clock.now, actor: session.person.description, action: "person.signed_out", owner: session.person))
                 var response = Self.redirect("/me")
                 response.headers.append(HTTPField(name: .setCookie, value: PersonSessions.cookie("", maxAge: 0, secure: services.settings.isHTTPS)))
                 return response
@@ -122,7 +122,7 @@ struct PersonRoutes {
             await page(nil) {
                 let agent = try OwnerRef(parsing: request.queryValue("agent") ?? "", field: "agent")
                 guard agent.kind == .agent else { throw LatchkeyError(.invalidRequest, "agent: must be an agent", field: "agent") }
-                guard let (id, session) = try await sessions.signedIn(request, now: services.now()) else {
+                guard let (id, session) = try await sessions.signedIn(request, now: services.clock.now) else {
                     let next = "/me/consent?" + FormEncoding.encode([("agent", agent.description), ("connection", request.queryValue("connection") ?? "")])
                     return Self.redirect("/me/login?" + FormEncoding.encode([("org", agent.org), ("next", next)]))
                 }
@@ -153,7 +153,7 @@ struct PersonRoutes {
 
     func console(id: String, session: PersonSession) async throws -> Response {
         let person = session.person
-        let now = services.now()
+        let now = services.clock.now
         let formatter = ISO8601DateFormatter()
         let mine = try await services.store.connections(owners: [person], provider: nil).filter { $0.state != .revoked }
         var uses: [ConnectionID: (last: Date, agents: [String])] = [:]
@@ -202,7 +202,7 @@ struct PersonRoutes {
         }
         guard stored.connection.owner == session.person else {
             await services.audit(AuditEvent(
-                at: services.now(), actor: session.person.description, action: "consent.wrong_person", owner: stored.connection.owner,
+                at: services.clock.now, actor: session.person.description, action: "consent.wrong_person", owner: stored.connection.owner,
                 provider: stored.connection.provider, connectionID: stored.connection.id, outcome: "failure"))
             throw LatchkeyError(.wrongPerson, "this connection is not yours: sign in as its owner to decide", field: "connection")
         }
@@ -213,8 +213,8 @@ struct PersonRoutes {
     /// (a cross-site navigation), so the `SameSite=Strict` cookie would not go with a redirect: a page of Latchkey's
     /// own continues instead, from the same site.
     func startSession(_ person: OwnerRef, next: String, how: String) async throws -> Response {
-        let (id, _) = try await sessions.start(person: person, now: services.now())
-        await services.audit(AuditEvent(at: services.now(), actor: person.description, action: "person.signed_in", owner: person, detail: how))
+        let (id, _) = try await sessions.start(person: person, now: services.clock.now)
+        await services.audit(AuditEvent(at: services.clock.now, actor: person.description, action: "person.signed_in", owner: person, detail: how))
         var response = how == "openid"
             ? pages.render("signed_in", title: "Signed in", ["next": next, "who": person.description]) : Self.redirect(next)
         response.headers.append(HTTPField(name: .setCookie, value: PersonSessions.cookie(id, maxAge: Int(sessions.lifetime), secure: services.settings.isHTTPS)))
@@ -233,7 +233,7 @@ struct PersonRoutes {
         guard let hours = Int(raw), hours > 0, hours <= 24 * 366 else {
             throw LatchkeyError(.invalidRequest, "hours: '\(raw.prefix(10))' is not a number of hours between 1 and 8784", field: "hours")
         }
-        return services.now().addingTimeInterval(TimeInterval(hours) * 3600)
+        return services.clock.now.addingTimeInterval(TimeInterval(hours) * 3600)
     }
 
     /// Runs a form action of a signed-in person: no session goes to sign-in; a wrong CSRF token is refused.
@@ -241,7 +241,7 @@ struct PersonRoutes {
         _ request: Request, _ body: (String, PersonSession, [String: String]) async throws -> Response
     ) async -> Response {
         await page(nil) {
-            guard let (id, session) = try await sessions.signedIn(request, now: services.now()) else { return Self.redirect("/me") }
+            guard let (id, session) = try await sessions.signedIn(request, now: services.clock.now) else { return Self.redirect("/me") }
             let form = try await DashboardForm.read(request)
             guard PersonSessions.csrfMatches(form, session) else {
                 return pages.problem("Refused", code: "csrf_failed", message: DashboardForm.csrfMessage, status: .forbidden, chrome: nil)

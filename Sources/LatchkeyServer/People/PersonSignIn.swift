@@ -26,7 +26,7 @@ struct PersonSignIn: Sendable {
             throw LatchkeyError(.notFound, "user: \(person) does not exist", field: "user")
         }
         let token = "si_" + RandomToken.base64URL(bytes: 32)
-        let now = services.now()
+        let now = services.clock.now
         let expiresAt = now.addingTimeInterval(services.settings.signInLinkTTL)
         try await services.store.createSignInLink(tokenHash: SecretHash.sha256Hex(token), person: person, createdAt: now, expiresAt: expiresAt)
         await services.audit(AuditEvent(at: now, actor: "admin", action: "person.sign_in_link_created", owner: person))
@@ -35,7 +35,7 @@ struct PersonSignIn: Sendable {
 
     /// Uses a sign-in link: the person it signs in, or why it cannot.
     func redeem(token: String) async throws -> OwnerRef {
-        let use = token.hasPrefix("si_") ? try await services.store.useSignInLink(tokenHash: SecretHash.sha256Hex(token), at: services.now()) : .unknown
+        let use = token.hasPrefix("si_") ? try await services.store.useSignInLink(tokenHash: SecretHash.sha256Hex(token), at: services.clock.now) : .unknown
         switch use {
         case .person(let person):
             try await requireNotRevoked(person)
@@ -63,7 +63,7 @@ struct PersonSignIn: Sendable {
             try await services.vault.seal(Array($0.utf8), binding: Self.secretBinding(org: org))
         }
         try await services.store.putSignInProvider(SignInProvider(
-            org: org.org, issuer: issuer, clientID: clientID, sealedClientSecret: sealed, updatedAt: services.now()))
+            org: org.org, issuer: issuer, clientID: clientID, sealedClientSecret: sealed, updatedAt: services.clock.now))
     }
 
     /// Where to send the browser to sign in to `org`, and the browser-binding cookie to set.
@@ -77,7 +77,7 @@ struct PersonSignIn: Sendable {
         let binding = RandomToken.base64URL(bytes: 32)
         let nonce = Self.nonce(binding: binding)
         let pkce = PKCE()
-        let now = services.now()
+        let now = services.clock.now
         let orgRef = try OwnerRef(kind: .org, path: org, field: "org")
         try await services.store.createSignInState(SignInState(
             stateHash: stateHash, org: org, nonceHash: SecretHash.sha256Hex(nonce),
@@ -101,7 +101,7 @@ struct PersonSignIn: Sendable {
         guard let binding = cookie(Self.bindingCookieName(stateHash)),
             SecretHash.constantTimeEquals(SecretHash.sha256Hex(binding), waiting.browserBindingHash)
         else { throw LatchkeyError(.invalidState, "state: this sign-in was started in another browser", field: "state") }
-        guard let pending = try await services.store.consumeSignInState(hash: stateHash), pending.expiresAt > services.now() else {
+        guard let pending = try await services.store.consumeSignInState(hash: stateHash), pending.expiresAt > services.clock.now else {
             throw LatchkeyError(.invalidState, "state: expired or already used; sign in again", field: "state")
         }
         if let error {
@@ -127,17 +127,17 @@ struct PersonSignIn: Sendable {
         let jwks = try await services.oauth.fetchJSON(url: discovery.jwksURI.absoluteString, step: "jwks")
         let claims: IDTokenClaims
         do {
-            claims = try await IDTokenVerifier(jwks: Data(jwks), issuer: provider.issuer, clientID: provider.clientID, now: services.now())
+            claims = try await IDTokenVerifier(jwks: Data(jwks), issuer: provider.issuer, clientID: provider.clientID, now: services.clock.now)
                 .verify(idToken, expectedNonce: nonce)
         } catch {
             await services.audit(AuditEvent(
-                at: services.now(), actor: "browser", action: "person.sign_in", owner: orgRef, outcome: "failure", detail: error.code))
+                at: services.clock.now, actor: "browser", action: "person.sign_in", owner: orgRef, outcome: "failure", detail: error.code))
             throw LatchkeyError(.forbidden, "the identity provider's ID token was refused: \(error.message)")
         }
         let person: OwnerRef
         do { person = try await match(claims, org: pending.org, issuer: provider.issuer) } catch {
             await services.audit(AuditEvent(
-                at: services.now(), actor: "browser", action: "person.sign_in", owner: orgRef, outcome: "failure", detail: "unknown_person"))
+                at: services.clock.now, actor: "browser", action: "person.sign_in", owner: orgRef, outcome: "failure", detail: "unknown_person"))
             throw error
         }
         try await requireNotRevoked(person)

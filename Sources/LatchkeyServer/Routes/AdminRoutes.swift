@@ -57,7 +57,7 @@ struct AdminRoutes {
             let clientID = try body.string("client_id")
             try await PersonSignIn(services: services).configure(
                 org: org, issuer: issuer, clientID: clientID, clientSecret: try body.optionalString("client_secret"))
-            await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "org.sign_in_configured", owner: org, detail: issuer))
+            await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "org.sign_in_configured", owner: org, detail: issuer))
             return signInView(org: org.org, issuer: issuer, clientID: clientID)
         }
         group.get("/orgs/:org/sign-in") { _, context in
@@ -71,10 +71,10 @@ struct AdminRoutes {
             let body = try await JSONBody.read(request, limit: limit)
             let project = try OwnerRef(kind: .project, path: try body.string("project"), field: "project")
             let agent = try OwnerRef(kind: .agent, segments: project.segments + [try body.string("id")], field: "id")
-            try await services.store.createOwner(agent, at: services.now())
+            try await services.store.createOwner(agent, at: services.clock.now)
             let key = AgentKey.generate()
-            try await services.store.addAgentKey(hash: SecretHash.sha256Hex(key), agent: agent, at: services.now())
-            await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "owner.created", owner: agent))
+            try await services.store.addAgentKey(hash: SecretHash.sha256Hex(key), agent: agent, at: services.clock.now)
+            await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "owner.created", owner: agent))
             return APIResponse.json(JSONValue.object(["owner": .string(agent.description), "api_key": .string(key)]), status: .created)
         }
         // A new key for an agent (the old ones keep working until revoked), and revocation of all its keys.
@@ -82,15 +82,15 @@ struct AdminRoutes {
             let agent = try agentRef(context)
             guard try await services.store.ownerExists(agent) else { throw LatchkeyError(.notFound, "\(agent) does not exist", field: "agent") }
             let key = AgentKey.generate()
-            try await services.store.addAgentKey(hash: SecretHash.sha256Hex(key), agent: agent, at: services.now())
-            await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "agent.key_created", owner: agent))
+            try await services.store.addAgentKey(hash: SecretHash.sha256Hex(key), agent: agent, at: services.clock.now)
+            await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "agent.key_created", owner: agent))
             return APIResponse.json(JSONValue.object(["owner": .string(agent.description), "api_key": .string(key)]), status: .created)
         }
         group.delete("/agents/:org/:team/:project/:agent/keys") { _, context in
             let agent = try agentRef(context)
-            let count = try await services.store.revokeAgentKeys(agent: agent, at: services.now())
+            let count = try await services.store.revokeAgentKeys(agent: agent, at: services.clock.now)
             services.agentKeys.clear()
-            await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "agent.keys_revoked", owner: agent, detail: "\(count)"))
+            await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "agent.keys_revoked", owner: agent, detail: "\(count)"))
             return APIResponse.json(JSONValue.object(["owner": .string(agent.description), "revoked": .number(Double(count))]))
         }
         group.put("/agents/:org/:team/:project/:agent/grants") { request, context in
@@ -114,7 +114,7 @@ struct AdminRoutes {
                 throw LatchkeyError(.invalidRequest, "add: must be a positive whole number of credits", field: "add")
             }
             let balance = try await services.store.addCredits(org: org.org, amount: Int(n))
-            await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "credits.added", owner: org, detail: "\(Int(n))"))
+            await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "credits.added", owner: org, detail: "\(Int(n))"))
             return APIResponse.json(["org": AnyEncodable(org.org), "balance": AnyEncodable(balance)])
         }
         group.get("/orgs/:org/credits") { _, context in
@@ -135,7 +135,7 @@ struct AdminRoutes {
             try await AppDirectory(services: services).put(
                 provider: manifest.id, owner: owner, clientID: try body.string("client_id"),
                 clientSecret: try body.optionalString("client_secret"), scopes: scopes)
-            await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "app.registered", owner: owner, provider: manifest.id))
+            await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "app.registered", owner: owner, provider: manifest.id))
             return APIResponse.json(JSONValue.object([
                 "provider": .string(manifest.id.rawValue), "owner": .string(owner.description),
                 "scopes": .array(scopes.map(JSONValue.string)), "redirect_uri": .string(services.settings.callbackURL),
@@ -237,8 +237,8 @@ struct AdminRoutes {
     }
 
     func createOwner(_ owner: OwnerRef) async throws -> Response {
-        try await services.store.createOwner(owner, at: services.now())
-        await services.audit(AuditEvent(at: services.now(), actor: "admin", action: "owner.created", owner: owner))
+        try await services.store.createOwner(owner, at: services.clock.now)
+        await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "owner.created", owner: owner))
         return APIResponse.json(JSONValue.object(["owner": .string(owner.description)]), status: .created)
     }
 

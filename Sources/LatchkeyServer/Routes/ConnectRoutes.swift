@@ -75,14 +75,14 @@ struct ConnectRoutes {
     /// to the browser that passed this check at the start.
     func requirePerson(_ session: ConnectSession, _ request: Request, token: String, mayRedirect: Bool) async throws -> Response? {
         guard session.owner.kind == .user else { return nil }
-        let signedIn = try await personSessions.signedIn(request, now: services.now())?.session.person
+        let signedIn = try await personSessions.signedIn(request, now: services.clock.now)?.session.person
         if signedIn == session.owner { return nil }
         if signedIn == nil, mayRedirect {
             let query = FormEncoding.encode([("org", session.owner.org), ("next", "/connect/" + token)])
             return Response(status: .seeOther, headers: [.location: "/me/login?" + query, .cacheControl: "no-store"])
         }
         await services.audit(AuditEvent(
-            at: services.now(), actor: signedIn?.description ?? "browser", action: "connect.wrong_person", owner: session.owner,
+            at: services.clock.now, actor: signedIn?.description ?? "browser", action: "connect.wrong_person", owner: session.owner,
             provider: session.provider, connectionID: session.connectionID, outcome: "failure"))
         throw LatchkeyError(
             .wrongPerson,

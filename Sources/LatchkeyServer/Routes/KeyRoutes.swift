@@ -1,11 +1,13 @@
 import Foundation
 import Hummingbird
+import LatchkeyKeys
 import LatchkeyModel
 
 /// `/v1/admin/keys...`: master-key status, rotation and the credential integrity check. Admin key only.
 struct KeyRoutes {
     let services: LatchkeyServices
     let rotation: KeyRotation
+    let integrity: IntegrityCheck
 
     /// The batch size of a rotation call when the body names none, and the largest allowed.
     static let defaultBatchSize = 500
@@ -28,7 +30,7 @@ struct KeyRoutes {
             return APIResponse.json(try await rotation.rotate(batchSize: batchSize, newVersion: newVersion))
         }
         group.post("/keys/verify") { _, _ in
-            APIResponse.json(try await IntegrityCheck(services: services).run())
+            APIResponse.json(try await integrity.run())
         }
     }
 

@@ -14,7 +14,7 @@ struct AppDirectory: Sendable {
             purpose: "client_secret", rowID: AppRegistration.rowID(provider: provider, owner: owner), owner: owner, provider: provider)
         let sealed = try await clientSecret.asyncMap { try await services.vault.seal(Array($0.utf8), binding: binding) }
         try await services.store.putApp(AppRegistration(
-            provider: provider, owner: owner, clientID: clientID, sealedClientSecret: sealed, scopes: scopes, updatedAt: services.now()))
+            provider: provider, owner: owner, clientID: clientID, sealedClientSecret: sealed, scopes: scopes, updatedAt: services.clock.now))
     }
 
     /// The app nearest to `owner` along its inheritance chain (a user inherits from its org), with the secret opened.

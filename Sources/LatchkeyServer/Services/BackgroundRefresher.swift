@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyModel
+import LatchkeyRuntime
 import LatchkeyStore
 import Logging
 import ServiceLifecycle
@@ -21,11 +22,11 @@ struct BackgroundRefresher: Service {
 
     func run() async throws {
         // On graceful shutdown the loop is cancelled mid-sleep; that is a normal end, not a failure.
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let sleep = await pass()
                 // A new connection wakes the refresher early, so its first token is refreshed ahead of time too.
-                await services.refresherWake.wait(timeout: .milliseconds(Int(sleep * 1000)))
+                await services.refresherWake.wait(timeout: .interval(sleep), clock: services.clock)
             }
         }
     }
@@ -35,7 +36,7 @@ struct BackgroundRefresher: Service {
 
     /// One pass: refreshes what is due and returns how long to sleep.
     func pass() async -> TimeInterval {
-        let now = services.now()
+        let now = services.clock.now
         let horizon = now.addingTimeInterval(broker.refreshWindow + maxSleep)
         let upcoming: [StoredConnection]
         do {
@@ -46,7 +47,7 @@ struct BackgroundRefresher: Service {
         }
         // A connection that keeps failing waits for its backoff, whatever is due.
         let due = upcoming.filter { broker.isDue($0.connection) && broker.backingOffUntil($0.connection.id) == nil }
-        let started = ContinuousClock.now
+        let started = services.clock.now
         await withTaskGroup(of: Void.self) { group in
             var running = 0
             for stored in due {
@@ -56,18 +57,18 @@ struct BackgroundRefresher: Service {
                 }
                 running += 1
                 group.addTask {
-                    try? await Task.sleep(for: maxJitter * Double.random(in: 0...1))
+                    try? await services.clock.sleep(for: maxJitter * Double.random(in: 0...1))
                     _ = try? await broker.credential(for: stored)
                 }
             }
         }
         services.logger.debug(
-            "background refresher pass", metadata: ["listed": "\(upcoming.count)", "due": "\(due.count)", "took": "\(ContinuousClock.now - started)"])
+            "background refresher pass", metadata: ["listed": "\(upcoming.count)", "due": "\(due.count)", "took_ms": "\(Int(services.clock.now.timeIntervalSince(started) * 1000))"])
         // More may have fallen due while this pass ran: look again soon.
         if !due.isEmpty { return Self.minimumSleep }
         // Otherwise sleep until the next token falls due, or the next backoff ends.
         let wakes = upcoming.compactMap { stored in broker.backingOffUntil(stored.connection.id) ?? broker.dueAt(stored.connection) }
         guard let next = wakes.min() else { return maxSleep }
-        return min(maxSleep, max(Self.minimumSleep, next.timeIntervalSince(services.now())))
+        return min(maxSleep, max(Self.minimumSleep, next.timeIntervalSince(services.clock.now)))
     }
 }

@@ -49,7 +49,7 @@ struct ConnectFlow: Sendable {
     /// gets no link, since only an admin may vouch for a person. One link is reused while it has a minute left.
     func reconnectLink(for connection: Connection, caller: Caller) async -> (url: String, expiresAt: Date)? {
         if connection.owner.kind == .user, caller != .admin { return nil }
-        let now = services.now()
+        let now = services.clock.now
         if let cached = services.reconnectLinks.link(for: connection.id, now: now) { return cached }
         guard let link = try? await storeSession(
             provider: connection.provider, owner: connection.owner, reconnect: connection.id, extraScopes: [], returnTo: nil,
@@ -63,7 +63,7 @@ struct ConnectFlow: Sendable {
         provider: ProviderID, owner: OwnerRef, reconnect reconnectID: ConnectionID?, extraScopes: [String], returnTo: String?, caller: Caller
     ) async throws -> (url: String, expiresAt: Date) {
         let token = "cs_" + RandomToken.base64URL(bytes: 32)
-        let now = services.now()
+        let now = services.clock.now
         let expiresAt = now.addingTimeInterval(services.settings.connectSessionTTL)
         // A link for a new connection is bound to the install waiting for it, so it dies when the integration is removed.
         let installID = reconnectID != nil
@@ -101,7 +101,7 @@ struct ConnectFlow: Sendable {
     /// revoked since the link was made). Otherwise `session_used`, `session_expired` or `session_revoked` (410).
     func requireLive(_ session: ConnectSession) async throws {
         if session.usedAt != nil { throw LatchkeyError(.sessionUsed, "this connect link was already used") }
-        if session.expiresAt <= services.now() { throw LatchkeyError(.sessionExpired, "this connect link has expired") }
+        if session.expiresAt <= services.clock.now { throw LatchkeyError(.sessionExpired, "this connect link has expired") }
         guard try await services.store.ownerExists(session.owner) else {
             throw LatchkeyError(.sessionRevoked, "this connect link was revoked: \(session.owner) no longer exists")
         }
@@ -169,7 +169,7 @@ struct ConnectFlow: Sendable {
         let pkce = spec.pkce ? PKCE() : nil
         let nonce = RandomToken.base64URL(bytes: 32)
         let scopes = scopes(for: session, spec: spec, app: app)
-        let now = services.now()
+        let now = services.clock.now
         let sealedVerifier = try await pkce.asyncMap {
             try await services.vault.seal(Array($0.verifier.utf8), binding: Self.verifierBinding(stateHash, session))
         }
@@ -222,7 +222,7 @@ struct ConnectFlow: Sendable {
             throw LatchkeyError(.invalidState, "state: unknown or already used; start again from the connect link", field: "state")
         }
         // Expired first: the browser's binding cookie expires with the state, and an expired state is of use to nobody.
-        guard waiting.expiresAt > services.now() else {
+        guard waiting.expiresAt > services.clock.now else {
             _ = try await services.store.consumeState(hash: stateHash)
             throw LatchkeyError(.invalidState, "state: expired; start again from the connect link", field: "state")
         }
@@ -234,7 +234,7 @@ struct ConnectFlow: Sendable {
         guard let pending = try await services.store.consumeState(hash: stateHash) else {
             throw LatchkeyError(.invalidState, "state: unknown or already used; start again from the connect link", field: "state")
         }
-        let now = services.now()
+        let now = services.clock.now
         guard pending.expiresAt > now else {
             throw LatchkeyError(.invalidState, "state: expired; start again from the connect link", field: "state")
         }
@@ -315,7 +315,7 @@ struct ConnectFlow: Sendable {
             try AccountBinding.check(bound: bound.account, finished: account)
         } catch {
             await services.audit(AuditEvent(
-                at: services.now(), actor: "browser", action: "connection.account_mismatch", owner: bound.owner, provider: bound.provider,
+                at: services.clock.now, actor: "browser", action: "connection.account_mismatch", owner: bound.owner, provider: bound.provider,
                 connectionID: bound.id, outcome: "failure",
                 detail: "expected \(bound.account?.auditLabel ?? "-"), got \(account?.auditLabel ?? "-")"))
             throw error
@@ -327,7 +327,7 @@ struct ConnectFlow: Sendable {
         let connection = completed.connection
         let before = completed.replaced?.connection.account?.auditLabel ?? "-"
         await services.audit(AuditEvent(
-            at: services.now(), actor: actor, action: completed.replaced == nil ? "connection.connected" : "connection.reconnected",
+            at: services.clock.now, actor: actor, action: completed.replaced == nil ? "connection.connected" : "connection.reconnected",
             owner: connection.owner, provider: connection.provider, connectionID: connection.id,
             detail: "account \(before) -> \(connection.account?.auditLabel ?? "-")"))
         if let replaced = completed.replaced {
@@ -376,7 +376,7 @@ struct ConnectFlow: Sendable {
             config: config, actor: "browser"
         ) { account in
             try await requireBoundAccount(session, account: account)
-            return try await services.store.markSessionUsed(tokenHash: session.tokenHash, at: services.now())
+            return try await services.store.markSessionUsed(tokenHash: session.tokenHash, at: services.clock.now)
         }
         return Outcome(connection: connection, providerName: manifest.name, returnTo: session.returnTo)
     }

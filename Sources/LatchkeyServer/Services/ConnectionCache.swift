@@ -1,4 +1,6 @@
+import Foundation
 import LatchkeyModel
+import LatchkeyRuntime
 import LatchkeyStore
 import Synchronization
 
@@ -23,13 +25,13 @@ final class ConnectionCache: Sendable {
     private struct Resolution {
         var stored: StoredConnection
         var generation: UInt64
-        var until: ContinuousClock.Instant
+        var until: Date
     }
 
     private struct Opened {
         var sealed: [UInt8]
         var credential: Credential
-        var until: ContinuousClock.Instant
+        var until: Date
     }
 
     private struct MissKey: Hashable, Sendable {
@@ -48,10 +50,14 @@ final class ConnectionCache: Sendable {
     let capacity: Int
     /// Signalled on every connection write in this process (what an agent's tools are may have changed).
     let writes: WakeSignal?
+    /// Whose time the entries expire by.
+    let clock: any LatchkeyClock
 
     init(
-        resolutionTTL: Duration = .seconds(1), credentialTTL: Duration = .seconds(60), capacity: Int = 10_000, writes: WakeSignal? = nil
+        resolutionTTL: Duration = .seconds(1), credentialTTL: Duration = .seconds(60), capacity: Int = 10_000, writes: WakeSignal? = nil,
+        clock: any LatchkeyClock = SystemClock()
     ) {
+        self.clock = clock
         self.resolutionTTL = resolutionTTL
         self.credentialTTL = credentialTTL
         self.capacity = capacity
@@ -62,7 +68,7 @@ final class ConnectionCache: Sendable {
     func resolution(
         _ key: ResolutionKey, resolve: @escaping @Sendable () async throws -> StoredConnection
     ) async throws -> StoredConnection {
-        let now = ContinuousClock.now
+        let now = clock.now
         let current = generation.load(ordering: .acquiring)
         if let hit = resolutions.withLock({ $0[key] }), hit.until > now, hit.generation == current {
             return hit.stored
@@ -72,21 +78,21 @@ final class ConnectionCache: Sendable {
         let stored = try await misses.value(for: MissKey(key: key, generation: current), read: resolve)
         resolutions.withLock { map in
             if map.count >= capacity { map.removeAll() }
-            map[key] = Resolution(stored: stored, generation: current, until: now + resolutionTTL)
+            map[key] = Resolution(stored: stored, generation: current, until: now.addingTimeInterval(resolutionTTL.timeInterval))
         }
         return stored
     }
 
     /// The credential that `sealed` (the stored ciphertext of `id`) opens to, or the result of `open` (remembered).
     func credential(_ id: ConnectionID, sealed: [UInt8], open: () async throws -> Credential) async throws -> Credential {
-        let now = ContinuousClock.now
+        let now = clock.now
         if let hit = credentials.withLock({ $0[id] }), hit.until > now, hit.sealed == sealed {
             return hit.credential
         }
         let credential = try await open()
         credentials.withLock { map in
             if map.count >= capacity { map.removeAll() }
-            map[id] = Opened(sealed: sealed, credential: credential, until: now + credentialTTL)
+            map[id] = Opened(sealed: sealed, credential: credential, until: now.addingTimeInterval(credentialTTL.timeInterval))
         }
         return credential
     }

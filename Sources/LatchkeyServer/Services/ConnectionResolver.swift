@@ -21,10 +21,10 @@ struct ConnectionResolver: Sendable {
             return stored
         }
         if case .agent(let agent) = caller, stored.connection.owner.kind == .user,
-            services.connectionUsage.shouldRecord(connection: stored.connection.id, agent: agent, now: services.now())
+            services.connectionUsage.shouldRecord(connection: stored.connection.id, agent: agent, now: services.clock.now)
         {
             await services.audit(AuditEvent(
-                at: services.now(), actor: agent.description, action: "connection.used", owner: stored.connection.owner,
+                at: services.clock.now, actor: agent.description, action: "connection.used", owner: stored.connection.owner,
                 provider: stored.connection.provider, connectionID: stored.connection.id))
         }
         return stored

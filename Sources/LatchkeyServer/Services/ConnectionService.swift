@@ -42,7 +42,7 @@ struct ConnectionService: Sendable {
         if let pending = existing.first(where: { $0.state == .installed || (provider.auth == .none && $0.state == .active) }) {
             return (pending, false)
         }
-        let now = services.now()
+        let now = services.clock.now
         let connection = Connection(
             id: .random(), provider: provider.id, owner: owner, state: provider.auth == .none ? .active : .installed,
             isDefault: !existing.contains { $0.isDefault }, createdAt: now, updatedAt: now)
@@ -92,7 +92,7 @@ struct ConnectionService: Sendable {
     /// connection acts as (`account_mismatch`): the flow checks both before it spends its link, and this checks again
     /// at the write.
     func complete(_ c: Completion) async throws -> Completed {
-        let now = services.now()
+        let now = services.clock.now
         let existing = try await services.store.storedConnections(owners: [c.owner], provider: c.provider)
         var target: StoredConnection?
         if let id = c.reconnect {
@@ -152,7 +152,7 @@ struct ConnectionService: Sendable {
         let expected = connection.version
         var lifecycle = ConnectionLifecycle(connection.state)
         if connection.state != .revoked { connection.state = try lifecycle.apply(.revoked) }
-        connection.updatedAt = services.now()
+        connection.updatedAt = services.clock.now
         connection.isDefault = false
         guard try await services.store.update(connection, sealedCredential: nil, expectedVersion: expected) else {
             throw LatchkeyError(.conflict, "the connection changed while it was being removed; try again")
@@ -161,7 +161,7 @@ struct ConnectionService: Sendable {
         services.reconnectLinks.forget(connection.id)
         connection.version = expected + 1
         await services.audit(AuditEvent(
-            at: services.now(), actor: actor.actorName, action: "integration.removed", owner: connection.owner,
+            at: services.clock.now, actor: actor.actorName, action: "integration.removed", owner: connection.owner,
             provider: connection.provider, connectionID: connection.id))
         await services.webhooks.revoked(from: stored.connection, to: connection)
         try await shredIfEmpty(connection.owner, actor: actor)
@@ -180,7 +180,7 @@ struct ConnectionService: Sendable {
         if owner.kind == .org, try await services.store.signInProvider(org: owner.org)?.sealedClientSecret != nil { return }
         if try await services.vault.destroyDataKey(for: owner) {
             services.connectionCache.clear()
-            await services.audit(AuditEvent(at: services.now(), actor: actor.actorName, action: "owner.data_key_destroyed", owner: owner))
+            await services.audit(AuditEvent(at: services.clock.now, actor: actor.actorName, action: "owner.data_key_destroyed", owner: owner))
         }
     }
 
@@ -188,7 +188,7 @@ struct ConnectionService: Sendable {
     /// the provider and destroyed, every agent key below it is revoked, and emptied owners are crypto-shredded.
     func revokeOwner(_ owner: OwnerRef, actor: Caller) async throws -> (connections: Int, agentKeys: Int) {
         // First, so that a connect link of this owner or below it that finishes while the rest runs is refused.
-        try await services.store.markOwnerRevoked(owner, at: services.now())
+        try await services.store.markOwnerRevoked(owner, at: services.clock.now)
         let connections = try await services.store.allConnections(ownerPrefix: owner, provider: nil, state: nil)
             .filter { $0.state != .revoked }
         var revoked = 0
@@ -199,17 +199,17 @@ struct ConnectionService: Sendable {
         }
         var keys = 0
         if owner.kind == .agent {
-            keys = try await services.store.revokeAgentKeys(agent: owner, at: services.now())
+            keys = try await services.store.revokeAgentKeys(agent: owner, at: services.clock.now)
         } else if owner.kind != .user {
             for agent in try await services.store.owners(kind: .agent, org: owner.org) where owner.encloses(agent) {
-                keys += try await services.store.revokeAgentKeys(agent: agent, at: services.now())
+                keys += try await services.store.revokeAgentKeys(agent: agent, at: services.clock.now)
             }
         }
         services.agentKeys.clear()
         let sessions = try await services.store.endPersonSessions(under: owner)
         try await shredIfEmpty(owner, actor: actor)
         await services.audit(AuditEvent(
-            at: services.now(), actor: actor.actorName, action: "owner.revoked", owner: owner,
+            at: services.clock.now, actor: actor.actorName, action: "owner.revoked", owner: owner,
             detail: "\(revoked) connection(s), \(keys) key(s), \(sessions) person session(s)"))
         return (revoked, keys)
     }
@@ -224,7 +224,7 @@ extension ConnectionService {
         let credential: Credential
         do { credential = try await services.vault.openCredential(sealed, for: c) } catch {
             await services.audit(AuditEvent(
-                at: services.now(), actor: actor, action: action, owner: c.owner, provider: c.provider, connectionID: c.id,
+                at: services.clock.now, actor: actor, action: action, owner: c.owner, provider: c.provider, connectionID: c.id,
                 outcome: "failure", detail: (error as? LatchkeyError)?.code.rawValue ?? "internal_error"))
             return
         }
@@ -250,11 +250,11 @@ extension ConnectionService {
                 try await services.oauth.revoke(spec: spec, app: app, token: access, hint: "access_token", values: config)
             }
             await services.audit(AuditEvent(
-                at: services.now(), actor: actor, action: action, owner: owner, provider: provider, connectionID: connectionID))
+                at: services.clock.now, actor: actor, action: action, owner: owner, provider: provider, connectionID: connectionID))
         } catch {
             let code = (error as? LatchkeyError)?.code.rawValue ?? "internal_error"
             await services.audit(AuditEvent(
-                at: services.now(), actor: actor, action: action, owner: owner, provider: provider, connectionID: connectionID,
+                at: services.clock.now, actor: actor, action: action, owner: owner, provider: provider, connectionID: connectionID,
                 outcome: "failure", detail: code))
         }
     }

@@ -20,7 +20,7 @@ struct ForcedRefresh: Sendable {
         // so say it did not happen.
         let failure = connection.lastError
         await services.audit(AuditEvent(
-            at: services.now(), actor: "admin", action: "connection.refresh_forced", owner: connection.owner,
+            at: services.clock.now, actor: "admin", action: "connection.refresh_forced", owner: connection.owner,
             provider: connection.provider, connectionID: connection.id, outcome: failure == nil ? "success" : "failure",
             detail: failure))
         if let failure {

@@ -15,10 +15,10 @@ struct GrantDirectory: Sendable {
         let catalog = ToolCatalog(services: services)
         for name in tools { _ = try catalog.lookup(name) }
         let sorted = Array(Set(tools)).sorted()
-        try await services.store.setGrants(agent: agent, tools: sorted, at: services.now())
+        try await services.store.setGrants(agent: agent, tools: sorted, at: services.clock.now)
         services.toolsChanged.signal()
         await services.audit(AuditEvent(
-            at: services.now(), actor: actor.actorName, action: "agent.grants_set", owner: agent, detail: sorted.joined(separator: ",")))
+            at: services.clock.now, actor: actor.actorName, action: "agent.grants_set", owner: agent, detail: sorted.joined(separator: ",")))
         return sorted
     }
 

@@ -1,10 +1,13 @@
 import Foundation
 import LatchkeyCrypto
+import LatchkeyKeys
 import LatchkeyHTTP
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyOAuth
+import LatchkeyRuntime
 import LatchkeyStore
+import LatchkeyWebhooks
 import Logging
 
 /// Everything the routes need, wired once by the composition root.
@@ -18,12 +21,13 @@ public struct LatchkeyServices: Sendable {
     /// Carries proxied and tool calls to providers (libcurl in production).
     public let transport: any HTTPTransport
     public let settings: ServerSettings
-    public let now: @Sendable () -> Date
+    /// The time every service reads and waits on.
+    public let clock: any LatchkeyClock
     public let logger: Logger
     /// Counters and histograms for `GET /metrics`.
     public let metrics: LatchkeyMetrics
     /// Agent keys recently found valid (one second).
-    let agentKeys = AgentKeyCache()
+    let agentKeys: AgentKeyCache
     /// Per-connection rate-limit holds, shared by every call through this process.
     let rateLimits = RateLimitGate()
     /// Signalled when an agent's tools may have changed in this process (a connection written, grants set).
@@ -38,16 +42,32 @@ public struct LatchkeyServices: Sendable {
     let connectionUsage = ConnectionUsage()
     /// Wakes the webhook deliverer when an event is queued.
     let webhookWakeup = WakeSignal()
+    /// Queues connection events for the org's webhook.
+    let webhooks: WebhookEvents
+    /// Org webhooks and their sealed signing secrets.
+    let webhookDirectory: WebhookDirectory
+    /// The audit log, as the flows append to it.
+    let auditTrail: AuditTrail
+    /// This replica's master keys in step with the other replicas'.
+    let keyring: KeyringCoordinator
     /// Proxied calls and errors per provider and hour, for the dashboard (every replica, last 24 hours).
     let proxyStats: ProxyStats
 
     public init(
         store: any LatchkeyStorage, vault: CredentialVault, masterKeySource: any MasterKeySource, catalog: ProviderCatalog, oauth: OAuthClient,
-        transport: any HTTPTransport, settings: ServerSettings, now: @escaping @Sendable () -> Date = Date.init, logger: Logger,
+        transport: any HTTPTransport, settings: ServerSettings, clock: any LatchkeyClock = SystemClock(), logger: Logger,
         metrics: LatchkeyMetrics = LatchkeyMetrics()
     ) {
         self.metrics = metrics
-        self.connectionCache = ConnectionCache(writes: toolsChanged)
+        self.connectionCache = ConnectionCache(writes: toolsChanged, clock: clock)
+        self.agentKeys = AgentKeyCache(clock: clock)
+        self.webhooks = WebhookEvents(store: store, clock: clock, wakeup: webhookWakeup, logger: logger)
+        self.webhookDirectory = WebhookDirectory(store: store, vault: vault, clock: clock)
+        self.auditTrail = AuditTrail(store: store, logger: logger)
+        self.keyring = KeyringCoordinator(
+            store: store, holder: vault.keyring, keySource: masterKeySource,
+            replica: ReplicaSettings(id: settings.instanceID, address: settings.listenAddress, heartbeatInterval: settings.replicaHeartbeatInterval),
+            startedAt: clock.now, clock: clock, logger: logger)
         self.proxyStats = ProxyStats(store: store)
         self.transport = transport
         self.store = store
@@ -56,33 +76,10 @@ public struct LatchkeyServices: Sendable {
         self.catalog = catalog
         self.oauth = oauth
         self.settings = settings
-        self.now = now
+        self.clock = clock
         self.logger = logger
     }
 
-    /// Queues connection events for the org's webhook.
-    var webhooks: WebhookEvents { WebhookEvents(services: self) }
-
     /// Appends to the audit log; a failure to audit is logged, never shown to the caller.
-    func audit(_ event: AuditEvent) async {
-        do { try await store.append(event) } catch {
-            logger.error("audit append failed", metadata: ["action": "\(event.action)"])
-        }
-    }
-}
-
-/// The loaded provider manifests.
-public struct ProviderCatalog: Sendable {
-    public let manifests: [ProviderID: ProviderManifest]
-    public init(_ manifests: [ProviderID: ProviderManifest]) { self.manifests = manifests }
-
-    /// The manifest of `id`, or `unknown_provider` naming the field.
-    public func manifest(_ id: String, field: String = "provider") throws(LatchkeyError) -> ProviderManifest {
-        guard let m = manifests[ProviderID(id)] else {
-            throw LatchkeyError(.unknownProvider, "\(field): no provider '\(id.prefix(64))' is loaded", field: field)
-        }
-        return m
-    }
-
-    public var sorted: [ProviderManifest] { manifests.values.sorted { $0.id < $1.id } }
+    func audit(_ event: AuditEvent) async { await auditTrail.record(event) }
 }

@@ -4,6 +4,7 @@ import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyOAuth
 import LatchkeyProxy
+import LatchkeyRuntime
 import LatchkeyStore
 
 /// Carries an agent's call to a provider: resolves the connection, builds a URL that cannot leave the
@@ -55,7 +56,7 @@ struct ProxyService: Sendable {
         do {
             response = try await streamUsable(call, manifest: manifest, stored: stored, caller: caller)
         } catch var error as LatchkeyError {
-            services.proxyStats.record(manifest.id, at: services.now(), failed: true)
+            services.proxyStats.record(manifest.id, at: services.clock.now, failed: true)
             guard error.code == .reauthRequired else { throw error }
             if let link = await ConnectFlow(services: services).reconnectLink(for: stored.connection, caller: caller) {
                 error.connectURL = link.url
@@ -66,10 +67,10 @@ struct ProxyService: Sendable {
             }
             throw error
         } catch {
-            services.proxyStats.record(manifest.id, at: services.now(), failed: true)
+            services.proxyStats.record(manifest.id, at: services.clock.now, failed: true)
             throw error
         }
-        services.proxyStats.record(manifest.id, at: services.now(), failed: response.status >= 500)
+        services.proxyStats.record(manifest.id, at: services.clock.now, failed: response.status >= 500)
         return response
     }
 
@@ -87,7 +88,7 @@ struct ProxyService: Sendable {
         }
         let url = try ProxyTarget.url(base: base, path: call.path, query: call.query, encodedByLatchkey: call.fromTool)
 
-        try await services.rateLimits.admit(connection.id, now: services.now)
+        try await services.rateLimits.admit(connection.id, clock: services.clock)
         let org = connection.owner.org
         let metered: Int? = if case .metered(let credits) = manifest.pricing { credits } else { nil }
         if let credits = metered {
@@ -119,12 +120,12 @@ struct ProxyService: Sendable {
             }
             if let inject = proxy.inject { try CredentialInjection.apply(inject, credential: credential, to: &request) }
             let response: OutboundStreamingResponse
-            let sent = ContinuousClock.now
+            let sent = services.clock.now
             do {
                 response = try await services.transport.stream(request, upload: upload)
-                services.metrics.proxyCall(provider: manifest.id, status: response.status, duration: ContinuousClock.now - sent)
+                services.metrics.proxyCall(provider: manifest.id, status: response.status, duration: .interval(services.clock.now.timeIntervalSince(sent)))
             } catch let error as OutboundError {
-                services.metrics.proxyCall(provider: manifest.id, status: nil, duration: ContinuousClock.now - sent)
+                services.metrics.proxyCall(provider: manifest.id, status: nil, duration: .interval(services.clock.now.timeIntervalSince(sent)))
                 // A call that never reached the provider costs nothing.
                 if let credits = metered, error.code == .connectFailed || error.code == .invalidURL || error.code == .insecureURL {
                     try? await services.store.refundCredits(org: org, amount: credits, provider: manifest.id, agent: caller.actorName)
@@ -132,8 +133,8 @@ struct ProxyService: Sendable {
                 throw LatchkeyError(outbound: error, step: "\(manifest.id)", limit: Self.maxBodyBytes)
             }
             let head = OutboundResponse(status: response.status, headers: response.headers)
-            if let until = proxy.rateLimit.flatMap({ RateLimitReading.exhaustedUntil($0, response: head, now: services.now()) })
-                ?? RateLimitReading.retryAfterUntil(head, now: services.now())
+            if let until = proxy.rateLimit.flatMap({ RateLimitReading.exhaustedUntil($0, response: head, now: services.clock.now) })
+                ?? RateLimitReading.retryAfterUntil(head, now: services.clock.now)
             {
                 services.rateLimits.block(connection.id, until: until)
             }
@@ -154,7 +155,7 @@ struct ProxyService: Sendable {
             {
                 response.body.cancel()
                 waited += delay
-                try await Task.sleep(for: delay)
+                try await services.clock.sleep(for: delay)
                 continue
             }
             return response

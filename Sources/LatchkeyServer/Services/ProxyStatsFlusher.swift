@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyModel
+import LatchkeyRuntime
 import LatchkeyStore
 import Logging
 import ServiceLifecycle
@@ -14,7 +15,7 @@ struct ProxyStatsFlusher: Service {
     let stats: ProxyStats
     let store: any ProxyStatsStore
     let interval: Duration
-    let now: @Sendable () -> Date
+    let clock: any LatchkeyClock
     let logger: Logger
     /// Hours kept in the store: twice the dashboard's window.
     var retentionHours = 2 * ProxyStats.window
@@ -22,13 +23,13 @@ struct ProxyStatsFlusher: Service {
     func run() async throws {
         var prunedAt: Date?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            do { try await stats.flush(now: now()) } catch {
+            try? await cancelWhenGracefulShutdown { try await clock.sleep(for: interval) }
+            do { try await stats.flush(now: clock.now) } catch {
                 logger.warning("proxy call counts could not be written; kept for the next flush", metadata: ["error": "\(type(of: error))"])
             }
-            if prunedAt.map({ now().timeIntervalSince($0) >= 3600 }) ?? true {
-                prunedAt = now()
-                _ = try? await store.purgeProxyCounts(beforeHour: ProxyHourCounts.hour(of: now()) - retentionHours)
+            if prunedAt.map({ clock.now.timeIntervalSince($0) >= 3600 }) ?? true {
+                prunedAt = clock.now
+                _ = try? await store.purgeProxyCounts(beforeHour: ProxyHourCounts.hour(of: clock.now) - retentionHours)
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyModel
+import LatchkeyRuntime
 import Synchronization
 
 /// Holds back calls on a connection whose provider said its rate limit is spent, instead of spending them on 429s.
@@ -14,9 +15,9 @@ final class RateLimitGate: Sendable {
     init(maxHold: TimeInterval = 5) { self.maxHold = maxHold }
 
     /// Waits until `connection` may call, or throws `rate_limited`.
-    func admit(_ connection: ConnectionID, now: @Sendable () -> Date) async throws {
+    func admit(_ connection: ConnectionID, clock: any LatchkeyClock) async throws {
         guard let until = blockedUntil.withLock({ $0[connection] }) else { return }
-        let wait = until.timeIntervalSince(now())
+        let wait = until.timeIntervalSince(clock.now)
         if wait <= 0 {
             blockedUntil.withLock { if $0[connection] == until { $0.removeValue(forKey: connection) } }
             return
@@ -26,7 +27,7 @@ final class RateLimitGate: Sendable {
             error.retryAfter = Int(wait.rounded(.up))
             throw error
         }
-        try await Task.sleep(for: .milliseconds(Int(wait * 1000) + 1))
+        try await clock.sleep(for: .interval(wait))
     }
 
     /// Records that `connection` may not call before `until`.

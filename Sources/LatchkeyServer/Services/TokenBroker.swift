@@ -2,6 +2,7 @@ import Foundation
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyOAuth
+import LatchkeyRuntime
 import LatchkeyStore
 import Synchronization
 
@@ -31,7 +32,7 @@ final class TokenBroker: Sendable {
         self.refreshWindow = refreshWindow
         leases = GroupCommit { ids in
             let won = try await services.store.acquireRefreshLeases(
-                ids, holder: services.settings.instanceID, now: services.now(), ttl: services.settings.refreshLeaseTTL)
+                ids, holder: services.settings.instanceID, now: services.clock.now, ttl: services.settings.refreshLeaseTTL)
             return ids.map { won[$0] }
         }
         endings = GroupCommit { outcomes in try await services.store.finishRefreshes(outcomes) }
@@ -57,12 +58,12 @@ final class TokenBroker: Sendable {
     /// more than a quarter of its lifetime early, so a short-lived token is not refreshed on every call.
     func isDue(_ connection: Connection) -> Bool {
         guard let due = dueAt(connection) else { return false }
-        return due <= services.now()
+        return due <= services.clock.now
     }
 
     /// Until when a connection that keeps failing is left alone; nil when it is not backing off.
     func backingOffUntil(_ id: ConnectionID) -> Date? {
-        guard let until = backoff.withLock({ $0[id]?.notBefore }), until > services.now() else { return nil }
+        guard let until = backoff.withLock({ $0[id]?.notBefore }), until > services.clock.now else { return nil }
         return until
     }
 
@@ -94,7 +95,7 @@ final class TokenBroker: Sendable {
     /// Without the lease (another process is refreshing): a token that is still valid is served as it is; an
     /// expired one waits for the holder's write, or for its lease to lapse (a holder that died), then tries again.
     private func refresh(_ id: ConnectionID, spec: OAuth2Spec, seenVersion: Int) async throws -> (Connection, Credential) {
-        let waitLimit = ContinuousClock.now + .seconds(services.settings.refreshLeaseTTL + 5)
+        let waitLimit = services.clock.now.addingTimeInterval(services.settings.refreshLeaseTTL + 5)
         while true {
             if let lease = try await leases.submit(id) {
                 let ending = LeaseEnding(lease)
@@ -117,23 +118,23 @@ final class TokenBroker: Sendable {
             // The holder finished: its token is the fresh one.
             if connection.version > seenVersion, connection.state == .active { return (connection, try await open()) }
             // Someone else is refreshing, and this token still works: no need to wait.
-            if let expires = connection.expiresAt, expires > services.now() { return (connection, try await open()) }
+            if let expires = connection.expiresAt, expires > services.clock.now { return (connection, try await open()) }
             if connection.state == .needsReauth {
                 throw LatchkeyError(.reauthRequired, "\(connection.provider) refused the refresh token; the account must be connected again")
             }
             // The last refresh failed and its process holds the others off while it backs off: say so now.
             if let lastError = connection.lastError, let lease = try await services.store.refreshLease(id),
-                lease.expiresAt > services.now().addingTimeInterval(1)
+                lease.expiresAt > services.clock.now.addingTimeInterval(1)
             {
                 throw LatchkeyError(
                     .providerUnavailable,
-                    "refreshing \(connection.provider) keeps failing (\(lastError)); next attempt in \(Int(lease.expiresAt.timeIntervalSince(services.now()).rounded(.up))) s")
+                    "refreshing \(connection.provider) keeps failing (\(lastError)); next attempt in \(Int(lease.expiresAt.timeIntervalSince(services.clock.now).rounded(.up))) s")
             }
-            guard ContinuousClock.now < waitLimit else {
+            guard services.clock.now < waitLimit else {
                 throw LatchkeyError(
                     .providerUnavailable, "another Latchkey process has been refreshing connection \(id) for too long; try again")
             }
-            try await Task.sleep(for: .milliseconds(100))
+            try await services.clock.sleep(for: .milliseconds(100))
         }
     }
 
@@ -166,17 +167,17 @@ final class TokenBroker: Sendable {
         // Someone refreshed since the caller read the connection: theirs is the fresh token.
         if connection.version > seenVersion, connection.state == .active { return (connection, old) }
         // A connection that keeps failing is not retried before its backoff ends.
-        if let wait = backoff.withLock({ $0[id] }), wait.notBefore > services.now() {
-            if let expires = connection.expiresAt, expires > services.now() { return (connection, old) }
+        if let wait = backoff.withLock({ $0[id] }), wait.notBefore > services.clock.now {
+            if let expires = connection.expiresAt, expires > services.clock.now { return (connection, old) }
             throw LatchkeyError(
                 .providerUnavailable,
-                "refreshing \(connection.provider) keeps failing (\(connection.lastError ?? "unknown")); next attempt in \(Int(wait.notBefore.timeIntervalSince(services.now()).rounded(.up))) s")
+                "refreshing \(connection.provider) keeps failing (\(connection.lastError ?? "unknown")); next attempt in \(Int(wait.notBefore.timeIntervalSince(services.clock.now).rounded(.up))) s")
         }
         guard let refreshToken = old.refreshToken else { return (connection, old) }
         guard let (_, app) = try await AppDirectory(services: services).resolve(provider: connection.provider, for: connection.owner) else {
             throw LatchkeyError(.appNotConfigured, "no OAuth app of \(connection.provider) is registered for \(connection.owner)")
         }
-        let now = services.now()
+        let now = services.clock.now
         do {
             let grant = try await services.oauth.refresh(spec: spec, app: app, refreshToken: refreshToken, config: connection.config)
             var credential = grant.credential

@@ -21,7 +21,9 @@ struct AdminClient: Sendable {
 
         /// The body decoded as `T`.
         func decode<T: Decodable>(_ type: T.Type) throws(AdminClientError) -> T {
-            do { return try JSONDecoder().decode(T.self, from: Data(body)) } catch {
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            do { return try decoder.decode(T.self, from: Data(body)) } catch {
                 throw AdminClientError(.server(status: 200, code: "invalid_response"), "the server's answer is not what this CLI expects")
             }
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LatchkeyAPI
 import LatchkeyModel
 
 /// `latchkey admin keys ...`: master-key status, rotation and the credential integrity check.
@@ -17,7 +18,7 @@ struct KeysCommand: AsyncParsableCommand {
             try await AdminCommand.withClient(options) { client in
                 let answer = try await client.get("/v1/admin/keys")
                 if json { return print(String(decoding: answer.body, as: UTF8.self)) }
-                let status = try answer.decode(KeyStatusAnswer.self)
+                let status = try answer.decode(KeyStatus.self)
                 print("current version: \(status.currentVersion) (keys from the \(status.source))")
                 print("loaded versions: \(status.loadedVersions.map(String.init).joined(separator: ", "))")
                 print("data keys: \(status.dataKeys), \(status.remaining) not yet at the current version")
@@ -25,7 +26,7 @@ struct KeysCommand: AsyncParsableCommand {
                     print("  version \(version): \(count)")
                 }
                 var table = TextTable(["REPLICA", "WRAPS UNDER", "HOLDS (VERSION:FINGERPRINT)"])
-                for replica in status.replicas ?? [] {
+                for replica in status.replicas {
                     let holds = replica.loadedVersions.sorted { Int($0.key) ?? 0 < Int($1.key) ?? 0 }.map { "\($0.key):\($0.value)" }
                     table.add([replica.address, String(replica.wrappingVersion), holds.joined(separator: " ")])
                 }
@@ -75,10 +76,10 @@ struct KeysCommand: AsyncParsableCommand {
         }
 
         /// One call: the first may start a new version (when none is in progress); the others only carry on.
-        func call(_ client: AdminClient, first: Bool) async throws -> RotationAnswer {
+        func call(_ client: AdminClient, first: Bool) async throws -> RotationReport {
             var body: [String: JSONValue] = ["batch_size": .number(Double(batchSize))]
             if !first { body["new_version"] = .bool(false) }
-            return try await client.post("/v1/admin/keys/rotate", body: .object(body)).decode(RotationAnswer.self)
+            return try await client.post("/v1/admin/keys/rotate", body: .object(body)).decode(RotationReport.self)
         }
     }
 
@@ -93,7 +94,7 @@ struct KeysCommand: AsyncParsableCommand {
             var failed = false
             try await AdminCommand.withClient(options) { client in
                 let answer = try await client.post("/v1/admin/keys/verify")
-                let report = try answer.decode(IntegrityAnswer.self)
+                let report = try answer.decode(IntegrityReport.self)
                 failed = report.ok != report.checked
                 if json { return print(String(decoding: answer.body, as: UTF8.self)) }
                 print("checked \(report.checked) credential(s): \(report.ok) ok, \(report.checked - report.ok) failed")

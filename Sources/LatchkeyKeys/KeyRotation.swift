@@ -1,6 +1,8 @@
 import Foundation
+import LatchkeyAPI
 import LatchkeyCrypto
 import LatchkeyModel
+import LatchkeyRuntime
 import LatchkeyStore
 import Synchronization
 
@@ -14,29 +16,35 @@ import Synchronization
 /// loaded) or when asked to. Only the data keys are re-wrapped: credentials stay sealed under the same data keys.
 ///
 /// One call runs at a time in a process; a second concurrent call gets `conflict`.
-final class KeyRotation: Sendable {
-    let services: LatchkeyServices
+public final class KeyRotation: Sendable {
+    let store: any KeyringStorage
+    /// This replica's keyring and its agreement with the others.
+    let coordinator: KeyringCoordinator
+    let audit: AuditTrail
+    let clock: any LatchkeyClock
     private let running = Mutex(false)
 
-    init(services: LatchkeyServices) {
-        self.services = services
+    public init(coordinator: KeyringCoordinator, audit: AuditTrail) {
+        self.store = coordinator.store
+        self.coordinator = coordinator
+        self.audit = audit
+        self.clock = coordinator.clock
     }
 
-    var holder: MasterKeyringHolder { services.vault.keyring }
-    var source: any MasterKeySource { services.masterKeySource }
+    var holder: MasterKeyringHolder { coordinator.holder }
+    var source: any MasterKeySource { coordinator.keySource }
 
     /// The keys in force, the data keys per version, and what each running replica holds.
-    func status() async throws -> KeyStatus {
-        let coordinator = KeyringCoordinator(services: services, startedAt: services.now())
+    public func status() async throws -> KeyStatus {
         let ring = holder.current
-        let counts = try await services.store.dataKeyCounts()
+        let counts = try await store.dataKeyCounts()
         return KeyStatus(ring: ring, counts: counts, source: source.kind, replicas: try await coordinator.liveReplicas())
     }
 
     /// One call of a rotation: makes a new version when `newVersion` says so (by default: when nothing is in
     /// progress), re-wraps at most `batchSize` data keys that are not at the current version, and retires the old
     /// versions when none is left.
-    func rotate(batchSize: Int, newVersion: Bool?) async throws -> RotationReport {
+    public func rotate(batchSize: Int, newVersion: Bool?) async throws -> RotationReport {
         let claimed = running.withLock { busy in
             if busy { return false }
             busy = true
@@ -47,15 +55,14 @@ final class KeyRotation: Sendable {
         }
         defer { running.withLock { $0 = false } }
 
-        let coordinator = KeyringCoordinator(services: services, startedAt: services.now())
         try await coordinator.beat()
-        guard let agreed = try await services.store.wrappingVersion(), holder.current.currentVersion == agreed else {
+        guard let agreed = try await store.wrappingVersion(), holder.current.currentVersion == agreed else {
             throw LatchkeyError(
                 .replicasNotReady,
                 "this replica does not hold the master-key version the database wraps new data keys under; add it here, then rotate again")
         }
         var ring = holder.current
-        var counts = try await services.store.dataKeyCounts()
+        var counts = try await store.dataKeyCounts()
         let newest = ring.versions.max() ?? agreed
         let behind = counts.filter { $0.key != agreed }.values.reduce(0, +)
         let inProgress = behind > 0 || ring.versions.contains { $0 != agreed }
@@ -81,7 +88,7 @@ final class KeyRotation: Sendable {
         }
 
         let rewrapped = try await rewrapBatch(ring: ring, limit: batchSize)
-        counts = try await services.store.dataKeyCounts()
+        counts = try await store.dataKeyCounts()
         let remaining = counts.filter { $0.key != ring.currentVersion }.values.reduce(0, +)
         let retired = remaining == 0 ? try await retireUnreferenced() : []
         let replicas = try await coordinator.liveReplicas()
@@ -99,8 +106,8 @@ final class KeyRotation: Sendable {
         let report = RotationReport(
             status: KeyStatus(ring: holder.current, counts: counts, source: source.kind, replicas: replicas),
             createdVersion: created, rewrapped: rewrapped, retired: retired, note: notes.isEmpty ? nil : notes.joined(separator: "; "))
-        await services.audit(AuditEvent(
-            at: services.now(), actor: "admin", action: "keys.rotated",
+        await audit.record(AuditEvent(
+            at: clock.now, actor: "admin", action: "keys.rotated",
             detail: "current=\(report.currentVersion) rewrapped=\(rewrapped) remaining=\(remaining)"))
         return report
     }
@@ -119,11 +126,11 @@ final class KeyRotation: Sendable {
                 replica.keyFingerprints[target] == nil ? "does not hold version \(target)" : "holds a different key under version \(target)"
             }
         }
-        _ = try await services.store.setWrappingVersion(target, expected: agreed, at: services.now())
-        guard let now = try await services.store.wrappingVersion() else { return }
+        _ = try await store.setWrappingVersion(target, expected: agreed, at: clock.now)
+        guard let now = try await store.wrappingVersion() else { return }
         try holder.update { ring throws(LatchkeyError) in try ring.withCurrent(now) }
-        await services.audit(AuditEvent(
-            at: services.now(), actor: "admin", action: "keys.version_current", detail: "version \(now) wraps new data keys on every replica"))
+        await audit.record(AuditEvent(
+            at: clock.now, actor: "admin", action: "keys.version_current", detail: "version \(now) wraps new data keys on every replica"))
     }
 
     /// `replicas_not_ready`, naming each replica and what it lacks.
@@ -146,21 +153,21 @@ final class KeyRotation: Sendable {
             guard source.isWritable else { throw EnvironmentMasterKeys.readOnly(next: version, loaded: holder.current.versions) }
             try source.append(version: version, material: material)
         } catch {
-            await services.audit(AuditEvent(
-                at: services.now(), actor: "admin", action: "keys.version_added", outcome: "failure",
+            await audit.record(AuditEvent(
+                at: clock.now, actor: "admin", action: "keys.version_added", outcome: "failure",
                 detail: "version \(version): \(error.code.rawValue)"))
             throw error
         }
         let ring = try holder.update { ring throws(LatchkeyError) in try ring.staging(version: version, material: material) }
-        await services.audit(AuditEvent(
-            at: services.now(), actor: "admin", action: "keys.version_added", detail: "version \(version) (\(source.kind))"))
+        await audit.record(AuditEvent(
+            at: clock.now, actor: "admin", action: "keys.version_added", detail: "version \(version) (\(source.kind))"))
         return ring
     }
 
     /// Re-wraps one batch under `ring`'s current version, with a compare-and-swap per row in one transaction.
     /// A data key that cannot be unwrapped stops the rotation, naming its owner: nothing is ever dropped.
     private func rewrapBatch(ring: MasterKeyring, limit: Int) async throws -> Int {
-        let batch = try await services.store.dataKeys(notAtVersion: ring.currentVersion, limit: limit)
+        let batch = try await store.dataKeys(notAtVersion: ring.currentVersion, limit: limit)
         var replacements: [DataKeyReplacement] = []
         replacements.reserveCapacity(batch.count)
         for record in batch {
@@ -168,8 +175,8 @@ final class KeyRotation: Sendable {
             do throws(LatchkeyError) {
                 wrapped = try ring.rewrap(WrappedDataKey(keyVersion: record.keyVersion, ciphertext: record.ciphertext), for: record.owner)
             } catch {
-                await services.audit(AuditEvent(
-                    at: services.now(), actor: "admin", action: "keys.rotated", owner: record.owner, outcome: "failure",
+                await audit.record(AuditEvent(
+                    at: clock.now, actor: "admin", action: "keys.rotated", owner: record.owner, outcome: "failure",
                     detail: "decryption_failed: data key at version \(record.keyVersion)"))
                 throw LatchkeyError(
                     .decryptionFailed,
@@ -179,19 +186,19 @@ final class KeyRotation: Sendable {
             replacements.append(DataKeyReplacement(
                 expected: record, replacement: WrappedDataKeyRecord(owner: record.owner, keyVersion: wrapped.keyVersion, ciphertext: wrapped.ciphertext)))
         }
-        return try await services.store.replaceDataKeys(replacements)
+        return try await store.replaceDataKeys(replacements)
     }
 
     /// Drops every old version that no data key references: first from memory, then, when no data key took one
     /// up meanwhile (a key created by a caller that still held the older keyring), from the key source.
     private func retireUnreferenced() async throws -> [Int] {
         let ring = holder.current
-        let before = try await services.store.dataKeyCounts()
+        let before = try await store.dataKeyCounts()
         let candidates = Set(ring.versions.filter { $0 < ring.currentVersion && before[$0] == nil })
         guard !candidates.isEmpty else { return [] }
         let material = (try? source.load()) ?? [:]
         try holder.update { ring throws(LatchkeyError) in try ring.removing(candidates) }
-        let after = try await services.store.dataKeyCounts()
+        let after = try await store.dataKeyCounts()
         let takenUp = candidates.filter { after[$0] != nil }
         for version in takenUp {
             if let bytes = material[version] {
@@ -204,15 +211,15 @@ final class KeyRotation: Sendable {
             do throws(LatchkeyError) {
                 try source.remove(versions: Set(retired))
             } catch {
-                await services.audit(AuditEvent(
-                    at: services.now(), actor: "admin", action: "keys.version_retired", outcome: "failure",
+                await audit.record(AuditEvent(
+                    at: clock.now, actor: "admin", action: "keys.version_retired", outcome: "failure",
                     detail: "versions \(retired): \(error.code.rawValue)"))
                 throw error
             }
         }
         for version in retired {
-            await services.audit(AuditEvent(
-                at: services.now(), actor: "admin", action: "keys.version_retired", detail: "version \(version) (\(source.kind))"))
+            await audit.record(AuditEvent(
+                at: clock.now, actor: "admin", action: "keys.version_retired", detail: "version \(version) (\(source.kind))"))
         }
         return retired
     }

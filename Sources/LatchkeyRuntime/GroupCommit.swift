@@ -4,19 +4,19 @@
 ///
 /// A caller submits one item and gets its own result. The first caller starts a flush; items arriving during it
 /// go in the next flush. No timer is involved: under light load each write commits alone and at once.
-actor GroupCommit<Item: Sendable, Output: Sendable> {
+public actor GroupCommit<Item: Sendable, Output: Sendable> {
     private var pending: [(Item, CheckedContinuation<Output, any Error>)] = []
     private var flushing = false
     private let commit: @Sendable ([Item]) async throws -> [Output]
     /// The most items in one commit.
-    let maxBatch: Int
+    public let maxBatch: Int
 
-    init(maxBatch: Int = 256, commit: @escaping @Sendable ([Item]) async throws -> [Output]) {
+    public init(maxBatch: Int = 256, commit: @escaping @Sendable ([Item]) async throws -> [Output]) {
         self.maxBatch = maxBatch
         self.commit = commit
     }
 
-    func submit(_ item: Item) async throws -> Output {
+    public func submit(_ item: Item) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             pending.append((item, continuation))
             if !flushing {
@@ -25,6 +25,9 @@ actor GroupCommit<Item: Sendable, Output: Sendable> {
             }
         }
     }
+
+    /// Items waiting for the next commit (not those being committed now).
+    public var waiting: Int { pending.count }
 
     private func flush() async {
         while !pending.isEmpty {
@@ -44,7 +47,7 @@ actor GroupCommit<Item: Sendable, Output: Sendable> {
     }
 }
 
-enum GroupCommitError: Error {
+public enum GroupCommitError: Error {
     /// The commit returned a different number of results than it was given items.
     case resultCountMismatch(expected: Int, got: Int)
 }

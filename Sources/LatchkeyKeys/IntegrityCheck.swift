@@ -1,5 +1,7 @@
 import Foundation
+import LatchkeyAPI
 import LatchkeyModel
+import LatchkeyRuntime
 import LatchkeyStore
 
 /// Opens every stored credential once, in batches, and reports those that do not open.
@@ -8,24 +10,34 @@ import LatchkeyStore
 /// provider as authenticated data. A ciphertext that was altered, or copied from another row, fails
 /// authentication and is reported as `decryption_failed` naming the connection; nothing is repaired or changed.
 /// No credential leaves the process.
-struct IntegrityCheck: Sendable {
-    let services: LatchkeyServices
+public struct IntegrityCheck: Sendable {
+    let store: any ConnectionStore
+    let vault: CredentialVault
+    let audit: AuditTrail
+    let clock: any LatchkeyClock
     /// Credentials read per store call.
-    var batchSize = 500
+    public var batchSize = 500
+
+    public init(store: any ConnectionStore, vault: CredentialVault, audit: AuditTrail, clock: any LatchkeyClock) {
+        self.store = store
+        self.vault = vault
+        self.audit = audit
+        self.clock = clock
+    }
     /// The most failures listed in one report.
     static let maxListed = 1000
 
-    func run() async throws -> IntegrityReport {
+    public func run() async throws -> IntegrityReport {
         var report = IntegrityReport()
         var after: ConnectionID?
         while true {
-            let batch = try await services.store.sealedConnections(after: after, limit: batchSize)
+            let batch = try await store.sealedConnections(after: after, limit: batchSize)
             guard let last = batch.last else { break }
             for stored in batch {
                 guard let sealed = stored.sealedCredential else { continue }
                 report.checked += 1
                 do {
-                    _ = try await services.vault.openCredential(sealed, for: stored.connection)
+                    _ = try await vault.openCredential(sealed, for: stored.connection)
                     report.ok += 1
                 } catch let error as LatchkeyError {
                     await record(stored.connection, code: error.code.rawValue, message: error.message, in: &report)
@@ -37,8 +49,8 @@ struct IntegrityCheck: Sendable {
             }
             after = last.connection.id
         }
-        await services.audit(AuditEvent(
-            at: services.now(), actor: "admin", action: "keys.verified", outcome: report.ok == report.checked ? "success" : "failure",
+        await audit.record(AuditEvent(
+            at: clock.now, actor: "admin", action: "keys.verified", outcome: report.ok == report.checked ? "success" : "failure",
             detail: "checked=\(report.checked) ok=\(report.ok) failed=\(report.checked - report.ok)"))
         return report
     }
@@ -47,8 +59,8 @@ struct IntegrityCheck: Sendable {
         if report.failed.count < Self.maxListed {
             report.failed.append(IntegrityReport.Failure(connection: connection.id.rawValue, code: code, message: message))
         }
-        await services.audit(AuditEvent(
-            at: services.now(), actor: "admin", action: "connection.integrity_failed", owner: connection.owner,
+        await audit.record(AuditEvent(
+            at: clock.now, actor: "admin", action: "connection.integrity_failed", owner: connection.owner,
             provider: connection.provider, connectionID: connection.id, outcome: "failure", detail: code))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import LatchkeyCrypto
 import LatchkeyHTTP
 import LatchkeyModel
+import LatchkeyRuntime
 import LatchkeyStore
 import Logging
 import ServiceLifecycle
@@ -17,25 +18,44 @@ import Synchronization
 /// On graceful shutdown the loop and any running attempt are cancelled. A cut-short attempt records nothing and gives
 /// its claim back, so the event goes out again as soon as Latchkey is back (after a crash, once the claim lapses after
 /// `claimFor`). Receivers may see an event twice and drop duplicates by `Latchkey-Webhook-Id`.
-struct WebhookDeliverer: Service {
-    let services: LatchkeyServices
-    var policy = WebhookRetryPolicy()
-    var concurrency = 8
-    var batch = 100
-    var maxSleep: TimeInterval = 30
-    var connectTimeout: Duration = .seconds(5)
-    var totalTimeout: Duration = .seconds(10)
+public struct WebhookDeliverer: Service {
+    let store: any WebhookStore
+    /// Opens each webhook's signing secret.
+    let directory: WebhookDirectory
+    let transport: any HTTPTransport
+    let clock: any LatchkeyClock
+    /// Signalled when an event is queued; the deliverer signals it itself when an attempt ends.
+    let wakeup: WakeSignal
+    let logger: Logger
+    public var policy = WebhookRetryPolicy()
+    public var concurrency = 8
+    public var batch = 100
+    public var maxSleep: TimeInterval = 30
+    public var connectTimeout: Duration = .seconds(5)
+    public var totalTimeout: Duration = .seconds(10)
     /// How long a claimed attempt may run before the delivery is due again; longer than `totalTimeout`.
-    var claimFor: TimeInterval = 30
+    public var claimFor: TimeInterval = 30
     /// Delivered and failed deliveries are kept this long, then purged.
-    var retention: TimeInterval = 30 * 86_400
+    public var retention: TimeInterval = 30 * 86_400
+
+    public init(
+        store: any WebhookStore, directory: WebhookDirectory, transport: any HTTPTransport, clock: any LatchkeyClock, wakeup: WakeSignal,
+        logger: Logger
+    ) {
+        self.store = store
+        self.directory = directory
+        self.transport = transport
+        self.clock = clock
+        self.wakeup = wakeup
+        self.logger = logger
+    }
 
     /// Attempts running now, shared by the loop and the attempt tasks.
     private final class Running: Sendable {
         let count = Atomic<Int>(0)
     }
 
-    func run() async throws {
+    public func run() async throws {
         let running = Running()
         // On graceful shutdown the loop is cancelled mid-sleep or mid-attempt; that is a normal end, not a failure.
         await cancelWhenGracefulShutdown {
@@ -48,14 +68,14 @@ struct WebhookDeliverer: Service {
                         group.addTask {
                             await attempt(delivery)
                             running.count.subtract(1, ordering: .relaxed)
-                            services.webhookWakeup.signal()
+                            wakeup.signal()
                         }
                     }
-                    if services.now().timeIntervalSince(purgedAt) > 3600 {
-                        purgedAt = services.now()
-                        _ = try? await services.store.purgeDeliveries(before: purgedAt.addingTimeInterval(-retention))
+                    if clock.now.timeIntervalSince(purgedAt) > 3600 {
+                        purgedAt = clock.now
+                        _ = try? await store.purgeDeliveries(before: purgedAt.addingTimeInterval(-retention))
                     }
-                    await services.webhookWakeup.wait(timeout: .milliseconds(Int(sleep * 1000)))
+                    await wakeup.wait(timeout: .interval(sleep), clock: clock)
                 }
             }
         }
@@ -65,12 +85,12 @@ struct WebhookDeliverer: Service {
     func pass(free: Int) async -> (claimed: [WebhookDelivery], sleep: TimeInterval) {
         let heads: [WebhookDelivery]
         do {
-            heads = try await services.store.deliveryQueueHeads(limit: batch)
+            heads = try await store.deliveryQueueHeads(limit: batch)
         } catch {
-            services.logger.error("webhook deliverer could not read its queue")
+            logger.error("webhook deliverer could not read its queue")
             return ([], maxSleep)
         }
-        let now = services.now()
+        let now = clock.now
         var claimed: [WebhookDelivery] = []
         var waitingForRoom = false
         var nextDue: Date?
@@ -84,41 +104,40 @@ struct WebhookDeliverer: Service {
                 waitingForRoom = true  // an ending attempt wakes the loop
                 continue
             }
-            if (try? await services.store.claimDelivery(id: head.id, now: now, until: now.addingTimeInterval(claimFor))) == true {
+            if (try? await store.claimDelivery(id: head.id, now: now, until: now.addingTimeInterval(claimFor))) == true {
                 claimed.append(head)
             }
         }
         // Heads come soonest due first, so one beyond the batch is due no sooner than `nextDue`.
         guard !waitingForRoom, let nextDue else { return (claimed, maxSleep) }
-        return (claimed, min(maxSleep, max(0.01, nextDue.timeIntervalSince(services.now()))))
+        return (claimed, min(maxSleep, max(0.01, nextDue.timeIntervalSince(clock.now))))
     }
 
     /// One attempt at a claimed delivery, recorded with its outcome.
     func attempt(_ delivery: WebhookDelivery) async {
         let number = delivery.attempts + 1
-        let at = services.now()
-        let started = ContinuousClock.now
+        let at = clock.now
         let outcome: Outcome
         do {
             // A removed webhook took its deliveries with it; a replaced one keeps its id and gets them.
-            guard let webhook = try await services.store.webhook(org: delivery.org), webhook.id == delivery.webhookID else { return }
+            guard let webhook = try await store.webhook(org: delivery.org), webhook.id == delivery.webhookID else { return }
             outcome = await send(delivery, to: webhook, at: at)
         } catch {
-            services.logger.error("webhook deliverer could not read a webhook", metadata: ["org": "\(delivery.org)"])
+            logger.error("webhook deliverer could not read a webhook", metadata: ["org": "\(delivery.org)"])
             return  // the claim lapses and the delivery is tried again
         }
         if case .cancelled = outcome {
             // Shutting down: give the claim back so the next start sends it at once. The write runs in its own task,
             // which the cancellation of this one does not reach.
-            await Task { [services] in try? await services.store.releaseDelivery(id: delivery.id, dueAt: services.now()) }.value
+            await Task { [store, clock] in try? await store.releaseDelivery(id: delivery.id, dueAt: clock.now) }.value
             return
         }
-        let elapsed = ContinuousClock.now - started
+        let elapsed = clock.now.timeIntervalSince(at)
         let decision = policy.decide(
-            attempt: number, succeeded: outcome.succeeded, permanent: outcome.permanent, at: services.now(), random: Double.random(in: 0..<1))
+            attempt: number, succeeded: outcome.succeeded, permanent: outcome.permanent, at: clock.now, random: Double.random(in: 0..<1))
         let record = WebhookAttempt(
             deliveryID: delivery.id, number: number, at: at, statusCode: outcome.statusCode, error: outcome.errorCode,
-            durationMilliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000))
+            durationMilliseconds: Int(elapsed * 1000))
         let status: WebhookDeliveryStatus
         let next: Date?
         switch decision {
@@ -127,9 +146,9 @@ struct WebhookDeliverer: Service {
         case .failed: (status, next) = (.failed, nil)
         }
         do {
-            try await services.store.recordAttempt(record, status: status, nextAttemptAt: next)
+            try await store.recordAttempt(record, status: status, nextAttemptAt: next)
         } catch {
-            services.logger.error("webhook deliverer could not record an attempt", metadata: ["delivery": "\(delivery.id)"])
+            logger.error("webhook deliverer could not record an attempt", metadata: ["delivery": "\(delivery.id)"])
         }
         var metadata: Logger.Metadata = [
             "org": "\(delivery.org)", "delivery": "\(delivery.id)", "event": "\(delivery.event.rawValue)", "attempt": "\(number)",
@@ -137,12 +156,12 @@ struct WebhookDeliverer: Service {
         ]
         switch decision {
         case .delivered:
-            services.logger.info("webhook delivered", metadata: metadata)
+            logger.info("webhook delivered", metadata: metadata)
         case .retry(let date):
-            metadata["retry_in_s"] = "\(Int(date.timeIntervalSince(services.now()).rounded(.up)))"
-            services.logger.notice("webhook delivery attempt failed", metadata: metadata)
+            metadata["retry_in_s"] = "\(Int(date.timeIntervalSince(clock.now).rounded(.up)))"
+            logger.notice("webhook delivery attempt failed", metadata: metadata)
         case .failed:
-            services.logger.warning("webhook delivery failed; no more attempts", metadata: metadata)
+            logger.warning("webhook delivery failed; no more attempts", metadata: metadata)
         }
     }
 
@@ -162,7 +181,7 @@ struct WebhookDeliverer: Service {
     func send(_ delivery: WebhookDelivery, to webhook: Webhook, at: Date) async -> Outcome {
         let secret: String
         do {
-            secret = try await WebhookDirectory(services: services).secret(of: webhook)
+            secret = try await directory.secret(of: webhook)
         } catch {
             // The org's data key is gone or the ciphertext does not open: no retry can fix that.
             return .failed(code: LatchkeyError.Code.decryptionFailed.rawValue, permanent: true)
@@ -181,7 +200,7 @@ struct WebhookDeliverer: Service {
             body: delivery.payload, connectTimeout: connectTimeout, totalTimeout: totalTimeout, maxResponseBytes: 1 << 20,
             followRedirects: false)
         do {
-            return .answered(try await services.transport.send(request).status)
+            return .answered(try await transport.send(request).status)
         } catch is CancellationError {
             return .cancelled
         } catch let error as OutboundError {

@@ -5,7 +5,7 @@ import Synchronization
 /// being refilled reads the store too.
 ///
 /// The read runs in its own task, so a caller that goes away (a dropped request) does not cancel it for the others.
-final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct Flight {
         var task: Task<Value, any Error>
         var callers: Int
@@ -13,8 +13,10 @@ final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
 
     private let inFlight = Mutex<[Key: Flight]>([:])
 
+    public init() {}
+
     /// The result of `read` for `key`, shared with every concurrent caller of the same key.
-    func value(for key: Key, read: @escaping @Sendable () async throws -> Value) async throws -> Value {
+    public func value(for key: Key, read: @escaping @Sendable () async throws -> Value) async throws -> Value {
         let (task, started) = inFlight.withLock { map -> (Task<Value, any Error>, Bool) in
             if map[key] != nil {
                 map[key]!.callers += 1
@@ -31,8 +33,8 @@ final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     /// How many callers wait on the read of `key` now (0 when none is in flight).
-    func callers(for key: Key) -> Int { inFlight.withLock { $0[key]?.callers ?? 0 } }
+    public func callers(for key: Key) -> Int { inFlight.withLock { $0[key]?.callers ?? 0 } }
 
     /// Reads in flight now.
-    var count: Int { inFlight.withLock { $0.count } }
+    public var count: Int { inFlight.withLock { $0.count } }
 }

@@ -4,7 +4,7 @@ import Synchronization
 ///
 /// Signals do not queue up: any number before a `wait` make it return once. Waiting ends on a signal, after the
 /// timeout, or when the waiting task is cancelled, whichever comes first.
-final class WakeSignal: Sendable {
+public final class WakeSignal: Sendable {
     private struct State {
         var pending = false
         var waiter: (id: UInt64, continuation: CheckedContinuation<Void, Never>)?
@@ -13,10 +13,10 @@ final class WakeSignal: Sendable {
 
     private let state = Mutex(State())
 
-    init() {}
+    public init() {}
 
     /// Wakes the waiter, or the next one to wait.
-    func signal() {
+    public func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard let waiter = state.waiter else {
                 state.pending = true
@@ -28,10 +28,10 @@ final class WakeSignal: Sendable {
         waiter?.resume()
     }
 
-    /// Returns on a signal (also one that came before this call), after `timeout`, or on cancellation.
-    func wait(timeout: Duration) async {
+    /// Returns on a signal (also one that came before this call), after `timeout` of `clock`'s time, or on cancellation.
+    public func wait(timeout: Duration, clock: any LatchkeyClock) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { try? await clock.sleep(for: timeout) }
             group.addTask { await self.next() }
             await group.next()
             group.cancelAll()

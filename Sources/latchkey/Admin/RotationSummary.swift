@@ -1,58 +1,4 @@
-/// `GET /v1/admin/keys`, as the CLI reads it.
-struct KeyStatusAnswer: Decodable {
-    var currentVersion: Int
-    var loadedVersions: [Int]
-    var versionsInUse: [String: Int]
-    var dataKeys: Int
-    var remaining: Int
-    var source: String
-    var replicas: [Replica]?
-
-    /// A running replica and the master-key versions it holds, by fingerprint.
-    struct Replica: Decodable {
-        var address: String
-        var loadedVersions: [String: String]
-        var wrappingVersion: Int
-
-        enum CodingKeys: String, CodingKey {
-            case address, loadedVersions = "loaded_versions", wrappingVersion = "wrapping_version"
-        }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case currentVersion = "current_version", loadedVersions = "loaded_versions", versionsInUse = "versions_in_use"
-        case dataKeys = "data_keys", remaining, source, replicas
-    }
-}
-
-/// `POST /v1/admin/keys/rotate`, as the CLI reads it.
-struct RotationAnswer: Decodable {
-    var currentVersion: Int
-    var createdVersion: Int?
-    var rewrapped: Int
-    var remaining: Int
-    var versionsInUse: [String: Int]
-    var retired: [Int]
-    var note: String?
-
-    enum CodingKeys: String, CodingKey {
-        case currentVersion = "current_version", createdVersion = "created_version", rewrapped, remaining
-        case versionsInUse = "versions_in_use", retired, note
-    }
-}
-
-/// `POST /v1/admin/keys/verify`, as the CLI reads it.
-struct IntegrityAnswer: Decodable {
-    struct Failure: Decodable {
-        var connection: String
-        var code: String
-        var message: String
-    }
-
-    var checked: Int
-    var ok: Int
-    var failed: [Failure]
-}
+import LatchkeyAPI
 
 /// A whole rotation, summed over its calls: what `latchkey admin keys rotate` reports at the end.
 struct RotationSummary: Encodable {
@@ -68,7 +14,7 @@ struct RotationSummary: Encodable {
     var calls = 1
     var note: String?
 
-    init(first: RotationAnswer) {
+    init(first: RotationReport) {
         currentVersion = first.currentVersion
         createdVersion = first.createdVersion
         rewrapped = first.rewrapped
@@ -79,7 +25,7 @@ struct RotationSummary: Encodable {
         note = first.note
     }
 
-    mutating func add(_ step: RotationAnswer) {
+    mutating func add(_ step: RotationReport) {
         currentVersion = step.currentVersion
         rewrapped += step.rewrapped
         remaining = step.remaining

@@ -1,7 +1,9 @@
 import Foundation
 import LatchkeyCrypto
 import LatchkeyModel
+import LatchkeyRuntime
 import LatchkeyStore
+import Logging
 
 /// Keeps this replica's master keys in step with the other replicas sharing the store.
 ///
@@ -13,16 +15,35 @@ import LatchkeyStore
 /// Every heartbeat, this replica reloads a key file (a version added by another replica on a shared file appears
 /// here; a retired one is dropped unless it is current), adopts the store's wrapping version when it holds it,
 /// and records what it holds.
-struct KeyringCoordinator: Sendable {
-    let services: LatchkeyServices
+public struct KeyringCoordinator: Sendable {
+    let store: any KeyringStorage
+    /// The keyring this replica seals with.
+    let holder: MasterKeyringHolder
+    /// Where the master keys live (a key file is read again every heartbeat).
+    let keySource: any MasterKeySource
+    let replica: ReplicaSettings
     let startedAt: Date
+    let clock: any LatchkeyClock
+    let logger: Logger
 
-    var holder: MasterKeyringHolder { services.vault.keyring }
-    var replicaID: String { services.settings.instanceID }
+    public init(
+        store: any KeyringStorage, holder: MasterKeyringHolder, keySource: any MasterKeySource, replica: ReplicaSettings, startedAt: Date,
+        clock: any LatchkeyClock, logger: Logger
+    ) {
+        self.store = store
+        self.holder = holder
+        self.keySource = keySource
+        self.replica = replica
+        self.startedAt = startedAt
+        self.clock = clock
+        self.logger = logger
+    }
+
+    var replicaID: String { replica.id }
 
     /// Agrees on the wrapping version at start-up: the store's when it has one (which this replica must hold),
     /// otherwise the highest loaded version, recorded for the replicas that follow.
-    static func agree(on loaded: MasterKeyring, store: any KeyringStateStore, now: Date) async throws -> MasterKeyring {
+    public static func agree(on loaded: MasterKeyring, store: any KeyringStateStore, now: Date) async throws -> MasterKeyring {
         guard let version = try await agreedVersion(store: store, proposing: loaded.currentVersion, now: now) else { return loaded }
         guard loaded.contains(version: version) else {
             throw LatchkeyError(
@@ -43,26 +64,26 @@ struct KeyringCoordinator: Sendable {
     }
 
     /// One heartbeat: reload the key file, adopt the store's wrapping version, record this replica.
-    func beat() async throws {
+    public func beat() async throws {
         reloadKeySource()
-        let agreed = try await Self.agreedVersion(store: services.store, proposing: holder.current.currentVersion, now: services.now())
+        let agreed = try await Self.agreedVersion(store: store, proposing: holder.current.currentVersion, now: clock.now)
         if let agreed, agreed != holder.current.currentVersion {
             if holder.current.contains(version: agreed) {
                 try holder.update { ring throws(LatchkeyError) in try ring.withCurrent(agreed) }
-                services.logger.info("master key version \(agreed) is now current (agreed through the database)")
+                logger.info("master key version \(agreed) is now current (agreed through the database)")
             } else {
-                services.logger.error(
+                logger.error(
                     "master key version \(agreed) is current in the database but not loaded here; new data keys stay under version \(holder.current.currentVersion)")
             }
         }
-        try await services.store.recordHeartbeat(heartbeat())
+        try await store.recordHeartbeat(heartbeat())
     }
 
     /// What this replica holds now.
     func heartbeat() -> ReplicaHeartbeat {
         let ring = holder.current
         return ReplicaHeartbeat(
-            id: replicaID, address: services.settings.listenAddress, startedAt: startedAt, seenAt: services.now(),
+            id: replicaID, address: replica.address, startedAt: startedAt, seenAt: clock.now,
             keyFingerprints: Dictionary(uniqueKeysWithValues: ring.versions.compactMap { v in ring.fingerprint(version: v).map { (v, $0) } }),
             wrappingVersion: ring.currentVersion)
     }
@@ -70,7 +91,7 @@ struct KeyringCoordinator: Sendable {
     /// Brings the keyring in line with a writable key source (a file): new versions are staged, versions gone
     /// from the file are dropped unless current. A version whose key differs from the one loaded is left alone.
     func reloadKeySource() {
-        guard services.masterKeySource.isWritable, let material = try? services.masterKeySource.load() else { return }
+        guard keySource.isWritable, let material = try? keySource.load() else { return }
         let ring = holder.current
         do throws(LatchkeyError) {
             try holder.update { ring throws(LatchkeyError) in
@@ -82,28 +103,28 @@ struct KeyringCoordinator: Sendable {
                 return gone.isEmpty ? next : try next.removing(gone)
             }
         } catch {
-            services.logger.error("could not reload the master key file: \(error.code)")
+            logger.error("could not reload the master key file: \(error.code)")
         }
         let after = holder.current
         if after.versions != ring.versions {
-            services.logger.info("master key versions \(after.versions.map(String.init).joined(separator: ", ")) loaded from the key file")
+            logger.info("master key versions \(after.versions.map(String.init).joined(separator: ", ")) loaded from the key file")
         }
     }
 
     /// The running replicas (this one included, as it last reported).
-    func liveReplicas() async throws -> [ReplicaHeartbeat] {
-        try await services.store.replicas(seenSince: services.now().addingTimeInterval(-services.settings.replicaLiveness))
+    public func liveReplicas() async throws -> [ReplicaHeartbeat] {
+        try await store.replicas(seenSince: clock.now.addingTimeInterval(-replica.liveness))
     }
 
     /// Waits until every running replica passes `isReady`, up to one liveness period (so a replica that died
     /// meanwhile stops counting); returns those that still do not.
     func waitForReplicas(_ isReady: @escaping @Sendable (ReplicaHeartbeat) -> Bool) async throws -> [ReplicaHeartbeat] {
-        let deadline = services.now().addingTimeInterval(services.settings.replicaLiveness + services.settings.replicaHeartbeatInterval)
-        try await services.store.recordHeartbeat(heartbeat())
+        let deadline = clock.now.addingTimeInterval(replica.liveness + replica.heartbeatInterval)
+        try await store.recordHeartbeat(heartbeat())
         while true {
             let lagging = try await liveReplicas().filter { $0.id != replicaID && !isReady($0) }
-            if lagging.isEmpty || services.now() >= deadline { return lagging }
-            try await Task.sleep(for: .milliseconds(250))
+            if lagging.isEmpty || clock.now >= deadline { return lagging }
+            try await clock.sleep(for: .milliseconds(250))
         }
     }
 }
