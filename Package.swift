@@ -61,6 +61,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The in-memory store, for fast unit tests of services and single-process experiments; nothing survives a restart.
+        .target(name: "LatchkeyStoreMemory", dependencies: ["LatchkeyStore", "LatchkeyModel"], swiftSettings: swiftSettings),
         // libcurl, with typed shims for its variadic functions.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // The async outbound HTTP client on curl's multi interface.
@@ -133,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "LatchkeyStoreTests",
             dependencies: [
-                "LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyStorePostgres", "LatchkeyCrypto",
+                "LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyStorePostgres", "LatchkeyStoreMemory", "LatchkeyCrypto",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
