@@ -67,6 +67,8 @@ let package = Package(
         ),
         // What every flow shares to wait and to count time: the injected clock, single flight, group commit, wake signals.
         .target(name: "LatchkeyRuntime", swiftSettings: swiftSettings),
+        // The in-memory store, for fast unit tests of services and single-process experiments; nothing survives a restart.
+        .target(name: "LatchkeyStoreMemory", dependencies: ["LatchkeyStore", "LatchkeyModel"], swiftSettings: swiftSettings),
         // libcurl, with typed shims for its variadic functions.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // The async outbound HTTP client on curl's multi interface.
@@ -162,7 +164,7 @@ let package = Package(
         .testTarget(
             name: "LatchkeyStoreTests",
             dependencies: [
-                "LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyStorePostgres", "LatchkeyCrypto",
+                "LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyStorePostgres", "LatchkeyStoreMemory", "LatchkeyCrypto",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -10,8 +10,8 @@ struct DashboardStoreTests {
     let github = ProviderID("github")
     let slack = ProviderID("slack")
 
-    @Test(arguments: StoreEngine.available) func theMigrationIsVersion7(_ engine: StoreEngine) async throws {
-        let store = try await engine.makeStore()
+    @Test(arguments: StoreEngine.sql) func theMigrationIsVersion7(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeMigratedStore()
         #expect(try await store.appliedMigrations().contains { $0.hasPrefix("v7: dashboard sessions and proxy call counts") })
     }
 

@@ -28,8 +28,8 @@ struct PeopleStoreTests {
             next: "/me", createdAt: now, expiresAt: expiresAt)
     }
 
-    @Test(arguments: StoreEngine.available) func theMigrationIsVersion10(_ engine: StoreEngine) async throws {
-        let store = try await engine.makeStore()
+    @Test(arguments: StoreEngine.sql) func theMigrationIsVersion10(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeMigratedStore()
         #expect(try await store.appliedMigrations().last == "v10: people, sign-in, person sessions and consents")
     }
 

@@ -19,8 +19,8 @@ struct StoreContractTests {
         return ref("agent:acme/growth/crm/scout")
     }
 
-    @Test(arguments: StoreEngine.available) func migrationsAreVersionedAndApplied(_ engine: StoreEngine) async throws {
-        let store = try await engine.makeStore()
+    @Test(arguments: StoreEngine.sql) func migrationsAreVersionedAndApplied(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeMigratedStore()
         #expect(try await store.appliedMigrations().first?.hasPrefix("v1") == true)
     }
 

@@ -27,8 +27,8 @@ struct WebhookStoreTests {
         WebhookAttempt(deliveryID: id, number: number, at: at, statusCode: status, error: error, durationMilliseconds: 12)
     }
 
-    @Test(arguments: StoreEngine.available) func theMigrationIsNamedForWebhooks(_ engine: StoreEngine) async throws {
-        let store = try await engine.makeStore()
+    @Test(arguments: StoreEngine.sql) func theMigrationIsNamedForWebhooks(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeMigratedStore()
         #expect(try await store.appliedMigrations().contains { $0.hasPrefix("v6: org webhooks") })
     }
 
