@@ -91,6 +91,34 @@ let package = Package(
             dependencies: ["LatchkeyModel", "LatchkeyManifest", "LatchkeyHTTP", "LatchkeyOAuth"],
             swiftSettings: swiftSettings
         ),
+        // Latchkey's metrics (swift-metrics with an explicit Prometheus registry) and their text exposition.
+        .target(
+            name: "LatchkeyObservability",
+            dependencies: [
+                "LatchkeyModel", "LatchkeyRuntime",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // What every call on a connection shares: OAuth app registrations up the owner chain, and the hot path's caches.
+        .target(
+            name: "LatchkeyConnections",
+            dependencies: ["LatchkeyModel", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyOAuth", "LatchkeyRuntime"],
+            swiftSettings: swiftSettings
+        ),
+        // Usable credentials: the token broker (single-flight refresh under a lease, RefreshMachine's decisions, backoff),
+        // the background refresher and forced refreshes.
+        .target(
+            name: "LatchkeyTokens",
+            dependencies: [
+                "LatchkeyModel", "LatchkeyManifest", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyOAuth", "LatchkeyRuntime",
+                "LatchkeyConnections", "LatchkeyObservability", "LatchkeyWebhooks",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The JSON shapes of the admin and agent APIs, shared by the server, the CLI and MCP. No I/O.
         .target(name: "LatchkeyAPI", swiftSettings: swiftSettings),
         // Master keys across replicas: rotation in resumable batches, the replicas' agreement, heartbeats, integrity checks.
@@ -118,7 +146,7 @@ let package = Package(
             name: "LatchkeyServer",
             dependencies: [
                 "LatchkeyModel", "LatchkeyManifest", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyHTTP", "LatchkeyOAuth",
-                "LatchkeyProxy", "LatchkeyOIDC", "LatchkeyRuntime", "LatchkeyWebhooks", "LatchkeyKeys", "LatchkeyAPI",
+                "LatchkeyProxy", "LatchkeyOIDC", "LatchkeyRuntime", "LatchkeyWebhooks", "LatchkeyKeys", "LatchkeyAPI", "LatchkeyObservability", "LatchkeyConnections", "LatchkeyTokens",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -126,8 +154,6 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             resources: [.copy("Resources/openapi.yaml")],
             swiftSettings: swiftSettings
@@ -159,6 +185,15 @@ let package = Package(
         ),
         .testTarget(name: "LatchkeyModelTests", dependencies: ["LatchkeyModel"]),
         .testTarget(name: "LatchkeyRuntimeTests", dependencies: ["LatchkeyRuntime"]),
+        .testTarget(
+            name: "LatchkeyTokensTests",
+            dependencies: [
+                "LatchkeyTokens", "LatchkeyStoreMemory", "LatchkeyStore", "LatchkeyRuntime", "LatchkeyModel", "LatchkeyManifest",
+                "LatchkeyOAuth", "LatchkeyHTTP", "LatchkeyCrypto", "LatchkeyConnections", "LatchkeyWebhooks", "LatchkeyObservability",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "LatchkeyConnectionsTests", dependencies: ["LatchkeyConnections", "LatchkeyModel", "LatchkeyStore"]),
         .testTarget(name: "LatchkeyManifestTests", dependencies: ["LatchkeyManifest"], exclude: ["Fixtures"]),
         .testTarget(name: "LatchkeyCryptoTests", dependencies: ["LatchkeyCrypto"]),
         .testTarget(

@@ -3,6 +3,7 @@ import Hummingbird
 import LatchkeyCrypto
 import LatchkeyManifest
 import LatchkeyStore
+import LatchkeyTokens
 import LatchkeyKeys
 import LatchkeyModel
 import LatchkeyWebhooks
@@ -13,7 +14,7 @@ import ServiceLifecycle
 public enum LatchkeyApplication {
     /// The router with all of Latchkey's routes, for tests and for `build`.
     public static func router(services: LatchkeyServices, openAPI: String) -> Router<LatchkeyContext> {
-        router(services: services, openAPI: openAPI, broker: TokenBroker(services: services))
+        router(services: services, openAPI: openAPI, broker: tokenBroker(services))
     }
 
     static func router(services: LatchkeyServices, openAPI: String, broker: TokenBroker) -> Router<LatchkeyContext> {
@@ -47,11 +48,11 @@ public enum LatchkeyApplication {
     /// The application, listening on `host:port`, with the background refresher, the webhook deliverer, the proxy
     /// stats flusher and the replica heartbeat beside it.
     public static func build(services: LatchkeyServices, host: String, port: Int, openAPI: String) -> some ApplicationProtocol {
-        let broker = TokenBroker(services: services)
+        let broker = tokenBroker(services)
         return Application(
             router: router(services: services, openAPI: openAPI, broker: broker),
             configuration: .init(address: .hostname(host, port: port), serverName: "latchkey"),
-            services: (services.settings.backgroundRefresh ? [BackgroundRefresher(services: services, broker: broker)] : [])
+            services: (services.settings.backgroundRefresh ? [BackgroundRefresher(store: services.store, broker: broker, wakeup: services.refresherWake, clock: services.clock, logger: services.logger)] : [])
                 + [webhookDeliverer(services) as any Service, proxyStatsFlusher(services)]
                 + [ReplicaPresence(coordinator: services.keyring)],
             logger: services.logger)
@@ -73,6 +74,14 @@ extension LatchkeyApplication {
     /// current (this replica must hold it); on a new database, the highest loaded version, recorded there.
     public static func agreedKeyring(_ loaded: MasterKeyring, store: any KeyringStateStore) async throws -> MasterKeyring {
         try await KeyringCoordinator.agree(on: loaded, store: store, now: Date())
+    }
+
+    /// The token broker of this process.
+    static func tokenBroker(_ services: LatchkeyServices) -> TokenBroker {
+        TokenBroker(
+            store: services.store, vault: services.vault, catalog: services.catalog, oauth: services.oauth, apps: services.apps,
+            cache: services.connectionCache, webhooks: services.webhooks, metrics: services.metrics, clock: services.clock,
+            settings: TokenBroker.Settings(holder: services.settings.instanceID, leaseTTL: services.settings.refreshLeaseTTL))
     }
 
     static func webhookDeliverer(_ services: LatchkeyServices) -> WebhookDeliverer {
@@ -103,6 +112,6 @@ extension LatchkeyApplication {
     public static func registerApp(
         services: LatchkeyServices, provider: ProviderID, owner: OwnerRef, clientID: String, clientSecret: String?, scopes: [String]
     ) async throws {
-        try await AppDirectory(services: services).put(provider: provider, owner: owner, clientID: clientID, clientSecret: clientSecret, scopes: scopes)
+        try await services.apps.put(provider: provider, owner: owner, clientID: clientID, clientSecret: clientSecret, scopes: scopes)
     }
 }

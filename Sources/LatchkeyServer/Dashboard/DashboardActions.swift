@@ -4,6 +4,7 @@ import Hummingbird
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyStore
+import LatchkeyTokens
 
 /// The dashboard's actions on one integration: revoke or refresh a connection, create a connect link, grant or
 /// withdraw a write tool, rotate the app's client secret. Each checks the CSRF token before anything else, goes
@@ -25,7 +26,7 @@ struct DashboardActions {
         }
         group.post("/integrations/:provider/connections/:id/refresh") { request, context in
             try await act(request, context) { manifest, _ in
-                let refreshed = try await ForcedRefresh(services: services, broker: broker).run(try await connection(context, of: manifest))
+                let refreshed = try await ForcedRefresh(catalog: services.catalog, broker: broker, audit: services.auditTrail, clock: services.clock).run(try await connection(context, of: manifest))
                 return "Connection \(refreshed.id) was refreshed; the token expires at \(DashboardViews.time(refreshed.expiresAt))."
             }
         }
@@ -62,7 +63,7 @@ struct DashboardActions {
                 guard let app = try await services.store.apps(provider: manifest.id, owners: [owner]).first else {
                     throw LatchkeyError(.notFound, "owner: no \(manifest.id) app is registered at \(owner)", field: "owner")
                 }
-                try await AppDirectory(services: services).put(
+                try await services.apps.put(
                     provider: manifest.id, owner: owner, clientID: app.clientID, clientSecret: secret, scopes: app.scopes)
                 await services.audit(AuditEvent(
                     at: services.clock.now, actor: "admin", action: "app.secret_rotated", owner: owner, provider: manifest.id))

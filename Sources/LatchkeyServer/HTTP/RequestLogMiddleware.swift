@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import LatchkeyModel
+import LatchkeyObservability
 import Logging
 
 /// One log line per request: method, path (never the query, which may carry codes or states), status and time,

@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyModel
+import LatchkeyTokens
 import Logging
 import MCP
 

@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyModel
+import LatchkeyTokens
 import MCP
 
 /// The MCP server one session talks to: the agent's granted tools on its active connections, named

@@ -2,9 +2,10 @@ import Foundation
 import Hummingbird
 import LatchkeyCrypto
 import LatchkeyManifest
-import LatchkeyOAuth
 import LatchkeyModel
+import LatchkeyOAuth
 import LatchkeyStore
+import LatchkeyTokens
 
 /// `/v1/admin/...`: identities, apps, connections and the audit log. Admin key only.
 struct AdminRoutes {
@@ -132,7 +133,7 @@ struct AdminRoutes {
                 throw LatchkeyError(.invalidRequest, "provider: \(manifest.id) does not use OAuth apps", field: "provider")
             }
             let scopes = try body.stringList("scopes") ?? []
-            try await AppDirectory(services: services).put(
+            try await services.apps.put(
                 provider: manifest.id, owner: owner, clientID: try body.string("client_id"),
                 clientSecret: try body.optionalString("client_secret"), scopes: scopes)
             await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "app.registered", owner: owner, provider: manifest.id))
@@ -171,7 +172,7 @@ struct AdminRoutes {
         // A forced refresh, now, whatever the token's expiry.
         group.post("/connections/:id/refresh") { _, context in
             let stored = try await ConnectionService(services: services).visibleConnection(context.parameters.get("id") ?? "", caller: .admin)
-            let connection = try await ForcedRefresh(services: services, broker: broker).run(stored)
+            let connection = try await ForcedRefresh(catalog: services.catalog, broker: broker, audit: services.auditTrail, clock: services.clock).run(stored)
             return APIResponse.json(ConnectionView(connection))
         }
         // Revokes one connection at the provider and destroys its credential.

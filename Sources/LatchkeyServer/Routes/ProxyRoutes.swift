@@ -4,6 +4,7 @@ import Hummingbird
 import LatchkeyHTTP
 import LatchkeyModel
 import LatchkeyProxy
+import LatchkeyTokens
 
 /// `ANY /v1/proxy/{provider}/{path...}`: the caller's request, sent to the provider with the credential injected.
 ///

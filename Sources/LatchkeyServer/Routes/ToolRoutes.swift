@@ -4,6 +4,7 @@ import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyProxy
 import LatchkeyStore
+import LatchkeyTokens
 
 /// `GET /v1/tools` and `POST /v1/tools/{provider}.{tool}/call`.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyConnections
 import LatchkeyCrypto
 import LatchkeyManifest
 import LatchkeyModel
@@ -14,7 +15,7 @@ import LatchkeyStore
 struct ConnectFlow: Sendable {
     let services: LatchkeyServices
     var connections: ConnectionService { ConnectionService(services: services) }
-    var apps: AppDirectory { AppDirectory(services: services) }
+    var apps: AppDirectory { services.apps }
 
     // MARK: sessions
 

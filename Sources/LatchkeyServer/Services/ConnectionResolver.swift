@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyConnections
 import LatchkeyModel
 import LatchkeyStore
 

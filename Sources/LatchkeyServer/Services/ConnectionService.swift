@@ -242,7 +242,7 @@ extension ConnectionService {
             credential.refreshToken != nil || credential.accessToken != nil
         else { return }
         do {
-            guard let (_, app) = try await AppDirectory(services: services).resolve(provider: provider, for: owner) else { return }
+            guard let (_, app) = try await services.apps.resolve(provider: provider, for: owner) else { return }
             if let refresh = credential.refreshToken {
                 try await services.oauth.revoke(spec: spec, app: app, token: refresh, hint: "refresh_token", values: config)
             }

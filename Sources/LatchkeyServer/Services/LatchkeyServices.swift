@@ -1,10 +1,12 @@
 import Foundation
+import LatchkeyConnections
 import LatchkeyCrypto
-import LatchkeyKeys
 import LatchkeyHTTP
+import LatchkeyKeys
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyOAuth
+import LatchkeyObservability
 import LatchkeyRuntime
 import LatchkeyStore
 import LatchkeyWebhooks
@@ -48,6 +50,8 @@ public struct LatchkeyServices: Sendable {
     let webhookDirectory: WebhookDirectory
     /// The audit log, as the flows append to it.
     let auditTrail: AuditTrail
+    /// OAuth app registrations, found up the owner chain.
+    let apps: AppDirectory
     /// This replica's master keys in step with the other replicas'.
     let keyring: KeyringCoordinator
     /// Proxied calls and errors per provider and hour, for the dashboard (every replica, last 24 hours).
@@ -64,6 +68,7 @@ public struct LatchkeyServices: Sendable {
         self.webhooks = WebhookEvents(store: store, clock: clock, wakeup: webhookWakeup, logger: logger)
         self.webhookDirectory = WebhookDirectory(store: store, vault: vault, clock: clock)
         self.auditTrail = AuditTrail(store: store, logger: logger)
+        self.apps = AppDirectory(store: store, vault: vault, clock: clock)
         self.keyring = KeyringCoordinator(
             store: store, holder: vault.keyring, keySource: masterKeySource,
             replica: ReplicaSettings(id: settings.instanceID, address: settings.listenAddress, heartbeatInterval: settings.replicaHeartbeatInterval),

@@ -6,6 +6,7 @@ import LatchkeyOAuth
 import LatchkeyProxy
 import LatchkeyRuntime
 import LatchkeyStore
+import LatchkeyTokens
 
 /// Carries an agent's call to a provider: resolves the connection, builds a URL that cannot leave the
 /// manifest's base URL, injects the credential, draws credits, retries what may be retried, and refreshes

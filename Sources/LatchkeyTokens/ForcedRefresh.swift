@@ -1,15 +1,26 @@
 import Foundation
+import LatchkeyManifest
 import LatchkeyModel
+import LatchkeyRuntime
 import LatchkeyStore
 
 /// A refresh an admin asks for, now, whatever the token's expiry. Audited as `connection.refresh_forced`.
-struct ForcedRefresh: Sendable {
-    let services: LatchkeyServices
+public struct ForcedRefresh: Sendable {
+    let catalog: ProviderCatalog
     let broker: TokenBroker
+    let audit: AuditTrail
+    let clock: any LatchkeyClock
+
+    public init(catalog: ProviderCatalog, broker: TokenBroker, audit: AuditTrail, clock: any LatchkeyClock) {
+        self.catalog = catalog
+        self.broker = broker
+        self.audit = audit
+        self.clock = clock
+    }
 
     /// Refreshes `stored` and returns the connection. Throws `provider_unavailable` when the refresh did not happen.
-    func run(_ stored: StoredConnection) async throws -> Connection {
-        guard services.catalog.manifests[stored.connection.provider]?.auth.oauth2 != nil else {
+    public func run(_ stored: StoredConnection) async throws -> Connection {
+        guard catalog.manifests[stored.connection.provider]?.auth.oauth2 != nil else {
             throw LatchkeyError(.invalidRequest, "id: \(stored.connection.provider) does not use OAuth tokens", field: "id")
         }
         let (connection, credential) = try await broker.credential(for: stored, force: true)
@@ -19,8 +30,8 @@ struct ForcedRefresh: Sendable {
         // A transient failure keeps the old token in use (and records last_error); the admin asked for a refresh,
         // so say it did not happen.
         let failure = connection.lastError
-        await services.audit(AuditEvent(
-            at: services.clock.now, actor: "admin", action: "connection.refresh_forced", owner: connection.owner,
+        await audit.record(AuditEvent(
+            at: clock.now, actor: "admin", action: "connection.refresh_forced", owner: connection.owner,
             provider: connection.provider, connectionID: connection.id, outcome: failure == nil ? "success" : "failure",
             detail: failure))
         if let failure {

@@ -1,10 +1,9 @@
 import Foundation
+import LatchkeyConnections
 import LatchkeyModel
 import LatchkeyStore
 import Synchronization
 import Testing
-
-@testable import LatchkeyServer
 
 /// One-second caches on the hot path: calls that miss together share one store read, and a write in this process
 /// is never hidden by a read that started before it.

@@ -14,12 +14,20 @@ import Synchronization
 ///   ciphertext is byte for byte the same, so a cached credential is never one that the store has replaced
 ///   (or that was tampered with since). It is kept at most 60 seconds (as long as an unwrapped data key), so
 ///   plaintext tokens do not linger in memory.
-final class ConnectionCache: Sendable {
-    struct ResolutionKey: Hashable, Sendable {
-        var caller: String
-        var provider: ProviderID
-        var connection: String?
-        var user: String?
+public final class ConnectionCache: Sendable {
+    /// What a resolution depends on: who calls, for which provider, naming which connection or user.
+    public struct ResolutionKey: Hashable, Sendable {
+        public var caller: String
+        public var provider: ProviderID
+        public var connection: String?
+        public var user: String?
+
+        public init(caller: String, provider: ProviderID, connection: String?, user: String?) {
+            self.caller = caller
+            self.provider = provider
+            self.connection = connection
+            self.user = user
+        }
     }
 
     private struct Resolution {
@@ -53,7 +61,7 @@ final class ConnectionCache: Sendable {
     /// Whose time the entries expire by.
     let clock: any LatchkeyClock
 
-    init(
+    public init(
         resolutionTTL: Duration = .seconds(1), credentialTTL: Duration = .seconds(60), capacity: Int = 10_000, writes: WakeSignal? = nil,
         clock: any LatchkeyClock = SystemClock()
     ) {
@@ -65,7 +73,7 @@ final class ConnectionCache: Sendable {
     }
 
     /// The resolution of `key`, or the result of `resolve` (remembered).
-    func resolution(
+    public func resolution(
         _ key: ResolutionKey, resolve: @escaping @Sendable () async throws -> StoredConnection
     ) async throws -> StoredConnection {
         let now = clock.now
@@ -84,7 +92,7 @@ final class ConnectionCache: Sendable {
     }
 
     /// The credential that `sealed` (the stored ciphertext of `id`) opens to, or the result of `open` (remembered).
-    func credential(_ id: ConnectionID, sealed: [UInt8], open: () async throws -> Credential) async throws -> Credential {
+    public func credential(_ id: ConnectionID, sealed: [UInt8], open: () async throws -> Credential) async throws -> Credential {
         let now = clock.now
         if let hit = credentials.withLock({ $0[id] }), hit.until > now, hit.sealed == sealed {
             return hit.credential
@@ -98,14 +106,14 @@ final class ConnectionCache: Sendable {
     }
 
     /// A connection changed in this process: forget every resolution, and the connection's opened credential.
-    func connectionWritten(_ id: ConnectionID) {
+    public func connectionWritten(_ id: ConnectionID) {
         generation.add(1, ordering: .releasing)
         _ = credentials.withLock { $0.removeValue(forKey: id) }
         writes?.signal()
     }
 
     /// Forgets everything (an owner's data key was destroyed, keys were rotated).
-    func clear() {
+    public func clear() {
         generation.add(1, ordering: .releasing)
         resolutions.withLock { $0.removeAll() }
         credentials.withLock { $0.removeAll() }

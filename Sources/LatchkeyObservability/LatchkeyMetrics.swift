@@ -26,7 +26,7 @@ public struct LatchkeyMetrics: Sendable {
     }
 
     /// One HTTP request answered.
-    func request(route: String, method: String, status: Int) {
+    public func request(route: String, method: String, status: Int) {
         Counter(
             label: "latchkey_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))],
             factory: factory
@@ -34,25 +34,25 @@ public struct LatchkeyMetrics: Sendable {
     }
 
     /// One proxied or tool call's time until the provider's head arrived (or the call failed).
-    func proxyCall(provider: ProviderID, status: Int?, duration: Duration) {
+    public func proxyCall(provider: ProviderID, status: Int?, duration: Duration) {
         let outcome = status.map { "\($0 / 100)xx" } ?? "error"
         Timer(label: "latchkey_proxy_duration_seconds", dimensions: [("provider", provider.rawValue), ("outcome", outcome)], factory: factory)
             .recordNanoseconds(duration.nanoseconds)
     }
 
     /// One token refresh: `success`, `transient_failure` or `rejected` (invalid_grant and the like).
-    func refresh(provider: ProviderID, outcome: String) {
+    public func refresh(provider: ProviderID, outcome: String) {
         Counter(label: "latchkey_refreshes_total", dimensions: [("provider", provider.rawValue), ("outcome", outcome)], factory: factory)
             .increment()
     }
 
     /// Credits drawn for a metered call.
-    func creditsUsed(provider: ProviderID, amount: Int) {
+    public func creditsUsed(provider: ProviderID, amount: Int) {
         Counter(label: "latchkey_credits_used_total", dimensions: [("provider", provider.rawValue)], factory: factory).increment(by: amount)
     }
 
     /// The text exposition, with the connection counts by state read just before.
-    func render(connectionsByState: [ConnectionState: Int]) -> [UInt8] {
+    public func render(connectionsByState: [ConnectionState: Int]) -> [UInt8] {
         for state in ConnectionState.allCases {
             Gauge(label: "latchkey_connections", dimensions: [("state", state.rawValue)], factory: factory)
                 .record(connectionsByState[state] ?? 0)
