@@ -85,10 +85,16 @@ let package = Package(
             dependencies: ["LatchkeyModel", .product(name: "JWTKit", package: "jwt-kit")],
             swiftSettings: swiftSettings
         ),
-        // What a proxied call or tool call may do: the URL guard, header policy, tool templating, schema checks, retries.
+        // Carrying an agent's call or tool call to a provider: the URL guard, header policy, tool templating and schema checks,
+        // credits, retries, refresh-and-retry on 401, rate-limit holds, and the per-hour call counts.
         .target(
             name: "LatchkeyProxy",
-            dependencies: ["LatchkeyModel", "LatchkeyManifest", "LatchkeyHTTP", "LatchkeyOAuth"],
+            dependencies: [
+                "LatchkeyModel", "LatchkeyManifest", "LatchkeyHTTP", "LatchkeyOAuth", "LatchkeyStore", "LatchkeyRuntime", "LatchkeyConnections",
+                "LatchkeyTokens", "LatchkeyObservability",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Latchkey's metrics (swift-metrics with an explicit Prometheus registry) and their text exposition.
@@ -185,13 +191,19 @@ let package = Package(
         ),
         .testTarget(name: "LatchkeyModelTests", dependencies: ["LatchkeyModel"]),
         .testTarget(name: "LatchkeyRuntimeTests", dependencies: ["LatchkeyRuntime"]),
-        .testTarget(
-            name: "LatchkeyTokensTests",
+        // Test doubles shared by the services' unit tests: a provider in memory and a connection harness on the memory store.
+        .target(
+            name: "LatchkeyTestSupport",
             dependencies: [
                 "LatchkeyTokens", "LatchkeyStoreMemory", "LatchkeyStore", "LatchkeyRuntime", "LatchkeyModel", "LatchkeyManifest",
                 "LatchkeyOAuth", "LatchkeyHTTP", "LatchkeyCrypto", "LatchkeyConnections", "LatchkeyWebhooks", "LatchkeyObservability",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            path: "Tests/LatchkeyTestSupport"
+        ),
+        .testTarget(
+            name: "LatchkeyTokensTests",
+            dependencies: ["LatchkeyTokens", "LatchkeyTestSupport", "LatchkeyStore", "LatchkeyModel"]
         ),
         .testTarget(name: "LatchkeyConnectionsTests", dependencies: ["LatchkeyConnections", "LatchkeyModel", "LatchkeyStore"]),
         .testTarget(name: "LatchkeyManifestTests", dependencies: ["LatchkeyManifest"], exclude: ["Fixtures"]),
@@ -213,7 +225,13 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "LatchkeyProxyTests", dependencies: ["LatchkeyProxy", "LatchkeyHTTP", "LatchkeyManifest"]),
-        .testTarget(name: "LatchkeyServerTests", dependencies: ["LatchkeyServer", "LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyCrypto"]),
+        .testTarget(
+            name: "LatchkeyProxyTests",
+            dependencies: [
+                "LatchkeyProxy", "LatchkeyHTTP", "LatchkeyManifest", "LatchkeyTestSupport", "LatchkeyConnections", "LatchkeyStore",
+                "LatchkeyModel", "LatchkeyRuntime", "LatchkeyObservability",
+            ]
+        ),
+        .testTarget(name: "LatchkeyServerTests", dependencies: ["LatchkeyServer", "LatchkeyProxy", "LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyCrypto"]),
     ]
 )

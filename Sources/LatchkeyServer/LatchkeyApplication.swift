@@ -1,11 +1,12 @@
 import Foundation
 import Hummingbird
 import LatchkeyCrypto
+import LatchkeyKeys
 import LatchkeyManifest
+import LatchkeyModel
+import LatchkeyProxy
 import LatchkeyStore
 import LatchkeyTokens
-import LatchkeyKeys
-import LatchkeyModel
 import LatchkeyWebhooks
 import Logging
 import ServiceLifecycle
@@ -38,7 +39,7 @@ public enum LatchkeyApplication {
             middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: false, cache: services.agentKeys))
         AgentRoutes(services: services).register(on: api)
         ProxyRoutes(services: services, broker: broker).register(on: api)
-        ToolRoutes(services: services, broker: broker).register(on: api)
+        ToolRoutes(services: services, tools: services.tools(broker)).register(on: api)
         let mcp = router.group("/mcp").add(
             middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: false, cache: services.agentKeys))
         MCPRoutes(sessions: MCPSessions(services: services, broker: broker)).register(on: mcp)

@@ -1,6 +1,7 @@
 import Foundation
 import LatchkeyCrypto
 import LatchkeyModel
+import LatchkeyProxy
 import LatchkeyStore
 import LatchkeyStoreSQLite
 import Testing

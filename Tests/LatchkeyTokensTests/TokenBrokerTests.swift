@@ -1,50 +1,51 @@
 import Foundation
 import LatchkeyModel
 import LatchkeyStore
+import LatchkeyTestSupport
 import LatchkeyTokens
 import Testing
 
 /// The token broker against the in-memory store, a token endpoint in memory and the manual clock.
 @Suite struct TokenBrokerTests {
     @Test func concurrentCallersShareOneRefresh() async throws {
-        let h = try await TokenHarness([.token(access: "a1", refresh: "r2", expiresIn: 3600)])
+        let h = try await ConnectionHarness([.token(access: "a1", refresh: "r2", expiresIn: 3600)])
         let broker = h.broker()
         let stored = try await h.stored()
-        h.endpoint.hold()
+        h.provider.hold()
         let tokens = try await withThrowingTaskGroup(of: String?.self) { group in
             for _ in 0..<20 { group.addTask { try await broker.credential(for: stored).1.accessToken } }
-            await h.endpoint.calls(atLeast: 1)
-            h.endpoint.release()
+            await h.provider.calls(atLeast: 1)
+            h.provider.release()
             return try await group.reduce(into: []) { $0.append($1) }
         }
         // A caller that came after the refresh ended found the newer version and did not call the provider either.
-        #expect(h.endpoint.sentRefreshTokens == ["r1"])
+        #expect(h.provider.sentRefreshTokens == ["r1"])
         #expect(Set(tokens) == ["a1"])
         #expect(try await h.stored().connection.version == stored.connection.version + 1)
         #expect(try await h.auditActions() == ["connection.refreshed"])
     }
 
     @Test func aTokenThatIsNotDueIsServedWithoutARefresh() async throws {
-        let h = try await TokenHarness([.token(access: "a1", refresh: nil, expiresIn: 3600)], expiresIn: 3600)
+        let h = try await ConnectionHarness([.token(access: "a1", refresh: nil, expiresIn: 3600)], expiresIn: 3600)
         let (_, credential) = try await h.broker().credential(for: try await h.stored())
         #expect(credential.accessToken == "a0")
-        #expect(h.endpoint.sentRefreshTokens.isEmpty)
+        #expect(h.provider.sentRefreshTokens.isEmpty)
     }
 
     @Test func aRotatedRefreshTokenIsStoredAndSentNextTime() async throws {
-        let h = try await TokenHarness([
+        let h = try await ConnectionHarness([
             .token(access: "a1", refresh: "r2", expiresIn: 60), .token(access: "a2", refresh: "r3", expiresIn: 60),
         ])
         let broker = h.broker()
         _ = try await broker.credential(for: try await h.stored())
         #expect(try await h.storedCredential().refreshToken == "r2")
         _ = try await broker.credential(for: try await h.stored(), force: true)
-        #expect(h.endpoint.sentRefreshTokens == ["r1", "r2"])
+        #expect(h.provider.sentRefreshTokens == ["r1", "r2"])
         #expect(try await h.storedCredential() == Credential(accessToken: "a2", refreshToken: "r3", tokenType: "Bearer"))
     }
 
     @Test func aProviderThatSendsNoRefreshTokenKeepsTheOldOne() async throws {
-        let h = try await TokenHarness([.token(access: "a1", refresh: nil, expiresIn: 60)])
+        let h = try await ConnectionHarness([.token(access: "a1", refresh: nil, expiresIn: 60)])
         let (connection, credential) = try await h.broker().credential(for: try await h.stored())
         #expect(credential.accessToken == "a1" && credential.refreshToken == "r1")
         #expect(try await h.storedCredential().refreshToken == "r1")
@@ -52,18 +53,18 @@ import Testing
     }
 
     @Test func invalidGrantMovesTheConnectionToNeedsReauth() async throws {
-        let h = try await TokenHarness([.error(status: 400, code: "invalid_grant")])
+        let h = try await ConnectionHarness([.error(status: 400, code: "invalid_grant")])
         let broker = h.broker()
         await #expect(throws: LatchkeyError.self) { _ = try await broker.credential(for: try await h.stored()) }
         let stored = try await h.stored()
         #expect(stored.connection.state == .needsReauth && stored.connection.lastError == "invalid_grant")
         #expect(try await h.storedCredential().refreshToken == "r1")
         #expect(try await h.auditActions() == ["connection.refresh_failed"])
-        #expect(h.endpoint.sentRefreshTokens == ["r1"])
+        #expect(h.provider.sentRefreshTokens == ["r1"])
     }
 
     @Test func transientFailuresBackOffOneTwoFourSecondsAndServeTheOldTokenWhileItWorks() async throws {
-        let h = try await TokenHarness([.error(status: 503, code: "temporarily_unavailable")], expiresIn: 10)
+        let h = try await ConnectionHarness([.error(status: 503, code: "temporarily_unavailable")], expiresIn: 10)
         let broker = h.broker()
         // The token still works for 10 s: each failure serves it, and backs off.
         let (_, first) = try await broker.credential(for: try await h.stored())
@@ -71,10 +72,10 @@ import Testing
         #expect(broker.backingOffUntil(h.connectionID) == h.clock.now.addingTimeInterval(1))
         // Within the backoff, no call reaches the provider.
         _ = try await broker.credential(for: try await h.stored())
-        #expect(h.endpoint.sentRefreshTokens.count == 1)
+        #expect(h.provider.sentRefreshTokens.count == 1)
         h.clock.advance(by: .seconds(1))
         _ = try await broker.credential(for: try await h.stored())
-        #expect(h.endpoint.sentRefreshTokens.count == 2)
+        #expect(h.provider.sentRefreshTokens.count == 2)
         #expect(broker.backingOffUntil(h.connectionID) == h.clock.now.addingTimeInterval(2))
         h.clock.advance(by: .seconds(2))
         _ = try await broker.credential(for: try await h.stored())
@@ -82,7 +83,7 @@ import Testing
         // Once the token has expired, a failure fails the call with the provider's answer and marks the connection...
         h.clock.advance(by: .seconds(7))
         await #expect(throws: LatchkeyError.self) { _ = try await broker.credential(for: try await h.stored()) }
-        #expect(h.endpoint.sentRefreshTokens.count == 4)
+        #expect(h.provider.sentRefreshTokens.count == 4)
         #expect(try await h.stored().connection.state == .error)
         // ...and a call within the next backoff (8 s) fails at once without reaching the provider.
         h.clock.advance(by: .seconds(6))
@@ -92,40 +93,40 @@ import Testing
         } catch let error as LatchkeyError {
             #expect(error.code == .providerUnavailable && error.message.contains("next attempt in 2 s"))
         }
-        #expect(h.endpoint.sentRefreshTokens.count == 4)
+        #expect(h.provider.sentRefreshTokens.count == 4)
     }
 
     @Test func anotherProcessWaitsForTheLeaseHolderAndServesItsToken() async throws {
-        let h = try await TokenHarness([.token(access: "a1", refresh: "r2", expiresIn: 3600)], expiresIn: -1)
+        let h = try await ConnectionHarness([.token(access: "a1", refresh: "r2", expiresIn: 3600)], expiresIn: -1)
         let a = h.broker(holder: "process-a"), b = h.broker(holder: "process-b")
         let stored = try await h.stored()
-        h.endpoint.hold()
+        h.provider.hold()
         let first = Task { try await a.credential(for: stored) }
-        await h.endpoint.calls(atLeast: 1)
+        await h.provider.calls(atLeast: 1)
         // B finds the lease taken and the token expired: it waits on the clock for A's write.
         let second = Task { try await b.credential(for: stored) }
         await h.clock.sleepers(atLeast: 1)
-        h.endpoint.release()
+        h.provider.release()
         #expect(try await first.value.1.accessToken == "a1")
         h.clock.advance(by: RefreshMachine.pollInterval)
         #expect(try await second.value.1.accessToken == "a1")
-        #expect(h.endpoint.sentRefreshTokens == ["r1"])
+        #expect(h.provider.sentRefreshTokens == ["r1"])
     }
 
     @Test func aLapsedLeaseIsTakenOverAndTheOldHoldersLateWriteIsFencedOut() async throws {
-        let h = try await TokenHarness(
+        let h = try await ConnectionHarness(
             [.token(access: "from-a", refresh: "ra", expiresIn: 3600), .token(access: "from-b", refresh: "rb", expiresIn: 3600)], expiresIn: -1)
         let a = h.broker(holder: "process-a"), b = h.broker(holder: "process-b")
         let stored = try await h.stored()
-        h.endpoint.hold()
+        h.provider.hold()
         // A takes the lease and hangs in the provider call until its lease lapses.
         let stalled = Task { try await a.credential(for: stored) }
-        await h.endpoint.calls(atLeast: 1)
-        h.clock.advance(by: .seconds(TokenHarness.leaseTTL + 1))
+        await h.provider.calls(atLeast: 1)
+        h.clock.advance(by: .seconds(ConnectionHarness.leaseTTL + 1))
         // B takes the lapsed lease over and refreshes.
         let taker = Task { try await b.credential(for: stored) }
-        await h.endpoint.calls(atLeast: 2)
-        h.endpoint.release()
+        await h.provider.calls(atLeast: 2)
+        h.provider.release()
         #expect(try await taker.value.1.accessToken == "from-b")
         // A's answer arrives late: its write is fenced out, and it serves B's token instead.
         #expect(try await stalled.value.1.accessToken == "from-b")
@@ -134,7 +135,7 @@ import Testing
     }
 
     @Test func aConnectionWithoutAnAppFailsWithAppNotConfiguredAndReleasesItsLease() async throws {
-        let h = try await TokenHarness([.token(access: "a1", refresh: nil, expiresIn: 60)], withApp: false)
+        let h = try await ConnectionHarness([.token(access: "a1", refresh: nil, expiresIn: 60)], withApp: false)
         do {
             _ = try await h.broker().credential(for: try await h.stored())
             Issue.record("a refresh ran without an app")

@@ -1,3 +1,5 @@
+import LatchkeyProxy
+
 /// A small bar chart of successes (green) and failures (red) per hour, drawn on the server as inline SVG.
 /// The SVG holds only numbers this code computes, never a value from a provider or a user.
 struct HourlyChart {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import LatchkeyManifest
 import LatchkeyModel
+import LatchkeyProxy
 import LatchkeyStore
 
 /// `GET /admin` (the integrations list), `GET /admin/integrations/{provider}` (its three tabs) and

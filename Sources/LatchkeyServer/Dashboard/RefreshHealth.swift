@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyModel
+import LatchkeyProxy
 import LatchkeyStore
 
 /// Refresh health over a window, from the audit log: `connection.refreshed` against `connection.refresh_failed`,

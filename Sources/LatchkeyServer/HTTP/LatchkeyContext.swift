@@ -3,21 +3,6 @@ import Hummingbird
 import LatchkeyModel
 import Logging
 
-/// Who is calling: the admin, one agent, or a person signed in at `/me` (acting only for themselves).
-public enum Caller: Sendable, Equatable {
-    case admin
-    case agent(OwnerRef)
-    case person(OwnerRef)
-
-    /// The audit actor name.
-    var actorName: String {
-        switch self {
-        case .admin: "admin"
-        case .agent(let ref), .person(let ref): ref.description
-        }
-    }
-}
-
 /// The request context: Hummingbird's core storage plus the authenticated caller, set by `CallerAuthentication`.
 public struct LatchkeyContext: RequestContext {
     public var coreContext: CoreRequestContextStorage

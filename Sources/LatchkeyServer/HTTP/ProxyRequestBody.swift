@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import LatchkeyHTTP
 import LatchkeyModel
+import LatchkeyProxy
 
 /// The caller's request body on its way to the provider.
 ///

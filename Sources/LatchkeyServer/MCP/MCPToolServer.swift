@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyModel
+import LatchkeyProxy
 import LatchkeyTokens
 import MCP
 
@@ -55,7 +56,7 @@ struct MCPToolServer: Sendable {
 
     /// The agent's tools now, then the management tools.
     func tools() async throws -> [Tool] {
-        let available = try await ToolCatalog(services: services).available(to: .agent(agent))
+        let available = try await services.tools(broker).available(to: .agent(agent))
         return available.map { t in
             Tool(
                 name: "\(t.provider)_\(t.tool)", description: t.description, inputSchema: t.input.mcpValue,
@@ -99,13 +100,11 @@ struct MCPToolServer: Sendable {
                 })
             default:
                 let toolName = try providerTool(name)
-                let outcome = try await ToolCatalog(services: services).call(
-                    toolName, arguments: arguments, connectionID: nil, user: nil, caller: .agent(agent), broker: broker)
-                let status = Int(outcome.objectValue?["status"]?.scalarText ?? "0") ?? 0
-                let body = outcome.objectValue?["result"] ?? .null
+                let outcome = try await services.tools(broker).call(
+                    toolName, arguments: arguments, connectionID: nil, user: nil, caller: .agent(agent))
                 return CallTool.Result(
-                    content: [.text(text: body.text, annotations: nil, _meta: nil)], structuredContent: Optional<MCP.Value>.some(outcome.mcpValue),
-                    isError: !(200..<300).contains(status))
+                    content: [.text(text: outcome.result.text, annotations: nil, _meta: nil)],
+                    structuredContent: Optional<MCP.Value>.some(outcome.json.mcpValue), isError: !outcome.succeeded)
             }
             return CallTool.Result(content: [.text(text: result.text, annotations: nil, _meta: nil)], structuredContent: nil, isError: false)
         } catch let error as LatchkeyError {

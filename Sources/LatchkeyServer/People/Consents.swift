@@ -9,24 +9,8 @@ import LatchkeyStore
 struct Consents: Sendable {
     let services: LatchkeyServices
 
-    /// Passes when `connection` is not a person's, or when its person granted `agent` or the agent's project use of
-    /// it and the grant has not expired; otherwise 403 `consent_required` with a `consent_url` for the person.
-    func require(agent: OwnerRef, for connection: Connection) async throws {
-        guard connection.owner.kind == .user else { return }
-        let grantees = [agent] + (agent.parent.map { [$0] } ?? [])
-        if try await services.store.liveConsent(connectionID: connection.id, grantees: grantees, now: services.clock.now) != nil { return }
-        var error = LatchkeyError(
-            .consentRequired,
-            "\(connection.owner) has not allowed \(agent) to use their \(connection.provider) connection; pass consent_url to them",
-            field: "Latchkey-User")
-        error.consentURL = consentURL(agent: agent, connection: connection.id)
-        throw error
-    }
-
     /// The page where the person sees which agent asks for which connection, and approves or declines.
-    func consentURL(agent: OwnerRef, connection: ConnectionID) -> String {
-        services.settings.publicURL + "/me/consent?" + FormEncoding.encode([("agent", agent.description), ("connection", connection.rawValue)])
-    }
+    func consentURL(agent: OwnerRef, connection: ConnectionID) -> String { services.consentGate.consentURL(agent: agent, connection: connection) }
 
     /// What `grantee` may be: an agent or a project of the person's org that exists.
     func checkGrantee(_ raw: String, person: OwnerRef) async throws -> OwnerRef {

@@ -38,14 +38,14 @@ struct ProxyRoutes {
         var headers: [OutboundHeader] = []
         for field in request.headers { headers.append(OutboundHeader(name: field.name.rawName, value: field.value)) }
         let forwarded = try HeaderPolicy.forwardable(headers)
-        let stored = try await ConnectionResolver(services: services).resolve(
+        let stored = try await services.resolver.resolve(
             caller: caller, provider: manifest.id, connectionID: request.headers[.latchkeyConnection],
             user: request.headers[.latchkeyUser])
         let retries = request.headers[.latchkeyRetry]?.lowercased() == "off" ? RetryPolicy.none : RetryPolicy()
         let body = try await ProxyRequestBody.start(request)
         let response: OutboundStreamingResponse
         do {
-            response = try await ProxyService(services: services, broker: broker).stream(
+            response = try await services.proxy(broker).stream(
                 ProxyService.Call(
                     method: request.method.rawValue, path: path, query: request.uri.query, headers: forwarded, body: body.body,
                     retries: retries),

@@ -4,6 +4,7 @@ import LatchkeyCrypto
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyOAuth
+import LatchkeyProxy
 import LatchkeyStore
 
 /// The authorization-code flow a person runs from a connect link, and the API-key form.
@@ -421,3 +422,6 @@ enum Origin {
         return "\(scheme)://\(authority.lowercased())"
     }
 }
+
+/// The proxy asks the connect flow for reconnect links.
+extension ConnectFlow: ReconnectLinkSource {}

@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyModel
+import LatchkeyProxy
 import LatchkeyStore
 
 /// The write tools an agent may call: sets, adds and withdraws grants, and audits each change.
@@ -12,8 +13,7 @@ struct GrantDirectory: Sendable {
     func set(agent: OwnerRef, tools: [String], actor: Caller) async throws -> [String] {
         guard agent.kind == .agent else { throw LatchkeyError(.invalidRequest, "agent: \(agent) is not an agent", field: "agent") }
         guard try await services.store.ownerExists(agent) else { throw LatchkeyError(.notFound, "\(agent) does not exist", field: "agent") }
-        let catalog = ToolCatalog(services: services)
-        for name in tools { _ = try catalog.lookup(name) }
+        for name in tools { _ = try ToolRunner.lookup(name, in: services.catalog) }
         let sorted = Array(Set(tools)).sorted()
         try await services.store.setGrants(agent: agent, tools: sorted, at: services.clock.now)
         services.toolsChanged.signal()

@@ -7,8 +7,10 @@ import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyOAuth
 import LatchkeyObservability
+import LatchkeyProxy
 import LatchkeyRuntime
 import LatchkeyStore
+import LatchkeyTokens
 import LatchkeyWebhooks
 import Logging
 
@@ -52,6 +54,10 @@ public struct LatchkeyServices: Sendable {
     let auditTrail: AuditTrail
     /// OAuth app registrations, found up the owner chain.
     let apps: AppDirectory
+    /// A person's consent, checked when an agent uses their connection.
+    let consentGate: ConsentGate
+    /// Which connection a call uses.
+    let resolver: ConnectionResolver
     /// This replica's master keys in step with the other replicas'.
     let keyring: KeyringCoordinator
     /// Proxied calls and errors per provider and hour, for the dashboard (every replica, last 24 hours).
@@ -69,6 +75,9 @@ public struct LatchkeyServices: Sendable {
         self.webhookDirectory = WebhookDirectory(store: store, vault: vault, clock: clock)
         self.auditTrail = AuditTrail(store: store, logger: logger)
         self.apps = AppDirectory(store: store, vault: vault, clock: clock)
+        self.consentGate = ConsentGate(store: store, clock: clock, publicURL: settings.publicURL)
+        self.resolver = ConnectionResolver(
+            store: store, cache: connectionCache, consents: consentGate, usage: connectionUsage, audit: auditTrail, clock: clock)
         self.keyring = KeyringCoordinator(
             store: store, holder: vault.keyring, keySource: masterKeySource,
             replica: ReplicaSettings(id: settings.instanceID, address: settings.listenAddress, heartbeatInterval: settings.replicaHeartbeatInterval),
@@ -87,4 +96,14 @@ public struct LatchkeyServices: Sendable {
 
     /// Appends to the audit log; a failure to audit is logged, never shown to the caller.
     func audit(_ event: AuditEvent) async { await auditTrail.record(event) }
+
+    /// The proxy, on `broker`'s tokens.
+    func proxy(_ broker: TokenBroker) -> ProxyService {
+        ProxyService(
+            store: store, broker: broker, transport: transport, rateLimits: rateLimits, stats: proxyStats, metrics: metrics,
+            reconnectLinks: ConnectFlow(services: self), clock: clock)
+    }
+
+    /// The tool runner, on `broker`'s tokens.
+    func tools(_ broker: TokenBroker) -> ToolRunner { ToolRunner(catalog: catalog, store: store, resolver: resolver, proxy: proxy(broker)) }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import LatchkeyConnections
 import LatchkeyModel
+import LatchkeyRuntime
 import LatchkeyStore
 
 /// Picks the connection a call uses: along the agent's owner chain (own, project, team, org), the nearest
@@ -11,21 +12,41 @@ import LatchkeyStore
 /// A person's connection is used only while that person allows the agent (or its project): otherwise
 /// `consent_required`. The check is part of the cached resolution, so a withdrawal takes effect at once in the process
 /// that made it (a connection write clears the cache) and within the cache's second everywhere else.
-struct ConnectionResolver: Sendable {
-    let services: LatchkeyServices
+public struct ConnectionResolver: Sendable {
+    let store: any ConnectionStore
+    let cache: ConnectionCache
+    let consents: ConsentGate
+    /// Which agents used which person's connection, audited at most once a minute per pair.
+    let usage: ConnectionUsage
+    let audit: AuditTrail
+    let clock: any LatchkeyClock
 
-    func resolve(caller: Caller, provider: ProviderID, connectionID: String?, user: String?) async throws -> StoredConnection {
+    public init(
+        store: any ConnectionStore, cache: ConnectionCache, consents: ConsentGate, usage: ConnectionUsage, audit: AuditTrail,
+        clock: any LatchkeyClock
+    ) {
+        self.store = store
+        self.cache = cache
+        self.consents = consents
+        self.usage = usage
+        self.audit = audit
+        self.clock = clock
+    }
+
+    /// The connection `caller` uses for `provider`: the one `connectionID` names, a user's when `user` is given, else the
+    /// nearest default along the caller's owner chain.
+    public func resolve(caller: Caller, provider: ProviderID, connectionID: String?, user: String?) async throws -> StoredConnection {
         let key = ConnectionCache.ResolutionKey(caller: caller.actorName, provider: provider, connection: connectionID, user: user)
-        let stored = try await services.connectionCache.resolution(key) {
+        let stored = try await cache.resolution(key) {
             let stored = try await resolveFromStore(caller: caller, provider: provider, connectionID: connectionID, user: user)
-            if case .agent(let agent) = caller { try await Consents(services: services).require(agent: agent, for: stored.connection) }
+            if case .agent(let agent) = caller { try await consents.require(agent: agent, for: stored.connection) }
             return stored
         }
         if case .agent(let agent) = caller, stored.connection.owner.kind == .user,
-            services.connectionUsage.shouldRecord(connection: stored.connection.id, agent: agent, now: services.clock.now)
+            usage.shouldRecord(connection: stored.connection.id, agent: agent, now: clock.now)
         {
-            await services.audit(AuditEvent(
-                at: services.clock.now, actor: agent.description, action: "connection.used", owner: stored.connection.owner,
+            await audit.record(AuditEvent(
+                at: clock.now, actor: agent.description, action: "connection.used", owner: stored.connection.owner,
                 provider: stored.connection.provider, connectionID: stored.connection.id))
         }
         return stored
@@ -52,14 +73,14 @@ struct ConnectionResolver: Sendable {
             throw notFound  // people act at /me, not through the agents' API
         }
         if let connectionID {
-            guard let stored = try await services.store.connection(id: ConnectionID(rawValue: connectionID)),
+            guard let stored = try await store.connection(id: ConnectionID(rawValue: connectionID)),
                 stored.connection.provider == provider, stored.connection.state != .revoked,
                 owners.map({ $0.contains(stored.connection.owner) }) ?? true
             else { throw notFound }
             return stored
         }
         guard let owners else { throw notFound }
-        let candidates = try await services.store.storedConnections(owners: owners, provider: provider)
+        let candidates = try await store.storedConnections(owners: owners, provider: provider)
             .filter { $0.connection.state != .revoked }
         for owner in owners {
             let mine = candidates.filter { $0.connection.owner == owner && $0.connection.state != .installed }
@@ -72,7 +93,7 @@ struct ConnectionResolver: Sendable {
     }
 
     /// Refuses connections that cannot be used now: not yet connected, or waiting for a person to reconnect.
-    func requireUsable(_ connection: Connection) throws(LatchkeyError) {
+    public static func requireUsable(_ connection: Connection) throws(LatchkeyError) {
         switch connection.state {
         case .active, .error: return
         case .installed: throw LatchkeyError(.notConnected, "connection \(connection.id) is installed but not connected yet")

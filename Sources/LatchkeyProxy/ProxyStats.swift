@@ -12,9 +12,9 @@ import Synchronization
 ///
 /// An error is a call that Latchkey refused or could not complete (its own error) or that the provider answered
 /// with a 5xx status; a provider's 4xx answer is the caller's business and counts as a completed call.
-final class ProxyStats: Sendable {
+public final class ProxyStats: Sendable {
     /// Hours shown, the current one last.
-    static let window = 24
+    public static let window = 24
     private let store: any ProxyStatsStore
     private let state = Mutex(State())
 
@@ -32,10 +32,10 @@ final class ProxyStats: Sendable {
         var hour: Int
     }
 
-    init(store: any ProxyStatsStore) { self.store = store }
+    public init(store: any ProxyStatsStore) { self.store = store }
 
     /// Counts one call. Never waits for the store.
-    func record(_ provider: ProviderID, at time: Date, failed: Bool) {
+    public func record(_ provider: ProviderID, at time: Date, failed: Bool) {
         let key = Key(provider: provider, hour: ProxyHourCounts.hour(of: time))
         state.withLock { state in
             if failed { state.pending[key, default: OutcomeCounts()].failed += 1 } else { state.pending[key, default: OutcomeCounts()].succeeded += 1 }
@@ -44,7 +44,7 @@ final class ProxyStats: Sendable {
 
     /// Adds the calls counted since the last flush to the store. When the store fails they are kept for the next
     /// flush, but for hours already past the window at `now`. A flush started while another runs does nothing.
-    func flush(now: Date) async throws {
+    public func flush(now: Date) async throws {
         let taken: [Key: OutcomeCounts]? = state.withLock { state in
             guard !state.flushing, !state.pending.isEmpty else { return nil }
             state.flushing = true
@@ -71,14 +71,14 @@ final class ProxyStats: Sendable {
     }
 
     /// The last `window` hours of `provider`, oldest first, the current hour last.
-    func hourly(_ provider: ProviderID, now: Date) async throws -> [OutcomeCounts] {
+    public func hourly(_ provider: ProviderID, now: Date) async throws -> [OutcomeCounts] {
         let current = ProxyHourCounts.hour(of: now)
         let hours = try await counts(provider, now: now)[provider] ?? [:]
         return (0..<Self.window).map { hours[current - Self.window + 1 + $0] ?? OutcomeCounts() }
     }
 
     /// The totals of the last `window` hours, by provider (providers without calls are missing).
-    func totals(now: Date) async throws -> [ProviderID: OutcomeCounts] {
+    public func totals(now: Date) async throws -> [ProviderID: OutcomeCounts] {
         try await counts(nil, now: now).mapValues { hours in
             hours.values.reduce(into: OutcomeCounts()) { $0.add($1) }
         }

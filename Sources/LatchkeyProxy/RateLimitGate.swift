@@ -8,14 +8,14 @@ import Synchronization
 /// A call that would wait at most `maxHold` waits for the reset and then goes; a longer wait is refused at once
 /// with 429 `rate_limited` and a `Retry-After`, and nothing is sent. The state is per process: replicas each
 /// learn a provider's limit from their own answers.
-final class RateLimitGate: Sendable {
+public final class RateLimitGate: Sendable {
     private let blockedUntil = Mutex<[ConnectionID: Date]>([:])
     let maxHold: TimeInterval
 
-    init(maxHold: TimeInterval = 5) { self.maxHold = maxHold }
+    public init(maxHold: TimeInterval = 5) { self.maxHold = maxHold }
 
     /// Waits until `connection` may call, or throws `rate_limited`.
-    func admit(_ connection: ConnectionID, clock: any LatchkeyClock) async throws {
+    public func admit(_ connection: ConnectionID, clock: any LatchkeyClock) async throws {
         guard let until = blockedUntil.withLock({ $0[connection] }) else { return }
         let wait = until.timeIntervalSince(clock.now)
         if wait <= 0 {
@@ -31,7 +31,7 @@ final class RateLimitGate: Sendable {
     }
 
     /// Records that `connection` may not call before `until`.
-    func block(_ connection: ConnectionID, until: Date) {
+    public func block(_ connection: ConnectionID, until: Date) {
         blockedUntil.withLock { current in
             if let existing = current[connection], existing >= until { return }
             current[connection] = until

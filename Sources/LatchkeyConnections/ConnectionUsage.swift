@@ -5,14 +5,14 @@ import Synchronization
 
 /// Records in the audit log which agents use a person's connections (`connection.used`), so the person sees it at
 /// `/me`. At most once per connection and agent per `interval` in each process: the hot path pays a dictionary look-up.
-final class ConnectionUsage: Sendable {
+public final class ConnectionUsage: Sendable {
     private let lastNoted = Mutex<[String: Date]>([:])
     let interval: TimeInterval
 
-    init(interval: TimeInterval = 60) { self.interval = interval }
+    public init(interval: TimeInterval = 60) { self.interval = interval }
 
     /// Whether this use should be recorded now (and remembers that it was).
-    func shouldRecord(connection: ConnectionID, agent: OwnerRef, now: Date) -> Bool {
+    public func shouldRecord(connection: ConnectionID, agent: OwnerRef, now: Date) -> Bool {
         let key = connection.rawValue + "|" + agent.description
         return lastNoted.withLock { map in
             if let last = map[key], now.timeIntervalSince(last) < interval { return false }

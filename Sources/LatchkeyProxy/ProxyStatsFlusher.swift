@@ -11,7 +11,7 @@ import ServiceLifecycle
 /// On graceful shutdown the sleep is cut short and one last flush runs. Hummingbird shuts its HTTP server down
 /// before the services beside it, so by then no call is still being counted. A flush in progress is never cancelled
 /// by a graceful shutdown: one cut off after its commit would be retried and counted twice.
-struct ProxyStatsFlusher: Service {
+public struct ProxyStatsFlusher: Service {
     let stats: ProxyStats
     let store: any ProxyStatsStore
     let interval: Duration
@@ -20,7 +20,15 @@ struct ProxyStatsFlusher: Service {
     /// Hours kept in the store: twice the dashboard's window.
     var retentionHours = 2 * ProxyStats.window
 
-    func run() async throws {
+    public init(stats: ProxyStats, store: any ProxyStatsStore, interval: Duration, clock: any LatchkeyClock, logger: Logger) {
+        self.stats = stats
+        self.store = store
+        self.interval = interval
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public func run() async throws {
         var prunedAt: Date?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await clock.sleep(for: interval) }

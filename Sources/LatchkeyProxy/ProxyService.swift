@@ -1,9 +1,10 @@
 import Foundation
+import LatchkeyConnections
 import LatchkeyHTTP
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyOAuth
-import LatchkeyProxy
+import LatchkeyObservability
 import LatchkeyRuntime
 import LatchkeyStore
 import LatchkeyTokens
@@ -11,14 +12,37 @@ import LatchkeyTokens
 /// Carries an agent's call to a provider: resolves the connection, builds a URL that cannot leave the
 /// manifest's base URL, injects the credential, draws credits, retries what may be retried, and refreshes
 /// once on a 401.
-struct ProxyService: Sendable {
-    let services: LatchkeyServices
+public struct ProxyService: Sendable {
+    let store: any ConnectionStore & CreditStore
     let broker: TokenBroker
+    let transport: any HTTPTransport
+    /// Holds back calls on connections whose provider said their rate limit is spent.
+    let rateLimits: RateLimitGate
+    /// Calls and errors per provider and hour, for the dashboard.
+    let stats: ProxyStats
+    let metrics: LatchkeyMetrics
+    /// Hands out a link a person can use to connect a connection again, for `reauth_required` answers.
+    let reconnectLinks: any ReconnectLinkSource
+    let clock: any LatchkeyClock
     /// The largest request body forwarded and response body returned.
-    static let maxBodyBytes = 10 * 1024 * 1024
+    public static let maxBodyBytes = 10 * 1024 * 1024
+
+    public init(
+        store: any ConnectionStore & CreditStore, broker: TokenBroker, transport: any HTTPTransport, rateLimits: RateLimitGate,
+        stats: ProxyStats, metrics: LatchkeyMetrics, reconnectLinks: any ReconnectLinkSource, clock: any LatchkeyClock
+    ) {
+        self.store = store
+        self.broker = broker
+        self.transport = transport
+        self.rateLimits = rateLimits
+        self.stats = stats
+        self.metrics = metrics
+        self.reconnectLinks = reconnectLinks
+        self.clock = clock
+    }
 
     /// A call's request body.
-    enum Body {
+    public enum Body: Sendable {
         case none
         /// Held in memory: the call can be retried.
         case bytes([UInt8])
@@ -27,19 +51,31 @@ struct ProxyService: Sendable {
     }
 
     /// One call to make, relative to the provider's base URL.
-    struct Call {
-        var method: String
-        var path: String
-        var query: String?
-        var headers: [OutboundHeader]
-        var body: Body
-        var retries: RetryPolicy
+    public struct Call: Sendable {
+        public var method: String
+        public var path: String
+        public var query: String?
+        public var headers: [OutboundHeader]
+        public var body: Body
+        public var retries: RetryPolicy
         /// The path was built from a tool template, its arguments percent-encoded by Latchkey.
-        var fromTool = false
+        public var fromTool = false
+
+        public init(
+            method: String, path: String, query: String?, headers: [OutboundHeader], body: Body, retries: RetryPolicy, fromTool: Bool = false
+        ) {
+            self.method = method
+            self.path = path
+            self.query = query
+            self.headers = headers
+            self.body = body
+            self.retries = retries
+            self.fromTool = fromTool
+        }
     }
 
     /// Sends `call` on `stored`'s behalf and returns the provider's whole answer (any status), within the body cap.
-    func send(_ call: Call, manifest: ProviderManifest, stored: StoredConnection, caller: Caller) async throws -> OutboundResponse {
+    public func send(_ call: Call, manifest: ProviderManifest, stored: StoredConnection, caller: Caller) async throws -> OutboundResponse {
         let response = try await stream(call, manifest: manifest, stored: stored, caller: caller)
         do {
             return try await response.collected(upTo: Self.maxBodyBytes)
@@ -50,16 +86,16 @@ struct ProxyService: Sendable {
 
     /// Sends `call` on `stored`'s behalf and returns once the provider's head has arrived; the body streams.
     /// A connection that needs a person again fails with `reauth_required` and a reconnect link.
-    func stream(_ call: Call, manifest: ProviderManifest, stored: StoredConnection, caller: Caller) async throws
+    public func stream(_ call: Call, manifest: ProviderManifest, stored: StoredConnection, caller: Caller) async throws
         -> OutboundStreamingResponse
     {
         let response: OutboundStreamingResponse
         do {
             response = try await streamUsable(call, manifest: manifest, stored: stored, caller: caller)
         } catch var error as LatchkeyError {
-            services.proxyStats.record(manifest.id, at: services.clock.now, failed: true)
+            stats.record(manifest.id, at: clock.now, failed: true)
             guard error.code == .reauthRequired else { throw error }
-            if let link = await ConnectFlow(services: services).reconnectLink(for: stored.connection, caller: caller) {
+            if let link = await reconnectLinks.reconnectLink(for: stored.connection, caller: caller) {
                 error.connectURL = link.url
                 error.connectURLExpiresAt = link.expiresAt
                 error.message += "; a person can connect it again at the connect_url"
@@ -68,10 +104,10 @@ struct ProxyService: Sendable {
             }
             throw error
         } catch {
-            services.proxyStats.record(manifest.id, at: services.clock.now, failed: true)
+            stats.record(manifest.id, at: clock.now, failed: true)
             throw error
         }
-        services.proxyStats.record(manifest.id, at: services.clock.now, failed: response.status >= 500)
+        stats.record(manifest.id, at: clock.now, failed: response.status >= 500)
         return response
     }
 
@@ -81,7 +117,7 @@ struct ProxyService: Sendable {
         guard let proxy = manifest.proxy else {
             throw LatchkeyError(.invalidRequest, "provider: \(manifest.id) has no proxy base URL", field: "provider")
         }
-        try ConnectionResolver(services: services).requireUsable(stored.connection)
+        try ConnectionResolver.requireUsable(stored.connection)
         var (connection, credential) = manifest.auth == .none
             ? (stored.connection, Credential()) : try await broker.credential(for: stored)
         guard let base = proxy.baseURL.render(connection.config), URLRules.isAllowed(base) else {
@@ -89,14 +125,14 @@ struct ProxyService: Sendable {
         }
         let url = try ProxyTarget.url(base: base, path: call.path, query: call.query, encodedByLatchkey: call.fromTool)
 
-        try await services.rateLimits.admit(connection.id, clock: services.clock)
+        try await rateLimits.admit(connection.id, clock: clock)
         let org = connection.owner.org
         let metered: Int? = if case .metered(let credits) = manifest.pricing { credits } else { nil }
         if let credits = metered {
-            guard try await services.store.drawCredits(org: org, amount: credits, provider: manifest.id, agent: caller.actorName) else {
+            guard try await store.drawCredits(org: org, amount: credits, provider: manifest.id, agent: caller.actorName) else {
                 throw LatchkeyError(.creditsExhausted, "the credit pool of org:\(org) is exhausted; an admin can add credits")
             }
-            services.metrics.creditsUsed(provider: manifest.id, amount: credits)
+            metrics.creditsUsed(provider: manifest.id, amount: credits)
         }
         var bytes: [UInt8]?
         var upload: OutboundUpload?
@@ -121,30 +157,30 @@ struct ProxyService: Sendable {
             }
             if let inject = proxy.inject { try CredentialInjection.apply(inject, credential: credential, to: &request) }
             let response: OutboundStreamingResponse
-            let sent = services.clock.now
+            let sent = clock.now
             do {
-                response = try await services.transport.stream(request, upload: upload)
-                services.metrics.proxyCall(provider: manifest.id, status: response.status, duration: .interval(services.clock.now.timeIntervalSince(sent)))
+                response = try await transport.stream(request, upload: upload)
+                metrics.proxyCall(provider: manifest.id, status: response.status, duration: .interval(clock.now.timeIntervalSince(sent)))
             } catch let error as OutboundError {
-                services.metrics.proxyCall(provider: manifest.id, status: nil, duration: .interval(services.clock.now.timeIntervalSince(sent)))
+                metrics.proxyCall(provider: manifest.id, status: nil, duration: .interval(clock.now.timeIntervalSince(sent)))
                 // A call that never reached the provider costs nothing.
                 if let credits = metered, error.code == .connectFailed || error.code == .invalidURL || error.code == .insecureURL {
-                    try? await services.store.refundCredits(org: org, amount: credits, provider: manifest.id, agent: caller.actorName)
+                    try? await store.refundCredits(org: org, amount: credits, provider: manifest.id, agent: caller.actorName)
                 }
                 throw LatchkeyError(outbound: error, step: "\(manifest.id)", limit: Self.maxBodyBytes)
             }
             let head = OutboundResponse(status: response.status, headers: response.headers)
-            if let until = proxy.rateLimit.flatMap({ RateLimitReading.exhaustedUntil($0, response: head, now: services.clock.now) })
-                ?? RateLimitReading.retryAfterUntil(head, now: services.clock.now)
+            if let until = proxy.rateLimit.flatMap({ RateLimitReading.exhaustedUntil($0, response: head, now: clock.now) })
+                ?? RateLimitReading.retryAfterUntil(head, now: clock.now)
             {
-                services.rateLimits.block(connection.id, until: until)
+                rateLimits.block(connection.id, until: until)
             }
             guard replayable else { return response }
             // A 401 may mean the token died early: refresh once and try again, whatever the retry setting.
             if response.status == 401, !refreshedOn401, manifest.auth.oauth2 != nil, credential.refreshToken != nil {
                 refreshedOn401 = true
                 response.body.cancel()
-                let latest = try await services.store.connection(id: connection.id) ?? stored
+                let latest = try await store.connection(id: connection.id) ?? stored
                 // Another call may have refreshed already; then its token is the one to retry with.
                 let newer = latest.connection.version > connection.version
                 (connection, credential) = try await broker.credential(for: latest, force: !newer)
@@ -156,10 +192,17 @@ struct ProxyService: Sendable {
             {
                 response.body.cancel()
                 waited += delay
-                try await services.clock.sleep(for: delay)
+                try await clock.sleep(for: delay)
                 continue
             }
             return response
         }
     }
+}
+
+/// Hands out a link that a person opens to connect a connection again (the connect flow), for answers that say the
+/// connection needs a person.
+public protocol ReconnectLinkSource: Sendable {
+    /// A link for `connection` that `caller` may hand on, with its expiry; nil when there is none to give.
+    func reconnectLink(for connection: Connection, caller: Caller) async -> (url: String, expiresAt: Date)?
 }

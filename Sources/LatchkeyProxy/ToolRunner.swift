@@ -1,0 +1,102 @@
+import Foundation
+import LatchkeyConnections
+import LatchkeyManifest
+import LatchkeyModel
+import LatchkeyStore
+
+/// Which tools a caller may use, and running one.
+public struct ToolRunner: Sendable {
+    let catalog: ProviderCatalog
+    let store: any ConnectionStore & GrantStore
+    let resolver: ConnectionResolver
+    let proxy: ProxyService
+
+    public init(catalog: ProviderCatalog, store: any ConnectionStore & GrantStore, resolver: ConnectionResolver, proxy: ProxyService) {
+        self.catalog = catalog
+        self.store = store
+        self.resolver = resolver
+        self.proxy = proxy
+    }
+
+    /// One tool as `GET /v1/tools` lists it.
+    public struct ToolView: Encodable, Sendable {
+        public let name: String
+        public let provider: String
+        public let tool: String
+        public let description: String
+        public let access: String
+        public let input: JSONValue
+    }
+
+    /// What a tool call came to: the provider's status and answer, and the connection it ran on.
+    public struct Outcome: Sendable {
+        public var status: Int
+        /// The provider's answer: JSON when it sent JSON, else its text.
+        public var result: JSONValue
+        public var connection: ConnectionID
+
+        /// Whether the provider answered with a 2xx status.
+        public var succeeded: Bool { (200..<300).contains(status) }
+
+        /// `{"status", "result", "connection"}`, as the agents' API answers.
+        public var json: JSONValue {
+            .object(["status": .number(Double(status)), "result": result, "connection": .string(connection.rawValue)])
+        }
+    }
+
+    /// The tools `caller` may call now: those of providers with a usable connection on its chain; write tools
+    /// only when granted. An admin sees every tool.
+    public func available(to caller: Caller) async throws -> [ToolView] {
+        func view(_ m: ProviderManifest, _ t: ToolSpec) -> ToolView {
+            ToolView(name: "\(m.id).\(t.name)", provider: m.id.rawValue, tool: t.name, description: t.description, access: t.access.rawValue, input: t.input)
+        }
+        guard case .agent(let agent) = caller else {
+            return catalog.sorted.flatMap { m in m.tools.map { view(m, $0) } }
+        }
+        let usable = try await store.connections(owners: agent.inheritanceChain, provider: nil)
+            .filter { $0.state == .active || $0.state == .error }
+        let providers = Set(usable.map(\.provider))
+        let grants = try await store.grants(agent: agent)
+        return catalog.sorted.filter { providers.contains($0.id) }.flatMap { m in
+            m.tools.filter { $0.access == .read || grants.contains("\(m.id).\($0.name)") }.map { view(m, $0) }
+        }
+    }
+
+    /// Parses `provider.tool`.
+    public func lookup(_ name: String) throws(LatchkeyError) -> (ProviderManifest, ToolSpec) { try Self.lookup(name, in: catalog) }
+
+    /// Parses `provider.tool` against `catalog`.
+    public static func lookup(_ name: String, in catalog: ProviderCatalog) throws(LatchkeyError) -> (ProviderManifest, ToolSpec) {
+        let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let manifest = catalog.manifests[ProviderID(parts[0])], let tool = manifest.tool(named: parts[1]) else {
+            throw LatchkeyError(.notFound, "tool: no tool '\(name.prefix(80))' (expected provider.tool)", field: "tool")
+        }
+        return (manifest, tool)
+    }
+
+    /// Runs a tool: checks the grant, validates the arguments, resolves the connection and calls the provider.
+    public func call(_ name: String, arguments: JSONValue, connectionID: String?, user: String?, caller: Caller) async throws -> Outcome {
+        let (manifest, tool) = try lookup(name)
+        if tool.access == .write, case .agent(let agent) = caller {
+            guard try await store.grants(agent: agent).contains("\(manifest.id).\(tool.name)") else {
+                throw LatchkeyError(.toolNotGranted, "tool: \(manifest.id).\(tool.name) writes, and no admin has granted it to \(agent)", field: "tool")
+            }
+        }
+        var args = arguments
+        if case .object(var object) = args {
+            object.removeValue(forKey: "connection")
+            args = .object(object)
+        }
+        let request = try ToolRequest(tool: tool, arguments: args)
+        let stored = try await resolver.resolve(
+            caller: caller, provider: manifest.id, connectionID: connectionID ?? arguments.objectValue?["connection"]?.stringValue, user: user)
+        let response = try await proxy.send(
+            ProxyService.Call(
+                method: request.method, path: request.path, query: request.query, headers: request.headers,
+                body: request.body.map { .bytes($0) } ?? .none,
+                retries: RetryPolicy(), fromTool: true),
+            manifest: manifest, stored: stored, caller: caller)
+        let result = JSONValue.parse(response.body) ?? .string(String(decoding: response.body, as: UTF8.self))
+        return Outcome(status: response.status, result: result, connection: stored.connection.id)
+    }
+}
