@@ -160,8 +160,8 @@ extension PostgresStore {
             scopesGranted: decode([String].self, try row.value("scopes_granted")) ?? [],
             config: decode([String: String].self, try row.value("config")) ?? [:],
             expiresAt: date(try row.value("expires_at")), lastRefreshedAt: date(try row.value("last_refreshed_at")),
-            lastError: try row.value("last_error"), isDefault: try row.value("is_default"), createdAt: date(try row.value("created_at"))!,
-            updatedAt: date(try row.value("updated_at"))!, version: try row.value("version"))
+            lastError: try row.value("last_error"), isDefault: try row.value("is_default"), createdAt: try StoredTime.required(try row.value("created_at"), "created_at"),
+            updatedAt: try StoredTime.required(try row.value("updated_at"), "updated_at"), version: try row.value("version"))
     }
 }
 
@@ -262,7 +262,7 @@ extension PostgresStore {
             .first.map { row in
                 RefreshLease(
                     connectionID: id, holder: try row.value("holder"), fence: try row.value("fence"),
-                    expiresAt: Self.date(try row.value("expires_at"))!)
+                    expiresAt: try StoredTime.required(try row.value("expires_at"), "expires_at"))
             }
     }
 

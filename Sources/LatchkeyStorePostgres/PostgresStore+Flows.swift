@@ -26,8 +26,8 @@ extension PostgresStore {
             connectionID: try row.value("connection_id", as: String?.self).map(ConnectionID.init(rawValue:)),
             installID: try row.value("install_id", as: String?.self).map(ConnectionID.init(rawValue:)),
             extraScopes: Self.decode([String].self, try row.value("extra_scopes")) ?? [], returnTo: try row.value("return_to"),
-            createdBy: try row.value("created_by"), createdAt: Self.date(try row.value("created_at"))!,
-            expiresAt: Self.date(try row.value("expires_at"))!, usedAt: Self.date(try row.value("used_at")))
+            createdBy: try row.value("created_by"), createdAt: try StoredTime.required(try row.value("created_at"), "created_at"),
+            expiresAt: try StoredTime.required(try row.value("expires_at"), "expires_at"), usedAt: Self.date(try row.value("used_at")))
     }
 
     public func markSessionUsed(tokenHash: String, at: Date) async throws -> Bool {
@@ -65,7 +65,7 @@ extension PostgresStore {
             owner: owner, sealedVerifier: Self.bytes(try row.value("verifier", as: ByteBuffer?.self)),
             browserBindingHash: try row.value("browser_binding_hash"), scopes: Self.decode([String].self, try row.value("scopes")) ?? [],
             config: Self.decode([String: String].self, try row.value("config")) ?? [:],
-            createdAt: Self.date(try row.value("created_at"))!, expiresAt: Self.date(try row.value("expires_at"))!)
+            createdAt: try StoredTime.required(try row.value("created_at"), "created_at"), expiresAt: try StoredTime.required(try row.value("expires_at"), "expires_at"))
     }
 
     public func purgeExpired(before: Date) async throws -> Int {

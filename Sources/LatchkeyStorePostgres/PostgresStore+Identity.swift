@@ -161,7 +161,7 @@ extension PostgresStore {
         return AppRegistration(
             provider: ProviderID(try row.value("provider", as: String.self)), owner: owner, clientID: try row.value("client_id"),
             sealedClientSecret: bytes(try row.value("client_secret", as: ByteBuffer?.self)),
-            scopes: decode([String].self, try row.value("scopes")) ?? [], updatedAt: date(try row.value("updated_at"))!)
+            scopes: decode([String].self, try row.value("scopes")) ?? [], updatedAt: try StoredTime.required(try row.value("updated_at"), "updated_at"))
     }
 }
 

@@ -87,7 +87,7 @@ extension PostgresStore {
         guard let row = try await execute("SELECT * FROM sign_in_providers WHERE org = \(org)").first else { return nil }
         return SignInProvider(
             org: try row.value("org"), issuer: try row.value("issuer"), clientID: try row.value("client_id"),
-            sealedClientSecret: Self.bytes(try row.value("client_secret", as: ByteBuffer?.self)), updatedAt: Self.date(try row.value("updated_at"))!)
+            sealedClientSecret: Self.bytes(try row.value("client_secret", as: ByteBuffer?.self)), updatedAt: try StoredTime.required(try row.value("updated_at"), "updated_at"))
     }
 
     public func createSignInLink(tokenHash: String, person: OwnerRef, createdAt: Date, expiresAt: Date) async throws {
@@ -135,7 +135,7 @@ extension PostgresStore {
         SignInState(
             stateHash: try row.value("state_hash"), org: try row.value("org"), nonceHash: try row.value("nonce_hash"),
             sealedVerifier: bytes(try row.value("verifier", as: ByteBuffer.self)) ?? [], browserBindingHash: try row.value("browser_binding_hash"),
-            next: try row.value("next"), createdAt: date(try row.value("created_at"))!, expiresAt: date(try row.value("expires_at"))!)
+            next: try row.value("next"), createdAt: try StoredTime.required(try row.value("created_at"), "created_at"), expiresAt: try StoredTime.required(try row.value("expires_at"), "expires_at"))
     }
 }
 
@@ -162,7 +162,7 @@ extension PostgresStore {
             try await execute("DELETE FROM person_sessions WHERE id_hash = \(idHash) AND expires_at <= \(Self.time(now))")
             return nil
         }
-        return (person, Self.date(expiry)!)
+        return (person, try StoredTime.required(expiry, "expires_at"))
     }
 
     public func deletePersonSession(idHash: String) async throws {
@@ -237,6 +237,6 @@ extension PostgresStore {
         else { return nil }
         return Consent(
             connectionID: ConnectionID(rawValue: try row.value("connection_id")), grantee: grantee, person: person,
-            grantedAt: date(try row.value("granted_at"))!, expiresAt: date(try row.value("expires_at")))
+            grantedAt: try StoredTime.required(try row.value("granted_at"), "granted_at"), expiresAt: date(try row.value("expires_at")))
     }
 }

@@ -92,7 +92,7 @@ extension PostgresStore {
     public func attempts(deliveryID: String) async throws -> [WebhookAttempt] {
         try await execute("SELECT * FROM webhook_attempts WHERE delivery_id = \(deliveryID) ORDER BY attempt").map {
             WebhookAttempt(
-                deliveryID: try $0.value("delivery_id"), number: try $0.value("attempt"), at: Self.date(try $0.value("at"))!,
+                deliveryID: try $0.value("delivery_id"), number: try $0.value("attempt"), at: try StoredTime.required(try $0.value("at"), "at"),
                 statusCode: try $0.value("status_code"), error: try $0.value("error"), durationMilliseconds: try $0.value("duration_ms"))
         }
     }
@@ -107,8 +107,8 @@ extension PostgresStore {
         Webhook(
             id: try row.value("id"), org: try row.value("org"), url: try row.value("url"),
             events: (decode([String].self, try row.value("events")) ?? []).compactMap(WebhookEventType.init(rawValue:)),
-            sealedSecret: bytes(try row.value("secret", as: ByteBuffer.self)) ?? [], createdAt: date(try row.value("created_at"))!,
-            updatedAt: date(try row.value("updated_at"))!)
+            sealedSecret: bytes(try row.value("secret", as: ByteBuffer.self)) ?? [], createdAt: try StoredTime.required(try row.value("created_at"), "created_at"),
+            updatedAt: try StoredTime.required(try row.value("updated_at"), "updated_at"))
     }
 
     static func delivery(_ row: PostgresRandomAccessRow) throws -> WebhookDelivery? {
@@ -119,7 +119,7 @@ extension PostgresStore {
             id: try row.value("id"), webhookID: try row.value("webhook_id"), org: try row.value("org"), eventID: try row.value("event_id"),
             event: event, connectionID: try row.value("connection_id", as: String?.self).map(ConnectionID.init(rawValue:)),
             payload: bytes(try row.value("payload", as: ByteBuffer.self)) ?? [], status: status, attempts: try row.value("attempts"),
-            createdAt: date(try row.value("created_at"))!, nextAttemptAt: date(try row.value("next_attempt_at")),
+            createdAt: try StoredTime.required(try row.value("created_at"), "created_at"), nextAttemptAt: date(try row.value("next_attempt_at")),
             lastAttemptAt: date(try row.value("last_attempt_at")), lastStatusCode: try row.value("last_status_code"),
             lastError: try row.value("last_error"), deliveredAt: date(try row.value("delivered_at")))
     }

@@ -91,7 +91,7 @@ extension SQLiteStore {
                 db, sql: "SELECT holder, fence, expires_at FROM refresh_leases WHERE connection_id = ? AND expires_at > 0",
                 arguments: [id.rawValue]
             ).map { row in
-                RefreshLease(connectionID: id, holder: row["holder"], fence: row["fence"], expiresAt: Self.date(row["expires_at"])!)
+                RefreshLease(connectionID: id, holder: row["holder"], fence: row["fence"], expiresAt: try Self.time(row, "expires_at"))
             }
         }
     }

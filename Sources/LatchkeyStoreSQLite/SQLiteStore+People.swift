@@ -88,7 +88,7 @@ extension SQLiteStore {
             try Row.fetchOne(db, sql: "SELECT * FROM sign_in_providers WHERE org = ?", arguments: [org]).map { row in
                 SignInProvider(
                     org: row["org"], issuer: row["issuer"], clientID: row["client_id"],
-                    sealedClientSecret: (row["client_secret"] as Data?).map { Array($0) }, updatedAt: Self.date(row["updated_at"])!)
+                    sealedClientSecret: (row["client_secret"] as Data?).map { Array($0) }, updatedAt: try Self.time(row, "updated_at"))
             }
         }
     }
@@ -143,11 +143,11 @@ extension SQLiteStore {
         }
     }
 
-    static func signInState(_ row: Row) -> SignInState {
+    static func signInState(_ row: Row) throws -> SignInState {
         SignInState(
             stateHash: row["state_hash"], org: row["org"], nonceHash: row["nonce_hash"], sealedVerifier: Array(row["verifier"] as Data),
-            browserBindingHash: row["browser_binding_hash"], next: row["next"], createdAt: date(row["created_at"])!,
-            expiresAt: date(row["expires_at"])!)
+            browserBindingHash: row["browser_binding_hash"], next: row["next"], createdAt: try Self.time(row, "created_at"),
+            expiresAt: try Self.time(row, "expires_at"))
     }
 }
 
@@ -177,7 +177,7 @@ extension SQLiteStore {
             }
             return nil
         }
-        return (person, Self.date(expiry)!)
+        return (person, try StoredTime.required(expiry, "expires_at"))
     }
 
     public func deletePersonSession(idHash: String) async throws {
@@ -264,10 +264,10 @@ extension SQLiteStore {
         return grantees.lazy.compactMap { grantee in live.first { $0.grantee == grantee } }.first
     }
 
-    static func consent(_ row: Row) -> Consent? {
+    static func consent(_ row: Row) throws -> Consent? {
         guard let grantee = try? OwnerRef(parsing: row["grantee"]), let person = try? OwnerRef(parsing: row["person"]) else { return nil }
         return Consent(
-            connectionID: ConnectionID(rawValue: row["connection_id"]), grantee: grantee, person: person, grantedAt: date(row["granted_at"])!,
-            expiresAt: date(row["expires_at"]))
+            connectionID: ConnectionID(rawValue: row["connection_id"]), grantee: grantee, person: person, grantedAt: try Self.time(row, "granted_at"),
+            expiresAt: try Self.optionalTime(row, "expires_at"))
     }
 }

@@ -23,7 +23,7 @@ extension SQLiteStore {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM replicas WHERE seen_at >= ? ORDER BY address, id", arguments: [Self.time(seenSince)]).map { row in
                 ReplicaHeartbeat(
-                    id: row["id"], address: row["address"], startedAt: Self.date(row["started_at"])!, seenAt: Self.date(row["seen_at"])!,
+                    id: row["id"], address: row["address"], startedAt: try Self.time(row, "started_at"), seenAt: try Self.time(row, "seen_at"),
                     keyFingerprints: ReplicaHeartbeat.decodeFingerprints(row["key_fingerprints"]), wrappingVersion: row["wrapping_version"])
             }
         }

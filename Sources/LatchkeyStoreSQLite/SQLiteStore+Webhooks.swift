@@ -124,7 +124,7 @@ extension SQLiteStore {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt", arguments: [deliveryID]).map {
                 WebhookAttempt(
-                    deliveryID: $0["delivery_id"], number: $0["attempt"], at: Self.date($0["at"])!, statusCode: $0["status_code"],
+                    deliveryID: $0["delivery_id"], number: $0["attempt"], at: try Self.time($0, "at"), statusCode: $0["status_code"],
                     error: $0["error"], durationMilliseconds: $0["duration_ms"])
             }
         }
@@ -139,14 +139,14 @@ extension SQLiteStore {
         }
     }
 
-    static func webhook(_ row: Row) -> Webhook {
+    static func webhook(_ row: Row) throws -> Webhook {
         Webhook(
             id: row["id"], org: row["org"], url: row["url"],
             events: (decode([String].self, row["events"]) ?? []).compactMap(WebhookEventType.init(rawValue:)),
-            sealedSecret: Array(row["secret"] as Data), createdAt: date(row["created_at"])!, updatedAt: date(row["updated_at"])!)
+            sealedSecret: Array(row["secret"] as Data), createdAt: try Self.time(row, "created_at"), updatedAt: try Self.time(row, "updated_at"))
     }
 
-    static func delivery(_ row: Row) -> WebhookDelivery? {
+    static func delivery(_ row: Row) throws -> WebhookDelivery? {
         guard let event = WebhookEventType(rawValue: row["event"]), let status = WebhookDeliveryStatus(rawValue: row["status"]) else {
             return nil
         }
@@ -154,8 +154,8 @@ extension SQLiteStore {
         return WebhookDelivery(
             id: row["id"], webhookID: row["webhook_id"], org: row["org"], eventID: row["event_id"], event: event,
             connectionID: connection.map(ConnectionID.init(rawValue:)), payload: Array(row["payload"] as Data), status: status,
-            attempts: row["attempts"], createdAt: date(row["created_at"])!, nextAttemptAt: date(row["next_attempt_at"]),
-            lastAttemptAt: date(row["last_attempt_at"]), lastStatusCode: row["last_status_code"], lastError: row["last_error"],
-            deliveredAt: date(row["delivered_at"]))
+            attempts: row["attempts"], createdAt: try Self.time(row, "created_at"), nextAttemptAt: try Self.optionalTime(row, "next_attempt_at"),
+            lastAttemptAt: try Self.optionalTime(row, "last_attempt_at"), lastStatusCode: row["last_status_code"], lastError: row["last_error"],
+            deliveredAt: try Self.optionalTime(row, "delivered_at"))
     }
 }

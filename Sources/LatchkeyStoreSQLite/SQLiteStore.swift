@@ -27,7 +27,20 @@ public final class SQLiteStore: LatchkeyStorage {
     }
 
     static func time(_ date: Date) -> Double { date.timeIntervalSince1970 }
-    static func date(_ value: Double?) -> Date? { value.map(Date.init(timeIntervalSince1970:)) }
+    static func date(_ value: Double?) -> Date? { StoredTime.date(value) }
+
+    /// The time in `column`, which the row must hold. A row holding something else (edited by hand, or damaged) fails
+    /// the read with `internal_error` naming the column, where GRDB's typed subscript would stop the process.
+    static func time(_ row: Row, _ column: String) throws(LatchkeyError) -> Date {
+        try StoredTime.required(Double.fromDatabaseValue(row[column] as DatabaseValue), column)
+    }
+
+    /// The time in `column`, or nil when it is NULL; anything else that is not a time fails the read as ``time(_:_:)``.
+    static func optionalTime(_ row: Row, _ column: String) throws(LatchkeyError) -> Date? {
+        let value = row[column] as DatabaseValue
+        if value.isNull { return nil }
+        return try time(row, column)
+    }
 
     static func json(_ value: some Encodable) -> String { StoredJSON.encode(value) }
     static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? { StoredJSON.decode(type, text) }
@@ -247,12 +260,12 @@ extension SQLiteStore {
         }
     }
 
-    static func app(_ row: Row) -> AppRegistration? {
+    static func app(_ row: Row) throws -> AppRegistration? {
         guard let owner = try? OwnerRef(parsing: row["owner"]) else { return nil }
         return AppRegistration(
             provider: ProviderID(row["provider"] as String), owner: owner, clientID: row["client_id"],
             sealedClientSecret: (row["client_secret"] as Data?).map { Array($0) },
-            scopes: decode([String].self, row["scopes"]) ?? [], updatedAt: date(row["updated_at"])!)
+            scopes: decode([String].self, row["scopes"]) ?? [], updatedAt: try Self.time(row, "updated_at"))
     }
 }
 
@@ -325,7 +338,7 @@ extension SQLiteStore {
     public func connection(id: ConnectionID) async throws -> StoredConnection? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM connections WHERE id = ?", arguments: [id.rawValue]).flatMap { row in
-                Self.connection(row).map { StoredConnection(connection: $0, sealedCredential: (row["credential"] as Data?).map { Array($0) }) }
+                try Self.connection(row).map { StoredConnection(connection: $0, sealedCredential: (row["credential"] as Data?).map { Array($0) }) }
             }
         }
     }
@@ -359,7 +372,7 @@ extension SQLiteStore {
                 db, sql: sql + " ORDER BY created_at, id",
                 arguments: StatementArguments(args)
             ).compactMap { row in
-                Self.connection(row).map { StoredConnection(connection: $0, sealedCredential: (row["credential"] as Data?).map { Array($0) }) }
+                try Self.connection(row).map { StoredConnection(connection: $0, sealedCredential: (row["credential"] as Data?).map { Array($0) }) }
             }
         }
     }
@@ -374,7 +387,7 @@ extension SQLiteStore {
                     """,
                 arguments: [Self.time(before), limit]
             ).compactMap { row in
-                Self.connection(row).map { StoredConnection(connection: $0, sealedCredential: (row["credential"] as Data?).map { Array($0) }) }
+                try Self.connection(row).map { StoredConnection(connection: $0, sealedCredential: (row["credential"] as Data?).map { Array($0) }) }
             }
         }
     }
@@ -385,7 +398,7 @@ extension SQLiteStore {
                 db, sql: "SELECT * FROM connections WHERE credential IS NOT NULL AND id > ? ORDER BY id LIMIT ?",
                 arguments: [after?.rawValue ?? "", limit]
             ).compactMap { row in
-                Self.connection(row).map { StoredConnection(connection: $0, sealedCredential: (row["credential"] as Data?).map { Array($0) }) }
+                try Self.connection(row).map { StoredConnection(connection: $0, sealedCredential: (row["credential"] as Data?).map { Array($0) }) }
             }
         }
     }
@@ -400,7 +413,7 @@ extension SQLiteStore {
         }
     }
 
-    static func connection(_ row: Row) -> Connection? {
+    static func connection(_ row: Row) throws -> Connection? {
         guard let owner = try? OwnerRef(parsing: row["owner"]), let state = ConnectionState(rawValue: row["state"]) else { return nil }
         let accountID: String? = row["account_id"]
         return Connection(
@@ -409,8 +422,8 @@ extension SQLiteStore {
             scopesRequested: decode([String].self, row["scopes_requested"]) ?? [],
             scopesGranted: decode([String].self, row["scopes_granted"]) ?? [],
             config: decode([String: String].self, row["config"]) ?? [:],
-            expiresAt: date(row["expires_at"]), lastRefreshedAt: date(row["last_refreshed_at"]), lastError: row["last_error"],
-            isDefault: (row["is_default"] as Int) == 1, createdAt: date(row["created_at"])!, updatedAt: date(row["updated_at"])!,
+            expiresAt: try Self.optionalTime(row, "expires_at"), lastRefreshedAt: try Self.optionalTime(row, "last_refreshed_at"), lastError: row["last_error"],
+            isDefault: (row["is_default"] as Int) == 1, createdAt: try Self.time(row, "created_at"), updatedAt: try Self.time(row, "updated_at"),
             version: row["version"])
     }
 }
@@ -444,8 +457,8 @@ extension SQLiteStore {
                     tokenHash: tokenHash, provider: ProviderID(row["provider"]), owner: owner,
                     connectionID: connectionID.map(ConnectionID.init(rawValue:)), installID: installID.map(ConnectionID.init(rawValue:)),
                     extraScopes: Self.decode([String].self, row["extra_scopes"]) ?? [], returnTo: row["return_to"],
-                    createdBy: row["created_by"], createdAt: Self.date(row["created_at"])!, expiresAt: Self.date(row["expires_at"])!,
-                    usedAt: Self.date(row["used_at"]))
+                    createdBy: row["created_by"], createdAt: try Self.time(row, "created_at"), expiresAt: try Self.time(row, "expires_at"),
+                    usedAt: try Self.optionalTime(row, "used_at"))
             }
         }
     }
@@ -478,25 +491,25 @@ extension SQLiteStore {
     public func consumeState(hash: String) async throws -> AuthorizationState? {
         try await pool.write { db in
             try Row.fetchOne(db, sql: "DELETE FROM authorization_states WHERE state_hash = ? RETURNING *", arguments: [hash])
-                .flatMap { Self.authorizationState($0, hash: hash) }
+                .flatMap { try Self.authorizationState($0, hash: hash) }
         }
     }
 
     public func authorizationState(hash: String) async throws -> AuthorizationState? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM authorization_states WHERE state_hash = ?", arguments: [hash])
-                .flatMap { Self.authorizationState($0, hash: hash) }
+                .flatMap { try Self.authorizationState($0, hash: hash) }
         }
     }
 
-    static func authorizationState(_ row: Row, hash: String) -> AuthorizationState? {
+    static func authorizationState(_ row: Row, hash: String) throws -> AuthorizationState? {
         guard let owner = try? OwnerRef(parsing: row["owner"]) else { return nil }
         return AuthorizationState(
             stateHash: hash, sessionTokenHash: row["session_token_hash"], provider: ProviderID(row["provider"]),
             owner: owner, sealedVerifier: (row["verifier"] as Data?).map { Array($0) },
             browserBindingHash: row["browser_binding_hash"], scopes: Self.decode([String].self, row["scopes"]) ?? [],
             config: Self.decode([String: String].self, row["config"]) ?? [:],
-            createdAt: Self.date(row["created_at"])!, expiresAt: Self.date(row["expires_at"])!)
+            createdAt: try Self.time(row, "created_at"), expiresAt: try Self.time(row, "expires_at"))
     }
 
     public func purgeExpired(before: Date) async throws -> Int {
