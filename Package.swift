@@ -209,6 +209,13 @@ let package = Package(
         .testTarget(name: "LatchkeyManifestTests", dependencies: ["LatchkeyManifest"], exclude: ["Fixtures"]),
         .testTarget(name: "LatchkeyCryptoTests", dependencies: ["LatchkeyCrypto"]),
         .testTarget(
+            name: "LatchkeyKeysTests",
+            dependencies: [
+                "LatchkeyKeys", "LatchkeyCrypto", "LatchkeyModel", "LatchkeyRuntime", "LatchkeyStore", "LatchkeyStoreMemory",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "LatchkeyStoreTests",
             dependencies: [
                 "LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyStorePostgres", "LatchkeyStoreMemory", "LatchkeyCrypto", "LatchkeyModel",

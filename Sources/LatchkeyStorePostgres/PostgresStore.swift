@@ -24,6 +24,8 @@ public final class PostgresStore: LatchkeyStorage {
     ///   - statementTimeout: the longest any one statement may run.
     ///   - maximumConnections: the pool's size per replica.
     ///   - startupTimeout: how long to wait for the server (and another replica's migrations) before giving up.
+    ///     Past it the pool is stopped and the start fails with `LatchkeyError` `internal_error` ("PostgreSQL did not
+    ///     answer within …"), whatever error stopping the pool caused inside.
     public init(
         url: String, schema: String? = nil, statementTimeout: Duration = .seconds(10), maximumConnections: Int = 20,
         startupTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "latchkey.postgres")
@@ -48,25 +50,69 @@ public final class PostgresStore: LatchkeyStorage {
             await client.run()
         }
         for await _ in started {}
-        do {
-            // The pool retries an unreachable server forever; a replica that cannot reach it should say so and stop.
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await PostgresMigrations.migrate(self, schema: schema) }
-                let running = running
-                group.addTask {
-                    try await Task.sleep(for: startupTimeout)
-                    // Stop the pool now: the migration's query then fails at once instead of waiting out the pool's
-                    // own connect retries before the group can finish.
-                    running.cancel()
-                    throw LatchkeyError(.internalError, "PostgreSQL did not answer within \(startupTimeout) (migrations not run)")
+        // The pool retries an unreachable server forever; a replica that cannot reach it should say so and stop.
+        let running = running
+        let steps = await withTaskGroup(of: StartupStep.self, returning: [StartupStep].self) { group in
+            group.addTask {
+                do {
+                    try await PostgresMigrations.migrate(self, schema: schema)
+                    return .migrated
+                } catch {
+                    return .failed(error)
                 }
-                try await group.next()
+            }
+            group.addTask {
+                do { try await Task.sleep(for: startupTimeout) } catch { return .timerCancelled }
+                // Stop the pool now: the migration's query then fails at once instead of waiting out the pool's
+                // own connect retries (or another replica's migration lock).
+                running.cancel()
+                return .timedOut
+            }
+            // Whichever ends first cancels the other; both have ended when the group returns.
+            var steps: [StartupStep] = []
+            for await step in group {
+                steps.append(step)
                 group.cancelAll()
             }
-        } catch {
+            return steps
+        }
+        if let error = Self.startupError(steps, timeout: startupTimeout) {
             running.cancel()
             throw error
         }
+    }
+
+    /// How one side of the start-up ended: the migrations, or the start-up timer.
+    enum StartupStep: Sendable {
+        case migrated
+        case failed(any Error)
+        /// The start-up timeout passed, and the timer stopped the pool.
+        case timedOut
+        /// The migrations ended first, so the timer was cancelled.
+        case timerCancelled
+    }
+
+    /// What a start-up whose steps ended as `steps` (in any order) throws, or nil when it succeeded.
+    ///
+    /// A timeout that fired wins over everything else. Stopping the pool fails the migration's waiting query with the
+    /// pool's shutdown error, and does so synchronously inside `running.cancel()`: that error can end the migration's
+    /// step before the timer's own step ends, so the order in which the steps end says nothing. And a migration that
+    /// finished just as the timer fired leaves a stopped pool behind, which must not be handed out either.
+    static func startupError(_ steps: [StartupStep], timeout: Duration) -> (any Error)? {
+        var failure: (any Error)?
+        for step in steps {
+            switch step {
+            case .timedOut: return startupTimedOut(timeout)
+            case .failed(let error): failure = failure ?? error
+            case .migrated, .timerCancelled: break
+            }
+        }
+        return failure
+    }
+
+    /// The error of a start-up that did not finish within `timeout`.
+    static func startupTimedOut(_ timeout: Duration) -> LatchkeyError {
+        LatchkeyError(.internalError, "PostgreSQL did not answer within \(timeout) (migrations not run)")
     }
 
     deinit { running.cancel() }
