@@ -41,7 +41,7 @@ import Testing
         let task = Task {
             try await client.send(OutboundRequest(url: "\(server.base)/slow?ms=5000"))
         }
-        try await Task.sleep(for: .milliseconds(200))
+        try await server.slowRequests(atLeast: 1)
         task.cancel()
         let result = await task.result
         // Had the cancel not reached the transfer, the 5 s answer would have arrived and the call would have succeeded.
@@ -84,7 +84,8 @@ import Testing
                 return cancelled
             }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // Four are at the server; the others wait inside curl for a connection.
+        try await server.slowRequests(atLeast: 4)
         group.cancel()
         let cancelled = await group.value
         #expect(cancelled == 40)
@@ -96,7 +97,7 @@ import Testing
         let inFlight = Task {
             try await client.send(OutboundRequest(url: "\(server.base)/slow?ms=5000"))
         }
-        try await Task.sleep(for: .milliseconds(200))
+        try await server.slowRequests(atLeast: 1)
         client.shutdown()
         let error = await #expect(throws: OutboundError.self) { try await inFlight.value }
         #expect(error?.code == .cancelled)

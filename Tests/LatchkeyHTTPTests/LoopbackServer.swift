@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyHTTP
 
 /// A small HTTP/1.1 server on 127.0.0.1, in Python, started per test.
 ///
@@ -13,6 +14,7 @@ import Foundation
 /// - `/multi`: two `Set-Cookie` headers and a mixed-case `X-Answer`;
 /// - `/close`: drops the connection without a response;
 /// - `/ports`: how many distinct client ports (connections) it has seen;
+/// - `/arrivals`: how many `/slow` requests have arrived so far (for waiting until a request is in flight);
 /// - `/drip?chunks=N&ms=M`: a chunked body of N lines `chunk-I`, one every M ms;
 /// - `/gate?id=X`: the head and a first line `before-gate`, then nothing until `/open?id=X` is requested, then a last
 ///   line `after-gate` (or `gate-timeout` after a minute, so a client that never reads cannot hold the server);
@@ -67,6 +69,17 @@ final class LoopbackServer: @unchecked Sendable {
 
     /// Kills the server. SIGKILL, not `terminate()`: the child inherits the signal mask of the
     /// spawning thread, and the test runner's threads block SIGTERM.
+    /// Returns once at least `count` `/slow` requests have reached the server (asked with a client of its own).
+    func slowRequests(atLeast count: Int) async throws {
+        let probe = CurlHTTPClient()
+        defer { probe.shutdown() }
+        while true {
+            let answer = try await probe.send(OutboundRequest(url: "\(base)/arrivals"))
+            if (try JSONDecoder().decode([String: Int].self, from: Data(answer.body))["count"] ?? 0) >= count { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
@@ -83,6 +96,7 @@ final class LoopbackServer: @unchecked Sendable {
 
         ports = set()
         ports_lock = threading.Lock()
+        slow_arrivals = [0]
         gates = {}
         gates_lock = threading.Lock()
 
@@ -172,6 +186,8 @@ final class LoopbackServer: @unchecked Sendable {
                 elif path.startswith("/status/"):
                     self.send(int(path.split("/")[2]), b"status body")
                 elif path == "/slow":
+                    with ports_lock:
+                        slow_arrivals[0] += 1
                     time.sleep(int(query.get("ms", ["1000"])[0]) / 1000)
                     self.send(200, b"slow")
                 elif path == "/big":
@@ -200,6 +216,10 @@ final class LoopbackServer: @unchecked Sendable {
                     self.send(200, b"", [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("X-Answer", "42")])
                 elif path == "/close":
                     self.close_connection = True
+                elif path == "/arrivals":
+                    with ports_lock:
+                        count = slow_arrivals[0]
+                    self.send(200, json.dumps({"count": count}).encode(), [("Content-Type", "application/json")])
                 elif path == "/ports":
                     with ports_lock:
                         count = len(ports)
