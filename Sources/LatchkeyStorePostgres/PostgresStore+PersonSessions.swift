@@ -1,0 +1,59 @@
+import Foundation
+import LatchkeyModel
+import LatchkeyStore
+import PostgresNIO
+
+// MARK: - Person sessions
+
+extension PostgresStore {
+    public func createPersonSession(idHash: String, person: OwnerRef, expiresAt: Date, now: Date) async throws {
+        try await transaction { tx in
+            try await tx.execute("DELETE FROM person_sessions WHERE expires_at <= \(Self.time(now))")
+            try await tx.execute(
+                """
+                INSERT INTO person_sessions (id_hash, person, org, expires_at)
+                VALUES (\(idHash), \(person.description), \(person.org), \(Self.time(expiresAt)))
+                """)
+        }
+    }
+
+    public func personSession(idHash: String, now: Date) async throws -> (person: OwnerRef, expiresAt: Date)? {
+        guard let row = try await execute("SELECT person, expires_at FROM person_sessions WHERE id_hash = \(idHash)").first,
+            let person = try? OwnerRef(parsing: try row.value("person", as: String.self))
+        else { return nil }
+        let expiry = try row.value("expires_at", as: Double.self)
+        guard expiry > Self.time(now) else {
+            try await execute("DELETE FROM person_sessions WHERE id_hash = \(idHash) AND expires_at <= \(Self.time(now))")
+            return nil
+        }
+        return (person, try StoredTime.required(expiry, "expires_at"))
+    }
+
+    public func deletePersonSession(idHash: String) async throws {
+        try await execute("DELETE FROM person_sessions WHERE id_hash = \(idHash)")
+    }
+
+    public func endPersonSessions(under owner: OwnerRef) async throws -> Int {
+        // People sit directly under their org: a user ends their own sessions, an org everyone's, any other owner none.
+        switch owner.kind {
+        case .user: try await execute("DELETE FROM person_sessions WHERE person = \(owner.description) RETURNING 1").count
+        case .org: try await execute("DELETE FROM person_sessions WHERE org = \(owner.org) RETURNING 1").count
+        case .team, .project, .agent: 0
+        }
+    }
+
+    public func setPersonSessionMessage(idHash: String, sealed: [UInt8]) async throws {
+        try await execute("UPDATE person_sessions SET message = \(Self.bytes(sealed)) WHERE id_hash = \(idHash)")
+    }
+
+    public func takePersonSessionMessage(idHash: String) async throws -> [UInt8]? {
+        // The row lock makes a concurrent taker wait, then read the cleared message.
+        try await transaction { tx in
+            guard let row = try await tx.execute("SELECT message FROM person_sessions WHERE id_hash = \(idHash) FOR UPDATE").first,
+                let message = try row.value("message", as: ByteBuffer?.self)
+            else { return nil }
+            try await tx.execute("UPDATE person_sessions SET message = NULL WHERE id_hash = \(idHash)")
+            return Self.bytes(message)
+        }
+    }
+}

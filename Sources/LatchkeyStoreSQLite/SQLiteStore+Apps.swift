@@ -1,0 +1,56 @@
+import Foundation
+import GRDB
+import LatchkeyModel
+import LatchkeyStore
+
+// MARK: - Apps
+
+extension SQLiteStore {
+    public func putApp(_ app: AppRegistration) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO apps (provider, owner, client_id, client_secret, scopes, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (provider, owner) DO UPDATE SET client_id = excluded.client_id,
+                        client_secret = excluded.client_secret, scopes = excluded.scopes, updated_at = excluded.updated_at
+                    """,
+                arguments: [
+                    app.provider.rawValue, app.owner.description, app.clientID, app.sealedClientSecret.map { Data($0) },
+                    Self.json(app.scopes), Self.time(app.updatedAt),
+                ])
+        }
+    }
+
+    public func allApps(owner: OwnerRef) async throws -> [AppRegistration] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM apps WHERE owner = ?", arguments: [owner.description]).compactMap(Self.app)
+        }
+    }
+
+    public func apps(provider: ProviderID) async throws -> [AppRegistration] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM apps WHERE provider = ? ORDER BY updated_at, owner", arguments: [provider.rawValue])
+                .compactMap(Self.app)
+        }
+    }
+
+    public func apps(provider: ProviderID, owners: [OwnerRef]) async throws -> [AppRegistration] {
+        guard !owners.isEmpty else { return [] }
+        return try await pool.read { db in
+            let marks = Array(repeating: "?", count: owners.count).joined(separator: ", ")
+            var args: [any DatabaseValueConvertible] = [provider.rawValue]
+            args += owners.map(\.description)
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM apps WHERE provider = ? AND owner IN (\(marks))", arguments: StatementArguments(args)
+            ).compactMap(Self.app)
+        }
+    }
+
+    static func app(_ row: Row) throws -> AppRegistration? {
+        guard let owner = try? OwnerRef(parsing: row["owner"]) else { return nil }
+        return AppRegistration(
+            provider: ProviderID(row["provider"] as String), owner: owner, clientID: row["client_id"],
+            sealedClientSecret: (row["client_secret"] as Data?).map { Array($0) },
+            scopes: decode([String].self, row["scopes"]) ?? [], updatedAt: try Self.time(row, "updated_at"))
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import GRDB
+import LatchkeyModel
+import LatchkeyStore
+
+// MARK: - Person sessions
+
+extension SQLiteStore {
+    public func createPersonSession(idHash: String, person: OwnerRef, expiresAt: Date, now: Date) async throws {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM person_sessions WHERE expires_at <= ?", arguments: [Self.time(now)])
+            try db.execute(
+                sql: "INSERT INTO person_sessions (id_hash, person, org, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [idHash, person.description, person.org, Self.time(expiresAt)])
+        }
+    }
+
+    public func personSession(idHash: String, now: Date) async throws -> (person: OwnerRef, expiresAt: Date)? {
+        // Sendable values out of the read (a `Row` is not), so the asynchronous read is the one called.
+        let found = try await pool.read { db -> (person: String, expiry: Double)? in
+            try Row.fetchOne(db, sql: "SELECT person, expires_at FROM person_sessions WHERE id_hash = ?", arguments: [idHash])
+                .map { ($0["person"], $0["expires_at"]) }
+        }
+        guard let found, let person = try? OwnerRef(parsing: found.person) else { return nil }
+        let expiry = found.expiry
+        guard expiry > Self.time(now) else {
+            try await write { db in
+                try db.execute(sql: "DELETE FROM person_sessions WHERE id_hash = ? AND expires_at <= ?", arguments: [idHash, Self.time(now)])
+            }
+            return nil
+        }
+        return (person, try StoredTime.required(expiry, "expires_at"))
+    }
+
+    public func deletePersonSession(idHash: String) async throws {
+        try await write { db in try db.execute(sql: "DELETE FROM person_sessions WHERE id_hash = ?", arguments: [idHash]) }
+    }
+
+    public func endPersonSessions(under owner: OwnerRef) async throws -> Int {
+        // People sit directly under their org: a user ends their own sessions, an org everyone's, any other owner none.
+        let column: String, key: String
+        switch owner.kind {
+        case .user: (column, key) = ("person", owner.description)
+        case .org: (column, key) = ("org", owner.org)
+        case .team, .project, .agent: return 0
+        }
+        return try await write { db in
+            try db.execute(sql: "DELETE FROM person_sessions WHERE \(column) = ?", arguments: [key])
+            return db.changesCount
+        }
+    }
+
+    public func setPersonSessionMessage(idHash: String, sealed: [UInt8]) async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE person_sessions SET message = ? WHERE id_hash = ?", arguments: [Data(sealed), idHash])
+        }
+    }
+
+    public func takePersonSessionMessage(idHash: String) async throws -> [UInt8]? {
+        // Writes are serialized, so the read and the clear form one step.
+        try await write { db in
+            guard let message = try Data.fetchOne(db, sql: "SELECT message FROM person_sessions WHERE id_hash = ?", arguments: [idHash])
+            else { return nil }
+            try db.execute(sql: "UPDATE person_sessions SET message = NULL WHERE id_hash = ?", arguments: [idHash])
+            return Array(message)
+        }
+    }
+}
