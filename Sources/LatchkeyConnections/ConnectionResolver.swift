@@ -1,5 +1,4 @@
 import Foundation
-import LatchkeyConnections
 import LatchkeyModel
 import LatchkeyRuntime
 import LatchkeyStore

@@ -16,42 +16,30 @@ extension PostgresStore {
     }
 
     public func events(_ query: AuditQuery) async throws -> [AuditEvent] {
-        var filter = PostgresFilter([
-            ("org", query.ownerPrefix?.org), ("provider", query.provider?.rawValue), ("connection_id", query.connectionID?.rawValue),
-            ("actor", query.actor), ("outcome", query.outcome),
-        ])
-        if let since = query.since { filter.add("at >= $?", Self.time(since)) }
-        if let until = query.until { filter.add("at < $?", Self.time(until)) }
-        if let action = query.action {
-            if action.hasSuffix(".") {
-                filter.add("starts_with(action, $?)", action)
-            } else {
-                filter.add("action = $?", action)
-            }
-        }
-        let limit = max(0, query.limit)
-        // The owner filter is exact in Swift (`encloses`); SQL narrows to the org. Page until enough match.
-        let pageSize = 500
-        var events: [AuditEvent] = []
-        var before = query.beforeID
-        while events.count < limit {
-            var page = filter
-            if let before { page.add("id < $?", before) }
-            var binds = page.binds
-            binds.append(pageSize)
-            let batch = try await execute(
-                PostgresQuery(unsafeSQL: "SELECT * FROM audit_events\(page.whereSQL) ORDER BY id DESC LIMIT $\(binds.count)", binds: binds)
-            ).map(Self.auditEvent)
-            for event in batch where events.count < limit {
-                if let prefix = query.ownerPrefix {
-                    guard let owner = event.owner, prefix.encloses(owner) else { continue }
+        try await AuditQueryPlan(query).run { conditions in
+            var filter = PostgresFilter([])
+            for condition in conditions {
+                switch condition {
+                case .equals(let column, let value): Self.add("\(column) = $?", value, to: &filter)
+                case .atLeast(let column, let value): Self.add("\(column) >= $?", value, to: &filter)
+                case .below(let column, let value): Self.add("\(column) < $?", value, to: &filter)
+                case .startsWith(let column, let prefix): filter.add("starts_with(\(column), $?)", prefix)
                 }
-                events.append(event)
             }
-            guard batch.count == pageSize, let last = batch.last?.id else { break }
-            before = last
+            var binds = filter.binds
+            binds.append(AuditQueryPlan.pageSize)
+            return try await execute(
+                PostgresQuery(unsafeSQL: "SELECT * FROM audit_events\(filter.whereSQL) ORDER BY id DESC LIMIT $\(binds.count)", binds: binds)
+            ).map(Self.auditEvent)
         }
-        return events
+    }
+
+    static func add(_ clause: String, _ value: AuditQueryPlan.Value, to filter: inout PostgresFilter) {
+        switch value {
+        case .text(let text): filter.add(clause, text)
+        case .real(let number): filter.add(clause, number)
+        case .integer(let number): filter.add(clause, number)
+        }
     }
 
     static func auditEvent(_ row: PostgresRandomAccessRow) throws -> AuditEvent {

@@ -24,43 +24,32 @@ extension SQLiteStore {
     }
 
     public func events(_ query: AuditQuery) async throws -> [AuditEvent] {
-        var filter = Filter([
-            ("org", query.ownerPrefix?.org), ("provider", query.provider?.rawValue), ("connection_id", query.connectionID?.rawValue),
-            ("actor", query.actor), ("outcome", query.outcome),
-        ])
-        if let since = query.since { filter.add("at >= ?", Self.time(since)) }
-        if let until = query.until { filter.add("at < ?", Self.time(until)) }
-        if let action = query.action {
-            if action.hasSuffix(".") {
-                filter.add("substr(action, 1, \(action.count)) = ?", action)
-            } else {
-                filter.add("action = ?", action)
+        try await AuditQueryPlan(query).run { conditions in
+            var filter = Filter([])
+            for condition in conditions {
+                switch condition {
+                case .equals(let column, let value): filter.add("\(column) = ?", Self.databaseValue(value))
+                case .atLeast(let column, let value): filter.add("\(column) >= ?", Self.databaseValue(value))
+                case .below(let column, let value): filter.add("\(column) < ?", Self.databaseValue(value))
+                case .startsWith(let column, let prefix): filter.add("substr(\(column), 1, \(prefix.count)) = ?", prefix)
+                }
             }
-        }
-        let limit = max(0, query.limit)
-        // The owner filter is exact in Swift (`encloses`); SQL narrows to the org. Page until enough match.
-        var events: [AuditEvent] = []
-        var before = query.beforeID
-        while events.count < limit {
-            var page = filter
-            if let before { page.add("id < ?", before) }
-            page.limit(500)
-            let batch = try await pool.read { [page] db in
-                let values: [(any DatabaseValueConvertible)?] = page.arguments.map { $0 }
+            filter.limit(AuditQueryPlan.pageSize)
+            return try await pool.read { [filter] db in
+                let values: [(any DatabaseValueConvertible)?] = filter.arguments.map { $0 }
                 return try Row.fetchAll(
-                    db, sql: "SELECT * FROM audit_events\(page.whereSQL) ORDER BY id DESC LIMIT ?", arguments: StatementArguments(values)
+                    db, sql: "SELECT * FROM audit_events\(filter.whereSQL) ORDER BY id DESC LIMIT ?", arguments: StatementArguments(values)
                 ).map(Self.auditEvent)
             }
-            for event in batch where events.count < limit {
-                if let prefix = query.ownerPrefix {
-                    guard let owner = event.owner, prefix.encloses(owner) else { continue }
-                }
-                events.append(event)
-            }
-            guard batch.count == 500, let last = batch.last?.id else { break }
-            before = last
         }
-        return events
+    }
+
+    static func databaseValue(_ value: AuditQueryPlan.Value) -> any DatabaseValueConvertible & Sendable {
+        switch value {
+        case .text(let text): text
+        case .real(let number): number
+        case .integer(let number): number
+        }
     }
 
     static func auditEvent(_ row: Row) -> AuditEvent {
