@@ -20,13 +20,13 @@ final class CurlTransfer: @unchecked Sendable {
     static let maxHeaderBytes = 256 * 1024
 
     private(set) var easy: UnsafeMutableRawPointer?
-    private var headerList: UnsafeMutablePointer<curl_slist>?
-    private let errorBuffer: UnsafeMutablePointer<CChar>
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    let errorBuffer: UnsafeMutablePointer<CChar>
     private let method: String
     private let origin: String
     /// Strings a curl error text must not contain to be shown: path, query, user info, header values.
     private let redactions: [String]
-    private let maxBodyBytes: Int
+    let maxBodyBytes: Int
 
     private var body: [UInt8] = []
     private var headers: [OutboundHeader] = []
@@ -176,7 +176,7 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     /// The write callback's work: append, or refuse (returning 0 aborts with `CURLE_WRITE_ERROR`).
-    fileprivate func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
+    func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
         if let channel {
             guard !bytes.isEmpty else { return 0 }
             guard streamedBytes + bytes.count <= maxBodyBytes else {
@@ -202,7 +202,7 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     /// The header callback's work: one raw line per call, status lines included.
-    fileprivate func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) -> Int {
+    func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) -> Int {
         headerBytes += bytes.count
         guard headerBytes <= Self.maxHeaderBytes else {
             exceededLimit = true
@@ -242,188 +242,4 @@ final class CurlTransfer: @unchecked Sendable {
         return bytes.count
     }
 
-    // MARK: - Configuration (caller's thread, before submission)
-
-    private static func validate(_ request: OutboundRequest) throws {
-        guard !request.method.isEmpty, request.method.utf8.allSatisfy(isTokenByte) else {
-            throw OutboundError(code: .transport, message: "the request method is not an HTTP token")
-        }
-        for header in request.headers {
-            guard !header.name.isEmpty, header.name.utf8.allSatisfy(isTokenByte) else {
-                throw OutboundError(code: .transport, message: "a request header name is not an HTTP token")
-            }
-            guard !header.value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {
-                throw OutboundError(
-                    code: .transport,
-                    message: "request header \(header.name) holds CR, LF or NUL"
-                )
-            }
-        }
-    }
-
-    /// RFC 9110 §5.6.2 `tchar`.
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
-        }
-    }
-
-    private func configure(_ easy: UnsafeMutableRawPointer, _ request: OutboundRequest, _ target: ParsedURL) throws {
-        func check(_ code: CURLcode, _ what: String) throws {
-            guard code == CURLE_OK else {
-                throw OutboundError(
-                    code: .transport,
-                    message: "curl refused option \(what): \(String(cString: curl_easy_strerror(code)))",
-                    curlCode: Int(code.rawValue)
-                )
-            }
-        }
-        func set(_ option: CURLoption, _ value: Int, _ what: String) throws {
-            try check(latchkey_easy_setopt_long(easy, option, value), what)
-        }
-        func set(_ option: CURLoption, _ value: String, _ what: String) throws {
-            // curl copies string options (all but POSTFIELDS) before returning.
-            try check(latchkey_easy_setopt_string(easy, option, value), what)
-        }
-
-        try set(CURLOPT_URL, request.url, "URL")
-        try set(CURLOPT_NOSIGNAL, 1, "NOSIGNAL")
-        try set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1, "SUPPRESS_CONNECT_HEADERS")
-        try set(CURLOPT_PROTOCOLS_STR, "http,https", "PROTOCOLS_STR")
-        try set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https", "REDIR_PROTOCOLS_STR")
-        // Redirects are followed, if at all, by CurlHTTPClient, which applies the URL policy
-        // and the same-origin rule to each hop.
-        try set(CURLOPT_FOLLOWLOCATION, 0, "FOLLOWLOCATION")
-        try set(CURLOPT_SSL_VERIFYPEER, 1, "SSL_VERIFYPEER")
-        try set(CURLOPT_SSL_VERIFYHOST, 2, "SSL_VERIFYHOST")
-        try set(CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeout.curlMilliseconds, "CONNECTTIMEOUT_MS")
-        try set(CURLOPT_TIMEOUT_MS, request.totalTimeout.curlMilliseconds, "TIMEOUT_MS")
-        if maxBodyBytes > 0, request.method.uppercased() != "HEAD" {
-            // Refuses up front when Content-Length is known; the write callback covers the rest.
-            // Not for HEAD, whose Content-Length describes a body that is never sent.
-            try check(latchkey_easy_setopt_off_t(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxBodyBytes)), "MAXFILESIZE_LARGE")
-        }
-        if OutboundURLPolicy.isLoopback(target.host) {
-            // Never send a loopback request through a proxy from the environment.
-            try set(CURLOPT_NOPROXY, "*", "NOPROXY")
-        }
-        try check(latchkey_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)), "ERRORBUFFER")
-
-        let context = Unmanaged.passUnretained(self).toOpaque()
-        try check(
-            latchkey_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, context in
-                guard let context else { return 0 }
-                let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-                return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
-            },
-            "WRITEFUNCTION"
-        )
-        try check(latchkey_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context), "WRITEDATA")
-        try check(
-            latchkey_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, context in
-                guard let context else { return 0 }
-                let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-                return transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count))
-            },
-            "HEADERFUNCTION"
-        )
-        try check(latchkey_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, context), "HEADERDATA")
-
-        // Method and body.
-        let method = request.method
-        let methodUpper = method.uppercased()
-        var body = request.body
-        if body == nil, ["POST", "PUT", "PATCH"].contains(methodUpper) {
-            body = []  // so that curl sends Content-Length: 0
-        }
-        if methodUpper == "HEAD" {
-            try set(CURLOPT_NOBODY, 1, "NOBODY")
-            body = nil
-        } else if let upload {
-            try set(CURLOPT_POST, 1, "POST")
-            try check(latchkey_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(upload.length ?? -1)), "POSTFIELDSIZE_LARGE")
-            try check(
-                latchkey_easy_setopt_callback(easy, CURLOPT_READFUNCTION) { data, size, count, context in
-                    guard let context, let data else { return latchkey_readfunc_abort }
-                    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-                    switch transfer.upload?.read(into: UnsafeMutableRawBufferPointer(start: data, count: size * count)) {
-                    case .bytes(let n): return n
-                    case .pause: return latchkey_readfunc_pause
-                    case .abort, nil: return latchkey_readfunc_abort
-                    }
-                },
-                "READFUNCTION"
-            )
-            try check(latchkey_easy_setopt_pointer(easy, CURLOPT_READDATA, context), "READDATA")
-            if method != "POST" {
-                try set(CURLOPT_CUSTOMREQUEST, method, "CUSTOMREQUEST")
-            }
-            body = []  // for the Content-Type default below
-        } else if let body {
-            try check(latchkey_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), "POSTFIELDSIZE_LARGE")
-            // COPYPOSTFIELDS copies POSTFIELDSIZE bytes now, so the Swift array need not outlive the call.
-            // An empty array may have no base address; hand curl a valid pointer anyway.
-            let bytes = body.isEmpty ? [0] : body
-            try bytes.withUnsafeBytes { buffer in
-                try check(
-                    latchkey_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress)),
-                    "COPYPOSTFIELDS"
-                )
-            }
-            if method != "POST" {
-                try set(CURLOPT_CUSTOMREQUEST, method, "CUSTOMREQUEST")
-            }
-        } else if method == "GET" {
-            try set(CURLOPT_HTTPGET, 1, "HTTPGET")
-        } else {
-            try set(CURLOPT_CUSTOMREQUEST, method, "CUSTOMREQUEST")
-        }
-
-        // Headers. "Name:" removes a header curl would add; "Name;" sends an empty value.
-        var lines = request.headers.map { $0.value.isEmpty ? "\($0.name);" : "\($0.name): \($0.value)" }
-        let given = Set(request.headers.map { $0.name.lowercased() })
-        if !given.contains("expect") {
-            lines.append("Expect:")  // no 100-continue round trip
-        }
-        if body != nil, !given.contains("content-type") {
-            lines.append("Content-Type:")  // not curl's default application/x-www-form-urlencoded
-        }
-        for line in lines {
-            guard let appended = curl_slist_append(headerList, line) else {
-                throw OutboundError(code: .transport, message: "curl_slist_append failed")
-            }
-            headerList = appended
-        }
-        try check(latchkey_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList), "HTTPHEADER")
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds for a curl timeout option, at least 1: curl reads 0 as "no timeout".
-    var curlMilliseconds: Int {
-        let (seconds, attoseconds) = components
-        guard seconds >= 0 else { return 1 }
-        let (milliseconds, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-        let total = overflow ? Int64(Int32.max) : milliseconds + attoseconds / 1_000_000_000_000_000
-        return Int(max(1, min(total, Int64(Int32.max))))
-    }
-}
-
-extension StringProtocol {
-    func trimmingHTTPWhitespace() -> String {
-        var slice = Substring(self)
-        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
-        return String(slice)
-    }
-
-    func trimmingTrailingNewlines() -> String {
-        var slice = Substring(self)
-        while let last = slice.last, last.isNewline { slice = slice.dropLast() }
-        return String(slice)
-    }
 }
