@@ -45,7 +45,7 @@ public struct ConnectionResolver: Sendable {
             usage.shouldRecord(connection: stored.connection.id, agent: agent, now: clock.now)
         {
             await audit.record(AuditEvent(
-                at: clock.now, actor: agent.description, action: "connection.used", owner: stored.connection.owner,
+                at: clock.now, actor: .owner(agent), action: .connectionUsed, owner: stored.connection.owner,
                 provider: stored.connection.provider, connectionID: stored.connection.id))
         }
         return stored

@@ -50,7 +50,7 @@ public struct IntegrityCheck: Sendable {
             after = last.connection.id
         }
         await audit.record(AuditEvent(
-            at: clock.now, actor: "admin", action: "keys.verified", outcome: report.ok == report.checked ? "success" : "failure",
+            at: clock.now, actor: .admin, action: .keysVerified, outcome: report.ok == report.checked ? "success" : "failure",
             detail: "checked=\(report.checked) ok=\(report.ok) failed=\(report.checked - report.ok)"))
         return report
     }
@@ -60,7 +60,7 @@ public struct IntegrityCheck: Sendable {
             report.failed.append(IntegrityReport.Failure(connection: connection.id.rawValue, code: code, message: message))
         }
         await audit.record(AuditEvent(
-            at: clock.now, actor: "admin", action: "connection.integrity_failed", owner: connection.owner,
+            at: clock.now, actor: .admin, action: .connectionIntegrityFailed, owner: connection.owner,
             provider: connection.provider, connectionID: connection.id, outcome: "failure", detail: code))
     }
 }

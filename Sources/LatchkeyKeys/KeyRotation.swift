@@ -107,7 +107,7 @@ public final class KeyRotation: Sendable {
             status: KeyStatus(ring: holder.current, counts: counts, source: source.kind, replicas: replicas),
             createdVersion: created, rewrapped: rewrapped, retired: retired, note: notes.isEmpty ? nil : notes.joined(separator: "; "))
         await audit.record(AuditEvent(
-            at: clock.now, actor: "admin", action: "keys.rotated",
+            at: clock.now, actor: .admin, action: .keysRotated,
             detail: "current=\(report.currentVersion) rewrapped=\(rewrapped) remaining=\(remaining)"))
         return report
     }
@@ -130,7 +130,7 @@ public final class KeyRotation: Sendable {
         guard let now = try await store.wrappingVersion() else { return }
         try holder.update { ring throws(LatchkeyError) in try ring.withCurrent(now) }
         await audit.record(AuditEvent(
-            at: clock.now, actor: "admin", action: "keys.version_current", detail: "version \(now) wraps new data keys on every replica"))
+            at: clock.now, actor: .admin, action: .keysVersionCurrent, detail: "version \(now) wraps new data keys on every replica"))
     }
 
     /// `replicas_not_ready`, naming each replica and what it lacks.
@@ -154,13 +154,13 @@ public final class KeyRotation: Sendable {
             try source.append(version: version, material: material)
         } catch {
             await audit.record(AuditEvent(
-                at: clock.now, actor: "admin", action: "keys.version_added", outcome: "failure",
+                at: clock.now, actor: .admin, action: .keysVersionAdded, outcome: "failure",
                 detail: "version \(version): \(error.code.rawValue)"))
             throw error
         }
         let ring = try holder.update { ring throws(LatchkeyError) in try ring.staging(version: version, material: material) }
         await audit.record(AuditEvent(
-            at: clock.now, actor: "admin", action: "keys.version_added", detail: "version \(version) (\(source.kind))"))
+            at: clock.now, actor: .admin, action: .keysVersionAdded, detail: "version \(version) (\(source.kind))"))
         return ring
     }
 
@@ -176,7 +176,7 @@ public final class KeyRotation: Sendable {
                 wrapped = try ring.rewrap(WrappedDataKey(keyVersion: record.keyVersion, ciphertext: record.ciphertext), for: record.owner)
             } catch {
                 await audit.record(AuditEvent(
-                    at: clock.now, actor: "admin", action: "keys.rotated", owner: record.owner, outcome: "failure",
+                    at: clock.now, actor: .admin, action: .keysRotated, owner: record.owner, outcome: "failure",
                     detail: "decryption_failed: data key at version \(record.keyVersion)"))
                 throw LatchkeyError(
                     .decryptionFailed,
@@ -212,14 +212,14 @@ public final class KeyRotation: Sendable {
                 try source.remove(versions: Set(retired))
             } catch {
                 await audit.record(AuditEvent(
-                    at: clock.now, actor: "admin", action: "keys.version_retired", outcome: "failure",
+                    at: clock.now, actor: .admin, action: .keysVersionRetired, outcome: "failure",
                     detail: "versions \(retired): \(error.code.rawValue)"))
                 throw error
             }
         }
         for version in retired {
             await audit.record(AuditEvent(
-                at: clock.now, actor: "admin", action: "keys.version_retired", detail: "version \(version) (\(source.kind))"))
+                at: clock.now, actor: .admin, action: .keysVersionRetired, detail: "version \(version) (\(source.kind))"))
         }
         return retired
     }

@@ -5,10 +5,10 @@ import LatchkeyModel
 public struct AuditEvent: Sendable, Equatable, Codable {
     public var id: Int64?
     public var at: Date
-    /// `admin`, an agent reference, `browser`, or `system`.
-    public var actor: String
+    /// `admin`, `system`, `browser`, or an agent or person acting for themselves.
+    public var actor: AuditActor
     /// A dotted action name such as `connection.connected` or `owner.created`.
-    public var action: String
+    public var action: AuditAction
     public var owner: OwnerRef?
     public var provider: ProviderID?
     public var connectionID: ConnectionID?
@@ -24,7 +24,7 @@ public struct AuditEvent: Sendable, Equatable, Codable {
     }
 
     public init(
-        id: Int64? = nil, at: Date, actor: String, action: String, owner: OwnerRef? = nil, provider: ProviderID? = nil,
+        id: Int64? = nil, at: Date, actor: AuditActor, action: AuditAction, owner: OwnerRef? = nil, provider: ProviderID? = nil,
         connectionID: ConnectionID? = nil, outcome: String = "success", detail: String? = nil
     ) {
         self.id = id

@@ -24,12 +24,12 @@ struct AuditLog: Sendable {
         if let until = q.until, e.at >= until { return false }
         if let action = q.action {
             // An action ending with a dot is every action under it; anything else is exact.
-            let matched = action.hasSuffix(".") ? e.action.utf8.starts(with: action.utf8) : e.action == action
+            let matched = action.hasSuffix(".") ? e.action.rawValue.utf8.starts(with: action.utf8) : e.action.rawValue == action
             if !matched { return false }
         }
         if let beforeID = q.beforeID, let id = e.id, id >= beforeID { return false }
         return (q.provider.map { $0 == e.provider } ?? true) && (q.connectionID.map { $0 == e.connectionID } ?? true)
-            && (q.actor.map { $0 == e.actor } ?? true) && (q.outcome.map { $0 == e.outcome } ?? true)
+            && (q.actor.map { $0 == e.actor.rawValue } ?? true) && (q.outcome.map { $0 == e.outcome } ?? true)
     }
 }
 

@@ -6,13 +6,15 @@ import PostgresNIO
 // MARK: - Audit
 
 extension PostgresStore {
-    public func append(_ e: AuditEvent) async throws {
-        try await execute(
-            """
-            INSERT INTO audit_events (at, actor, action, owner, org, provider, connection_id, outcome, detail)
-            VALUES (\(Self.time(e.at)), \(e.actor), \(e.action), \(e.owner?.description), \(e.owner?.org), \(e.provider?.rawValue),
-                \(e.connectionID?.rawValue), \(e.outcome), \(e.detail))
-            """)
+    public func append(_ e: AuditEvent) async throws { try await execute(Self.auditInsert(e)) }
+
+    /// The statement that appends `e` (also inside a refresh's transaction).
+    static func auditInsert(_ e: AuditEvent) -> PostgresQuery {
+        """
+        INSERT INTO audit_events (at, actor, action, owner, org, provider, connection_id, outcome, detail)
+        VALUES (\(Self.time(e.at)), \(e.actor.rawValue), \(e.action.rawValue), \(e.owner?.description), \(e.owner?.org),
+            \(e.provider?.rawValue), \(e.connectionID?.rawValue), \(e.outcome), \(e.detail))
+        """
     }
 
     public func events(_ query: AuditQuery) async throws -> [AuditEvent] {
@@ -44,8 +46,8 @@ extension PostgresStore {
 
     static func auditEvent(_ row: PostgresRandomAccessRow) throws -> AuditEvent {
         AuditEvent(
-            id: try row.value("id", as: Int64.self), at: Date(timeIntervalSince1970: try row.value("at")), actor: try row.value("actor"),
-            action: try row.value("action"), owner: try row.value("owner", as: String?.self).flatMap { try? OwnerRef(parsing: $0) },
+            id: try row.value("id", as: Int64.self), at: Date(timeIntervalSince1970: try row.value("at")), actor: AuditActor(rawValue: try row.value("actor")),
+            action: AuditAction(rawValue: try row.value("action")), owner: try row.value("owner", as: String?.self).flatMap { try? OwnerRef(parsing: $0) },
             provider: try row.value("provider", as: String?.self).map { ProviderID($0) },
             connectionID: try row.value("connection_id", as: String?.self).map { ConnectionID(rawValue: $0) }, outcome: try row.value("outcome"),
             detail: try row.value("detail"))

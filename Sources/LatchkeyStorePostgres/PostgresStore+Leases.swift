@@ -67,12 +67,7 @@ extension PostgresStore {
                         Self.compareAndSwap(connection, outcome.sealedCredential, expectedVersion: outcome.expectedVersion)).isEmpty
                 }
                 if let e = outcome.audit {
-                    try await tx.execute(
-                        """
-                        INSERT INTO audit_events (at, actor, action, owner, org, provider, connection_id, outcome, detail)
-                        VALUES (\(Self.time(e.at)), \(e.actor), \(e.action), \(e.owner?.description), \(e.owner?.org),
-                            \(e.provider?.rawValue), \(e.connectionID?.rawValue), \(e.outcome), \(e.detail))
-                        """)
+                    try await tx.execute(Self.auditInsert(e))
                 }
                 let until = outcome.keepOthersOutUntil.map(Self.time) ?? 0
                 try await tx.execute(

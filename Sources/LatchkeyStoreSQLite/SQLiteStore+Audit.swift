@@ -12,7 +12,7 @@ extension SQLiteStore {
 
     static func insertAudit(_ db: Database, _ e: AuditEvent) throws {
         let values: [(any DatabaseValueConvertible & Sendable)?] = [
-            time(e.at), e.actor, e.action, e.owner?.description, e.owner?.org, e.provider?.rawValue,
+            time(e.at), e.actor.rawValue, e.action.rawValue, e.owner?.description, e.owner?.org, e.provider?.rawValue,
             e.connectionID?.rawValue, e.outcome, e.detail,
         ]
         try db.execute(
@@ -58,7 +58,7 @@ extension SQLiteStore {
         let connection: String? = row["connection_id"]
         let at: Double = row["at"]
         return AuditEvent(
-            id: row["id"], at: Date(timeIntervalSince1970: at), actor: row["actor"], action: row["action"],
+            id: row["id"], at: Date(timeIntervalSince1970: at), actor: AuditActor(rawValue: row["actor"]), action: AuditAction(rawValue: row["action"]),
             owner: owner.flatMap { try? OwnerRef(parsing: $0) }, provider: provider.map { ProviderID($0) },
             connectionID: connection.map { ConnectionID(rawValue: $0) }, outcome: row["outcome"], detail: row["detail"])
     }

@@ -31,7 +31,7 @@ public struct ForcedRefresh: Sendable {
         // so say it did not happen.
         let failure = connection.lastError
         await audit.record(AuditEvent(
-            at: clock.now, actor: "admin", action: "connection.refresh_forced", owner: connection.owner,
+            at: clock.now, actor: .admin, action: .connectionRefreshForced, owner: connection.owner,
             provider: connection.provider, connectionID: connection.id, outcome: failure == nil ? "success" : "failure",
             detail: failure))
         if let failure {

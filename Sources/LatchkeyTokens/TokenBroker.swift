@@ -218,7 +218,7 @@ public final class TokenBroker: Sendable {
     private func write(refreshed row: Connection, credential: Credential, from stored: StoredConnection, lease: LeaseEnding) async throws -> Bool {
         let sealed = try await vault.sealCredential(credential, for: row)
         let event = AuditEvent(
-            at: clock.now, actor: "system", action: "connection.refreshed", owner: row.owner, provider: row.provider, connectionID: row.id)
+            at: clock.now, actor: .system, action: .connectionRefreshed, owner: row.owner, provider: row.provider, connectionID: row.id)
         lease.done = true
         let won = try await endings.submit(RefreshOutcome(
             lease: lease.lease, connection: row, sealedCredential: sealed, expectedVersion: stored.connection.version, audit: event,
@@ -238,7 +238,7 @@ public final class TokenBroker: Sendable {
         let backoffEnds: Date? = transient ? backoff.withLock { $0.failed(row.id, now: now, random: random()) } : nil
         metrics.refresh(provider: row.provider, outcome: transient ? "transient_failure" : "rejected")
         let event = AuditEvent(
-            at: now, actor: "system", action: "connection.refresh_failed", owner: row.owner, provider: row.provider,
+            at: now, actor: .system, action: .connectionRefreshFailed, owner: row.owner, provider: row.provider,
             connectionID: row.id, outcome: "failure", detail: row.lastError)
         lease.done = true
         if (try? await endings.submit(RefreshOutcome(

@@ -99,7 +99,7 @@ struct KeysRig {
 
     /// The actions of the audit events under `prefix`, oldest first.
     func auditedActions(_ prefix: String = "keys.") async throws -> [String] {
-        try await memory.events(AuditQuery(action: prefix)).reversed().map(\.action)
+        try await memory.events(AuditQuery(action: prefix)).reversed().map(\.action.rawValue)
     }
 
     /// Lets the clock pass the time after which a replica's last heartbeat no longer counts as running.

@@ -84,14 +84,14 @@ import Testing
     }
 
     @Test func refreshHealthCountsPerProviderAndHourInsideTheWindow() {
-        func event(_ action: String, _ provider: String, hoursAgo: Double) -> AuditEvent {
-            AuditEvent(at: now.addingTimeInterval(-hoursAgo * 3600), actor: "system", action: action, provider: ProviderID(provider))
+        func event(_ action: AuditAction, _ provider: String, hoursAgo: Double) -> AuditEvent {
+            AuditEvent(at: now.addingTimeInterval(-hoursAgo * 3600), actor: .system, action: action, provider: ProviderID(provider))
         }
         let health = RefreshHealth(
             events: [
                 event(RefreshHealth.refreshed, "a", hoursAgo: 0.1), event(RefreshHealth.refreshed, "a", hoursAgo: 0.2),
                 event(RefreshHealth.failed, "a", hoursAgo: 5.5), event(RefreshHealth.refreshed, "b", hoursAgo: 23.9),
-                event(RefreshHealth.refreshed, "a", hoursAgo: 24.1), event("connection.connected", "a", hoursAgo: 1),
+                event(RefreshHealth.refreshed, "a", hoursAgo: 24.1), event(.connectionConnected, "a", hoursAgo: 1),
             ], now: now)
         #expect(health.byProvider[ProviderID("a")] == .init(succeeded: 2, failed: 1))
         #expect(health.byProvider[ProviderID("b")] == .init(succeeded: 1, failed: 0))

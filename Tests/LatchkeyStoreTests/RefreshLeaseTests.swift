@@ -105,7 +105,7 @@ struct RefreshLeaseTests {
         var refreshed = c
         refreshed.lastError = nil
         refreshed.expiresAt = now.addingTimeInterval(3600)
-        let event = AuditEvent(at: now, actor: "system", action: "connection.refreshed", owner: agent, provider: "github", connectionID: c.id)
+        let event = AuditEvent(at: now, actor: AuditActor(rawValue: "system"), action: AuditAction(rawValue: "connection.refreshed"), owner: agent, provider: "github", connectionID: c.id)
         let results = try await store.finishRefreshes([
             RefreshOutcome(lease: stale, connection: refreshed, sealedCredential: [7], expectedVersion: c.version, audit: event, keepOthersOutUntil: nil),
             RefreshOutcome(lease: lease, connection: refreshed, sealedCredential: [9], expectedVersion: c.version, audit: event, keepOthersOutUntil: nil),
@@ -114,7 +114,7 @@ struct RefreshLeaseTests {
         #expect(results == [false, true])
         let stored = try #require(try await store.connection(id: c.id))
         #expect(stored.sealedCredential == [9] && stored.connection.version == c.version + 1)
-        #expect(try await store.events(AuditQuery(connectionID: c.id, limit: 10)).map(\.action) == ["connection.refreshed"])
+        #expect(try await store.events(AuditQuery(connectionID: c.id, limit: 10)).map(\.action.rawValue) == ["connection.refreshed"])
         #expect(try await store.refreshLease(c.id) == nil)
         // A failure's ending keeps other holders out until its backoff ends.
         let next = try #require(try await store.acquireRefreshLease(c.id, holder: "b", now: now.addingTimeInterval(7), ttl: 30))

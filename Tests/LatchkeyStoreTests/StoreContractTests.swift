@@ -200,12 +200,12 @@ struct StoreContractTests {
     @Test(arguments: StoreEngine.available) func theAuditLogIsNewestFirstAndFiltersByOwner(_ engine: StoreEngine) async throws {
         let store = try await engine.makeStore()
         let agent = try await seedAgent(store)
-        try await store.append(AuditEvent(at: now, actor: "admin", action: "a.one", owner: agent))
-        try await store.append(AuditEvent(at: now.addingTimeInterval(5), actor: "admin", action: "a.two", owner: ref("org:acme")))
-        try await store.append(AuditEvent(at: now.addingTimeInterval(9), actor: "admin", action: "a.three"))
-        #expect(try await store.events(AuditQuery(limit: 10)).map(\.action) == ["a.three", "a.two", "a.one"])
-        #expect(try await store.events(AuditQuery(ownerPrefix: ref("project:acme/growth/crm"), limit: 10)).map(\.action) == ["a.one"])
-        #expect(try await store.events(AuditQuery(since: now.addingTimeInterval(1), limit: 1)).map(\.action) == ["a.three"])
+        try await store.append(AuditEvent(at: now, actor: AuditActor(rawValue: "admin"), action: AuditAction(rawValue: "a.one"), owner: agent))
+        try await store.append(AuditEvent(at: now.addingTimeInterval(5), actor: AuditActor(rawValue: "admin"), action: AuditAction(rawValue: "a.two"), owner: ref("org:acme")))
+        try await store.append(AuditEvent(at: now.addingTimeInterval(9), actor: AuditActor(rawValue: "admin"), action: AuditAction(rawValue: "a.three")))
+        #expect(try await store.events(AuditQuery(limit: 10)).map(\.action.rawValue) == ["a.three", "a.two", "a.one"])
+        #expect(try await store.events(AuditQuery(ownerPrefix: ref("project:acme/growth/crm"), limit: 10)).map(\.action.rawValue) == ["a.one"])
+        #expect(try await store.events(AuditQuery(since: now.addingTimeInterval(1), limit: 1)).map(\.action.rawValue) == ["a.three"])
     }
 
     @Test(arguments: StoreEngine.available) func theAuditLogFiltersByEveryFieldAndPagesNewestFirst(_ engine: StoreEngine) async throws {
@@ -215,11 +215,11 @@ struct StoreContractTests {
         let c1 = ConnectionID(rawValue: "conn_1"), c2 = ConnectionID(rawValue: "conn_2")
         for i in 0..<1200 {
             try await store.append(AuditEvent(
-                at: now.addingTimeInterval(Double(i)), actor: i % 2 == 0 ? "system" : "admin",
-                action: i % 3 == 0 ? "connection.refreshed" : "connection.refresh_failed", owner: i % 4 == 0 ? agent : ref("user:acme/alice"),
+                at: now.addingTimeInterval(Double(i)), actor: i % 2 == 0 ? AuditActor.system : .admin,
+                action: i % 3 == 0 ? AuditAction.connectionRefreshed : .connectionRefreshFailed, owner: i % 4 == 0 ? agent : ref("user:acme/alice"),
                 provider: i % 5 == 0 ? "github" : "slack", connectionID: i % 2 == 0 ? c1 : c2, outcome: i % 3 == 0 ? "success" : "failure"))
         }
-        try await store.append(AuditEvent(at: now, actor: "admin", action: "key.rotated"))
+        try await store.append(AuditEvent(at: now, actor: AuditActor(rawValue: "admin"), action: AuditAction(rawValue: "key.rotated")))
         // The owner filter is exact even when the matches are sparse among many events (more than one page).
         let agentEvents = try await store.events(AuditQuery(ownerPrefix: agent, limit: 1000))
         #expect(agentEvents.count == 300 && agentEvents.allSatisfy { $0.owner == agent })

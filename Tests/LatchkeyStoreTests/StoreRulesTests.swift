@@ -70,7 +70,7 @@ struct StoreRulesTests {
         refreshed.lastError = "refreshed"
         var secondDefault = b
         secondDefault.isDefault = true
-        let event = AuditEvent(at: now, actor: "system", action: "connection.refreshed", owner: agent, connectionID: a.id)
+        let event = AuditEvent(at: now, actor: AuditActor(rawValue: "system"), action: AuditAction(rawValue: "connection.refreshed"), owner: agent, connectionID: a.id)
         await expectConflict("a batch with a second default") {
             _ = try await store.finishRefreshes([
                 RefreshOutcome(lease: leaseA, connection: refreshed, sealedCredential: [2], expectedVersion: 0, audit: event, keepOthersOutUntil: nil),

@@ -110,6 +110,6 @@ public struct ConnectionHarness: Sendable {
 
     /// The audit actions recorded so far, oldest first.
     public func auditActions() async throws -> [String] {
-        try await store.events(AuditQuery(limit: 100)).reversed().map(\.action)
+        try await store.events(AuditQuery(limit: 100)).reversed().map(\.action.rawValue)
     }
 }

@@ -66,7 +66,7 @@ struct DashboardActions {
                 try await services.apps.put(
                     provider: manifest.id, owner: owner, clientID: app.clientID, clientSecret: secret, scopes: app.scopes)
                 await services.audit(AuditEvent(
-                    at: services.clock.now, actor: "admin", action: "app.secret_rotated", owner: owner, provider: manifest.id))
+                    at: services.clock.now, actor: .admin, action: .appSecretRotated, owner: owner, provider: manifest.id))
                 return "The client secret of the \(manifest.name) app at \(owner) was rotated."
             }
         }

@@ -31,7 +31,7 @@ enum DashboardViews {
 
     static func event(_ e: AuditEvent) -> [String: Any] {
         [
-            "at": time(e.at), "actor": e.actor, "action": e.action, "owner": e.owner?.description ?? "",
+            "at": time(e.at), "actor": e.actor.rawValue, "action": e.action.rawValue, "owner": e.owner?.description ?? "",
             "provider": e.provider?.rawValue ?? "", "connection": e.connectionID?.rawValue ?? "", "outcome": e.outcome,
             "detail": e.detail ?? "",
         ]

@@ -8,8 +8,8 @@ import LatchkeyStore
 struct RefreshHealth: Sendable, Equatable {
     typealias Counts = OutcomeCounts
 
-    static let refreshed = "connection.refreshed"
-    static let failed = "connection.refresh_failed"
+    static let refreshed = AuditAction.connectionRefreshed
+    static let failed = AuditAction.connectionRefreshFailed
 
     var byProvider: [ProviderID: Counts] = [:]
     /// For one provider's chart: index 0 is the oldest hour, the last index the current hour.
@@ -41,7 +41,7 @@ struct RefreshHealth: Sendable, Equatable {
         let since = now.addingTimeInterval(-Double(hours) * 3600)
         var events: [AuditEvent] = []
         for action in [refreshed, failed] {
-            events += try await store.events(AuditQuery(since: since, action: action, provider: provider, limit: cap))
+            events += try await store.events(AuditQuery(since: since, action: action.rawValue, provider: provider, limit: cap))
         }
         return RefreshHealth(events: events, now: now, hours: hours)
     }

@@ -22,11 +22,11 @@ struct SignInRoutes {
             let form = (try? await DashboardForm.read(request)) ?? [:]
             let key = form["admin_key"] ?? ""
             guard !key.isEmpty, SecretHash.constantTimeEquals(SecretHash.sha256Hex(key), services.settings.adminKeyHash) else {
-                await services.audit(AuditEvent(at: services.clock.now, actor: "browser", action: "admin.sign_in", outcome: "failure"))
+                await services.audit(AuditEvent(at: services.clock.now, actor: .browser, action: .adminSignIn, outcome: "failure"))
                 return pages.render("login", title: "Sign in", ["error": "That admin key is not right."], status: .unauthorized)
             }
             let (id, _) = try await sessions.start(now: services.clock.now)
-            await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "admin.sign_in"))
+            await services.audit(AuditEvent(at: services.clock.now, actor: .admin, action: .adminSignIn))
             var response = Response(status: .seeOther, headers: [.location: "/admin", .cacheControl: "no-store"])
             response.headers.append(HTTPField(name: .setCookie, value: cookie(id, maxAge: Int(sessions.lifetime))))
             return response

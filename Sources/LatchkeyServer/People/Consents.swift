@@ -39,7 +39,7 @@ struct Consents: Sendable {
             connectionID: connection.id, grantee: grantee, person: person, grantedAt: now, expiresAt: expiresAt))
         services.connectionCache.connectionWritten(connection.id)
         await services.audit(AuditEvent(
-            at: now, actor: person.description, action: "consent.granted", owner: person, provider: connection.provider,
+            at: now, actor: .owner(person), action: .consentGranted, owner: person, provider: connection.provider,
             connectionID: connection.id, detail: "\(grantee)" + (expiresAt.map { " until \(ISO8601DateFormatter().string(from: $0))" } ?? "")))
     }
 
@@ -54,7 +54,7 @@ struct Consents: Sendable {
         services.connectionCache.connectionWritten(connection)
         if removed {
             await services.audit(AuditEvent(
-                at: services.clock.now, actor: person.description, action: "consent.withdrawn", owner: person,
+                at: services.clock.now, actor: .owner(person), action: .consentWithdrawn, owner: person,
                 provider: stored.connection.provider, connectionID: connection, detail: grantee.description))
         }
     }
@@ -62,7 +62,7 @@ struct Consents: Sendable {
     /// The person declines an agent's request.
     func decline(person: OwnerRef, connection: Connection, grantee: OwnerRef) async {
         await services.audit(AuditEvent(
-            at: services.clock.now, actor: person.description, action: "consent.refused", owner: person, provider: connection.provider,
+            at: services.clock.now, actor: .owner(person), action: .consentRefused, owner: person, provider: connection.provider,
             connectionID: connection.id, outcome: "failure", detail: grantee.description))
     }
 }

@@ -71,7 +71,7 @@ struct PersonRoutes {
         router.post("/me/logout") { request, _ in
             await signedIn(request) { id, session, _ in
                 try await sessions.end(id: id)
-                await services.audit(AuditEvent(at: services.clock.now, actor: session.person.description, action: "person.signed_out", owner: session.person))
+                await services.audit(AuditEvent(at: services.clock.now, actor: .owner(session.person), action: .personSignedOut, owner: session.person))
                 var response = Self.redirect("/me")
                 response.headers.append(HTTPField(name: .setCookie, value: PersonSessions.cookie("", maxAge: 0, secure: services.settings.isHTTPS)))
                 return response
@@ -157,10 +157,10 @@ struct PersonRoutes {
         let formatter = ISO8601DateFormatter()
         let mine = try await services.store.connections(owners: [person], provider: nil).filter { $0.state != .revoked }
         var uses: [ConnectionID: (last: Date, agents: [String])] = [:]
-        for event in try await services.store.events(AuditQuery(ownerPrefix: person, action: "connection.used", limit: 500)) {
+        for event in try await services.store.events(AuditQuery(ownerPrefix: person, action: AuditAction.connectionUsed.rawValue, limit: 500)) {
             guard let c = event.connectionID else { continue }
             var entry = uses[c] ?? (event.at, [])
-            if !entry.agents.contains(event.actor) { entry.agents.append(event.actor) }
+            if !entry.agents.contains(event.actor.rawValue) { entry.agents.append(event.actor.rawValue) }
             uses[c] = entry
         }
         func name(_ provider: ProviderID) -> String { services.catalog.manifests[provider]?.name ?? provider.rawValue }
@@ -202,7 +202,7 @@ struct PersonRoutes {
         }
         guard stored.connection.owner == session.person else {
             await services.audit(AuditEvent(
-                at: services.clock.now, actor: session.person.description, action: "consent.wrong_person", owner: stored.connection.owner,
+                at: services.clock.now, actor: .owner(session.person), action: .consentWrongPerson, owner: stored.connection.owner,
                 provider: stored.connection.provider, connectionID: stored.connection.id, outcome: "failure"))
             throw LatchkeyError(.wrongPerson, "this connection is not yours: sign in as its owner to decide", field: "connection")
         }
@@ -214,7 +214,7 @@ struct PersonRoutes {
     /// own continues instead, from the same site.
     func startSession(_ person: OwnerRef, next: String, how: String) async throws -> Response {
         let (id, _) = try await sessions.start(person: person, now: services.clock.now)
-        await services.audit(AuditEvent(at: services.clock.now, actor: person.description, action: "person.signed_in", owner: person, detail: how))
+        await services.audit(AuditEvent(at: services.clock.now, actor: .owner(person), action: .personSignedIn, owner: person, detail: how))
         var response = how == "openid"
             ? pages.render("signed_in", title: "Signed in", ["next": next, "who": person.description]) : Self.redirect(next)
         response.headers.append(HTTPField(name: .setCookie, value: PersonSessions.cookie(id, maxAge: Int(sessions.lifetime), secure: services.settings.isHTTPS)))

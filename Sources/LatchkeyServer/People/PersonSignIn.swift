@@ -29,7 +29,7 @@ struct PersonSignIn: Sendable {
         let now = services.clock.now
         let expiresAt = now.addingTimeInterval(services.settings.signInLinkTTL)
         try await services.store.createSignInLink(tokenHash: SecretHash.sha256Hex(token), person: person, createdAt: now, expiresAt: expiresAt)
-        await services.audit(AuditEvent(at: now, actor: "admin", action: "person.sign_in_link_created", owner: person))
+        await services.audit(AuditEvent(at: now, actor: .admin, action: .personSignInLinkCreated, owner: person))
         return (services.settings.publicURL + "/me/sign-in/" + token, expiresAt)
     }
 
@@ -131,13 +131,13 @@ struct PersonSignIn: Sendable {
                 .verify(idToken, expectedNonce: nonce)
         } catch {
             await services.audit(AuditEvent(
-                at: services.clock.now, actor: "browser", action: "person.sign_in", owner: orgRef, outcome: "failure", detail: error.code))
+                at: services.clock.now, actor: .browser, action: .personSignIn, owner: orgRef, outcome: "failure", detail: error.code))
             throw LatchkeyError(.forbidden, "the identity provider's ID token was refused: \(error.message)")
         }
         let person: OwnerRef
         do { person = try await match(claims, org: pending.org, issuer: provider.issuer) } catch {
             await services.audit(AuditEvent(
-                at: services.clock.now, actor: "browser", action: "person.sign_in", owner: orgRef, outcome: "failure", detail: "unknown_person"))
+                at: services.clock.now, actor: .browser, action: .personSignIn, owner: orgRef, outcome: "failure", detail: "unknown_person"))
             throw error
         }
         try await requireNotRevoked(person)

@@ -58,7 +58,7 @@ struct AdminRoutes {
             let clientID = try body.string("client_id")
             try await PersonSignIn(services: services).configure(
                 org: org, issuer: issuer, clientID: clientID, clientSecret: try body.optionalString("client_secret"))
-            await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "org.sign_in_configured", owner: org, detail: issuer))
+            await services.audit(AuditEvent(at: services.clock.now, actor: .admin, action: .orgSignInConfigured, owner: org, detail: issuer))
             return signInView(org: org.org, issuer: issuer, clientID: clientID)
         }
         group.get("/orgs/:org/sign-in") { _, context in
@@ -75,7 +75,7 @@ struct AdminRoutes {
             try await services.store.createOwner(agent, at: services.clock.now)
             let key = AgentKey.generate()
             try await services.store.addAgentKey(hash: SecretHash.sha256Hex(key), agent: agent, at: services.clock.now)
-            await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "owner.created", owner: agent))
+            await services.audit(AuditEvent(at: services.clock.now, actor: .admin, action: .ownerCreated, owner: agent))
             return APIResponse.json(JSONValue.object(["owner": .string(agent.description), "api_key": .string(key)]), status: .created)
         }
         // A new key for an agent (the old ones keep working until revoked), and revocation of all its keys.
@@ -84,14 +84,14 @@ struct AdminRoutes {
             guard try await services.store.ownerExists(agent) else { throw LatchkeyError(.notFound, "\(agent) does not exist", field: "agent") }
             let key = AgentKey.generate()
             try await services.store.addAgentKey(hash: SecretHash.sha256Hex(key), agent: agent, at: services.clock.now)
-            await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "agent.key_created", owner: agent))
+            await services.audit(AuditEvent(at: services.clock.now, actor: .admin, action: .agentKeyCreated, owner: agent))
             return APIResponse.json(JSONValue.object(["owner": .string(agent.description), "api_key": .string(key)]), status: .created)
         }
         group.delete("/agents/:org/:team/:project/:agent/keys") { _, context in
             let agent = try agentRef(context)
             let count = try await services.store.revokeAgentKeys(agent: agent, at: services.clock.now)
             services.agentKeys.clear()
-            await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "agent.keys_revoked", owner: agent, detail: "\(count)"))
+            await services.audit(AuditEvent(at: services.clock.now, actor: .admin, action: .agentKeysRevoked, owner: agent, detail: "\(count)"))
             return APIResponse.json(JSONValue.object(["owner": .string(agent.description), "revoked": .number(Double(count))]))
         }
         group.put("/agents/:org/:team/:project/:agent/grants") { request, context in
@@ -115,7 +115,7 @@ struct AdminRoutes {
                 throw LatchkeyError(.invalidRequest, "add: must be a positive whole number of credits", field: "add")
             }
             let balance = try await services.store.addCredits(org: org.org, amount: Int(n))
-            await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "credits.added", owner: org, detail: "\(Int(n))"))
+            await services.audit(AuditEvent(at: services.clock.now, actor: .admin, action: .creditsAdded, owner: org, detail: "\(Int(n))"))
             return APIResponse.json(["org": AnyEncodable(org.org), "balance": AnyEncodable(balance)])
         }
         group.get("/orgs/:org/credits") { _, context in
@@ -136,7 +136,7 @@ struct AdminRoutes {
             try await services.apps.put(
                 provider: manifest.id, owner: owner, clientID: try body.string("client_id"),
                 clientSecret: try body.optionalString("client_secret"), scopes: scopes)
-            await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "app.registered", owner: owner, provider: manifest.id))
+            await services.audit(AuditEvent(at: services.clock.now, actor: .admin, action: .appRegistered, owner: owner, provider: manifest.id))
             return APIResponse.json(JSONValue.object([
                 "provider": .string(manifest.id.rawValue), "owner": .string(owner.description),
                 "scopes": .array(scopes.map(JSONValue.string)), "redirect_uri": .string(services.settings.callbackURL),
@@ -166,7 +166,7 @@ struct AdminRoutes {
             }
             let connection = try await flow.saveKey(
                 manifest: manifest, owner: owner, reconnect: nil, credential: credential, identity: identity, config: config,
-                actor: "admin", claim: { _ in true })
+                actor: .admin, claim: { _ in true })
             return APIResponse.json(ConnectionView(connection), status: .created)
         }
         // A forced refresh, now, whatever the token's expiry.
@@ -239,7 +239,7 @@ struct AdminRoutes {
 
     func createOwner(_ owner: OwnerRef) async throws -> Response {
         try await services.store.createOwner(owner, at: services.clock.now)
-        await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "owner.created", owner: owner))
+        await services.audit(AuditEvent(at: services.clock.now, actor: .admin, action: .ownerCreated, owner: owner))
         return APIResponse.json(JSONValue.object(["owner": .string(owner.description)]), status: .created)
     }
 

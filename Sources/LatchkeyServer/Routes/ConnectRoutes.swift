@@ -82,7 +82,7 @@ struct ConnectRoutes {
             return Response(status: .seeOther, headers: [.location: "/me/login?" + query, .cacheControl: "no-store"])
         }
         await services.audit(AuditEvent(
-            at: services.clock.now, actor: signedIn?.description ?? "browser", action: "connect.wrong_person", owner: session.owner,
+            at: services.clock.now, actor: signedIn.map { AuditActor.owner($0) } ?? .browser, action: .connectWrongPerson, owner: session.owner,
             provider: session.provider, connectionID: session.connectionID, outcome: "failure"))
         throw LatchkeyError(
             .wrongPerson,

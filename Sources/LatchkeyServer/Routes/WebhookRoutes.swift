@@ -19,7 +19,7 @@ struct WebhookRoutes {
             let events = try Self.events(try body.stringList("events"))
             let registered = try await services.webhookDirectory.put(org: org, url: url, events: events)
             await services.audit(AuditEvent(
-                at: services.clock.now, actor: "admin", action: registered.replaced ? "webhook.replaced" : "webhook.registered", owner: org,
+                at: services.clock.now, actor: .admin, action: registered.replaced ? AuditAction.webhookReplaced : .webhookRegistered, owner: org,
                 detail: "\(origin) events=\(events.map(\.rawValue).joined(separator: ","))"))
             return APIResponse.json(WebhookView(registered.webhook, secret: registered.secret))
         }
@@ -30,7 +30,7 @@ struct WebhookRoutes {
         group.delete("/orgs/:org/webhook") { _, context in
             let org = try await existingOrg(context)
             guard try await services.store.deleteWebhook(org: org.org) else { throw Self.noWebhook(org) }
-            await services.audit(AuditEvent(at: services.clock.now, actor: "admin", action: "webhook.removed", owner: org))
+            await services.audit(AuditEvent(at: services.clock.now, actor: .admin, action: .webhookRemoved, owner: org))
             return APIResponse.json(["org": AnyEncodable(org.org), "removed": AnyEncodable(true)])
         }
         // Recent deliveries, newest first: `?limit=` (default 50, at most 500).

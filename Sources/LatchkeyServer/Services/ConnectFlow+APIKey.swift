@@ -35,7 +35,7 @@ extension ConnectFlow {
         }
         let connection = try await saveKey(
             manifest: manifest, owner: session.owner, reconnect: session.connectionID, credential: credential, identity: identity,
-            config: config, actor: "browser"
+            config: config, actor: .browser
         ) { account in
             try await requireBoundAccount(session, account: account)
             return try await services.store.markSessionUsed(tokenHash: session.tokenHash, at: services.clock.now)
@@ -47,7 +47,7 @@ extension ConnectFlow {
     /// before the write; false means someone else finished first.
     func saveKey(
         manifest: ProviderManifest, owner: OwnerRef, reconnect: ConnectionID?, credential: Credential, identity: IdentitySpec?,
-        config: [String: String], actor: String, claim: (AccountIdentity?) async throws -> Bool
+        config: [String: String], actor: AuditActor, claim: (AccountIdentity?) async throws -> Bool
     ) async throws -> Connection {
         var account: AccountIdentity?
         if let identity {

@@ -69,7 +69,7 @@ extension ConnectFlow {
         if let error = p.error {
             let code: LatchkeyError.Code = error == "access_denied" ? .accessDenied : .providerError
             await services.audit(AuditEvent(
-                at: now, actor: "browser", action: "connect.failed", owner: session.owner, provider: manifest.id, outcome: "failure",
+                at: now, actor: .browser, action: .connectFailed, owner: session.owner, provider: manifest.id, outcome: "failure",
                 detail: String(error.prefix(64))))
             throw LatchkeyError(
                 code, error == "access_denied" ? "the connection was declined at \(manifest.name)" : "\(manifest.name) answered \(error.prefix(64))",
@@ -91,7 +91,7 @@ extension ConnectFlow {
                 config: pending.config)
         } catch {
             await services.audit(AuditEvent(
-                at: now, actor: "browser", action: "connect.exchange_failed", owner: session.owner, provider: manifest.id,
+                at: now, actor: .browser, action: .connectExchangeFailed, owner: session.owner, provider: manifest.id,
                 outcome: "failure", detail: error.oauthError ?? error.code.rawValue))
             throw error
         }
@@ -110,7 +110,7 @@ extension ConnectFlow {
         } catch {
             await connections.revokeGrant(
                 grant.credential, provider: manifest.id, owner: session.owner, config: values, connectionID: session.connectionID,
-                actor: "browser", action: "connection.mismatched_grant_revoked")
+                actor: .browser, action: .connectionMismatchedGrantRevoked)
             throw error
         }
         guard try await services.store.markSessionUsed(tokenHash: session.tokenHash, at: now) else {
@@ -120,7 +120,7 @@ extension ConnectFlow {
             provider: manifest.id, owner: session.owner, reconnect: session.connectionID, account: account,
             credential: grant.credential, scopesRequested: pending.scopes, scopesGranted: grant.scopes ?? pending.scopes,
             config: values, expiresAt: grant.expiresAt))
-        await recordConnected(completed, actor: "browser")
+        await recordConnected(completed, actor: .browser)
         return Outcome(connection: completed.connection, providerName: manifest.name, returnTo: session.returnTo)
     }
 
@@ -132,7 +132,7 @@ extension ConnectFlow {
             try AccountBinding.check(bound: bound.account, finished: account)
         } catch {
             await services.audit(AuditEvent(
-                at: services.clock.now, actor: "browser", action: "connection.account_mismatch", owner: bound.owner, provider: bound.provider,
+                at: services.clock.now, actor: .browser, action: .connectionAccountMismatch, owner: bound.owner, provider: bound.provider,
                 connectionID: bound.id, outcome: "failure",
                 detail: "expected \(bound.account?.auditLabel ?? "-"), got \(account?.auditLabel ?? "-")"))
             throw error
@@ -140,15 +140,15 @@ extension ConnectFlow {
     }
 
     /// Audits a finished flow with the account before and after, and revokes the grant it replaced at the provider.
-    func recordConnected(_ completed: ConnectionService.Completed, actor: String) async {
+    func recordConnected(_ completed: ConnectionService.Completed, actor: AuditActor) async {
         let connection = completed.connection
         let before = completed.replaced?.connection.account?.auditLabel ?? "-"
         await services.audit(AuditEvent(
-            at: services.clock.now, actor: actor, action: completed.replaced == nil ? "connection.connected" : "connection.reconnected",
+            at: services.clock.now, actor: actor, action: completed.replaced == nil ? AuditAction.connectionConnected : .connectionReconnected,
             owner: connection.owner, provider: connection.provider, connectionID: connection.id,
             detail: "account \(before) -> \(connection.account?.auditLabel ?? "-")"))
         if let replaced = completed.replaced {
-            await connections.revokeAtProvider(replaced, actor: actor, action: "connection.replaced_grant_revoked")
+            await connections.revokeAtProvider(replaced, actor: actor, action: .connectionReplacedGrantRevoked)
         }
     }
 

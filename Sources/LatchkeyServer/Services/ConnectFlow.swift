@@ -74,7 +74,7 @@ struct ConnectFlow: Sendable {
             tokenHash: SecretHash.sha256Hex(token), provider: provider, owner: owner, connectionID: reconnectID, installID: installID,
             extraScopes: extraScopes, returnTo: returnTo, createdBy: caller.actorName, createdAt: now, expiresAt: expiresAt))
         await services.audit(AuditEvent(
-            at: now, actor: caller.actorName, action: "connect_session.created", owner: owner, provider: provider,
+            at: now, actor: AuditActor(caller), action: .connectSessionCreated, owner: owner, provider: provider,
             connectionID: reconnectID))
         return (services.settings.publicURL + "/connect/" + token, expiresAt)
     }
@@ -183,7 +183,7 @@ struct ConnectFlow: Sendable {
             spec: spec, clientID: credentials.clientID, redirectURI: services.settings.callbackURL, scopes: scopes, state: state,
             pkce: pkce, config: config)
         await services.audit(AuditEvent(
-            at: now, actor: "browser", action: "connect.started", owner: session.owner, provider: manifest.id))
+            at: now, actor: .browser, action: .connectStarted, owner: session.owner, provider: manifest.id))
         return Redirect(location: url, bindingCookieName: Self.bindingCookieName(stateHash), bindingNonce: nonce)
     }
 

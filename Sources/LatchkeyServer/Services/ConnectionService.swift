@@ -49,7 +49,7 @@ struct ConnectionService: Sendable {
         try await services.store.insert(connection, sealedCredential: nil)
         services.connectionCache.connectionWritten(connection.id)
         await services.audit(AuditEvent(
-            at: now, actor: actor.actorName, action: "integration.installed", owner: owner, provider: provider.id,
+            at: now, actor: AuditActor(actor), action: .integrationInstalled, owner: owner, provider: provider.id,
             connectionID: connection.id))
         return (connection, true)
     }
@@ -147,7 +147,7 @@ struct ConnectionService: Sendable {
     /// Removes a connection: the credential is destroyed and the state becomes `revoked`.
     /// Revocation at the provider is attempted first when the manifest names an endpoint.
     func remove(_ stored: StoredConnection, actor: Caller) async throws -> Connection {
-        await revokeAtProvider(stored, actor: actor.actorName)
+        await revokeAtProvider(stored, actor: AuditActor(actor))
         var connection = stored.connection
         let expected = connection.version
         var lifecycle = ConnectionLifecycle(connection.state)
@@ -161,7 +161,7 @@ struct ConnectionService: Sendable {
         services.reconnectLinks.forget(connection.id)
         connection.version = expected + 1
         await services.audit(AuditEvent(
-            at: services.clock.now, actor: actor.actorName, action: "integration.removed", owner: connection.owner,
+            at: services.clock.now, actor: AuditActor(actor), action: .integrationRemoved, owner: connection.owner,
             provider: connection.provider, connectionID: connection.id))
         await services.webhooks.revoked(from: stored.connection, to: connection)
         try await shredIfEmpty(connection.owner, actor: actor)
@@ -180,7 +180,7 @@ struct ConnectionService: Sendable {
         if owner.kind == .org, try await services.store.signInProvider(org: owner.org)?.sealedClientSecret != nil { return }
         if try await services.vault.destroyDataKey(for: owner) {
             services.connectionCache.clear()
-            await services.audit(AuditEvent(at: services.clock.now, actor: actor.actorName, action: "owner.data_key_destroyed", owner: owner))
+            await services.audit(AuditEvent(at: services.clock.now, actor: AuditActor(actor), action: .ownerDataKeyDestroyed, owner: owner))
         }
     }
 
@@ -209,7 +209,7 @@ struct ConnectionService: Sendable {
         let sessions = try await services.store.endPersonSessions(under: owner)
         try await shredIfEmpty(owner, actor: actor)
         await services.audit(AuditEvent(
-            at: services.clock.now, actor: actor.actorName, action: "owner.revoked", owner: owner,
+            at: services.clock.now, actor: AuditActor(actor), action: .ownerRevoked, owner: owner,
             detail: "\(revoked) connection(s), \(keys) key(s), \(sessions) person session(s)"))
         return (revoked, keys)
     }
@@ -218,7 +218,7 @@ struct ConnectionService: Sendable {
 extension ConnectionService {
     /// Revokes the refresh token and the access token at the provider (RFC 7009, with `token_type_hint`)
     /// when the manifest names an endpoint. Failures are audited; removal goes on regardless.
-    func revokeAtProvider(_ stored: StoredConnection, actor: String, action: String = "connection.revoked_at_provider") async {
+    func revokeAtProvider(_ stored: StoredConnection, actor: AuditActor, action: AuditAction = .connectionRevokedAtProvider) async {
         let c = stored.connection
         guard let sealed = stored.sealedCredential, services.catalog.manifests[c.provider]?.auth.oauth2?.revocationURL != nil else { return }
         let credential: Credential
@@ -236,7 +236,7 @@ extension ConnectionService {
     /// under `action`. Best effort: a failure is audited, never thrown.
     func revokeGrant(
         _ credential: Credential, provider: ProviderID, owner: OwnerRef, config: [String: String], connectionID: ConnectionID?,
-        actor: String, action: String
+        actor: AuditActor, action: AuditAction
     ) async {
         guard let spec = services.catalog.manifests[provider]?.auth.oauth2, spec.revocationURL != nil,
             credential.refreshToken != nil || credential.accessToken != nil

@@ -18,7 +18,7 @@ struct GrantDirectory: Sendable {
         try await services.store.setGrants(agent: agent, tools: sorted, at: services.clock.now)
         services.toolsChanged.signal()
         await services.audit(AuditEvent(
-            at: services.clock.now, actor: actor.actorName, action: "agent.grants_set", owner: agent, detail: sorted.joined(separator: ",")))
+            at: services.clock.now, actor: AuditActor(actor), action: .agentGrantsSet, owner: agent, detail: sorted.joined(separator: ",")))
         return sorted
     }
 
