@@ -2,18 +2,11 @@ import LatchkeyModel
 
 /// What an audit event records as done: a dotted name such as `connection.refreshed`, its first part the kind of
 /// thing acted on. Every action Latchkey records is one of the constants below; a stored name from an older version
-/// reads back as it was.
+/// reads back as it was. It is coded as its name alone (the standard library's coding of a raw value).
 public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
     public let rawValue: String
 
     public init(rawValue: String) { self.rawValue = rawValue }
-
-    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 
     public var description: String { rawValue }
 
@@ -86,13 +79,6 @@ public struct AuditActor: RawRepresentable, Hashable, Sendable, Codable, CustomS
 
     /// The actor that `caller` is.
     public init(_ caller: Caller) { self.init(rawValue: caller.actorName) }
-
-    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 
     public var description: String { rawValue }
 
