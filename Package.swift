@@ -125,6 +125,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Connecting accounts: connect links, the authorization-code flow (state, PKCE, the account a reconnect is bound
+        // to), the API-key form, and saving, removing and revoking connections.
+        .target(
+            name: "LatchkeyConnect",
+            dependencies: [
+                "LatchkeyModel", "LatchkeyManifest", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyOAuth", "LatchkeyRuntime",
+                "LatchkeyConnections", "LatchkeyWebhooks",
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The JSON shapes of the admin and agent APIs, shared by the server, the CLI and MCP. No I/O.
         .target(name: "LatchkeyAPI", swiftSettings: swiftSettings),
         // Master keys across replicas: rotation in resumable batches, the replicas' agreement, heartbeats, integrity checks.
@@ -153,6 +163,7 @@ let package = Package(
             dependencies: [
                 "LatchkeyModel", "LatchkeyManifest", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyHTTP", "LatchkeyOAuth",
                 "LatchkeyProxy", "LatchkeyOIDC", "LatchkeyRuntime", "LatchkeyWebhooks", "LatchkeyKeys", "LatchkeyAPI", "LatchkeyObservability", "LatchkeyConnections", "LatchkeyTokens",
+                "LatchkeyConnect",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -197,6 +208,7 @@ let package = Package(
             dependencies: [
                 "LatchkeyTokens", "LatchkeyStoreMemory", "LatchkeyStore", "LatchkeyRuntime", "LatchkeyModel", "LatchkeyManifest",
                 "LatchkeyOAuth", "LatchkeyHTTP", "LatchkeyCrypto", "LatchkeyConnections", "LatchkeyWebhooks", "LatchkeyObservability",
+                "LatchkeyConnect",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/LatchkeyTestSupport"
@@ -204,6 +216,13 @@ let package = Package(
         .testTarget(
             name: "LatchkeyTokensTests",
             dependencies: ["LatchkeyTokens", "LatchkeyTestSupport", "LatchkeyStore", "LatchkeyModel"]
+        ),
+        .testTarget(
+            name: "LatchkeyConnectTests",
+            dependencies: [
+                "LatchkeyConnect", "LatchkeyTestSupport", "LatchkeyConnections", "LatchkeyOAuth", "LatchkeyStore", "LatchkeyModel", "LatchkeyRuntime",
+                "LatchkeyWebhooks", "LatchkeyManifest", "LatchkeyCrypto",
+            ]
         ),
         .testTarget(name: "LatchkeyConnectionsTests", dependencies: ["LatchkeyConnections", "LatchkeyModel", "LatchkeyStore"]),
         .testTarget(name: "LatchkeyManifestTests", dependencies: ["LatchkeyManifest"], exclude: ["Fixtures"]),

@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyConnect
 
 /// The settings the server reads, resolved from `config/latchkey.yaml` and the environment by the executable.
 public struct ServerSettings: Sendable {
@@ -43,6 +44,11 @@ public struct ServerSettings: Sendable {
 
     /// The one exact redirect URI registered with every provider.
     public var callbackURL: String { publicURL + "/oauth/callback" }
+    /// What the connect flow needs of these settings.
+    var connect: ConnectSettings {
+        ConnectSettings(
+            publicURL: publicURL, returnToAllowlist: returnToAllowlist, linkTTL: connectSessionTTL, stateTTL: authorizationStateTTL)
+    }
     /// Whether cookies must carry `Secure`.
     var isHTTPS: Bool { publicURL.lowercased().hasPrefix("https://") }
 }

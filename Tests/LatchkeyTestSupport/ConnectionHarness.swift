@@ -26,7 +26,8 @@ public struct ConnectionHarness: Sendable {
     public static let leaseTTL: TimeInterval = 30
     public let logger = Logger(label: "test")
 
-    /// The provider `acme`: OAuth with refresh tokens, a proxy base URL, and `pricing` as given.
+    /// The provider `acme`: OAuth with PKCE, refresh tokens, revocation and an identity URL, a proxy base URL, and
+    /// `pricing` as given.
     static func manifest(pricing: String) -> String {
         """
         id: acme
@@ -37,6 +38,8 @@ public struct ConnectionHarness: Sendable {
           mode: oauth2
           authorization_url: https://auth.example.test/authorize
           token_url: https://auth.example.test/token
+          revocation_url: https://auth.example.test/revoke
+          identity: {url: https://auth.example.test/userinfo, id: sub, name: name}
           scopes: [read]
           client_auth: client_secret_post
           token_request_format: form

@@ -4,7 +4,8 @@ import Synchronization
 
 /// A provider in memory, for the services' unit tests: its token endpoint answers refreshes as the test scripts them
 /// and records the refresh token each call sent; its API answers as scripted and records each request. Token calls
-/// can be held until the test lets them go.
+/// can be held until the test lets them go. It also redeems the authorization codes it issued (checking PKCE), names
+/// the account behind its access tokens, and records revocations (`FakeProvider+AuthorizationCode.swift`).
 public final class FakeProvider: HTTPTransport {
     /// One answer of the token endpoint.
     public enum TokenAnswer: Sendable {
@@ -37,7 +38,7 @@ public final class FakeProvider: HTTPTransport {
         public var authorization: String?
     }
 
-    private struct State {
+    struct State {
         var sent: [String] = []
         var tokenScript: [TokenAnswer]
         var apiScript: [APIAnswer]
@@ -45,9 +46,13 @@ public final class FakeProvider: HTTPTransport {
         var held = false
         var heldCalls: [CheckedContinuation<Void, Never>] = []
         var watchers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var codes: [String: IssuedCode] = [:]
+        var exchanges: [CodeExchange] = []
+        var accounts: [String: Account] = [:]
+        var revoked: [String] = []
     }
 
-    private let state: Mutex<State>
+    let state: Mutex<State>
 
     /// The token endpoint answers in `tokens`' order, the API in `api`'s; the last answer of each repeats.
     public init(tokens: [TokenAnswer], api: [APIAnswer] = [APIAnswer(200)]) {
@@ -86,8 +91,11 @@ public final class FakeProvider: HTTPTransport {
     }
 
     public func send(_ request: OutboundRequest) async throws -> OutboundResponse {
+        if request.url.hasSuffix("/userinfo") { return answerIdentity(request) }
+        if request.url.hasSuffix("/revoke") { return recordRevocation(request) }
         guard request.url.hasSuffix("/token") else { return try answerAPI(request) }
         let form = Self.form(request.body ?? [])
+        if form["grant_type"] == "authorization_code" { return redeem(form) }
         let (answer, held, woken) = state.withLock { state in
             state.sent.append(form["refresh_token"] ?? "")
             let answer = state.tokenScript[min(state.sent.count, state.tokenScript.count) - 1]

@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyConnect
 import HTTPTypes
 import Hummingbird
 import LatchkeyManifest
@@ -18,7 +19,7 @@ struct DashboardActions {
     func register(on group: RouterGroup<LatchkeyContext>) {
         group.post("/integrations/:provider/connections/:id/revoke") { request, context in
             try await act(request, context) { manifest, _ in
-                let service = ConnectionService(services: services)
+                let service = services.connections
                 let stored = try await connection(context, of: manifest)
                 let removed = try await service.remove(stored, actor: .admin)
                 return "Connection \(removed.id) is \(removed.state.rawValue)."
@@ -33,7 +34,7 @@ struct DashboardActions {
         group.post("/integrations/:provider/connect-link") { request, context in
             try await act(request, context) { manifest, form in
                 let owner = try OwnerRef(parsing: DashboardForm.field(form, "owner") ?? "", field: "owner")
-                let link = try await ConnectFlow(services: services).createSession(
+                let link = try await services.connectFlow.createSession(
                     provider: manifest, owner: owner, reconnect: nil, extraScopes: [], returnTo: nil, caller: .admin)
                 return "Connect link for \(owner): \(link.url) (expires at \(DashboardViews.time(link.expiresAt)))"
             }
@@ -99,7 +100,7 @@ struct DashboardActions {
 
     /// The connection in the path, which must belong to `manifest`'s provider.
     func connection(_ context: LatchkeyContext, of manifest: ProviderManifest) async throws -> StoredConnection {
-        let stored = try await ConnectionService(services: services).visibleConnection(context.parameters.get("id") ?? "", caller: .admin)
+        let stored = try await services.connections.visibleConnection(context.parameters.get("id") ?? "", caller: .admin)
         guard stored.connection.provider == manifest.id else {
             throw LatchkeyError(.notFound, "no \(manifest.id) connection '\(stored.connection.id)'", field: "id")
         }

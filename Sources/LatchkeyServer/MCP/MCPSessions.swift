@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyTokens
 import Logging

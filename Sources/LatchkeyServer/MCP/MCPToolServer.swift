@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyConnect
 import LatchkeyModel
 import LatchkeyProxy
 import LatchkeyTokens
@@ -78,12 +79,12 @@ struct MCPToolServer: Sendable {
                 })
             case "latchkey_install":
                 let manifest = try services.catalog.manifest(try string(arguments, "provider"))
-                let (connection, _) = try await ConnectionService(services: services).install(provider: manifest, owner: agent, actor: .agent(agent))
+                let (connection, _) = try await services.connections.install(provider: manifest, owner: agent, actor: .agent(agent))
                 result = .object(["connection_id": .string(connection.id.rawValue), "state": .string(connection.state.rawValue)])
             case "latchkey_connect_link":
                 let manifest = try services.catalog.manifest(try string(arguments, "provider"))
                 let scopes = arguments.objectValue?["scopes"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                let link = try await ConnectFlow(services: services).createSession(
+                let link = try await services.connectFlow.createSession(
                     provider: manifest, owner: agent, reconnect: arguments.objectValue?["connection_id"]?.stringValue,
                     extraScopes: scopes, returnTo: nil, caller: .agent(agent))
                 result = .object([

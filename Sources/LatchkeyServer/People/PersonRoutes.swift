@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyConnect
 import HTTPTypes
 import Hummingbird
 import LatchkeyManifest
@@ -15,7 +16,7 @@ struct PersonRoutes {
     let pages: DashboardPages
     var signIn: PersonSignIn { PersonSignIn(services: services) }
     var consents: Consents { Consents(services: services) }
-    var flow: ConnectFlow { ConnectFlow(services: services) }
+    var flow: ConnectFlow { services.connectFlow }
 
     func register(on router: Router<LatchkeyContext>) {
         router.get("/me") { request, _ in
@@ -81,7 +82,7 @@ struct PersonRoutes {
             await signedIn(request) { id, session, _ in
                 let connection = try await consents.ownConnection(context.parameters.get("id") ?? "", person: session.person)
                 guard let stored = try await services.store.connection(id: connection.id) else { throw LatchkeyError(.notFound, "connection: gone") }
-                _ = try await ConnectionService(services: services).remove(stored, actor: .person(session.person))
+                _ = try await services.connections.remove(stored, actor: .person(session.person))
                 return try await done(id, "Your \(connection.provider) connection was revoked.")
             }
         }

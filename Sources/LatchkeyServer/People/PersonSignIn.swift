@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyConnect
 import LatchkeyCrypto
 import LatchkeyManifest
 import LatchkeyModel
@@ -67,7 +68,7 @@ struct PersonSignIn: Sendable {
     }
 
     /// Where to send the browser to sign in to `org`, and the browser-binding cookie to set.
-    func begin(org: String, next: String) async throws -> ConnectFlow.Redirect {
+    func begin(org: String, next: String) async throws -> BrowserRedirect {
         guard let provider = try await services.store.signInProvider(org: org) else {
             throw LatchkeyError(.appNotConfigured, "org \(org.prefix(64)) has no identity provider; ask an admin for a sign-in link")
         }
@@ -87,7 +88,7 @@ struct PersonSignIn: Sendable {
         let url = try AuthorizationRequest.url(
             spec: Self.spec(discovery, nonce: nonce), clientID: provider.clientID, redirectURI: redirectURI,
             scopes: ["openid", "email", "profile"], state: state, pkce: pkce, config: [:])
-        return ConnectFlow.Redirect(location: url, bindingCookieName: Self.bindingCookieName(stateHash), bindingNonce: binding)
+        return BrowserRedirect(location: url, bindingCookieName: Self.bindingCookieName(stateHash), bindingNonce: binding)
     }
 
     /// Finishes an OpenID Connect sign-in: the person it signs in, and where to go next. A callback without the

@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyConnect
 import Hummingbird
 import LatchkeyCrypto
 import LatchkeyManifest
@@ -148,7 +149,7 @@ struct AdminRoutes {
             let manifest = try services.catalog.manifest(try body.string("provider"))
             let owner = try body.owner()
             guard try await services.store.ownerExists(owner) else { throw LatchkeyError(.notFound, "owner: \(owner) does not exist", field: "owner") }
-            let flow = ConnectFlow(services: services)
+            let flow = services.connectFlow
             let config = try flow.validatedConfig(manifest, try body.stringMap("config"))
             let credential: Credential
             let identity: IdentitySpec?
@@ -171,13 +172,13 @@ struct AdminRoutes {
         }
         // A forced refresh, now, whatever the token's expiry.
         group.post("/connections/:id/refresh") { _, context in
-            let stored = try await ConnectionService(services: services).visibleConnection(context.parameters.get("id") ?? "", caller: .admin)
+            let stored = try await services.connections.visibleConnection(context.parameters.get("id") ?? "", caller: .admin)
             let connection = try await ForcedRefresh(catalog: services.catalog, broker: broker, audit: services.auditTrail, clock: services.clock).run(stored)
             return APIResponse.json(ConnectionView(connection))
         }
         // Revokes one connection at the provider and destroys its credential.
         group.post("/connections/:id/revoke") { _, context in
-            let service = ConnectionService(services: services)
+            let service = services.connections
             let stored = try await service.visibleConnection(context.parameters.get("id") ?? "", caller: .admin)
             return APIResponse.json(ConnectionView(try await service.remove(stored, actor: .admin)))
         }
@@ -191,7 +192,7 @@ struct AdminRoutes {
             let raw = FormEncoding.percentDecode(Substring(path.dropFirst(prefix.count).dropLast("/revoke".count)))
             let owner = try OwnerRef(parsing: raw, field: "owner")
             guard try await services.store.ownerExists(owner) else { throw LatchkeyError(.notFound, "owner: \(owner) does not exist", field: "owner") }
-            let result = try await ConnectionService(services: services).revokeOwner(owner, actor: .admin)
+            let result = try await services.connections.revokeOwner(owner, actor: .admin)
             return APIResponse.json([
                 "owner": AnyEncodable(owner.description), "connections_revoked": AnyEncodable(result.connections),
                 "agent_keys_revoked": AnyEncodable(result.agentKeys),

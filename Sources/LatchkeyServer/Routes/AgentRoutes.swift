@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyConnect
 import Hummingbird
 import LatchkeyManifest
 import LatchkeyModel
@@ -7,7 +8,7 @@ import LatchkeyStore
 /// `/v1/...` for agents, and for the admin on behalf of any owner: providers, installs, connect links, connections.
 struct AgentRoutes {
     let services: LatchkeyServices
-    var connections: ConnectionService { ConnectionService(services: services) }
+    var connections: ConnectionService { services.connections }
 
     func register(on group: RouterGroup<LatchkeyContext>) {
         let limit = services.settings.maxJSONBodyBytes
@@ -39,7 +40,7 @@ struct AgentRoutes {
                 // A user's connection must be finished by that user; an agent cannot vouch for a person.
                 throw LatchkeyError(.forbidden, "owner: only an admin may create a connect link for a user", field: "owner")
             }
-            let link = try await ConnectFlow(services: services).createSession(
+            let link = try await services.connectFlow.createSession(
                 provider: manifest, owner: owner, reconnect: try body.optionalString("connection_id"),
                 extraScopes: try body.stringList("scopes") ?? [], returnTo: try body.optionalString("return_to"), caller: caller)
             return APIResponse.json(SessionView(url: link.url, expires_at: link.expiresAt), status: .created)

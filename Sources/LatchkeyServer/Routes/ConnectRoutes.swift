@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyConnect
 import HTTPTypes
 import Hummingbird
 import LatchkeyManifest
@@ -12,7 +13,7 @@ struct ConnectRoutes {
     let services: LatchkeyServices
     let pages: Pages
     let personSessions: PersonSessions
-    var flow: ConnectFlow { ConnectFlow(services: services) }
+    var flow: ConnectFlow { services.connectFlow }
 
     func register(on router: Router<LatchkeyContext>) {
         router.get("/connect/:token") { request, context in
@@ -100,7 +101,7 @@ struct ConnectRoutes {
         if let account = try await flow.expectedAccount(session) { values["expected_account"] = account.displayName }
         switch manifest.auth {
         case .oauth2(let spec):
-            guard let (app, _) = try await flow.apps.resolve(provider: manifest.id, for: session.owner) else {
+            guard let (app, _) = try await services.apps.resolve(provider: manifest.id, for: session.owner) else {
                 throw LatchkeyError(.appNotConfigured, "\(manifest.name) is not set up yet: no OAuth app is registered for \(session.owner)")
             }
             let scopes = flow.scopes(for: session, spec: spec, app: app)
@@ -139,7 +140,7 @@ struct ConnectRoutes {
 
     /// The browser-binding cookie: sent back only to the callback, only over the same scheme, for ten minutes.
     /// `SameSite=Lax` because the callback is a cross-site top-level navigation from the provider.
-    func bindingCookie(_ r: ConnectFlow.Redirect) -> String {
+    func bindingCookie(_ r: BrowserRedirect) -> String {
         var cookie = "\(r.bindingCookieName)=\(r.bindingNonce); Path=/oauth/callback; Max-Age=\(Int(services.settings.authorizationStateTTL)); HttpOnly; SameSite=Lax"
         if services.settings.isHTTPS { cookie += "; Secure" }
         return cookie

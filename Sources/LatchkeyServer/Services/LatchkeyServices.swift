@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyConnect
 import LatchkeyConnections
 import LatchkeyCrypto
 import LatchkeyHTTP
@@ -60,6 +61,10 @@ public struct LatchkeyServices: Sendable {
     let resolver: ConnectionResolver
     /// This replica's master keys in step with the other replicas'.
     let keyring: KeyringCoordinator
+    /// Installs, saves, removes and revokes connections.
+    let connections: ConnectionService
+    /// Connect links and the flows a person runs from them.
+    let connectFlow: ConnectFlow
     /// Proxied calls and errors per provider and hour, for the dashboard (every replica, last 24 hours).
     let proxyStats: ProxyStats
 
@@ -83,6 +88,12 @@ public struct LatchkeyServices: Sendable {
             replica: ReplicaSettings(id: settings.instanceID, address: settings.listenAddress, heartbeatInterval: settings.replicaHeartbeatInterval),
             startedAt: clock.now, clock: clock, logger: logger)
         self.proxyStats = ProxyStats(store: store)
+        self.connections = ConnectionService(
+            store: store, vault: vault, catalog: catalog, oauth: oauth, apps: apps, audit: auditTrail, webhooks: webhooks,
+            caches: ConnectionService.Caches(
+                connections: connectionCache, reconnectLinks: reconnectLinks, agentKeys: agentKeys, refresherWake: refresherWake),
+            clock: clock)
+        self.connectFlow = ConnectFlow(connections: connections, settings: settings.connect)
         self.transport = transport
         self.store = store
         self.vault = vault
@@ -101,7 +112,7 @@ public struct LatchkeyServices: Sendable {
     func proxy(_ broker: TokenBroker) -> ProxyService {
         ProxyService(
             store: store, broker: broker, transport: transport, rateLimits: rateLimits, stats: proxyStats, metrics: metrics,
-            reconnectLinks: ConnectFlow(services: self), clock: clock)
+            reconnectLinks: connectFlow, clock: clock)
     }
 
     /// The tool runner, on `broker`'s tokens.

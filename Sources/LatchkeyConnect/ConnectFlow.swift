@@ -4,7 +4,7 @@ import LatchkeyCrypto
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyOAuth
-import LatchkeyProxy
+import LatchkeyRuntime
 import LatchkeyStore
 
 /// The authorization-code flow a person runs from a connect link, and the API-key form.
@@ -13,15 +13,29 @@ import LatchkeyStore
 /// and PKCE S256; `complete` checks the callback, exchanges the code, looks up the account and saves
 /// the sealed credential. RFC 9700 rules apply throughout: one exact redirect URI, state bound to the
 /// session and to the browser, `iss` checked where the manifest names an issuer.
-struct ConnectFlow: Sendable {
-    let services: LatchkeyServices
-    var connections: ConnectionService { ConnectionService(services: services) }
-    var apps: AppDirectory { services.apps }
+public struct ConnectFlow: Sendable {
+    /// Saves what a flow finishes; its store, vault, catalog, OAuth client, apps, audit trail and clock are the flow's.
+    let connections: ConnectionService
+    let settings: ConnectSettings
+
+    public init(connections: ConnectionService, settings: ConnectSettings) {
+        self.connections = connections
+        self.settings = settings
+    }
+
+    var store: any ConnectionStorage { connections.store }
+    var vault: CredentialVault { connections.vault }
+    var catalog: ProviderCatalog { connections.catalog }
+    var oauth: OAuthClient { connections.oauth }
+    var apps: AppDirectory { connections.apps }
+    var audit: AuditTrail { connections.audit }
+    var reconnectLinks: ReconnectLinks { connections.caches.reconnectLinks }
+    var clock: any LatchkeyClock { connections.clock }
 
     // MARK: sessions
 
     /// Creates a single-use connect link for `owner`, valid for the configured TTL (15 minutes by default).
-    func createSession(
+    public func createSession(
         provider: ProviderManifest, owner: OwnerRef, reconnect: String?, extraScopes: [String], returnTo: String?, caller: Caller
     ) async throws -> (url: String, expiresAt: Date) {
         try connections.authorize(caller, actFor: owner)
@@ -32,7 +46,7 @@ struct ConnectFlow: Sendable {
         }
         var reconnectID: ConnectionID?
         if let reconnect {
-            guard let stored = try await services.store.connection(id: ConnectionID(rawValue: reconnect)),
+            guard let stored = try await store.connection(id: ConnectionID(rawValue: reconnect)),
                 stored.connection.owner == owner, stored.connection.provider == provider.id
             else {
                 throw LatchkeyError(.notFound, "connection_id: no connection '\(reconnect.prefix(64))' of \(provider.id) for \(owner)", field: "connection_id")
@@ -49,15 +63,15 @@ struct ConnectFlow: Sendable {
     /// A link that reconnects `connection`, for a caller that just found it needing a person (a 424's body). The
     /// caller may use the connection, which is all a reconnect link lets a person do for it; a user's connection
     /// gets no link, since only an admin may vouch for a person. One link is reused while it has a minute left.
-    func reconnectLink(for connection: Connection, caller: Caller) async -> (url: String, expiresAt: Date)? {
+    public func reconnectLink(for connection: Connection, caller: Caller) async -> (url: String, expiresAt: Date)? {
         if connection.owner.kind == .user, caller != .admin { return nil }
-        let now = services.clock.now
-        if let cached = services.reconnectLinks.link(for: connection.id, now: now) { return cached }
+        let now = clock.now
+        if let cached = reconnectLinks.link(for: connection.id, now: now) { return cached }
         guard let link = try? await storeSession(
             provider: connection.provider, owner: connection.owner, reconnect: connection.id, extraScopes: [], returnTo: nil,
             caller: caller)
         else { return nil }
-        services.reconnectLinks.remember(link, for: connection.id)
+        reconnectLinks.remember(link, for: connection.id)
         return link
     }
 
@@ -65,23 +79,23 @@ struct ConnectFlow: Sendable {
         provider: ProviderID, owner: OwnerRef, reconnect reconnectID: ConnectionID?, extraScopes: [String], returnTo: String?, caller: Caller
     ) async throws -> (url: String, expiresAt: Date) {
         let token = "cs_" + RandomToken.base64URL(bytes: 32)
-        let now = services.clock.now
-        let expiresAt = now.addingTimeInterval(services.settings.connectSessionTTL)
+        let now = clock.now
+        let expiresAt = now.addingTimeInterval(settings.linkTTL)
         // A link for a new connection is bound to the install waiting for it, so it dies when the integration is removed.
         let installID = reconnectID != nil
-            ? nil : try await services.store.connections(owners: [owner], provider: provider).first { $0.state == .installed }?.id
-        try await services.store.createSession(ConnectSession(
+            ? nil : try await store.connections(owners: [owner], provider: provider).first { $0.state == .installed }?.id
+        try await store.createSession(ConnectSession(
             tokenHash: SecretHash.sha256Hex(token), provider: provider, owner: owner, connectionID: reconnectID, installID: installID,
             extraScopes: extraScopes, returnTo: returnTo, createdBy: caller.actorName, createdAt: now, expiresAt: expiresAt))
-        await services.audit(AuditEvent(
+        await audit.record(AuditEvent(
             at: now, actor: AuditActor(caller), action: .connectSessionCreated, owner: owner, provider: provider,
             connectionID: reconnectID))
-        return (services.settings.publicURL + "/connect/" + token, expiresAt)
+        return (settings.publicURL + "/connect/" + token, expiresAt)
     }
 
     /// `return_to` must be an absolute http(s) URL whose origin is on the allowlist (no open redirect).
-    func checkReturnTo(_ url: String) throws(LatchkeyError) {
-        guard let origin = Origin.of(url), services.settings.returnToAllowlist.contains(origin),
+    public func checkReturnTo(_ url: String) throws(LatchkeyError) {
+        guard let origin = Origin.of(url), settings.returnToAllowlist.contains(origin),
             !url.utf8.contains(where: { $0 < 0x21 || $0 == 0x7F || $0 == UInt8(ascii: "\\") })
         else {
             throw LatchkeyError(
@@ -90,8 +104,8 @@ struct ConnectFlow: Sendable {
     }
 
     /// The live session behind a link token, or the reason it cannot be used.
-    func liveSession(token: String) async throws -> ConnectSession {
-        guard token.hasPrefix("cs_"), let session = try await services.store.session(tokenHash: SecretHash.sha256Hex(token)) else {
+    public func liveSession(token: String) async throws -> ConnectSession {
+        guard token.hasPrefix("cs_"), let session = try await store.session(tokenHash: SecretHash.sha256Hex(token)) else {
             throw LatchkeyError(.notFound, "this connect link is unknown")
         }
         try await requireLive(session)
@@ -101,38 +115,38 @@ struct ConnectFlow: Sendable {
     /// A link works once, until it expires, and only while what it was made for still stands: the connection it
     /// reconnects or the install it completes (not revoked or removed), and its owner and every owner above it (not
     /// revoked since the link was made). Otherwise `session_used`, `session_expired` or `session_revoked` (410).
-    func requireLive(_ session: ConnectSession) async throws {
+    public func requireLive(_ session: ConnectSession) async throws {
         if session.usedAt != nil { throw LatchkeyError(.sessionUsed, "this connect link was already used") }
-        if session.expiresAt <= services.clock.now { throw LatchkeyError(.sessionExpired, "this connect link has expired") }
-        guard try await services.store.ownerExists(session.owner) else {
+        if session.expiresAt <= clock.now { throw LatchkeyError(.sessionExpired, "this connect link has expired") }
+        guard try await store.ownerExists(session.owner) else {
             throw LatchkeyError(.sessionRevoked, "this connect link was revoked: \(session.owner) no longer exists")
         }
         let chain = Array(sequence(first: session.owner, next: \.parent))
-        if let revokedAt = try await services.store.latestRevocation(of: chain), revokedAt >= session.createdAt {
+        if let revokedAt = try await store.latestRevocation(of: chain), revokedAt >= session.createdAt {
             throw LatchkeyError(.sessionRevoked, "this connect link was revoked: \(session.owner) or an owner above it was revoked")
         }
         for id in [session.connectionID, session.installID].compactMap({ $0 }) {
-            guard let stored = try await services.store.connection(id: id), stored.connection.state != .revoked else {
+            guard let stored = try await store.connection(id: id), stored.connection.state != .revoked else {
                 throw LatchkeyError(.sessionRevoked, "this connect link was revoked: its connection was revoked or removed")
             }
         }
     }
 
     /// The account a reconnect link must be finished with, for the connect page; nil when any account will do.
-    func expectedAccount(_ session: ConnectSession) async throws -> AccountIdentity? {
+    public func expectedAccount(_ session: ConnectSession) async throws -> AccountIdentity? {
         guard let id = session.connectionID else { return nil }
-        return try await services.store.connection(id: id)?.connection.account
+        return try await store.connection(id: id)?.connection.account
     }
 
     /// The scopes a session asks: the app's configured scopes or the manifest's defaults, plus the session's extras.
-    func scopes(for session: ConnectSession, spec: OAuth2Spec, app: AppRegistration) -> [String] {
+    public func scopes(for session: ConnectSession, spec: OAuth2Spec, app: AppRegistration) -> [String] {
         var scopes = app.scopes.isEmpty ? spec.scopes : app.scopes
         for extra in session.extraScopes where !scopes.contains(extra) { scopes.append(extra) }
         return scopes
     }
 
     /// Checks the `connection_config` values a person typed against the manifest.
-    func validatedConfig(_ manifest: ProviderManifest, _ given: [String: String]) throws(LatchkeyError) -> [String: String] {
+    public func validatedConfig(_ manifest: ProviderManifest, _ given: [String: String]) throws(LatchkeyError) -> [String: String] {
         var values: [String: String] = [:]
         for field in manifest.connectionConfig {
             let raw = given[field.name].flatMap { $0.isEmpty ? nil : $0 } ?? field.defaultValue
@@ -147,18 +161,11 @@ struct ConnectFlow: Sendable {
 
     // MARK: OAuth
 
-    /// Where to send the browser, and the browser-binding cookie to set.
-    struct Redirect {
-        var location: String
-        var bindingCookieName: String
-        var bindingNonce: String
-    }
-
     /// Starts the authorization-code flow: a fresh `state` (256 random bits, single use, 10-minute TTL, bound to the
     /// session and to this browser) and, unless the manifest turns it off, PKCE S256 with the verifier sealed.
     /// `session` is live (from `liveSession`), read once by the caller.
-    func begin(session: ConnectSession, config given: [String: String]) async throws -> Redirect {
-        let manifest = try services.catalog.manifest(session.provider.rawValue)
+    public func begin(session: ConnectSession, config given: [String: String]) async throws -> BrowserRedirect {
+        let manifest = try catalog.manifest(session.provider.rawValue)
         guard let spec = manifest.auth.oauth2 else {
             throw LatchkeyError(.invalidRequest, "provider: \(manifest.id) does not use OAuth", field: "provider")
         }
@@ -171,20 +178,20 @@ struct ConnectFlow: Sendable {
         let pkce = spec.pkce ? PKCE() : nil
         let nonce = RandomToken.base64URL(bytes: 32)
         let scopes = scopes(for: session, spec: spec, app: app)
-        let now = services.clock.now
+        let now = clock.now
         let sealedVerifier = try await pkce.asyncMap {
-            try await services.vault.seal(Array($0.verifier.utf8), binding: Self.verifierBinding(stateHash, session))
+            try await vault.seal(Array($0.verifier.utf8), binding: Self.verifierBinding(stateHash, session))
         }
-        try await services.store.createState(AuthorizationState(
+        try await store.createState(AuthorizationState(
             stateHash: stateHash, sessionTokenHash: session.tokenHash, provider: manifest.id, owner: session.owner,
             sealedVerifier: sealedVerifier, browserBindingHash: SecretHash.sha256Hex(nonce), scopes: scopes, config: config,
-            createdAt: now, expiresAt: now.addingTimeInterval(services.settings.authorizationStateTTL)))
+            createdAt: now, expiresAt: now.addingTimeInterval(settings.stateTTL)))
         let url = try AuthorizationRequest.url(
-            spec: spec, clientID: credentials.clientID, redirectURI: services.settings.callbackURL, scopes: scopes, state: state,
+            spec: spec, clientID: credentials.clientID, redirectURI: settings.callbackURL, scopes: scopes, state: state,
             pkce: pkce, config: config)
-        await services.audit(AuditEvent(
+        await audit.record(AuditEvent(
             at: now, actor: .browser, action: .connectStarted, owner: session.owner, provider: manifest.id))
-        return Redirect(location: url, bindingCookieName: Self.bindingCookieName(stateHash), bindingNonce: nonce)
+        return BrowserRedirect(location: url, bindingCookieName: Self.bindingCookieName(stateHash), bindingNonce: nonce)
     }
 
     static func verifierBinding(_ stateHash: String, _ session: ConnectSession) -> SealBinding {
@@ -192,21 +199,8 @@ struct ConnectFlow: Sendable {
     }
 
     /// One cookie per flow, so two flows in one browser do not clobber each other.
-    static func bindingCookieName(_ stateHash: String) -> String { "lk_flow_" + stateHash.prefix(16) }
+    public static func bindingCookieName(_ stateHash: String) -> String { "lk_flow_" + stateHash.prefix(16) }
 
-}
-
-/// The origin (`scheme://host[:port]`) of an absolute http(s) URL.
-enum Origin {
-    static func of(_ url: String) -> String? {
-        let lower = url.lowercased()
-        let scheme: String
-        if lower.hasPrefix("https://") { scheme = "https" } else if lower.hasPrefix("http://") { scheme = "http" } else { return nil }
-        let rest = url.dropFirst(scheme.count + 3)
-        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        guard !authority.isEmpty, !authority.contains("@") else { return nil }
-        return "\(scheme)://\(authority.lowercased())"
-    }
 }
 
 /// The proxy asks the connect flow for reconnect links.

@@ -4,7 +4,7 @@ import LatchkeyCrypto
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyOAuth
-import LatchkeyProxy
+import LatchkeyRuntime
 import LatchkeyStore
 
 /// The connect page's form for providers that take an API key instead of OAuth.
@@ -14,8 +14,8 @@ extension ConnectFlow {
     /// Saves an API key (or basic credentials) typed into the connect form, after checking it at the
     /// manifest's identity URL when there is one.
     /// `session` is live (from `liveSession`), read once by the caller.
-    func submitKey(session: ConnectSession, form: [String: String]) async throws -> Outcome {
-        let manifest = try services.catalog.manifest(session.provider.rawValue)
+    public func submitKey(session: ConnectSession, form: [String: String]) async throws -> Outcome {
+        let manifest = try catalog.manifest(session.provider.rawValue)
         let config = try validatedConfig(manifest, form)
         let credential: Credential
         let identity: IdentitySpec?
@@ -38,21 +38,21 @@ extension ConnectFlow {
             config: config, actor: .browser
         ) { account in
             try await requireBoundAccount(session, account: account)
-            return try await services.store.markSessionUsed(tokenHash: session.tokenHash, at: services.clock.now)
+            return try await store.markSessionUsed(tokenHash: session.tokenHash, at: clock.now)
         }
         return Outcome(connection: connection, providerName: manifest.name, returnTo: session.returnTo)
     }
 
     /// Checks and stores a key credential. `claim` runs after the check, with the account the key belongs to, and
     /// before the write; false means someone else finished first.
-    func saveKey(
+    public func saveKey(
         manifest: ProviderManifest, owner: OwnerRef, reconnect: ConnectionID?, credential: Credential, identity: IdentitySpec?,
         config: [String: String], actor: AuditActor, claim: (AccountIdentity?) async throws -> Bool
     ) async throws -> Connection {
         var account: AccountIdentity?
         if let identity {
             do {
-                account = try await services.oauth.identity(
+                account = try await oauth.identity(
                     spec: identity, credential: credential, injection: manifest.proxy?.inject,
                     extraHeaders: manifest.proxy?.headers ?? [:], tokenResponse: nil, values: config)
             } catch {

@@ -4,43 +4,54 @@ import LatchkeyCrypto
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyOAuth
-import LatchkeyProxy
+import LatchkeyRuntime
 import LatchkeyStore
 
 /// The provider's redirect back: the state checked and spent, the code exchanged, the account checked, the connection written.
 extension ConnectFlow {
     /// The parameters the provider sent to the callback.
-    struct CallbackParameters {
-        var state: String?
-        var code: String?
-        var error: String?
-        var errorDescription: String?
-        var issuer: String?
+    public struct CallbackParameters {
+        public var state: String?
+        public var code: String?
+        public var error: String?
+        public var errorDescription: String?
+        public var issuer: String?
         /// Reads this flow's binding cookie by name.
-        var cookie: (String) -> String?
+        public var cookie: (String) -> String?
+
+        public init(
+            state: String?, code: String?, error: String?, errorDescription: String?, issuer: String?, cookie: @escaping (String) -> String?
+        ) {
+            self.state = state
+            self.code = code
+            self.error = error
+            self.errorDescription = errorDescription
+            self.issuer = issuer
+            self.cookie = cookie
+        }
     }
 
     /// How a callback ended.
-    struct Outcome {
-        var connection: Connection
-        var providerName: String
-        var returnTo: String?
+    public struct Outcome: Sendable {
+        public var connection: Connection
+        public var providerName: String
+        public var returnTo: String?
     }
 
     /// Finishes the flow at the callback. Every failure leaves what is stored unchanged. The state is spent once the
     /// callback is known to come from the browser that started the flow: a state works once, whatever happens next,
     /// but a leaked callback URL opened elsewhere cannot use it up.
-    func complete(_ p: CallbackParameters) async throws -> Outcome {
+    public func complete(_ p: CallbackParameters) async throws -> Outcome {
         guard let state = p.state, !state.isEmpty else {
             throw LatchkeyError(.invalidState, "state: the callback has no state parameter", field: "state")
         }
         let stateHash = SecretHash.sha256Hex(state)
-        guard let waiting = try await services.store.authorizationState(hash: stateHash) else {
+        guard let waiting = try await store.authorizationState(hash: stateHash) else {
             throw LatchkeyError(.invalidState, "state: unknown or already used; start again from the connect link", field: "state")
         }
         // Expired first: the browser's binding cookie expires with the state, and an expired state is of use to nobody.
-        guard waiting.expiresAt > services.clock.now else {
-            _ = try await services.store.consumeState(hash: stateHash)
+        guard waiting.expiresAt > clock.now else {
+            _ = try await store.consumeState(hash: stateHash)
             throw LatchkeyError(.invalidState, "state: expired; start again from the connect link", field: "state")
         }
         guard let nonce = p.cookie(Self.bindingCookieName(stateHash)),
@@ -48,18 +59,18 @@ extension ConnectFlow {
         else {
             throw LatchkeyError(.invalidState, "state: this flow was started in another browser", field: "state")
         }
-        guard let pending = try await services.store.consumeState(hash: stateHash) else {
+        guard let pending = try await store.consumeState(hash: stateHash) else {
             throw LatchkeyError(.invalidState, "state: unknown or already used; start again from the connect link", field: "state")
         }
-        let now = services.clock.now
+        let now = clock.now
         guard pending.expiresAt > now else {
             throw LatchkeyError(.invalidState, "state: expired; start again from the connect link", field: "state")
         }
-        guard let session = try await services.store.session(tokenHash: pending.sessionTokenHash) else {
+        guard let session = try await store.session(tokenHash: pending.sessionTokenHash) else {
             throw LatchkeyError(.invalidState, "state: its connect session is gone", field: "state")
         }
         try await requireLive(session)
-        let manifest = try services.catalog.manifest(session.provider.rawValue)
+        let manifest = try catalog.manifest(session.provider.rawValue)
         guard let spec = manifest.auth.oauth2 else { throw LatchkeyError(.invalidState, "state: not an OAuth flow") }
 
         // RFC 9207: a provider that names its issuer must be the one we sent the person to.
@@ -68,7 +79,7 @@ extension ConnectFlow {
         }
         if let error = p.error {
             let code: LatchkeyError.Code = error == "access_denied" ? .accessDenied : .providerError
-            await services.audit(AuditEvent(
+            await audit.record(AuditEvent(
                 at: now, actor: .browser, action: .connectFailed, owner: session.owner, provider: manifest.id, outcome: "failure",
                 detail: String(error.prefix(64))))
             throw LatchkeyError(
@@ -82,15 +93,15 @@ extension ConnectFlow {
             throw LatchkeyError(.appNotConfigured, "no OAuth app of \(manifest.name) is registered for \(session.owner)")
         }
         let verifier = try await pending.sealedVerifier.asyncMap {
-            String(decoding: try await services.vault.open($0, binding: Self.verifierBinding(stateHash, session)), as: UTF8.self)
+            String(decoding: try await vault.open($0, binding: Self.verifierBinding(stateHash, session)), as: UTF8.self)
         }
         let grant: TokenGrant
         do {
-            grant = try await services.oauth.exchangeCode(
-                spec: spec, app: credentials, code: code, verifier: verifier, redirectURI: services.settings.callbackURL,
+            grant = try await oauth.exchangeCode(
+                spec: spec, app: credentials, code: code, verifier: verifier, redirectURI: settings.callbackURL,
                 config: pending.config)
         } catch {
-            await services.audit(AuditEvent(
+            await audit.record(AuditEvent(
                 at: now, actor: .browser, action: .connectExchangeFailed, owner: session.owner, provider: manifest.id,
                 outcome: "failure", detail: error.oauthError ?? error.code.rawValue))
             throw error
@@ -99,7 +110,7 @@ extension ConnectFlow {
         try checkSavedURLs(manifest, values)
         var account: AccountIdentity?
         if let identity = spec.identity {
-            account = try await services.oauth.identity(
+            account = try await oauth.identity(
                 spec: identity, credential: grant.credential, injection: manifest.proxy?.inject,
                 extraHeaders: manifest.proxy?.headers ?? [:], tokenResponse: grant.raw, values: values)
         }
@@ -113,7 +124,7 @@ extension ConnectFlow {
                 actor: .browser, action: .connectionMismatchedGrantRevoked)
             throw error
         }
-        guard try await services.store.markSessionUsed(tokenHash: session.tokenHash, at: now) else {
+        guard try await store.markSessionUsed(tokenHash: session.tokenHash, at: now) else {
             throw LatchkeyError(.sessionUsed, "this connect link was already used")
         }
         let completed = try await connections.complete(ConnectionService.Completion(
@@ -127,12 +138,12 @@ extension ConnectFlow {
     /// For a reconnect link: the account that finished the flow must be the one the connection was made with.
     /// A mismatch is audited (both accounts, by id and name) and refused with `account_mismatch`.
     func requireBoundAccount(_ session: ConnectSession, account: AccountIdentity?) async throws {
-        guard let id = session.connectionID, let bound = try await services.store.connection(id: id)?.connection else { return }
+        guard let id = session.connectionID, let bound = try await store.connection(id: id)?.connection else { return }
         do {
             try AccountBinding.check(bound: bound.account, finished: account)
         } catch {
-            await services.audit(AuditEvent(
-                at: services.clock.now, actor: .browser, action: .connectionAccountMismatch, owner: bound.owner, provider: bound.provider,
+            await audit.record(AuditEvent(
+                at: clock.now, actor: .browser, action: .connectionAccountMismatch, owner: bound.owner, provider: bound.provider,
                 connectionID: bound.id, outcome: "failure",
                 detail: "expected \(bound.account?.auditLabel ?? "-"), got \(account?.auditLabel ?? "-")"))
             throw error
@@ -143,8 +154,8 @@ extension ConnectFlow {
     func recordConnected(_ completed: ConnectionService.Completed, actor: AuditActor) async {
         let connection = completed.connection
         let before = completed.replaced?.connection.account?.auditLabel ?? "-"
-        await services.audit(AuditEvent(
-            at: services.clock.now, actor: actor, action: completed.replaced == nil ? AuditAction.connectionConnected : .connectionReconnected,
+        await audit.record(AuditEvent(
+            at: clock.now, actor: actor, action: completed.replaced == nil ? AuditAction.connectionConnected : .connectionReconnected,
             owner: connection.owner, provider: connection.provider, connectionID: connection.id,
             detail: "account \(before) -> \(connection.account?.auditLabel ?? "-")"))
         if let replaced = completed.replaced {
