@@ -135,8 +135,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Agents over MCP: sessions bound to their agent over Streamable HTTP, and the tool server (granted tools and the
+        // management tools) on the tool runner's typed outcomes.
+        .target(
+            name: "LatchkeyMCP",
+            dependencies: [
+                "LatchkeyAPI", "LatchkeyModel", "LatchkeyManifest", "LatchkeyStore", "LatchkeyRuntime", "LatchkeyProxy", "LatchkeyConnect",
+                .product(name: "MCP", package: "swift-sdk"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The JSON shapes of the admin and agent APIs, shared by the server, the CLI and MCP. No I/O.
-        .target(name: "LatchkeyAPI", swiftSettings: swiftSettings),
+        .target(name: "LatchkeyAPI", dependencies: ["LatchkeyModel"], swiftSettings: swiftSettings),
         // Master keys across replicas: rotation in resumable batches, the replicas' agreement, heartbeats, integrity checks.
         .target(
             name: "LatchkeyKeys",
@@ -163,7 +173,7 @@ let package = Package(
             dependencies: [
                 "LatchkeyModel", "LatchkeyManifest", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyHTTP", "LatchkeyOAuth",
                 "LatchkeyProxy", "LatchkeyOIDC", "LatchkeyRuntime", "LatchkeyWebhooks", "LatchkeyKeys", "LatchkeyAPI", "LatchkeyObservability", "LatchkeyConnections", "LatchkeyTokens",
-                "LatchkeyConnect",
+                "LatchkeyConnect", "LatchkeyMCP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

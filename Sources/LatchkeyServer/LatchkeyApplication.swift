@@ -42,7 +42,7 @@ public enum LatchkeyApplication {
         ToolRoutes(services: services, tools: services.tools(broker)).register(on: api)
         let mcp = router.group("/mcp").add(
             middleware: CallerAuthentication(adminKeyHash: services.settings.adminKeyHash, identities: services.store, adminOnly: false, cache: services.agentKeys))
-        MCPRoutes(sessions: MCPSessions(services: services, broker: broker)).register(on: mcp)
+        MCPRoutes(sessions: services.mcpSessions(broker)).register(on: mcp)
         return router
     }
 

@@ -1,16 +1,14 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import LatchkeyAPI
 import LatchkeyModel
 
 /// JSON responses and the one place where errors become HTTP.
 enum APIResponse {
     /// A JSON response from an encodable value.
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        let data = (try? JSONEncoder.latchkeyAPI.encode(value)) ?? Data("{}".utf8)
         return Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))

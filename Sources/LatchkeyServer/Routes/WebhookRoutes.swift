@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import LatchkeyAPI
 import LatchkeyModel
 import LatchkeyStore
 import LatchkeyWebhooks

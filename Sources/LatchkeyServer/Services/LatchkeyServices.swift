@@ -4,6 +4,7 @@ import LatchkeyConnections
 import LatchkeyCrypto
 import LatchkeyHTTP
 import LatchkeyKeys
+import LatchkeyMCP
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyOAuth
@@ -113,6 +114,13 @@ public struct LatchkeyServices: Sendable {
         ProxyService(
             store: store, broker: broker, transport: transport, rateLimits: rateLimits, stats: proxyStats, metrics: metrics,
             reconnectLinks: connectFlow, clock: clock)
+    }
+
+    /// MCP sessions, on `broker`'s tokens.
+    func mcpSessions(_ broker: TokenBroker) -> MCPSessions {
+        MCPSessions(
+            toolServer: MCPToolServer(tools: tools(broker), catalog: catalog, connections: connections, connectFlow: connectFlow, store: store),
+            toolsChanged: toolsChanged, clock: clock, publicURL: settings.publicURL)
     }
 
     /// The tool runner, on `broker`'s tokens.

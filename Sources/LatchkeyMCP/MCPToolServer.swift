@@ -1,16 +1,28 @@
 import Foundation
+import LatchkeyAPI
 import LatchkeyConnect
+import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyProxy
-import LatchkeyTokens
+import LatchkeyStore
 import MCP
 
-/// The MCP server one session talks to: the agent's granted tools on its active connections, named
-/// `{provider}_{tool}`, and the management tools that let an agent set itself up.
-struct MCPToolServer: Sendable {
-    let services: LatchkeyServices
-    let broker: TokenBroker
-    let agent: OwnerRef
+/// The MCP server a session talks to: the agent's granted tools on its active connections, named `{provider}_{tool}`,
+/// and the management tools that let an agent set itself up. One value serves every agent; each call names its agent.
+public struct MCPToolServer: Sendable {
+    let tools: ToolRunner
+    let catalog: ProviderCatalog
+    let connections: ConnectionService
+    let connectFlow: ConnectFlow
+    let store: any ConnectionStore
+
+    public init(tools: ToolRunner, catalog: ProviderCatalog, connections: ConnectionService, connectFlow: ConnectFlow, store: any ConnectionStore) {
+        self.tools = tools
+        self.catalog = catalog
+        self.connections = connections
+        self.connectFlow = connectFlow
+        self.store = store
+    }
 
     static let managementTools: [Tool] = [
         Tool(
@@ -40,24 +52,24 @@ struct MCPToolServer: Sendable {
             annotations: .init(readOnlyHint: true)),
     ]
 
-    /// A configured SDK server for one session.
-    func makeServer() async -> Server {
+    /// A configured SDK server for one session of `agent`.
+    func makeServer(for agent: OwnerRef) async -> Server {
         let server = Server(
             name: "latchkey", version: "0.1.0", title: "Latchkey",
             instructions: "Tools of the accounts people connected for this agent. Use latchkey_connect_link to ask a person to connect one.",
             capabilities: .init(tools: .init(listChanged: true)))
         await server.withMethodHandler(ListTools.self) { _ in
-            ListTools.Result(tools: try await tools())
+            ListTools.Result(tools: try await tools(for: agent))
         }
         await server.withMethodHandler(CallTool.self) { params in
-            await call(params.name, arguments: JSONValue.object((params.arguments ?? [:]).mapValues(JSONValue.init(mcp:))))
+            await call(params.name, arguments: JSONValue.object((params.arguments ?? [:]).mapValues(JSONValue.init(mcp:))), agent: agent)
         }
         return server
     }
 
     /// The agent's tools now, then the management tools.
-    func tools() async throws -> [Tool] {
-        let available = try await services.tools(broker).available(to: .agent(agent))
+    func tools(for agent: OwnerRef) async throws -> [Tool] {
+        let available = try await tools.available(to: .agent(agent))
         return available.map { t in
             Tool(
                 name: "\(t.provider)_\(t.tool)", description: t.description, inputSchema: t.input.mcpValue,
@@ -66,25 +78,25 @@ struct MCPToolServer: Sendable {
     }
 
     /// Runs a tool; every failure is an MCP tool error with a readable message, never a protocol error.
-    func call(_ name: String, arguments: JSONValue) async -> CallTool.Result {
+    func call(_ name: String, arguments: JSONValue, agent: OwnerRef) async -> CallTool.Result {
         do {
             let result: JSONValue
             switch name {
             case "latchkey_list_providers":
-                result = .array(services.catalog.sorted.map { m in
+                result = .array(catalog.sorted.map { m in
                     .object([
                         "id": .string(m.id.rawValue), "name": .string(m.name), "auth_mode": .string(m.auth.mode),
                         "tools": .array(m.tools.map { .string($0.name) }),
                     ])
                 })
             case "latchkey_install":
-                let manifest = try services.catalog.manifest(try string(arguments, "provider"))
-                let (connection, _) = try await services.connections.install(provider: manifest, owner: agent, actor: .agent(agent))
+                let manifest = try catalog.manifest(try string(arguments, "provider"))
+                let (connection, _) = try await connections.install(provider: manifest, owner: agent, actor: .agent(agent))
                 result = .object(["connection_id": .string(connection.id.rawValue), "state": .string(connection.state.rawValue)])
             case "latchkey_connect_link":
-                let manifest = try services.catalog.manifest(try string(arguments, "provider"))
+                let manifest = try catalog.manifest(try string(arguments, "provider"))
                 let scopes = arguments.objectValue?["scopes"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                let link = try await services.connectFlow.createSession(
+                let link = try await connectFlow.createSession(
                     provider: manifest, owner: agent, reconnect: arguments.objectValue?["connection_id"]?.stringValue,
                     extraScopes: scopes, returnTo: nil, caller: .agent(agent))
                 result = .object([
@@ -92,16 +104,12 @@ struct MCPToolServer: Sendable {
                     "instructions": .string("Send this link to the person whose \(manifest.name) account should be connected."),
                 ])
             case "latchkey_connections":
-                let list = try await services.store.connections(owners: agent.inheritanceChain, provider: nil).filter { $0.state != .revoked }
-                result = .array(list.map { c in
-                    .object([
-                        "id": .string(c.id.rawValue), "provider": .string(c.provider.rawValue), "owner": .string(c.owner.description),
-                        "state": .string(c.state.rawValue), "account": c.account.map { .string($0.name ?? $0.id) } ?? .null,
-                    ])
-                })
+                // The same shape as `GET /v1/connections` answers.
+                let list = try await store.connections(owners: agent.inheritanceChain, provider: nil).filter { $0.state != .revoked }
+                result = try JSONValue.encoding(list.map(ConnectionView.init))
             default:
                 let toolName = try providerTool(name)
-                let outcome = try await services.tools(broker).call(
+                let outcome = try await tools.call(
                     toolName, arguments: arguments, connectionID: nil, user: nil, caller: .agent(agent))
                 return CallTool.Result(
                     content: [.text(text: outcome.result.text, annotations: nil, _meta: nil)],
@@ -126,10 +134,10 @@ struct MCPToolServer: Sendable {
 
     /// Maps `{provider}_{tool}` back to `provider.tool`, preferring the longest provider id that fits.
     func providerTool(_ name: String) throws(LatchkeyError) -> String {
-        for provider in services.catalog.manifests.keys.sorted(by: { $0.rawValue.count > $1.rawValue.count })
+        for provider in catalog.manifests.keys.sorted(by: { $0.rawValue.count > $1.rawValue.count })
         where name.hasPrefix(provider.rawValue + "_") {
             let tool = String(name.dropFirst(provider.rawValue.count + 1))
-            if services.catalog.manifests[provider]?.tool(named: tool) != nil { return "\(provider).\(tool)" }
+            if catalog.manifests[provider]?.tool(named: tool) != nil { return "\(provider).\(tool)" }
         }
         throw LatchkeyError(.notFound, "tool: no tool named \(name.prefix(80))", field: "tool")
     }

@@ -1,3 +1,5 @@
+import Foundation
+import LatchkeyAPI
 import LatchkeyModel
 import MCP
 
@@ -29,4 +31,12 @@ extension JSONValue {
 
     /// Compact JSON text, for tool results shown to a model.
     var text: String { String(decoding: serialized(), as: UTF8.self) }
+
+    /// An API answer as a JSON value, written as the HTTP API writes it.
+    static func encoding(_ value: some Encodable) throws -> JSONValue {
+        guard let json = JSONValue.parse(Array(try JSONEncoder.latchkeyAPI.encode(value))) else {
+            throw LatchkeyError(.internalError, "an answer could not be written as JSON")
+        }
+        return json
+    }
 }

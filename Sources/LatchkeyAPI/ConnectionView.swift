@@ -2,24 +2,24 @@ import Foundation
 import LatchkeyModel
 
 /// The public shape of a connection in API answers. Never carries a credential.
-struct ConnectionView: Encodable {
+public struct ConnectionView: Encodable, Sendable {
     // Every field is always present; an unknown value is `null`, as the contract lists them.
-    let id: String
-    let provider: String
-    let owner: String
-    let state: String
-    @Nullable var account: String?
-    @Nullable var account_id: String?
-    let scopes: [String]
-    let scopes_requested: [String]
-    let config: [String: String]
-    let is_default: Bool
-    @Nullable var expires_at: Date?
-    @Nullable var last_refreshed_at: Date?
-    @Nullable var last_error: String?
-    let created_at: Date
+    public let id: String
+    public let provider: String
+    public let owner: String
+    public let state: String
+    @Nullable public var account: String?
+    @Nullable public var account_id: String?
+    public let scopes: [String]
+    public let scopes_requested: [String]
+    public let config: [String: String]
+    public let is_default: Bool
+    @Nullable public var expires_at: Date?
+    @Nullable public var last_refreshed_at: Date?
+    @Nullable public var last_error: String?
+    public let created_at: Date
 
-    init(_ c: Connection) {
+    public init(_ c: Connection) {
         id = c.id.rawValue
         provider = c.provider.rawValue
         owner = c.owner.description

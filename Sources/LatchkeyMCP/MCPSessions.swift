@@ -1,8 +1,7 @@
 import Foundation
 import LatchkeyManifest
 import LatchkeyModel
-import LatchkeyTokens
-import Logging
+import LatchkeyRuntime
 import MCP
 
 /// MCP sessions over Streamable HTTP: one SDK `Server` and `StatefulHTTPServerTransport` per session, bound to
@@ -11,7 +10,7 @@ import MCP
 /// One transport per session matters: the SDK keys waiting requests by JSON-RPC id, so sharing a transport
 /// between clients that reuse ids would cross their answers. A session id presented by another agent is
 /// unknown to it (404). Idle sessions close after `idleTimeout`; an agent holds at most `maxSessionsPerAgent`.
-actor MCPSessions {
+public actor MCPSessions {
     struct Session {
         let agent: OwnerRef
         let server: Server
@@ -24,19 +23,23 @@ actor MCPSessions {
     private var watcher: Task<Void, Never>?
 
     private var sessions: [String: Session] = [:]
-    let services: LatchkeyServices
-    let broker: TokenBroker
+    let toolServer: MCPToolServer
+    /// Signalled when an agent's tools may have changed in this process (a connection written, grants set).
+    let toolsChanged: WakeSignal
+    let clock: any LatchkeyClock
     let validation: any HTTPRequestValidationPipeline
     let idleTimeout: TimeInterval = 30 * 60
     let maxSessionsPerAgent = 64
 
-    init(services: LatchkeyServices, broker: TokenBroker) {
-        self.services = services
-        self.broker = broker
+    /// Sessions serving `toolServer`'s tools; `publicURL` is where Latchkey is reached, for DNS-rebinding protection.
+    public init(toolServer: MCPToolServer, toolsChanged: WakeSignal, clock: any LatchkeyClock, publicURL: String) {
+        self.toolServer = toolServer
+        self.toolsChanged = toolsChanged
+        self.clock = clock
         // DNS-rebinding protection keyed to where Latchkey is really reached, not just localhost.
         var hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
         var origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
-        if let origin = Origin.of(services.settings.publicURL) {
+        if let origin = Origin.of(publicURL) {
             origins.append(origin)
             hosts.append(String(origin.drop { $0 != "/" }.dropFirst(2)))
         }
@@ -50,13 +53,13 @@ actor MCPSessions {
     }
 
     /// Routes one HTTP request of `agent` to its session, opening a session on `initialize`.
-    func handle(_ request: MCP.HTTPRequest, agent: OwnerRef) async -> MCP.HTTPResponse {
+    public func handle(_ request: MCP.HTTPRequest, agent: OwnerRef) async -> MCP.HTTPResponse {
         expireIdle()
         if let id = request.header(HTTPHeaderName.sessionID) {
             guard var session = sessions[id], session.agent == agent else {
                 return .error(statusCode: 404, .invalidRequest("Not Found: session not found or expired"))
             }
-            session.lastUsed = services.clock.now
+            session.lastUsed = clock.now
             sessions[id] = session
             let response = await session.transport.handleRequest(request)
             if request.method.uppercased() == "DELETE", response.statusCode == 200 {
@@ -75,15 +78,15 @@ actor MCPSessions {
         }
         let id = RandomToken.base64URL(bytes: 24)
         let transport = StatefulHTTPServerTransport(sessionIDGenerator: FixedSessionID(id: id), validationPipeline: validation)
-        let server = await MCPToolServer(services: services, broker: broker, agent: agent).makeServer()
+        let server = await toolServer.makeServer(for: agent)
         do {
             try await server.start(transport: transport)
         } catch {
             await transport.disconnect()
             return .error(statusCode: 500, .internalError("could not open an MCP session"))
         }
-        let names = (try? await MCPToolServer(services: services, broker: broker, agent: agent).tools().map(\.name)) ?? []
-        sessions[id] = Session(agent: agent, server: server, transport: transport, lastUsed: services.clock.now, toolNames: names)
+        let names = (try? await toolServer.tools(for: agent).map(\.name)) ?? []
+        sessions[id] = Session(agent: agent, server: server, transport: transport, lastUsed: clock.now, toolNames: names)
         startWatching()
         let response = await transport.handleRequest(request)
         if case .error = response {
@@ -99,7 +102,7 @@ actor MCPSessions {
     }
 
     private func expireIdle() {
-        let cutoff = services.clock.now.addingTimeInterval(-idleTimeout)
+        let cutoff = clock.now.addingTimeInterval(-idleTimeout)
         for (id, session) in sessions where session.lastUsed < cutoff {
             sessions.removeValue(forKey: id)
             Task {
@@ -110,7 +113,7 @@ actor MCPSessions {
     }
 
     /// Closes every session (at shutdown).
-    func closeAll() async {
+    public func closeAll() async {
         watcher?.cancel()
         watcher = nil
         for id in Array(sessions.keys) { await close(id) }
@@ -121,9 +124,9 @@ actor MCPSessions {
     /// (another replica).
     private func startWatching() {
         guard watcher == nil else { return }
-        let signal = services.toolsChanged
+        let signal = toolsChanged
         let interval = recheckInterval
-        let clock = services.clock
+        let clock = self.clock
         watcher = Task { [weak self] in
             while !Task.isCancelled {
                 await signal.wait(timeout: interval, clock: clock)
@@ -143,7 +146,7 @@ actor MCPSessions {
             if let known = namesByAgent[session.agent] {
                 names = known
             } else {
-                guard let fresh = try? await MCPToolServer(services: services, broker: broker, agent: session.agent).tools().map(\.name)
+                guard let fresh = try? await toolServer.tools(for: session.agent).map(\.name)
                 else { continue }
                 namesByAgent[session.agent] = fresh
                 names = fresh
