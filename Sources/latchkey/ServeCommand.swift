@@ -68,14 +68,14 @@ struct ServeCommand: AsyncParsableCommand {
         serverSettings.listenAddress = "\(settings.host):\(settings.port) on \(ProcessInfo.processInfo.hostName)"
         serverSettings.replicaHeartbeatInterval = settings.replicaHeartbeat
         serverSettings.proxyStatsFlushInterval = settings.proxyStatsFlush
-        let services = LatchkeyServices(
+        let services = ServerComposition(
             store: store, vault: CredentialVault(keyring: MasterKeyringHolder(keyring), dataKeys: store), masterKeySource: keySource, catalog: ProviderCatalog(manifests),
             oauth: oauth, transport: http, settings: serverSettings, logger: logger)
         try await registerConfiguredApps(settings, services: services, environment: environment)
         try await configureSignIn(settings, services: services, environment: environment)
 
         announce("\(manifests.count) provider(s) loaded; listening on \(settings.host):\(settings.port); public URL \(settings.resolvedPublicURL)")
-        let app = LatchkeyApplication.build(services: services, host: settings.host, port: settings.port, openAPI: OpenAPIDocument.text)
+        let app = LatchkeyApplication.build(services, host: settings.host, port: settings.port, openAPI: OpenAPIDocument.text)
         try await app.runService()
     }
 
@@ -101,12 +101,12 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// Configures the identity providers listed under `sign_in:`, creating their orgs when missing.
-    func configureSignIn(_ settings: ServiceConfiguration, services: LatchkeyServices, environment: [String: String]) async throws {
+    func configureSignIn(_ settings: ServiceConfiguration, services: ServerComposition, environment: [String: String]) async throws {
         for (org, entry) in settings.signIn.sorted(by: { $0.key < $1.key }) {
             let owner = try OwnerRef(kind: .org, path: org, field: "sign_in.\(org)")
             if try await !services.store.ownerExists(owner) { try await services.store.createOwner(owner, at: Date()) }
             try await LatchkeyApplication.configureSignIn(
-                services: services, org: owner,
+                services, org: owner,
                 issuer: try ServiceConfiguration.expand(entry.issuer, environment: environment, field: "sign_in.\(org).issuer"),
                 clientID: try ServiceConfiguration.expand(entry.client_id, environment: environment, field: "sign_in.\(org).client_id"),
                 clientSecret: try entry.client_secret.map {
@@ -116,7 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// Registers the apps listed under `apps:` in the configuration, creating their org owners when missing.
-    func registerConfiguredApps(_ settings: ServiceConfiguration, services: LatchkeyServices, environment: [String: String]) async throws {
+    func registerConfiguredApps(_ settings: ServiceConfiguration, services: ServerComposition, environment: [String: String]) async throws {
         for (provider, entry) in settings.apps.sorted(by: { $0.key < $1.key }) {
             guard services.catalog.manifests[ProviderID(provider)] != nil else {
                 throw ValidationError("apps.\(provider): no such provider is loaded")
@@ -131,7 +131,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let clientID = try ServiceConfiguration.expand(entry.client_id, environment: environment, field: "apps.\(provider).client_id")
             try await LatchkeyApplication.registerApp(
-                services: services, provider: ProviderID(provider), owner: owner, clientID: clientID, clientSecret: secret,
+                services, provider: ProviderID(provider), owner: owner, clientID: clientID, clientSecret: secret,
                 scopes: entry.scopes ?? [])
         }
     }

@@ -22,10 +22,3 @@ struct DashboardAuthentication: RouterMiddleware {
     }
 }
 
-extension LatchkeyContext {
-    /// The dashboard session, which routes behind `DashboardAuthentication` always have.
-    func requireDashboard() throws(LatchkeyError) -> DashboardSignIn {
-        guard let dashboard else { throw LatchkeyError(.unauthenticated, "sign in to the dashboard first") }
-        return dashboard
-    }
-}

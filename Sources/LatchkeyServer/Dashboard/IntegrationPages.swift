@@ -3,16 +3,20 @@ import Hummingbird
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyProxy
+import LatchkeyRuntime
 import LatchkeyStore
 
 /// `GET /admin` (the integrations list), `GET /admin/integrations/{provider}` (its three tabs) and
 /// `GET /admin/audit` (the audit log with filters).
 struct IntegrationPages {
-    let services: LatchkeyServices
+    let store: any LatchkeyStorage
+    let clock: any LatchkeyClock
+    let catalog: ProviderCatalog
+    let proxyStats: ProxyStats
     let sessions: AdminSessions
     let pages: DashboardPages
 
-    func register(on group: RouterGroup<LatchkeyContext>) {
+    func register(on group: RouterGroup<DashboardContext>) {
         group.get("") { request, context in
             try await page(context) { chrome in try await list(query: request.queryValue("q") ?? "", chrome: chrome) }
         }
@@ -27,8 +31,8 @@ struct IntegrationPages {
     }
 
     /// Runs a page with the session's chrome (taking its flash); errors become a problem page.
-    func page(_ context: LatchkeyContext, _ body: (DashboardPages.Chrome) async throws -> Response) async throws -> Response {
-        let signIn = try context.requireDashboard()
+    func page(_ context: DashboardContext, _ body: (DashboardPages.Chrome) async throws -> Response) async throws -> Response {
+        let signIn = context.signIn
         let chrome = DashboardPages.Chrome(csrf: signIn.session.csrfToken, flash: try await sessions.takeFlash(id: signIn.sessionID))
         do {
             return try await body(chrome)
@@ -39,12 +43,12 @@ struct IntegrationPages {
 
     func list(query: String, chrome: DashboardPages.Chrome) async throws -> Response {
         let needle = query.lowercased().trimmingCharacters(in: .whitespaces)
-        let manifests = services.catalog.sorted.filter {
+        let manifests = catalog.sorted.filter {
             needle.isEmpty || $0.id.rawValue.lowercased().contains(needle) || $0.name.lowercased().contains(needle)
         }
-        let all = try await services.store.allConnections(ownerPrefix: nil, provider: nil, state: nil)
-        let health = try await RefreshHealth.load(from: services.store, provider: nil, now: services.clock.now)
-        let proxy = try await services.proxyStats.totals(now: services.clock.now)
+        let all = try await store.allConnections(ownerPrefix: nil, provider: nil, state: nil)
+        let health = try await RefreshHealth.load(from: store, provider: nil, now: clock.now)
+        let proxy = try await proxyStats.totals(now: clock.now)
         var rows: [[String: Any]] = []
         for m in manifests {
             let apps = try await registeredApps(of: m)
@@ -59,7 +63,7 @@ struct IntegrationPages {
     }
 
     func detail(provider: String, tab: String, chrome: DashboardPages.Chrome) async throws -> Response {
-        let m = try services.catalog.manifest(provider)
+        let m = try catalog.manifest(provider)
         let tab = ["dashboard", "tools", "connections"].contains(tab) ? tab : "dashboard"
         let oauth = m.auth.oauth2 != nil
         let writeTools = m.tools.filter { $0.access == .write }.map { "\(m.id).\($0.name)" }
@@ -69,26 +73,26 @@ struct IntegrationPages {
         ]
         // Only web links: a docs value of another scheme is shown as nothing rather than as a live link.
         if m.docs.hasPrefix("https://") || m.docs.hasPrefix("http://") { values["docs"] = m.docs }
-        let connections = try await services.store.allConnections(ownerPrefix: nil, provider: m.id, state: nil)
+        let connections = try await store.allConnections(ownerPrefix: nil, provider: m.id, state: nil)
         switch tab {
         case "tools":
             values["tools"] = m.tools.map(DashboardViews.tool)
         case "connections":
             values["connections"] = connections.map { DashboardViews.connection($0, oauth: oauth) }
         default:
-            let now = services.clock.now
-            let health = try await RefreshHealth.load(from: services.store, provider: m.id, now: now)
+            let now = clock.now
+            let health = try await RefreshHealth.load(from: store, provider: m.id, now: now)
             let apps = try await registeredApps(of: m)
             values["counts"] = DashboardViews.counts(connections)
             values["health"] = (health.byProvider[m.id] ?? OutcomeCounts()).successSummary(empty: "no refreshes")
             values["chart"] = HourlyChart(hours: health.hourly).svg
-            let proxy = try await services.proxyStats.hourly(m.id, now: now)
+            let proxy = try await proxyStats.hourly(m.id, now: now)
             values["proxy"] = proxy.reduce(into: OutcomeCounts()) { $0.add($1) }.errorSummary(empty: "no calls")
             values["proxy_chart"] = HourlyChart(hours: proxy, id: "proxy-chart", label: "Proxied calls (green) and errors (red)").svg
             values["setup"] = DashboardViews.setup(m, apps: apps)
             values["apps"] = apps.map { app -> [String: Any] in ["owner": app.owner.description, "client_id": app.clientID, "updated_at": DashboardViews.time(app.updatedAt)] }
             values["linked"] = Set(connections.filter { $0.state != .revoked }.map(\.owner.description)).sorted()
-            values["events"] = try await services.store.events(AuditQuery(provider: m.id, limit: 20)).map(DashboardViews.event)
+            values["events"] = try await store.events(AuditQuery(provider: m.id, limit: 20)).map(DashboardViews.event)
         }
         return pages.render("integration", title: m.name, values, chrome: chrome)
     }
@@ -96,7 +100,7 @@ struct IntegrationPages {
     /// The OAuth apps of `m` at any owner; none for providers that need no app.
     func registeredApps(of m: ProviderManifest) async throws -> [AppRegistration] {
         guard m.auth.oauth2 != nil else { return [] }
-        return try await services.store.apps(provider: m.id)
+        return try await store.apps(provider: m.id)
     }
 
     func audit(_ request: Request, chrome: DashboardPages.Chrome) async throws -> Response {
@@ -114,7 +118,7 @@ struct IntegrationPages {
             }
             query.outcome = outcome
         }
-        let events = try await services.store.events(query)
+        let events = try await store.events(query)
         return pages.render("audit", title: "Audit log", [
             "owner": value("owner") ?? "", "action": value("action") ?? "", "provider": value("provider") ?? "",
             "success": query.outcome == "success", "failure": query.outcome == "failure", "limit": query.limit,

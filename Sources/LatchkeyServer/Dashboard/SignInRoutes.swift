@@ -3,17 +3,20 @@ import HTTPTypes
 import Hummingbird
 import LatchkeyCrypto
 import LatchkeyModel
+import LatchkeyRuntime
 import LatchkeyStore
 
 /// `GET/POST /admin/login` and `POST /admin/logout`: the admin key, once, in exchange for a session cookie.
 struct SignInRoutes {
-    let services: LatchkeyServices
+    let clock: any LatchkeyClock
+    let audit: AuditTrail
+    let settings: ServerSettings
     let sessions: AdminSessions
     let pages: DashboardPages
 
-    func register(on router: Router<LatchkeyContext>, signedIn: RouterGroup<LatchkeyContext>) {
+    func register(on router: Router<LatchkeyContext>, signedIn: RouterGroup<DashboardContext>) {
         router.get("/admin/login") { request, _ in
-            if let id = request.cookies[DashboardAuthentication.cookieName]?.value, try await sessions.session(id: id, now: services.clock.now) != nil {
+            if let id = request.cookies[DashboardAuthentication.cookieName]?.value, try await sessions.session(id: id, now: clock.now) != nil {
                 return Response(status: .seeOther, headers: [.location: "/admin", .cacheControl: "no-store"])
             }
             return pages.render("login", title: "Sign in", [:])
@@ -21,18 +24,18 @@ struct SignInRoutes {
         router.post("/admin/login") { request, _ in
             let form = (try? await DashboardForm.read(request)) ?? [:]
             let key = form["admin_key"] ?? ""
-            guard !key.isEmpty, SecretHash.constantTimeEquals(SecretHash.sha256Hex(key), services.settings.adminKeyHash) else {
-                await services.audit(AuditEvent(at: services.clock.now, actor: .browser, action: .adminSignIn, outcome: "failure"))
+            guard !key.isEmpty, SecretHash.constantTimeEquals(SecretHash.sha256Hex(key), settings.adminKeyHash) else {
+                await audit.record(AuditEvent(at: clock.now, actor: .browser, action: .adminSignIn, outcome: "failure"))
                 return pages.render("login", title: "Sign in", ["error": "That admin key is not right."], status: .unauthorized)
             }
-            let (id, _) = try await sessions.start(now: services.clock.now)
-            await services.audit(AuditEvent(at: services.clock.now, actor: .admin, action: .adminSignIn))
+            let (id, _) = try await sessions.start(now: clock.now)
+            await audit.record(AuditEvent(at: clock.now, actor: .admin, action: .adminSignIn))
             var response = Response(status: .seeOther, headers: [.location: "/admin", .cacheControl: "no-store"])
             response.headers.append(HTTPField(name: .setCookie, value: cookie(id, maxAge: Int(sessions.lifetime))))
             return response
         }
         signedIn.post("/logout") { request, context in
-            let signIn = try context.requireDashboard()
+            let signIn = context.signIn
             let form = (try? await DashboardForm.read(request)) ?? [:]
             guard DashboardForm.csrfMatches(form, signIn.session) else {
                 return pages.problem("Refused", code: "csrf_failed", message: DashboardForm.csrfMessage, status: .forbidden, chrome: nil)
@@ -47,7 +50,7 @@ struct SignInRoutes {
     /// The session cookie: only for `/admin`, never to scripts, never cross-site, and only over https when served so.
     func cookie(_ value: String, maxAge: Int) -> String {
         var cookie = "\(DashboardAuthentication.cookieName)=\(value); Path=/admin; Max-Age=\(maxAge); HttpOnly; SameSite=Strict"
-        if services.settings.isHTTPS { cookie += "; Secure" }
+        if settings.isHTTPS { cookie += "; Secure" }
         return cookie
     }
 }

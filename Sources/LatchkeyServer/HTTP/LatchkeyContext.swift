@@ -3,7 +3,9 @@ import Hummingbird
 import LatchkeyModel
 import Logging
 
-/// The request context: Hummingbird's core storage plus the authenticated caller, set by `CallerAuthentication`.
+/// The request context every route starts with: Hummingbird's core storage plus what the authentication middlewares
+/// found. Authenticated routes see it as a typed context instead (`CallerContext`, `AdminContext`, `AgentContext`,
+/// `DashboardContext`), whose values are never missing.
 public struct LatchkeyContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by the authentication middleware on API routes; nil on public routes.
@@ -13,12 +15,6 @@ public struct LatchkeyContext: RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-    }
-
-    /// The caller, which authenticated routes always have.
-    func requireCaller() throws(LatchkeyError) -> Caller {
-        guard let caller else { throw LatchkeyError(.unauthenticated, "missing bearer token") }
-        return caller
     }
 }
 

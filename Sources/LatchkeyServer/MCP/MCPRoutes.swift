@@ -9,16 +9,14 @@ import MCP
 struct MCPRoutes {
     let sessions: MCPSessions
 
-    func register(on group: RouterGroup<LatchkeyContext>) {
+    func register(on group: RouterGroup<AgentContext>) {
         for method in [HTTPTypes.HTTPRequest.Method.post, .get, .delete] {
             group.on("", method: method) { request, context in try await handle(request, context) }
         }
     }
 
-    func handle(_ request: Request, _ context: LatchkeyContext) async throws -> Response {
-        guard case .agent(let agent) = try context.requireCaller() else {
-            throw LatchkeyError(.forbidden, "/mcp serves agents: use an agent key")
-        }
+    func handle(_ request: Request, _ context: AgentContext) async throws -> Response {
+        let agent = context.agent
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
         let body: Data?

@@ -8,53 +8,56 @@ import LatchkeyStore
 
 /// `/v1/...` for agents, and for the admin on behalf of any owner: providers, installs, connect links, connections.
 struct AgentRoutes {
-    let services: LatchkeyServices
-    var connections: ConnectionService { services.connections }
+    let store: any LatchkeyStorage
+    let settings: ServerSettings
+    let catalog: ProviderCatalog
+    let connections: ConnectionService
+    let connectFlow: ConnectFlow
 
-    func register(on group: RouterGroup<LatchkeyContext>) {
-        let limit = services.settings.maxJSONBodyBytes
+    func register(on group: RouterGroup<CallerContext>) {
+        let limit = settings.maxJSONBodyBytes
         group.get("/providers") { _, _ in
-            APIResponse.json(["providers": services.catalog.sorted.map(ProviderView.init)])
+            APIResponse.json(["providers": catalog.sorted.map(ProviderView.init)])
         }
         group.post("/integrations") { request, context in
-            let caller = try context.requireCaller()
+            let caller = context.caller
             let body = try await JSONBody.read(request, limit: limit)
-            let manifest = try services.catalog.manifest(try body.string("provider"))
+            let manifest = try catalog.manifest(try body.string("provider"))
             let owner = try ownerOrSelf(body, caller)
             try connections.authorize(caller, actFor: owner)
             let (connection, created) = try await connections.install(provider: manifest, owner: owner, actor: caller)
             return APIResponse.json(ConnectionView(connection), status: created ? .created : .ok)
         }
         group.delete("/integrations/:id") { _, context in
-            let caller = try context.requireCaller()
+            let caller = context.caller
             let stored = try await connections.visibleConnection(context.parameters.get("id") ?? "", caller: caller)
             try connections.authorize(caller, actFor: stored.connection.owner)
             let removed = try await connections.remove(stored, actor: caller)
             return APIResponse.json(ConnectionView(removed))
         }
         group.post("/connect-sessions") { request, context in
-            let caller = try context.requireCaller()
+            let caller = context.caller
             let body = try await JSONBody.read(request, limit: limit)
-            let manifest = try services.catalog.manifest(try body.string("provider"))
+            let manifest = try catalog.manifest(try body.string("provider"))
             let owner = try ownerOrSelf(body, caller)
             if owner.kind == .user, caller != .admin {
                 // A user's connection must be finished by that user; an agent cannot vouch for a person.
                 throw LatchkeyError(.forbidden, "owner: only an admin may create a connect link for a user", field: "owner")
             }
-            let link = try await services.connectFlow.createSession(
+            let link = try await connectFlow.createSession(
                 provider: manifest, owner: owner, reconnect: try body.optionalString("connection_id"),
                 extraScopes: try body.stringList("scopes") ?? [], returnTo: try body.optionalString("return_to"), caller: caller)
             return APIResponse.json(SessionView(url: link.url, expires_at: link.expiresAt), status: .created)
         }
         group.get("/connections") { request, context in
-            let caller = try context.requireCaller()
+            let caller = context.caller
             let provider = request.queryValue("provider").map { ProviderID($0) }
             let list: [Connection]
             if let owners = connections.visibleOwners(for: caller) {
-                list = try await services.store.connections(owners: owners, provider: provider)
+                list = try await store.connections(owners: owners, provider: provider)
             } else {
                 let owner = try request.queryValue("owner").map { try OwnerRef(parsing: $0) }
-                list = try await services.store.allConnections(ownerPrefix: owner, provider: provider, state: nil)
+                list = try await store.allConnections(ownerPrefix: owner, provider: provider, state: nil)
             }
             return APIResponse.json(["connections": list.filter { $0.state != .revoked }.map(ConnectionView.init)])
         }

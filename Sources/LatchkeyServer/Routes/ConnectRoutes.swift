@@ -1,25 +1,33 @@
 import Foundation
-import LatchkeyConnect
 import HTTPTypes
 import Hummingbird
+import LatchkeyConnect
+import LatchkeyConnections
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyOAuth
+import LatchkeyRuntime
 import LatchkeyStore
+import Logging
 
 /// The browser side: the connect page, the start of the OAuth redirect, the API-key form and the callback.
 /// Plain links, forms and redirects only: no popup, no script, so it works from a chat message on a phone.
 struct ConnectRoutes {
-    let services: LatchkeyServices
+    let clock: any LatchkeyClock
+    let audit: AuditTrail
+    let settings: ServerSettings
+    let catalog: ProviderCatalog
+    let logger: Logger
+    let connectFlow: ConnectFlow
+    let apps: AppDirectory
     let pages: Pages
     let personSessions: PersonSessions
-    var flow: ConnectFlow { services.connectFlow }
 
     func register(on router: Router<LatchkeyContext>) {
         router.get("/connect/:token") { request, context in
             await page {
                 let token = context.parameters.get("token") ?? ""
-                let session = try await flow.liveSession(token: token)
+                let session = try await connectFlow.liveSession(token: token)
                 if let signIn = try await requirePerson(session, request, token: token, mayRedirect: true) { return signIn }
                 return try await connectPage(session: session, token: token)
             }
@@ -27,10 +35,10 @@ struct ConnectRoutes {
         router.post("/connect/:token/start") { request, context in
             await page {
                 let token = context.parameters.get("token") ?? ""
-                let session = try await flow.liveSession(token: token)
+                let session = try await connectFlow.liveSession(token: token)
                 _ = try await requirePerson(session, request, token: token, mayRedirect: false)
                 let form = try await readForm(request)
-                let redirect = try await flow.begin(session: session, config: form)
+                let redirect = try await connectFlow.begin(session: session, config: form)
                 var response = Response(status: .seeOther, headers: [.location: redirect.location, .cacheControl: "no-store"])
                 response.headers.append(HTTPField(name: .setCookie, value: bindingCookie(redirect)))
                 return response
@@ -39,16 +47,16 @@ struct ConnectRoutes {
         router.post("/connect/:token/key") { request, context in
             await page {
                 let token = context.parameters.get("token") ?? ""
-                let session = try await flow.liveSession(token: token)
+                let session = try await connectFlow.liveSession(token: token)
                 _ = try await requirePerson(session, request, token: token, mayRedirect: false)
                 let form = try await readForm(request)
-                return finish(try await flow.submitKey(session: session, form: form))
+                return finish(try await connectFlow.submitKey(session: session, form: form))
             }
         }
         router.get("/oauth/callback") { request, _ in
             await page {
                 let cookies = request.cookies
-                let outcome = try await flow.complete(ConnectFlow.CallbackParameters(
+                let outcome = try await connectFlow.complete(ConnectFlow.CallbackParameters(
                     state: request.queryValue("state"), code: request.queryValue("code"), error: request.queryValue("error"),
                     errorDescription: request.queryValue("error_description"), issuer: request.queryValue("iss"),
                     cookie: { cookies[$0]?.value }))
@@ -62,10 +70,10 @@ struct ConnectRoutes {
         do {
             return try await body()
         } catch let error as LatchkeyError {
-            services.logger.info("connect page error", metadata: ["code": "\(error.code)"])
+            logger.info("connect page error", metadata: ["code": "\(error.code)"])
             return pages.error(error.code.rawValue, error.message, status: APIResponse.status(for: error.code))
         } catch {
-            services.logger.error("connect page failure", metadata: ["type": "\(type(of: error))"])
+            logger.error("connect page failure", metadata: ["type": "\(type(of: error))"])
             return pages.error("internal_error", "Something went wrong on our side.", status: .internalServerError)
         }
     }
@@ -76,14 +84,14 @@ struct ConnectRoutes {
     /// to the browser that passed this check at the start.
     func requirePerson(_ session: ConnectSession, _ request: Request, token: String, mayRedirect: Bool) async throws -> Response? {
         guard session.owner.kind == .user else { return nil }
-        let signedIn = try await personSessions.signedIn(request, now: services.clock.now)?.session.person
+        let signedIn = try await personSessions.signedIn(request, now: clock.now)?.session.person
         if signedIn == session.owner { return nil }
         if signedIn == nil, mayRedirect {
             let query = FormEncoding.encode([("org", session.owner.org), ("next", "/connect/" + token)])
             return Response(status: .seeOther, headers: [.location: "/me/login?" + query, .cacheControl: "no-store"])
         }
-        await services.audit(AuditEvent(
-            at: services.clock.now, actor: signedIn.map { AuditActor.owner($0) } ?? .browser, action: .connectWrongPerson, owner: session.owner,
+        await audit.record(AuditEvent(
+            at: clock.now, actor: signedIn.map { AuditActor.owner($0) } ?? .browser, action: .connectWrongPerson, owner: session.owner,
             provider: session.provider, connectionID: session.connectionID, outcome: "failure"))
         throw LatchkeyError(
             .wrongPerson,
@@ -92,19 +100,19 @@ struct ConnectRoutes {
     }
 
     func connectPage(session: ConnectSession, token: String) async throws -> Response {
-        let manifest = try services.catalog.manifest(session.provider.rawValue)
+        let manifest = try catalog.manifest(session.provider.rawValue)
         var values: [String: Any] = [
             "provider_name": manifest.name, "owner": session.owner.description, "token": token,
             "expires_at": ISO8601DateFormatter().string(from: session.expiresAt),
             "config": manifest.connectionConfig.map { ["name": $0.name, "label": $0.label, "default": $0.defaultValue ?? ""] },
         ]
-        if let account = try await flow.expectedAccount(session) { values["expected_account"] = account.displayName }
+        if let account = try await connectFlow.expectedAccount(session) { values["expected_account"] = account.displayName }
         switch manifest.auth {
         case .oauth2(let spec):
-            guard let (app, _) = try await services.apps.resolve(provider: manifest.id, for: session.owner) else {
+            guard let (app, _) = try await apps.resolve(provider: manifest.id, for: session.owner) else {
                 throw LatchkeyError(.appNotConfigured, "\(manifest.name) is not set up yet: no OAuth app is registered for \(session.owner)")
             }
-            let scopes = flow.scopes(for: session, spec: spec, app: app)
+            let scopes = connectFlow.scopes(for: session, spec: spec, app: app)
             values["oauth"] = true
             values["scopes"] = scopes
             values["has_scopes"] = !scopes.isEmpty
@@ -141,8 +149,8 @@ struct ConnectRoutes {
     /// The browser-binding cookie: sent back only to the callback, only over the same scheme, for ten minutes.
     /// `SameSite=Lax` because the callback is a cross-site top-level navigation from the provider.
     func bindingCookie(_ r: BrowserRedirect) -> String {
-        var cookie = "\(r.bindingCookieName)=\(r.bindingNonce); Path=/oauth/callback; Max-Age=\(Int(services.settings.authorizationStateTTL)); HttpOnly; SameSite=Lax"
-        if services.settings.isHTTPS { cookie += "; Secure" }
+        var cookie = "\(r.bindingCookieName)=\(r.bindingNonce); Path=/oauth/callback; Max-Age=\(Int(settings.authorizationStateTTL)); HttpOnly; SameSite=Lax"
+        if settings.isHTTPS { cookie += "; Secure" }
         return cookie
     }
 

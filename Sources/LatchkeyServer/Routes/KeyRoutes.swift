@@ -5,7 +5,7 @@ import LatchkeyModel
 
 /// `/v1/admin/keys...`: master-key status, rotation and the credential integrity check. Admin key only.
 struct KeyRoutes {
-    let services: LatchkeyServices
+    let settings: ServerSettings
     let rotation: KeyRotation
     let integrity: IntegrityCheck
 
@@ -13,8 +13,8 @@ struct KeyRoutes {
     static let defaultBatchSize = 500
     static let maxBatchSize = 5000
 
-    func register(on group: RouterGroup<LatchkeyContext>) {
-        let limit = services.settings.maxJSONBodyBytes
+    func register(on group: RouterGroup<AdminContext>) {
+        let limit = settings.maxJSONBodyBytes
         group.get("/keys") { _, _ in
             APIResponse.json(try await rotation.status())
         }

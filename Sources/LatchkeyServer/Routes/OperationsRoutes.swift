@@ -1,24 +1,27 @@
 import Foundation
 import Hummingbird
 import LatchkeyModel
+import LatchkeyObservability
+import LatchkeyStore
 
 /// `GET /healthz` (the process answers), `GET /readyz` (the store answers), `GET /metrics` (Prometheus text format)
 /// and `GET /openapi.yaml`.
 struct OperationsRoutes {
-    let services: LatchkeyServices
+    let store: any LatchkeyStorage
+    let metrics: LatchkeyMetrics
     let openAPI: String
 
     func register(on router: Router<LatchkeyContext>) {
         router.get("/healthz") { _, _ in APIResponse.json(JSONValue.object(["status": .string("ok")])) }
         router.get("/readyz") { _, _ in
-            _ = try await services.store.ownerExists(try OwnerRef(parsing: "org:readiness-probe"))
+            _ = try await store.ownerExists(try OwnerRef(parsing: "org:readiness-probe"))
             return APIResponse.json(JSONValue.object(["status": .string("ready")]))
         }
         router.get("/metrics") { _, _ in
-            let counts = try await services.store.connectionCountsByState()
+            let counts = try await store.connectionCountsByState()
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: services.metrics.render(connectionsByState: counts))))
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render(connectionsByState: counts))))
         }
         router.get("/openapi.yaml") { _, _ in
             Response(

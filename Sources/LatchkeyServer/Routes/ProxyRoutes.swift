@@ -1,10 +1,12 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import LatchkeyConnections
 import LatchkeyHTTP
+import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyProxy
-import LatchkeyTokens
+import Logging
 
 /// `ANY /v1/proxy/{provider}/{path...}`: the caller's request, sent to the provider with the credential injected.
 ///
@@ -12,22 +14,24 @@ import LatchkeyTokens
 /// turns retries off (a 401 still gets one refresh and one retry). The provider's status, body and safe headers
 /// come back, never `Set-Cookie`.
 struct ProxyRoutes {
-    let services: LatchkeyServices
-    let broker: TokenBroker
+    let catalog: ProviderCatalog
+    let logger: Logger
+    let resolver: ConnectionResolver
+    let proxy: ProxyService
 
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .head, .options]
 
-    func register(on group: RouterGroup<LatchkeyContext>) {
+    func register(on group: RouterGroup<CallerContext>) {
         for method in Self.methods {
             group.on("/proxy/:provider/**", method: method) { request, context in try await handle(request, context) }
             group.on("/proxy/:provider", method: method) { request, context in try await handle(request, context) }
         }
     }
 
-    func handle(_ request: Request, _ context: LatchkeyContext) async throws -> Response {
-        let caller = try context.requireCaller()
+    func handle(_ request: Request, _ context: CallerContext) async throws -> Response {
+        let caller = context.caller
         let providerID = context.parameters.get("provider") ?? ""
-        let manifest = try services.catalog.manifest(providerID)
+        let manifest = try catalog.manifest(providerID)
         // The raw, still-encoded path after /v1/proxy/{provider}/.
         let prefix = "/v1/proxy/\(providerID)"
         let rawPath = request.uri.path
@@ -38,14 +42,14 @@ struct ProxyRoutes {
         var headers: [OutboundHeader] = []
         for field in request.headers { headers.append(OutboundHeader(name: field.name.rawName, value: field.value)) }
         let forwarded = try HeaderPolicy.forwardable(headers)
-        let stored = try await services.resolver.resolve(
+        let stored = try await resolver.resolve(
             caller: caller, provider: manifest.id, connectionID: request.headers[.latchkeyConnection],
             user: request.headers[.latchkeyUser])
         let retries = request.headers[.latchkeyRetry]?.lowercased() == "off" ? RetryPolicy.none : RetryPolicy()
         let body = try await ProxyRequestBody.start(request)
         let response: OutboundStreamingResponse
         do {
-            response = try await services.proxy(broker).stream(
+            response = try await proxy.stream(
                 ProxyService.Call(
                     method: request.method.rawValue, path: path, query: request.uri.query, headers: forwarded, body: body.body,
                     retries: retries),
@@ -67,7 +71,7 @@ struct ProxyRoutes {
         }
         // The provider's Content-Length describes the bytes as they come (curl decodes nothing), so it still holds.
         let length = response.header("Content-Length").flatMap { Int($0) }
-        let logger = services.logger
+        let logger = logger
         let provider = manifest.id
         return Response(
             status: status, headers: fields,

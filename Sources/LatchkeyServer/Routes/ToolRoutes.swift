@@ -10,17 +10,17 @@ import LatchkeyTokens
 ///
 /// Read tools are available once the integration is active; write tools also need an admin's grant.
 struct ToolRoutes {
-    let services: LatchkeyServices
+    let settings: ServerSettings
     let tools: ToolRunner
 
-    func register(on group: RouterGroup<LatchkeyContext>) {
+    func register(on group: RouterGroup<CallerContext>) {
         group.get("/tools") { _, context in
-            let caller = try context.requireCaller()
+            let caller = context.caller
             return APIResponse.json(["tools": try await tools.available(to: caller)])
         }
         group.post("/tools/:name/call") { request, context in
-            let caller = try context.requireCaller()
-            let body = try await JSONBody.read(request, limit: services.settings.maxJSONBodyBytes)
+            let caller = context.caller
+            let body = try await JSONBody.read(request, limit: settings.maxJSONBodyBytes)
             let arguments = body.object["arguments"] ?? .object([:])
             guard case .object = arguments else {
                 throw LatchkeyError(.invalidRequest, "arguments: must be an object", field: "arguments")

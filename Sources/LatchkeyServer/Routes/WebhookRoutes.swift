@@ -2,15 +2,20 @@ import Foundation
 import Hummingbird
 import LatchkeyAPI
 import LatchkeyModel
+import LatchkeyRuntime
 import LatchkeyStore
 import LatchkeyWebhooks
 
 /// `/v1/admin/orgs/{org}/webhook`: an org's webhook for connection events, and its recent deliveries. Admin key only.
 struct WebhookRoutes {
-    let services: LatchkeyServices
+    let store: any LatchkeyStorage
+    let clock: any LatchkeyClock
+    let audit: AuditTrail
+    let settings: ServerSettings
+    let webhookDirectory: WebhookDirectory
 
-    func register(on group: RouterGroup<LatchkeyContext>) {
-        let limit = services.settings.maxJSONBodyBytes
+    func register(on group: RouterGroup<AdminContext>) {
+        let limit = settings.maxJSONBodyBytes
         // Registers or replaces the webhook. The answer carries a new signing secret, shown this once.
         group.put("/orgs/:org/webhook") { request, context in
             let org = try await existingOrg(context)
@@ -18,9 +23,9 @@ struct WebhookRoutes {
             let url = try body.string("url")
             let origin = try WebhookDirectory.checkedOrigin(url)
             let events = try Self.events(try body.stringList("events"))
-            let registered = try await services.webhookDirectory.put(org: org, url: url, events: events)
-            await services.audit(AuditEvent(
-                at: services.clock.now, actor: .admin, action: registered.replaced ? AuditAction.webhookReplaced : .webhookRegistered, owner: org,
+            let registered = try await webhookDirectory.put(org: org, url: url, events: events)
+            await audit.record(AuditEvent(
+                at: clock.now, actor: .admin, action: registered.replaced ? AuditAction.webhookReplaced : .webhookRegistered, owner: org,
                 detail: "\(origin) events=\(events.map(\.rawValue).joined(separator: ","))"))
             return APIResponse.json(WebhookView(registered.webhook, secret: registered.secret))
         }
@@ -30,8 +35,8 @@ struct WebhookRoutes {
         }
         group.delete("/orgs/:org/webhook") { _, context in
             let org = try await existingOrg(context)
-            guard try await services.store.deleteWebhook(org: org.org) else { throw Self.noWebhook(org) }
-            await services.audit(AuditEvent(at: services.clock.now, actor: .admin, action: .webhookRemoved, owner: org))
+            guard try await store.deleteWebhook(org: org.org) else { throw Self.noWebhook(org) }
+            await audit.record(AuditEvent(at: clock.now, actor: .admin, action: .webhookRemoved, owner: org))
             return APIResponse.json(["org": AnyEncodable(org.org), "removed": AnyEncodable(true)])
         }
         // Recent deliveries, newest first: `?limit=` (default 50, at most 500).
@@ -44,28 +49,28 @@ struct WebhookRoutes {
                 }
                 count = n
             }
-            let deliveries = try await services.store.deliveries(org: org.org, limit: count)
+            let deliveries = try await store.deliveries(org: org.org, limit: count)
             return APIResponse.json(["deliveries": deliveries.map { DeliveryView($0, log: nil) }])
         }
         // One delivery with every attempt: when, the receiver's status or the transport error, how long it took.
         group.get("/orgs/:org/webhook/deliveries/:id") { _, context in
             let org = try await existingOrg(context)
             let id = context.parameters.get("id") ?? ""
-            guard let delivery = try await services.store.delivery(id: id), delivery.org == org.org else {
+            guard let delivery = try await store.delivery(id: id), delivery.org == org.org else {
                 throw LatchkeyError(.notFound, "no delivery '\(id.prefix(64))' for \(org)", field: "id")
             }
-            return APIResponse.json(DeliveryView(delivery, log: try await services.store.attempts(deliveryID: delivery.id)))
+            return APIResponse.json(DeliveryView(delivery, log: try await store.attempts(deliveryID: delivery.id)))
         }
     }
 
-    func existingOrg(_ context: LatchkeyContext) async throws -> OwnerRef {
+    func existingOrg(_ context: AdminContext) async throws -> OwnerRef {
         let org = try OwnerRef(kind: .org, path: context.parameters.get("org") ?? "", field: "org")
-        guard try await services.store.ownerExists(org) else { throw LatchkeyError(.notFound, "\(org) does not exist", field: "org") }
+        guard try await store.ownerExists(org) else { throw LatchkeyError(.notFound, "\(org) does not exist", field: "org") }
         return org
     }
 
     func webhook(of org: OwnerRef) async throws -> Webhook {
-        guard let webhook = try await services.store.webhook(org: org.org) else { throw Self.noWebhook(org) }
+        guard let webhook = try await store.webhook(org: org.org) else { throw Self.noWebhook(org) }
         return webhook
     }
 

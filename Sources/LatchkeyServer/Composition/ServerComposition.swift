@@ -1,0 +1,135 @@
+import Foundation
+import LatchkeyConnect
+import LatchkeyConnections
+import LatchkeyCrypto
+import LatchkeyHTTP
+import LatchkeyKeys
+import LatchkeyMCP
+import LatchkeyManifest
+import LatchkeyModel
+import LatchkeyOAuth
+import LatchkeyObservability
+import LatchkeyProxy
+import LatchkeyRuntime
+import LatchkeyStore
+import LatchkeyTokens
+import LatchkeyWebhooks
+import Logging
+
+/// The composition root of one Latchkey process: every service, cache and signal built once, from the adapters the
+/// executable chose (the store, the key source, libcurl). `LatchkeyApplication` hands each route exactly the services
+/// it uses; nothing else receives this value.
+public struct ServerComposition: Sendable {
+    // The adapters and settings the executable chose.
+    public let store: any LatchkeyStorage
+    public let vault: CredentialVault
+    public let masterKeySource: any MasterKeySource
+    public let catalog: ProviderCatalog
+    public let oauth: OAuthClient
+    public let transport: any HTTPTransport
+    public let settings: ServerSettings
+    public let clock: any LatchkeyClock
+    public let logger: Logger
+    public let metrics: LatchkeyMetrics
+
+    // This process's caches and signals.
+    /// Agent keys recently found valid (one second).
+    let agentKeys: AgentKeyCache
+    /// Signalled when an agent's tools may have changed in this process (a connection written, grants set).
+    let toolsChanged = WakeSignal()
+    /// Wakes the background refresher (a connection was just connected).
+    let refresherWake = WakeSignal()
+    /// Wakes the webhook deliverer when an event is queued.
+    let webhookWakeup = WakeSignal()
+    /// Recent resolutions (one second) and opened credentials (by ciphertext), for the hot path.
+    let connectionCache: ConnectionCache
+
+    // The services.
+    let audit: AuditTrail
+    let webhooks: WebhookEvents
+    let webhookDirectory: WebhookDirectory
+    let apps: AppDirectory
+    let consentGate: ConsentGate
+    let resolver: ConnectionResolver
+    let keyring: KeyringCoordinator
+    let proxyStats: ProxyStats
+    let connections: ConnectionService
+    let connectFlow: ConnectFlow
+    let broker: TokenBroker
+    let forcedRefresh: ForcedRefresh
+    let proxy: ProxyService
+    let tools: ToolRunner
+    let grants: GrantDirectory
+    let consents: Consents
+    let personSignIn: PersonSignIn
+    let mcpSessions: MCPSessions
+
+    public init(
+        store: any LatchkeyStorage, vault: CredentialVault, masterKeySource: any MasterKeySource, catalog: ProviderCatalog, oauth: OAuthClient,
+        transport: any HTTPTransport, settings: ServerSettings, clock: any LatchkeyClock = SystemClock(), logger: Logger,
+        metrics: LatchkeyMetrics = LatchkeyMetrics()
+    ) {
+        self.store = store
+        self.vault = vault
+        self.masterKeySource = masterKeySource
+        self.catalog = catalog
+        self.oauth = oauth
+        self.transport = transport
+        self.settings = settings
+        self.clock = clock
+        self.logger = logger
+        self.metrics = metrics
+        let connectionCache = ConnectionCache(writes: toolsChanged, clock: clock)
+        let agentKeys = AgentKeyCache(clock: clock)
+        let reconnectLinks = ReconnectLinks()
+        self.connectionCache = connectionCache
+        self.agentKeys = agentKeys
+
+        let audit = AuditTrail(store: store, logger: logger)
+        let webhooks = WebhookEvents(store: store, clock: clock, wakeup: webhookWakeup, logger: logger)
+        let apps = AppDirectory(store: store, vault: vault, clock: clock)
+        let consentGate = ConsentGate(store: store, clock: clock, publicURL: settings.publicURL)
+        let resolver = ConnectionResolver(
+            store: store, cache: connectionCache, consents: consentGate, usage: ConnectionUsage(), audit: audit, clock: clock)
+        self.audit = audit
+        self.webhooks = webhooks
+        self.webhookDirectory = WebhookDirectory(store: store, vault: vault, clock: clock)
+        self.apps = apps
+        self.consentGate = consentGate
+        self.resolver = resolver
+        self.keyring = KeyringCoordinator(
+            store: store, holder: vault.keyring, keySource: masterKeySource,
+            replica: ReplicaSettings(id: settings.instanceID, address: settings.listenAddress, heartbeatInterval: settings.replicaHeartbeatInterval),
+            startedAt: clock.now, clock: clock, logger: logger)
+        let proxyStats = ProxyStats(store: store)
+        self.proxyStats = proxyStats
+
+        let connections = ConnectionService(
+            store: store, vault: vault, catalog: catalog, oauth: oauth, apps: apps, audit: audit, webhooks: webhooks,
+            caches: ConnectionService.Caches(
+                connections: connectionCache, reconnectLinks: reconnectLinks, agentKeys: agentKeys, refresherWake: refresherWake),
+            clock: clock)
+        let connectFlow = ConnectFlow(connections: connections, settings: settings.connect)
+        self.connections = connections
+        self.connectFlow = connectFlow
+
+        let broker = TokenBroker(
+            store: store, vault: vault, catalog: catalog, oauth: oauth, apps: apps, cache: connectionCache, webhooks: webhooks, metrics: metrics,
+            clock: clock, settings: TokenBroker.Settings(holder: settings.instanceID, leaseTTL: settings.refreshLeaseTTL))
+        let proxy = ProxyService(
+            store: store, broker: broker, transport: transport, rateLimits: RateLimitGate(), stats: proxyStats, metrics: metrics,
+            reconnectLinks: connectFlow, clock: clock)
+        let tools = ToolRunner(catalog: catalog, store: store, resolver: resolver, proxy: proxy)
+        self.broker = broker
+        self.forcedRefresh = ForcedRefresh(catalog: catalog, broker: broker, audit: audit, clock: clock)
+        self.proxy = proxy
+        self.tools = tools
+
+        self.grants = GrantDirectory(store: store, clock: clock, audit: audit, catalog: catalog, toolsChanged: toolsChanged)
+        self.consents = Consents(store: store, clock: clock, audit: audit, connectionCache: connectionCache, consentGate: consentGate)
+        self.personSignIn = PersonSignIn(store: store, clock: clock, audit: audit, settings: settings, vault: vault, oauth: oauth)
+        self.mcpSessions = MCPSessions(
+            toolServer: MCPToolServer(tools: tools, catalog: catalog, connections: connections, connectFlow: connectFlow, store: store),
+            toolsChanged: toolsChanged, clock: clock, publicURL: settings.publicURL)
+    }
+}
