@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlparse
 
@@ -30,6 +31,28 @@ CLIENT_SECRETS = {
     "basic": "basic-secret-" + secrets.token_urlsafe(16),
     "post": "post-secret-" + secrets.token_urlsafe(16),
 }
+
+
+def wait_until(condition, what: str, timeout: float = 60, interval: float = 0.05):
+    """Calls `condition()` until it returns something truthy, and returns that. The timeout only keeps a broken run
+    from hanging: it is no claim about how soon the awaited thing should happen, and no test relies on it."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(interval)
+    return value
+
+
+def api_instant(text: str) -> float:
+    """The epoch time by which an instant the API names (`expires_at`) has certainly passed. The API writes whole
+    seconds and drops the fraction, so the instant itself lies somewhere in the second it names."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() + 1
+
+
+def wait_past(instant: float, what: str) -> None:
+    """Waits until the wall clock, which Latchkey and the peers read too, is past `instant` (epoch seconds)."""
+    wait_until(lambda: time.time() > instant, what)
 
 
 def free_port() -> int:
@@ -128,17 +151,17 @@ class Latchkey:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([LATCHKEY_BIN, "serve"], cwd=self.workdir, env=self.env,
                                      stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
-        while time.time() < deadline:
+
+        def answers() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError("latchkey exited:\n" + self.log_path.read_text())
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
+                return requests.get(self.url + "/healthz", timeout=1).status_code == 200
             except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("latchkey did not answer /healthz:\n" + self.log_path.read_text())
+                return False
+
+        wait_until(answers, f"latchkey to answer /healthz (its log: {self.log_path})", interval=0.1)
+        return self
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -207,10 +230,19 @@ class World:
         assert r.json()["owner"] == f"agent:{org}/{team}/{project}/{agent}"
         return r.json()["api_key"]
 
-    def connect_link(self, key: str, provider: str = "authlib-basic", **body) -> str:
+    def connect_session(self, key: str, provider: str = "authlib-basic", **body) -> dict:
+        """A new connect link: its `url` and `expires_at`."""
         r = self.lk.call("POST", "/v1/connect-sessions", key, json={"provider": provider, **body})
         assert r.status_code == 201, r.text
-        return r.json()["url"]
+        return r.json()
+
+    def connect_link(self, key: str, provider: str = "authlib-basic", **body) -> str:
+        return self.connect_session(key, provider, **body)["url"]
+
+    def token_expiry(self, key: str) -> float:
+        """When the access token of the agent's one connection has certainly expired (epoch seconds)."""
+        [c] = self.connections(key)
+        return api_instant(c["expires_at"])
 
     def connections(self, key: str) -> list:
         r = self.lk.call("GET", "/v1/connections", key)

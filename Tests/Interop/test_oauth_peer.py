@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from conftest import wait_until
 from peers.oauth_peer import OAuthPeer
 from peers.oauth_peer import PeerClient
 from peers.testing import decide
@@ -291,7 +292,8 @@ def test_access_token_ttl():
         tok = login_tokens(short)
         assert tok["expires_in"] == 1
         assert http().get(short.userinfo_url, headers=bearer(tok["access_token"])).ok
-        time.sleep(1.2)
+        wait_until(lambda: not short.introspect(tok["access_token"], BASIC)["active"],
+                   "the peer's introspection to call the access token expired")
         r = http().get(short.userinfo_url, headers=bearer(tok["access_token"]))
         assert r.status_code == 401
         r = refresh(short, BASIC, tok["refresh_token"])
@@ -420,7 +422,8 @@ def test_slow_mode_and_for_seconds(peer):
 
     peer.set_mode(token="unavailable", for_seconds=0.5)
     assert refresh(peer, BASIC, r.json()["refresh_token"]).status_code == 503
-    time.sleep(0.6)
+    wait_until(lambda: http().get(peer.base_url + "/_control/mode").json()["token"]["mode"] == "normal",
+               "the token endpoint's mode to end after its 0.5 seconds")
     assert refresh(peer, BASIC, r.json()["refresh_token"]).status_code == 200
 
 

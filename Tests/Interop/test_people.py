@@ -6,12 +6,11 @@ provider), and only that person can finish a link made for them or let an agent 
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urljoin
 
 import requests
 
-from conftest import Person
+from conftest import Person, api_instant, wait_past
 
 
 def add_people(world, org: str, *ids: str):
@@ -20,12 +19,17 @@ def add_people(world, org: str, *ids: str):
         assert r.status_code == 201, r.text
 
 
-def sign_in_link(world, org: str, uid: str) -> str:
+def new_sign_in_link(world, org: str, uid: str) -> dict:
+    """An admin's sign-in link for user:ORG/UID: its `url` and `expires_at`."""
     r = world.lk.admin("POST", f"/v1/admin/users/{org}/{uid}/sign-in-links")
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["url"].startswith(world.lk.url + "/me/sign-in/si_") and body["expires_at"]
-    return body["url"]
+    return body
+
+
+def sign_in_link(world, org: str, uid: str) -> str:
+    return new_sign_in_link(world, org, uid)["url"]
 
 
 def signed_in(world, org: str, uid: str) -> requests.Session:
@@ -103,9 +107,9 @@ def test_a_sign_in_link_works_once_and_only_until_it_expires(short_lived_world):
     again = requests.post(url, allow_redirects=False, timeout=30)
     assert again.status_code == 410 and error_code(again) == "session_used"
 
-    late = sign_in_link(world, org, "carol")
-    time.sleep(2.5)  # the short-lived world's sign-in links last 2 seconds
-    r = requests.post(late, allow_redirects=False, timeout=30)
+    late = new_sign_in_link(world, org, "carol")  # the short-lived world's sign-in links last 2 seconds
+    wait_past(api_instant(late["expires_at"]), "the sign-in link to expire")
+    r = requests.post(late["url"], allow_redirects=False, timeout=30)
     assert r.status_code == 410 and error_code(r) == "session_expired"
 
 
@@ -231,9 +235,9 @@ def test_a_sign_in_link_in_chromium_works_once_and_not_once_expired(world, short
         assert driver.find_elements(By.ID, "sign-in")
 
         # Expiry: a link of the short-lived world (2 seconds), opened late.
-        late = sign_in_link(short_lived_world, short_org, "erin")
-        time.sleep(2.5)
-        driver.get(late)
+        late = new_sign_in_link(short_lived_world, short_org, "erin")
+        wait_past(api_instant(late["expires_at"]), "the sign-in link to expire")
+        driver.get(late["url"])
         driver.find_element(By.ID, "sign-in-button").click()
         assert wait.until(EC.presence_of_element_located((By.ID, "error-code"))).text == "session_expired"
         driver.save_screenshot(str(output_dir / "10-me-expired-sign-in-link.png"))

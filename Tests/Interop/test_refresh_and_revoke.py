@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from conftest import Person
+from conftest import Person, wait_past, wait_until
 
 
 def test_200_concurrent_calls_just_after_expiry_share_one_refresh(on_use_world):
@@ -16,7 +16,7 @@ def test_200_concurrent_calls_just_after_expiry_share_one_refresh(on_use_world):
     org, key = world.org_with_agent()
     Person(peer).connect(world.connect_link(key))
     refreshes = peer.stats()["refresh_grants"]
-    time.sleep(5.2)  # the access token has expired (no background refresher in this world)
+    wait_past(world.token_expiry(key), "the access token to expire (no background refresher in this world)")
 
     def call(_):
         return requests.get(lk.url + "/v1/proxy/authlib-basic/items", headers={"Authorization": f"Bearer {key}"}, timeout=60)
@@ -35,9 +35,16 @@ def test_a_rotated_refresh_token_is_kept_and_reused_across_refreshes(five_second
     lk, peer = world.lk, world.peer
     org, key = world.org_with_agent()
     Person(peer).connect(world.connect_link(key))
+    [c] = world.connections(key)
     refreshes = peer.stats()["refresh_grants"]
-    for _ in range(3):
-        time.sleep(5.2)
+
+    def refreshed() -> int:
+        events = lk.admin("GET", "/v1/admin/audit", params={"connection": c["id"]}).json()["events"]
+        return len([e for e in events if e["action"] in ("connection.refreshed", "connection.refresh_failed")])
+
+    for n in range(1, 4):
+        # The background refresher renews the token before it expires, each time with the newest refresh token.
+        wait_until(lambda: refreshed() >= n, f"refresh {n} of {c['id']}")
         assert lk.call("GET", "/v1/proxy/authlib-basic/items", key).status_code == 200
     # Each refresh used the newest refresh token: the provider (which fails reused ones at once) never refused one.
     [c] = world.connections(key)
@@ -173,9 +180,7 @@ def test_a_client_secret_rotation_takes_effect_on_the_next_refresh_without_downt
         used_old = peer.client_auth_count(client_id, old)
         assert lk.admin("POST", f"/v1/admin/connections/{c['id']}/refresh").status_code == 200
         assert peer.client_auth_count(client_id, old) == used_old
-        deadline = time.time() + 10
-        while len(statuses) < 20 and time.time() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: len(statuses) >= 20, "20 calls during the rotation")
     finally:
         stop.set()
         caller.join()

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import os
 import re
-import time
 
 import pytest
 import requests
 
-from conftest import Person, World, start_replica, start_world
+from conftest import Person, World, start_replica, start_world, wait_until
 from test_dashboard import PROVIDER, csrf_of, proxy_counts, sign_in
 
 POSTGRES = os.environ.get("LATCHKEY_TEST_POSTGRES_URL")
@@ -39,6 +38,13 @@ def with_cookie(s: requests.Session) -> requests.Session:
     other = requests.Session()
     other.cookies.set("lk_admin_session", s.cookies["lk_admin_session"])
     return other
+
+
+def flushed(on_first: requests.Session, first, on_second: requests.Session, second) -> tuple[int, int] | None:
+    """The counts replicas 1 and 2 agree on, once neither holds calls it has not flushed (each adds its own unflushed
+    calls to what the database holds); None while they differ."""
+    counts = proxy_counts(on_first, first)
+    return counts if proxy_counts(on_second, second) == counts else None
 
 
 def list_page_counts(s: requests.Session, lk) -> str:
@@ -82,9 +88,8 @@ def test_every_replicas_dashboard_counts_the_calls_made_through_all_of_them(repl
     assert Person(world.peer).connect(world.connect_link(key)).status_code == 200
     # A session on each replica, so that this test does not depend on sessions being shared.
     on_first, on_second = sign_in(first), sign_in(second)
-    time.sleep(FLUSH_SECONDS + 0.5)  # earlier calls (this module's or another's on this database) are flushed
-    before = proxy_counts(on_first, first)
-    assert proxy_counts(on_second, second) == before
+    # Earlier calls (this module's or another's on this database) are flushed.
+    before = wait_until(lambda: flushed(on_first, first, on_second, second), "replicas 1 and 2 to show the same counts")
 
     for lk, n in ((first, 3), (second, 2)):
         for _ in range(n):
@@ -97,14 +102,9 @@ def test_every_replicas_dashboard_counts_the_calls_made_through_all_of_them(repl
         world.peer.set_mode(api="normal")
     expected = (before[0] + 2, before[1] + 7)
 
-    deadline = time.monotonic() + FLUSH_SECONDS + 4
-    seen = None
-    while time.monotonic() < deadline:
-        seen = (proxy_counts(on_first, first), proxy_counts(on_second, second))
-        if seen == (expected, expected):
-            break
-        time.sleep(0.2)
-    assert seen == (expected, expected), f"replica 1 and 2 show {seen}, expected {expected} on both"
+    # Each replica shows its own calls at once and the other's after that one's next flush.
+    wait_until(lambda: flushed(on_first, first, on_second, second) == expected, f"replicas 1 and 2 to show {expected}",
+               interval=0.2)
     errors, calls = expected
     assert list_page_counts(on_second, second).endswith(f"errors ({errors} of {calls} calls)")
 
@@ -113,14 +113,17 @@ def test_a_replica_that_stops_gracefully_flushes_its_counts_first(replicas):
     world, first, second, third = replicas
     org, key = world.org_with_agent(apps=(PROVIDER,))
     assert Person(world.peer).connect(world.connect_link(key)).status_code == 200
-    s = sign_in(second)
-    time.sleep(FLUSH_SECONDS + 0.5)
-    errors, calls = proxy_counts(s, second)
+    s, on_first = sign_in(second), sign_in(first)
+    errors, calls = wait_until(lambda: flushed(on_first, first, s, second), "replicas 1 and 2 to show the same counts")
     for _ in range(4):
         assert third.call("GET", f"/v1/proxy/{PROVIDER}/items", key).status_code == 200
-    # Replica 3 flushes only every hour: its calls are its own until it stops (SIGTERM: a graceful stop).
-    time.sleep(FLUSH_SECONDS + 0.5)
-    assert proxy_counts(s, second) == (errors, calls)
+    # Replica 3 flushes only every hour: its calls are its own until it stops (SIGTERM: a graceful stop). Two calls
+    # through replica 1, each seen on replica 2 before the next is made, span two of replica 1's flushes, a flush
+    # interval apart, after replica 3's calls: a replica flushing every second would have flushed those by now.
+    for n in (1, 2):
+        assert first.call("GET", f"/v1/proxy/{PROVIDER}/items", key).status_code == 200
+        wait_until(lambda: proxy_counts(s, second)[1] >= calls + n, f"replica 1's call {n} on replica 2's dashboard")
+    assert proxy_counts(s, second) == (errors, calls + 2)
     third.stop()
     assert third.proc.returncode == 0, third.log_path.read_text()[-2000:]
-    assert proxy_counts(s, second) == (errors, calls + 4)
+    assert proxy_counts(s, second) == (errors, calls + 2 + 4)

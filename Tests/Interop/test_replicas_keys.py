@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import LATCHKEY_BIN, Latchkey, api_key_manifest, free_port
+from conftest import LATCHKEY_BIN, Latchkey, api_key_manifest, free_port, wait_until
 from test_key_rotation import EchoAPI
 
 POSTGRES = os.environ.get("LATCHKEY_TEST_POSTGRES_URL")
@@ -133,7 +133,7 @@ def test_a_rotation_on_one_replica_reaches_every_replica_sharing_the_key_file_wh
         assert len(before["replicas"]) == 3 and {r["wrapping_version"] for r in before["replicas"]} == {1}
 
         calls = CallsAllAlong(fleet, [second, third])
-        time.sleep(1)
+        wait_until(lambda: len(calls.results) >= 20, "20 calls through replicas 2 and 3 before the rotation")
         started = time.time()
         cli = subprocess.run(
             [LATCHKEY_BIN, "admin", "keys", "rotate", "--batch-size", "7"],
@@ -141,7 +141,12 @@ def test_a_rotation_on_one_replica_reaches_every_replica_sharing_the_key_file_wh
             capture_output=True, text=True, timeout=120)
         took = time.time() - started
         assert cli.returncode == 0, cli.stdout + cli.stderr
-        time.sleep(3 * HEARTBEAT)
+        # The others drop version 1 at their next heartbeat, while the calls go on; then some more calls.
+        for lk in (first, second, third):
+            wait_until(lambda: fleet.status(lk)["loaded_versions"] == [2], f"{lk.url} to drop version 1",
+                       interval=HEARTBEAT / 2)
+        dropped = len(calls.results)
+        wait_until(lambda: len(calls.results) >= dropped + 20, "20 more calls through replicas 2 and 3")
         results = calls.stop()
         print(f"\nrotation over 3 replicas: {took:.1f} s; {len(results)} calls through replicas 2 and 3 meanwhile")
         assert len(results) > 50 and all(status == 200 and right for status, right in results), \
@@ -150,9 +155,7 @@ def test_a_rotation_on_one_replica_reaches_every_replica_sharing_the_key_file_wh
         # Version 1 is retired from the shared file, and every replica dropped it and wraps under version 2.
         assert [l.split(":", 1)[0] for l in key_file.read_text().split()] == ["2"]
         for lk in (first, second, third):
-            deadline = time.time() + 10  # the others drop version 1 at their next heartbeat
-            while (s := fleet.status(lk))["loaded_versions"] != [2] and time.time() < deadline:
-                time.sleep(HEARTBEAT / 2)
+            s = fleet.status(lk)
             assert (s["current_version"], s["loaded_versions"], s["versions_in_use"]) == (2, [2], {"2": 60}), s
         assert {r["wrapping_version"] for r in fleet.status(third)["replicas"]} == {2}
         assert len({r["loaded_versions"]["2"] for r in fleet.status(third)["replicas"]}) == 1
@@ -214,8 +217,7 @@ def test_a_replica_without_the_new_key_holds_the_rotation_back_until_it_has_the_
         body = r.json()
         assert (body["current_version"], body["rewrapped"], body["remaining"], body["retired"]) == (2, 21, 0, [1]), body
         assert "remove them from LATCHKEY_MASTER_KEY(S)" in body["note"]
-        time.sleep(3 * HEARTBEAT)
-        assert fleet.status(a)["current_version"] == 2
+        wait_until(lambda: fleet.status(a)["current_version"] == 2, "replica A to take up version 2 at its heartbeat")
         for lk in (a, b):
             for cid, api_key in fleet.api_keys.items():
                 assert fleet.proxy(lk, cid).json()["authorization"] == f"Bearer {api_key}"

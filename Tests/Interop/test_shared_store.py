@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import Latchkey, Person, World, free_port, start_world
+from conftest import Latchkey, Person, World, free_port, start_world, wait_past, wait_until
 
 LEASE_SECONDS = 5
 
@@ -48,7 +48,7 @@ def test_calls_on_both_processes_just_after_expiry_share_one_refresh(pair):
     Person(peer).connect(world.connect_link(key))
     for _round in range(2):
         refreshes = peer.stats()["refresh_grants"]
-        time.sleep(5.3)  # expired
+        wait_past(world.token_expiry(key), "the access token to expire")
 
         def call(i):
             lk = first if i % 2 else second
@@ -68,15 +68,15 @@ def test_a_process_killed_while_refreshing_loses_the_lease_when_it_expires(pair)
     _org, key = world.org_with_agent()
     Person(peer).connect(world.connect_link(key))
     [c] = world.connections(key)
-    time.sleep(5.3)
+    wait_past(world.token_expiry(key), "the access token to expire")
     # The token endpoint hangs for 2.5 s and then fails without doing anything, like a request that never got
     # processed: the first process takes the lease and waits on it.
+    token_requests = peer.stats()["token_requests"]
     peer.set_mode(token="hang", seconds=2.5, count=1)
     pending = ThreadPoolExecutor(max_workers=1).submit(
         requests.get, first.url + "/v1/proxy/authlib-basic/items", headers={"Authorization": f"Bearer {key}"}, timeout=30)
-    deadline = time.time() + 5
-    while time.time() < deadline and lease_holder(first, c["id"]) is None:
-        time.sleep(0.05)
+    # A process takes the lease before it calls the provider: once the token endpoint is hanging, it holds it.
+    wait_until(lambda: peer.stats()["token_requests"] > token_requests, "the first process's refresh to reach the token endpoint")
     holder = lease_holder(first, c["id"])
     assert holder is not None and holder.split(":")[1] == str(first.proc.pid), holder
     taken_at = time.time()

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import sqlite3
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from conftest import Person, free_port
+from conftest import Person, free_port, wait_past, wait_until
 
 
 def verify(secret: str, headers, body: bytes, tolerance: int = 300) -> bool:
@@ -64,14 +65,12 @@ class Receiver:
         with self.lock:
             return [json.loads(r["body"]) for r in self.requests]
 
-    def wait_for(self, count: int, timeout: float = 20) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def wait_for(self, count: int) -> list[dict]:
+        def arrived():
             with self.lock:
-                if len(self.requests) >= count:
-                    return list(self.requests)
-            time.sleep(0.05)
-        raise AssertionError(f"the receiver got {len(self.requests)} of {count} events: {self.events()}")
+                return list(self.requests) if len(self.requests) >= count else None
+
+        return wait_until(arrived, f"{count} webhook requests at the receiver")
 
 
 def register(lk, org: str, url: str, **body) -> str:
@@ -84,6 +83,19 @@ def register(lk, org: str, url: str, **body) -> str:
 
 def force_refresh(lk, connection_id: str):
     return lk.admin("POST", f"/v1/admin/connections/{connection_id}/refresh")
+
+
+def backoff_ends(lk, connection_id: str) -> float:
+    """When the broker's backoff after a transient refresh failure ends: it keeps the connection's refresh lease
+    until then, so that no other process tries meanwhile."""
+    with sqlite3.connect(lk.db_path, timeout=5) as db:
+        [(expires_at,)] = db.execute("SELECT expires_at FROM refresh_leases WHERE connection_id = ?",
+                                     (connection_id,)).fetchall()
+    return expires_at
+
+
+def deliveries(lk, org: str) -> list[dict]:
+    return lk.admin("GET", f"/v1/admin/orgs/{org}/webhook/deliveries").json()["deliveries"]
 
 
 def test_a_receiver_gets_connection_events_in_order_with_valid_signatures(world):
@@ -106,14 +118,16 @@ def test_a_receiver_gets_connection_events_in_order_with_valid_signatures(world)
         peer.set_mode(token="invalid_grant", count=1)
         r = force_refresh(lk, b)                              # needs_reauth (b)
         assert r.status_code == 424 and r.json()["error"]["code"] == "reauth_required"
-        time.sleep(1.1)                                       # the broker's backoff after a transient failure
+        wait_past(backoff_ends(lk, a), "the broker's backoff after a transient failure")
         r = force_refresh(lk, a)                              # recovered (a)
         assert r.status_code == 200 and r.json()["last_error"] is None
         assert Person(peer).connect(world.connect_link(key, provider="authlib-post", connection_id=b)).status_code == 200
         assert lk.call("DELETE", f"/v1/integrations/{a}", key).status_code == 200   # revoked (a)
 
         got = receiver.wait_for(7)
-        time.sleep(0.5)
+        # Latchkey has recorded every delivery's outcome: it has nothing left to send.
+        wait_until(lambda: len(ds := deliveries(lk, org)) == 7 and all(d["status"] != "pending" for d in ds),
+                   "Latchkey to record the 7 deliveries")
         assert len(receiver.requests) == 7  # nothing more, nothing twice
         events = [json.loads(g["body"]) for g in got]
         assert [(e["type"], e["data"]["connection"]) for e in events] == [
@@ -135,10 +149,10 @@ def test_a_receiver_gets_connection_events_in_order_with_valid_signatures(world)
         assert recovered["state"] == "active" and "error" not in recovered
         assert events[5]["data"]["state"] == "active" and events[6]["data"]["state"] == "revoked"
 
-        deliveries = lk.admin("GET", f"/v1/admin/orgs/{org}/webhook/deliveries").json()["deliveries"]
-        assert [d["event"] for d in deliveries] == [e["type"] for e in reversed(events)]  # newest first
+        recorded = deliveries(lk, org)
+        assert [d["event"] for d in recorded] == [e["type"] for e in reversed(events)]  # newest first
         assert all(d["status"] == "delivered" and d["attempts"] == 1 and d["last_status_code"] == 200
-                   and d["delivered_at"] and d["next_attempt_at"] is None for d in deliveries)
+                   and d["delivered_at"] and d["next_attempt_at"] is None for d in recorded)
     finally:
         receiver.stop()
 
@@ -155,17 +169,12 @@ def test_a_receiver_that_was_down_gets_the_events_after_it_comes_back(world):
         receiver.stop()
         peer.set_mode(token="unavailable", count=1)
         assert force_refresh(lk, c["id"]).status_code == 502   # refresh_failed, while nobody listens
-        time.sleep(1.1)
+        wait_past(backoff_ends(lk, c["id"]), "the broker's backoff after a transient failure")
         assert force_refresh(lk, c["id"]).status_code == 200   # recovered, queued behind it
 
         # The first event is retried with backoff (about 1 s, then 2 s); the second waits its turn.
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            deliveries = lk.admin("GET", f"/v1/admin/orgs/{org}/webhook/deliveries").json()["deliveries"]
-            if deliveries[-1]["attempts"] >= 2:
-                break
-            time.sleep(0.2)
-        recovered, failed = deliveries
+        recovered, failed = wait_until(lambda: (ds := deliveries(lk, org))[-1]["attempts"] >= 2 and ds,
+                                       "a second attempt at the first delivery", interval=0.2)
         assert failed["event"] == "refresh_failed" and failed["status"] == "pending"
         assert failed["attempts"] >= 2 and failed["last_error"] == "connect_failed" and failed["last_status_code"] is None
         assert failed["next_attempt_at"] and failed["delivered_at"] is None
@@ -177,14 +186,14 @@ def test_a_receiver_that_was_down_gets_the_events_after_it_comes_back(world):
         assert lk.admin("GET", f"/v1/admin/orgs/{org}/webhook/deliveries/whd_nope").status_code == 404
 
         receiver.start()  # the same port
-        got = receiver.wait_for(2, timeout=30)
+        got = receiver.wait_for(2)
         events = [json.loads(g["body"]) for g in got]
         assert [e["type"] for e in events] == ["refresh_failed", "recovered"]
         assert all(verify(secret, g["headers"], g["body"]) for g in got)
         assert events[0]["id"] == failed["event_id"]
-        deliveries = lk.admin("GET", f"/v1/admin/orgs/{org}/webhook/deliveries").json()["deliveries"]
-        assert [(d["event"], d["status"]) for d in deliveries] == [("recovered", "delivered"), ("refresh_failed", "delivered")]
-        assert deliveries[1]["attempts"] >= 3 and deliveries[1]["last_status_code"] == 200
+        recorded = deliveries(lk, org)
+        assert [(d["event"], d["status"]) for d in recorded] == [("recovered", "delivered"), ("refresh_failed", "delivered")]
+        assert recorded[1]["attempts"] >= 3 and recorded[1]["last_status_code"] == 200
     finally:
         receiver.stop()
 
