@@ -31,10 +31,14 @@ public enum LatchkeyApplication {
         ).register(on: router)
         registerDashboard(on: router, c)
         let admin = router.group("/v1/admin").add(middleware: callerAuthentication(c, adminOnly: true)).group(context: AdminContext.self)
-        AdminRoutes(
-            store: c.store, clock: c.clock, settings: c.settings, audit: c.audit, catalog: c.catalog, connections: c.connections,
-            connectFlow: c.connectFlow, apps: c.apps, agentKeys: c.agentKeys, grants: c.grants, personSignIn: c.personSignIn,
-            forcedRefresh: c.forcedRefresh
+        let bodyLimit = c.settings.maxJSONBodyBytes
+        AdminOwnerRoutes(store: c.store, clock: c.clock, audit: c.audit, agentKeys: c.agentKeys, bodyLimit: bodyLimit).register(on: admin)
+        AdminSignInRoutes(store: c.store, clock: c.clock, audit: c.audit, personSignIn: c.personSignIn, settings: c.settings).register(on: admin)
+        AdminGrantRoutes(store: c.store, clock: c.clock, audit: c.audit, grants: c.grants, bodyLimit: bodyLimit).register(on: admin)
+        AdminAppRoutes(store: c.store, clock: c.clock, audit: c.audit, catalog: c.catalog, apps: c.apps, settings: c.settings).register(on: admin)
+        AdminConnectionRoutes(
+            store: c.store, catalog: c.catalog, connections: c.connections, connectFlow: c.connectFlow, forcedRefresh: c.forcedRefresh,
+            bodyLimit: bodyLimit
         ).register(on: admin)
         KeyRoutes(
             settings: c.settings, rotation: KeyRotation(coordinator: c.keyring, audit: c.audit),

@@ -11,3 +11,11 @@ struct AdminContext: ChildRequestContext {
         self.coreContext = context.coreContext
     }
 }
+
+extension AdminContext {
+    /// The agent named by the path's `:org/:team/:project/:agent`.
+    func agentParameter() throws(LatchkeyError) -> OwnerRef {
+        let parts = ["org", "team", "project", "agent"].map { parameters.get($0) ?? "" }
+        return try OwnerRef(kind: .agent, segments: parts, field: "agent")
+    }
+}
