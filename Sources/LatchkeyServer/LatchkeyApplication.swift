@@ -24,11 +24,13 @@ public enum LatchkeyApplication {
             clock: c.clock, audit: c.audit, settings: c.settings, catalog: c.catalog, logger: c.logger, connectFlow: c.connectFlow, apps: c.apps,
             pages: Pages(), personSessions: personSessions
         ).register(on: router)
-        PersonRoutes(
-            store: c.store, clock: c.clock, audit: c.audit, settings: c.settings, catalog: c.catalog, logger: c.logger, connections: c.connections,
-            connectFlow: c.connectFlow, consents: c.consents, personSignIn: c.personSignIn, sessions: personSessions,
-            pages: DashboardPages(templates: PersonTemplates.all, formAction: "*")
+        let web = PersonPages(
+            sessions: personSessions, pages: DashboardPages(templates: PersonTemplates.all, formAction: "*"), clock: c.clock, logger: c.logger)
+        PersonSignInRoutes(web: web, personSignIn: c.personSignIn, audit: c.audit, settings: c.settings).register(on: router)
+        PersonConsoleRoutes(
+            web: web, store: c.store, catalog: c.catalog, connections: c.connections, connectFlow: c.connectFlow, consents: c.consents
         ).register(on: router)
+        PersonConsentRoutes(web: web, store: c.store, catalog: c.catalog, consents: c.consents, audit: c.audit).register(on: router)
         registerDashboard(on: router, c)
         let admin = router.group("/v1/admin").add(middleware: callerAuthentication(c, adminOnly: true)).group(context: AdminContext.self)
         let bodyLimit = c.settings.maxJSONBodyBytes
@@ -82,10 +84,10 @@ extension LatchkeyApplication {
         SignInRoutes(clock: c.clock, audit: c.audit, settings: c.settings, sessions: sessions, pages: pages).register(on: router, signedIn: signedIn)
         IntegrationPages(store: c.store, clock: c.clock, catalog: c.catalog, proxyStats: c.proxyStats, sessions: sessions, pages: pages)
             .register(on: signedIn)
-        DashboardActions(
-            store: c.store, clock: c.clock, audit: c.audit, catalog: c.catalog, logger: c.logger, connections: c.connections,
-            connectFlow: c.connectFlow, apps: c.apps, grants: c.grants, forcedRefresh: c.forcedRefresh, sessions: sessions, pages: pages
-        ).register(on: signedIn)
+        let form = DashboardFormAction(catalog: c.catalog, sessions: sessions, pages: pages, logger: c.logger)
+        DashboardConnectionActions(form: form, connections: c.connections, connectFlow: c.connectFlow, forcedRefresh: c.forcedRefresh)
+            .register(on: signedIn)
+        DashboardAppActions(form: form, store: c.store, clock: c.clock, audit: c.audit, apps: c.apps, grants: c.grants).register(on: signedIn)
     }
 
     /// Bearer-key authentication: the admin key, or (unless `adminOnly`) an agent key.
