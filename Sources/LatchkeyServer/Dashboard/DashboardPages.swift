@@ -34,14 +34,7 @@ struct DashboardPages: Sendable {
             if let flash = chrome.flash { layout["flash"] = ["message": flash.message, "is_error": flash.isError] as [String: Any] }
         }
         let html = library.render(layout, withTemplate: "layout") ?? "<!doctype html><title>Latchkey</title>"
-        return Response(
-            status: status,
-            headers: [
-                .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-                .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action \(formAction); frame-ancestors 'none'",
-                .xFrameOptions: "DENY", .referrerPolicy: "no-referrer",
-            ],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+        return HTMLResponse.page(html, status: status, formAction: formAction)
     }
 
     /// A problem page: a heading, the error's message and its code.

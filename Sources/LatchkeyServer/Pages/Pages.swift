@@ -19,14 +19,7 @@ struct Pages: Sendable {
 
     func render(_ name: String, _ values: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
         let html = library.render(values, withTemplate: name) ?? "<!doctype html><title>Latchkey</title>"
-        return Response(
-            status: status,
-            headers: [
-                .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-                .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action *; frame-ancestors 'none'",
-                .xFrameOptions: "DENY", .referrerPolicy: "no-referrer",
-            ],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+        return HTMLResponse.page(html, status: status, formAction: "*")
     }
 
     /// An error page with the error's code and message.

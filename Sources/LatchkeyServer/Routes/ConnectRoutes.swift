@@ -37,7 +37,7 @@ struct ConnectRoutes {
                 let token = context.parameters.get("token") ?? ""
                 let session = try await connectFlow.liveSession(token: token)
                 _ = try await requirePerson(session, request, token: token, mayRedirect: false)
-                let form = try await readForm(request)
+                let form = try await DashboardForm.read(request)
                 let redirect = try await connectFlow.begin(session: session, config: form)
                 var response = Response(status: .seeOther, headers: [.location: redirect.location, .cacheControl: "no-store"])
                 response.headers.append(HTTPField(name: .setCookie, value: bindingCookie(redirect)))
@@ -49,7 +49,7 @@ struct ConnectRoutes {
                 let token = context.parameters.get("token") ?? ""
                 let session = try await connectFlow.liveSession(token: token)
                 _ = try await requirePerson(session, request, token: token, mayRedirect: false)
-                let form = try await readForm(request)
+                let form = try await DashboardForm.read(request)
                 return finish(try await connectFlow.submitKey(session: session, form: form))
             }
         }
@@ -152,15 +152,5 @@ struct ConnectRoutes {
         var cookie = "\(r.bindingCookieName)=\(r.bindingNonce); Path=/oauth/callback; Max-Age=\(Int(settings.authorizationStateTTL)); HttpOnly; SameSite=Lax"
         if settings.isHTTPS { cookie += "; Secure" }
         return cookie
-    }
-
-    func readForm(_ request: Request) async throws -> [String: String] {
-        let buffer: ByteBuffer
-        do { buffer = try await request.body.collect(upTo: 64 * 1024) } catch {
-            throw LatchkeyError(.invalidRequest, "the form is too large")
-        }
-        var form: [String: String] = [:]
-        for (k, v) in FormEncoding.decode(Substring(String(buffer: buffer))) { form[k] = v }
-        return form
     }
 }
