@@ -46,19 +46,13 @@ struct AdminOwnerRoutes {
             let project = try OwnerRef(kind: .project, path: try body.string("project"), field: "project")
             let agent = try OwnerRef(kind: .agent, segments: project.segments + [try body.string("id")], field: "id")
             try await store.createOwner(agent, at: clock.now)
-            let key = AgentKey.generate()
-            try await store.addAgentKey(hash: SecretHash.sha256Hex(key), agent: agent, at: clock.now)
-            await audit.record(AuditEvent(at: clock.now, actor: .admin, action: .ownerCreated, owner: agent))
-            return APIResponse.json(JSONValue.object(["owner": .string(agent.description), "api_key": .string(key)]), status: .created)
+            return try await newKey(for: agent, audited: .ownerCreated)
         }
         // A new key for an agent (the old ones keep working until revoked), and revocation of all its keys.
         group.post("/agents/:org/:team/:project/:agent/keys") { _, context in
             let agent = try context.agentParameter()
             guard try await store.ownerExists(agent) else { throw LatchkeyError(.notFound, "\(agent) does not exist", field: "agent") }
-            let key = AgentKey.generate()
-            try await store.addAgentKey(hash: SecretHash.sha256Hex(key), agent: agent, at: clock.now)
-            await audit.record(AuditEvent(at: clock.now, actor: .admin, action: .agentKeyCreated, owner: agent))
-            return APIResponse.json(JSONValue.object(["owner": .string(agent.description), "api_key": .string(key)]), status: .created)
+            return try await newKey(for: agent, audited: .agentKeyCreated)
         }
         group.delete("/agents/:org/:team/:project/:agent/keys") { _, context in
             let agent = try context.agentParameter()
@@ -77,6 +71,14 @@ struct AdminOwnerRoutes {
             !email.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F })
         else { throw LatchkeyError(.invalidRequest, "email: '\(raw.prefix(80))' is not an email address", field: "email") }
         return email
+    }
+
+    /// A new agent key for `agent`, stored only as its hash and shown once in the answer; audited as `action`.
+    func newKey(for agent: OwnerRef, audited action: AuditAction) async throws -> Response {
+        let key = AgentKey.generate()
+        try await store.addAgentKey(hash: SecretHash.sha256Hex(key), agent: agent, at: clock.now)
+        await audit.record(AuditEvent(at: clock.now, actor: .admin, action: action, owner: agent))
+        return APIResponse.json(JSONValue.object(["owner": .string(agent.description), "api_key": .string(key)]), status: .created)
     }
 
     func createOwner(_ owner: OwnerRef) async throws -> Response {

@@ -34,10 +34,7 @@ struct ConnectRoutes {
         }
         router.post("/connect/:token/start") { request, context in
             await page {
-                let token = context.parameters.get("token") ?? ""
-                let session = try await connectFlow.liveSession(token: token)
-                _ = try await requirePerson(session, request, token: token, mayRedirect: false)
-                let form = try await DashboardForm.read(request)
+                let (session, form) = try await postedForm(request, context)
                 let redirect = try await connectFlow.begin(session: session, config: form)
                 var response = Response(status: .seeOther, headers: [.location: redirect.location, .cacheControl: "no-store"])
                 response.headers.append(HTTPField(name: .setCookie, value: bindingCookie(redirect)))
@@ -46,10 +43,7 @@ struct ConnectRoutes {
         }
         router.post("/connect/:token/key") { request, context in
             await page {
-                let token = context.parameters.get("token") ?? ""
-                let session = try await connectFlow.liveSession(token: token)
-                _ = try await requirePerson(session, request, token: token, mayRedirect: false)
-                let form = try await DashboardForm.read(request)
+                let (session, form) = try await postedForm(request, context)
                 return finish(try await connectFlow.submitKey(session: session, form: form))
             }
         }
@@ -147,6 +141,15 @@ struct ConnectRoutes {
     }
 
     /// The browser-binding cookie: sent back only to the callback, only over the same scheme, for ten minutes.
+    /// A form posted from a connect page: the live session of its link (whose person, for a person's link, must be
+    /// the one signed in) and the form's fields.
+    func postedForm(_ request: Request, _ context: LatchkeyContext) async throws -> (ConnectSession, [String: String]) {
+        let token = context.parameters.get("token") ?? ""
+        let session = try await connectFlow.liveSession(token: token)
+        _ = try await requirePerson(session, request, token: token, mayRedirect: false)
+        return (session, try await DashboardForm.read(request))
+    }
+
     /// `SameSite=Lax` because the callback is a cross-site top-level navigation from the provider.
     func bindingCookie(_ r: BrowserRedirect) -> String {
         var cookie = "\(r.bindingCookieName)=\(r.bindingNonce); Path=/oauth/callback; Max-Age=\(Int(settings.authorizationStateTTL)); HttpOnly; SameSite=Lax"
