@@ -145,6 +145,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Capability grants without I/O: tool and proxy-rule capabilities, path patterns, what a set of grants allows,
+        // and whether a narrower key stays within its parent's grants.
+        .target(name: "LatchkeyGrants", dependencies: ["LatchkeyModel"], swiftSettings: swiftSettings),
         // The JSON shapes of the admin and agent APIs, shared by the server, the CLI and MCP. No I/O.
         .target(name: "LatchkeyAPI", dependencies: ["LatchkeyModel"], swiftSettings: swiftSettings),
         // Master keys across replicas: rotation in resumable batches, the replicas' agreement, heartbeats, integrity checks.
@@ -212,6 +215,7 @@ let package = Package(
         ),
         .testTarget(name: "LatchkeyModelTests", dependencies: ["LatchkeyModel"]),
         .testTarget(name: "LatchkeyRuntimeTests", dependencies: ["LatchkeyRuntime"]),
+        .testTarget(name: "LatchkeyGrantsTests", dependencies: ["LatchkeyGrants", "LatchkeyModel"]),
         // Test doubles shared by the services' unit tests: a provider in memory and a connection harness on the memory store.
         .target(
             name: "LatchkeyTestSupport",
