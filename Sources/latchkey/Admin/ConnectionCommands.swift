@@ -49,16 +49,7 @@ struct ConnectionsCommand: AsyncParsableCommand {
         var apiKeyEnv: String?
 
         func run() async throws {
-            let key: String?
-            if let apiKeyEnv {
-                key = ProcessInfo.processInfo.environment[apiKeyEnv]
-            } else {
-                key = readLine(strippingNewline: true)
-            }
-            guard let key, !key.isEmpty else {
-                Terminal.standardError("latchkey: no API key: pass --api-key-env NAME or give it on stdin\n")
-                throw ExitCode(1)
-            }
+            let key = try AdminCall.secret(from: apiKeyEnv, "API key", option: "--api-key-env")
             let body = JSONValue.object(["provider": .string(provider), "owner": .string(owner), "api_key": .string(key)])
             try await AdminCall.run(options, json: output.json, { try await $0.post("/v1/admin/connections", body: body) }) {
                 ConnectionsCommand.text($0)
@@ -98,11 +89,7 @@ struct AppsCommand: AsyncParsableCommand {
         @Option(help: "Default scopes, comma-separated.") var scopes: String?
 
         func run() async throws {
-            let secret = clientSecretEnv.map { ProcessInfo.processInfo.environment[$0] } ?? readLine(strippingNewline: true)
-            guard let secret, !secret.isEmpty else {
-                Terminal.standardError("latchkey: no client secret: pass --client-secret-env NAME or give it on stdin\n")
-                throw ExitCode(1)
-            }
+            let secret = try AdminCall.secret(from: clientSecretEnv, "client secret", option: "--client-secret-env")
             var body: [String: JSONValue] = ["owner": .string(owner), "client_id": .string(clientID), "client_secret": .string(secret)]
             if let scopes { body["scopes"] = .array(scopes.split(separator: ",").map { .string(String($0)) }) }
             try await AdminCall.run(options, json: output.json, { try await $0.send("PUT", "/v1/admin/apps/\(AdminCall.encoded(provider))", body: .object(body)) }) {
