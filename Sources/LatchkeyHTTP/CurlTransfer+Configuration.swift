@@ -33,6 +33,17 @@ extension CurlTransfer {
         }
     }
 
+    /// What the write and header callbacks share: the transfer their context points to takes the bytes curl gives.
+    /// A C callback captures nothing, so the receiver is passed as an unapplied method.
+    private static func deliver(
+        _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?,
+        to receive: (CurlTransfer) -> (UnsafeRawBufferPointer) -> Int
+    ) -> Int {
+        guard let context else { return 0 }
+        let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+        return receive(transfer)(UnsafeRawBufferPointer(start: data, count: size * count))
+    }
+
     func configure(_ easy: UnsafeMutableRawPointer, _ request: OutboundRequest, _ target: ParsedURL) throws {
         func check(_ code: CURLcode, _ what: String) throws {
             guard code == CURLE_OK else {
@@ -75,24 +86,13 @@ extension CurlTransfer {
         try check(latchkey_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)), "ERRORBUFFER")
 
         let context = Unmanaged.passUnretained(self).toOpaque()
-        try check(
-            latchkey_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, context in
-                guard let context else { return 0 }
-                let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-                return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
-            },
-            "WRITEFUNCTION"
-        )
-        try check(latchkey_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context), "WRITEDATA")
-        try check(
-            latchkey_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, context in
-                guard let context else { return 0 }
-                let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-                return transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count))
-            },
-            "HEADERFUNCTION"
-        )
-        try check(latchkey_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, context), "HEADERDATA")
+        // A data callback and its context (this transfer), under the two options' names.
+        func set(_ function: CURLoption, _ data: CURLoption, _ callback: latchkey_curl_data_callback, _ what: String) throws {
+            try check(latchkey_easy_setopt_callback(easy, function, callback), what + "FUNCTION")
+            try check(latchkey_easy_setopt_pointer(easy, data, context), what + "DATA")
+        }
+        try set(CURLOPT_WRITEFUNCTION, CURLOPT_WRITEDATA, { CurlTransfer.deliver($0, $1, $2, $3, to: CurlTransfer.receiveBody) }, "WRITE")
+        try set(CURLOPT_HEADERFUNCTION, CURLOPT_HEADERDATA, { CurlTransfer.deliver($0, $1, $2, $3, to: CurlTransfer.receiveHeaderLine) }, "HEADER")
 
         // Method and body.
         let method = request.method
@@ -107,19 +107,15 @@ extension CurlTransfer {
         } else if let upload {
             try set(CURLOPT_POST, 1, "POST")
             try check(latchkey_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(upload.length ?? -1)), "POSTFIELDSIZE_LARGE")
-            try check(
-                latchkey_easy_setopt_callback(easy, CURLOPT_READFUNCTION) { data, size, count, context in
-                    guard let context, let data else { return latchkey_readfunc_abort }
-                    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-                    switch transfer.upload?.read(into: UnsafeMutableRawBufferPointer(start: data, count: size * count)) {
-                    case .bytes(let n): return n
-                    case .pause: return latchkey_readfunc_pause
-                    case .abort, nil: return latchkey_readfunc_abort
-                    }
-                },
-                "READFUNCTION"
-            )
-            try check(latchkey_easy_setopt_pointer(easy, CURLOPT_READDATA, context), "READDATA")
+            try set(CURLOPT_READFUNCTION, CURLOPT_READDATA, { data, size, count, context in
+                guard let context, let data else { return latchkey_readfunc_abort }
+                let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+                switch transfer.upload?.read(into: UnsafeMutableRawBufferPointer(start: data, count: size * count)) {
+                case .bytes(let n): return n
+                case .pause: return latchkey_readfunc_pause
+                case .abort, nil: return latchkey_readfunc_abort
+                }
+            }, "READ")
             if method != "POST" {
                 try set(CURLOPT_CUSTOMREQUEST, method, "CUSTOMREQUEST")
             }

@@ -29,28 +29,9 @@ extension PostgresStore {
             .value("expires_at", as: Double.self)
         else { return nil }
         guard expiry > Self.time(now) else {
-            try await execute("DELETE FROM admin_sessions WHERE id_hash = \(idHash) AND expires_at <= \(Self.time(now))")
+            try await deleteSession(.admin, idHash: idHash, expiredAt: now)
             return nil
         }
         return Self.date(expiry)
-    }
-
-    public func deleteAdminSession(idHash: String) async throws {
-        try await execute("DELETE FROM admin_sessions WHERE id_hash = \(idHash)")
-    }
-
-    public func setAdminSessionMessage(idHash: String, sealed: [UInt8]) async throws {
-        try await execute("UPDATE admin_sessions SET message = \(Self.bytes(sealed)) WHERE id_hash = \(idHash)")
-    }
-
-    public func takeAdminSessionMessage(idHash: String) async throws -> [UInt8]? {
-        // The row lock makes a concurrent taker wait, then read the cleared message.
-        try await transaction { tx in
-            guard let row = try await tx.execute("SELECT message FROM admin_sessions WHERE id_hash = \(idHash) FOR UPDATE").first,
-                let message = try row.value("message", as: ByteBuffer?.self)
-            else { return nil }
-            try await tx.execute("UPDATE admin_sessions SET message = NULL WHERE id_hash = \(idHash)")
-            return Self.bytes(message)
-        }
     }
 }

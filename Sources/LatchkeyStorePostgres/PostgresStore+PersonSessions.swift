@@ -23,14 +23,10 @@ extension PostgresStore {
         else { return nil }
         let expiry = try row.value("expires_at", as: Double.self)
         guard expiry > Self.time(now) else {
-            try await execute("DELETE FROM person_sessions WHERE id_hash = \(idHash) AND expires_at <= \(Self.time(now))")
+            try await deleteSession(.person, idHash: idHash, expiredAt: now)
             return nil
         }
         return (person, try StoredTime.required(expiry, "expires_at"))
-    }
-
-    public func deletePersonSession(idHash: String) async throws {
-        try await execute("DELETE FROM person_sessions WHERE id_hash = \(idHash)")
     }
 
     public func endPersonSessions(under owner: OwnerRef) async throws -> Int {
@@ -39,21 +35,6 @@ extension PostgresStore {
         case .user: try await execute("DELETE FROM person_sessions WHERE person = \(owner.description) RETURNING 1").count
         case .org: try await execute("DELETE FROM person_sessions WHERE org = \(owner.org) RETURNING 1").count
         case .team, .project, .agent: 0
-        }
-    }
-
-    public func setPersonSessionMessage(idHash: String, sealed: [UInt8]) async throws {
-        try await execute("UPDATE person_sessions SET message = \(Self.bytes(sealed)) WHERE id_hash = \(idHash)")
-    }
-
-    public func takePersonSessionMessage(idHash: String) async throws -> [UInt8]? {
-        // The row lock makes a concurrent taker wait, then read the cleared message.
-        try await transaction { tx in
-            guard let row = try await tx.execute("SELECT message FROM person_sessions WHERE id_hash = \(idHash) FOR UPDATE").first,
-                let message = try row.value("message", as: ByteBuffer?.self)
-            else { return nil }
-            try await tx.execute("UPDATE person_sessions SET message = NULL WHERE id_hash = \(idHash)")
-            return Self.bytes(message)
         }
     }
 }

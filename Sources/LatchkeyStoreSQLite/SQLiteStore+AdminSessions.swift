@@ -29,31 +29,9 @@ extension SQLiteStore {
         }
         guard let expiry else { return nil }
         guard expiry > Self.time(now) else {
-            try await write { db in
-                try db.execute(sql: "DELETE FROM admin_sessions WHERE id_hash = ? AND expires_at <= ?", arguments: [idHash, Self.time(now)])
-            }
+            try await deleteSession(.admin, idHash: idHash, expiredAt: now)
             return nil
         }
         return Self.date(expiry)
-    }
-
-    public func deleteAdminSession(idHash: String) async throws {
-        try await write { db in try db.execute(sql: "DELETE FROM admin_sessions WHERE id_hash = ?", arguments: [idHash]) }
-    }
-
-    public func setAdminSessionMessage(idHash: String, sealed: [UInt8]) async throws {
-        try await write { db in
-            try db.execute(sql: "UPDATE admin_sessions SET message = ? WHERE id_hash = ?", arguments: [Data(sealed), idHash])
-        }
-    }
-
-    public func takeAdminSessionMessage(idHash: String) async throws -> [UInt8]? {
-        // Writes are serialized, so the read and the clear form one step.
-        try await write { db in
-            guard let message = try Data.fetchOne(db, sql: "SELECT message FROM admin_sessions WHERE id_hash = ?", arguments: [idHash])
-            else { return nil }
-            try db.execute(sql: "UPDATE admin_sessions SET message = NULL WHERE id_hash = ?", arguments: [idHash])
-            return Array(message)
-        }
     }
 }

@@ -9,11 +9,7 @@ extension SQLiteStore {
     public func putApp(_ app: AppRegistration) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: """
-                    INSERT INTO apps (provider, owner, client_id, client_secret, scopes, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (provider, owner) DO UPDATE SET client_id = excluded.client_id,
-                        client_secret = excluded.client_secret, scopes = excluded.scopes, updated_at = excluded.updated_at
-                    """,
+                sql: Self.upsert("apps", ["provider", "owner", "client_id", "client_secret", "scopes", "updated_at"], key: ["provider", "owner"]),
                 arguments: [
                     app.provider.rawValue, app.owner.description, app.clientID, app.sealedClientSecret.map { Data($0) },
                     Self.json(app.scopes), Self.time(app.updatedAt),

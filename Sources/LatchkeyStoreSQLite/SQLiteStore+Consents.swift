@@ -9,11 +9,7 @@ extension SQLiteStore {
     public func grantConsent(_ c: Consent) async throws {
         try await write { db in
             try db.execute(
-                sql: """
-                    INSERT INTO consents (connection_id, grantee, person, granted_at, expires_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (connection_id, grantee) DO UPDATE SET person = excluded.person, granted_at = excluded.granted_at,
-                        expires_at = excluded.expires_at
-                    """,
+                sql: Self.upsert("consents", ["connection_id", "grantee", "person", "granted_at", "expires_at"], key: ["connection_id", "grantee"]),
                 arguments: [c.connectionID.rawValue, c.grantee.description, c.person.description, Self.time(c.grantedAt), c.expiresAt.map(Self.time)])
         }
     }

@@ -21,7 +21,7 @@ extension SQLiteStore {
                 throw LatchkeyError(.conflict, "another person of \(person.org) has this email", field: "email")
             }
             try db.execute(
-                sql: "INSERT INTO people (person, org, email) VALUES (?, ?, ?) ON CONFLICT (person) DO UPDATE SET email = excluded.email",
+                sql: Self.upsert("people", ["person", "org", "email"], key: ["person"], update: ["email"]),
                 arguments: [person.description, person.org, email])
         }
     }
@@ -72,11 +72,7 @@ extension SQLiteStore {
     public func putSignInProvider(_ provider: SignInProvider) async throws {
         try await write { db in
             try db.execute(
-                sql: """
-                    INSERT INTO sign_in_providers (org, issuer, client_id, client_secret, updated_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (org) DO UPDATE SET issuer = excluded.issuer, client_id = excluded.client_id,
-                        client_secret = excluded.client_secret, updated_at = excluded.updated_at
-                    """,
+                sql: Self.upsert("sign_in_providers", ["org", "issuer", "client_id", "client_secret", "updated_at"], key: ["org"]),
                 arguments: [
                     provider.org, provider.issuer, provider.clientID, provider.sealedClientSecret.map { Data($0) }, Self.time(provider.updatedAt),
                 ])

@@ -24,16 +24,10 @@ extension SQLiteStore {
         guard let found, let person = try? OwnerRef(parsing: found.person) else { return nil }
         let expiry = found.expiry
         guard expiry > Self.time(now) else {
-            try await write { db in
-                try db.execute(sql: "DELETE FROM person_sessions WHERE id_hash = ? AND expires_at <= ?", arguments: [idHash, Self.time(now)])
-            }
+            try await deleteSession(.person, idHash: idHash, expiredAt: now)
             return nil
         }
         return (person, try StoredTime.required(expiry, "expires_at"))
-    }
-
-    public func deletePersonSession(idHash: String) async throws {
-        try await write { db in try db.execute(sql: "DELETE FROM person_sessions WHERE id_hash = ?", arguments: [idHash]) }
     }
 
     public func endPersonSessions(under owner: OwnerRef) async throws -> Int {
@@ -47,22 +41,6 @@ extension SQLiteStore {
         return try await write { db in
             try db.execute(sql: "DELETE FROM person_sessions WHERE \(column) = ?", arguments: [key])
             return db.changesCount
-        }
-    }
-
-    public func setPersonSessionMessage(idHash: String, sealed: [UInt8]) async throws {
-        try await write { db in
-            try db.execute(sql: "UPDATE person_sessions SET message = ? WHERE id_hash = ?", arguments: [Data(sealed), idHash])
-        }
-    }
-
-    public func takePersonSessionMessage(idHash: String) async throws -> [UInt8]? {
-        // Writes are serialized, so the read and the clear form one step.
-        try await write { db in
-            guard let message = try Data.fetchOne(db, sql: "SELECT message FROM person_sessions WHERE id_hash = ?", arguments: [idHash])
-            else { return nil }
-            try db.execute(sql: "UPDATE person_sessions SET message = NULL WHERE id_hash = ?", arguments: [idHash])
-            return Array(message)
         }
     }
 }

@@ -7,11 +7,9 @@ extension SQLiteStore {
     public func recordHeartbeat(_ heartbeat: ReplicaHeartbeat) async throws {
         try await write { db in
             try db.execute(
-                sql: """
-                    INSERT INTO replicas (id, address, started_at, seen_at, key_fingerprints, wrapping_version) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (id) DO UPDATE SET address = excluded.address, seen_at = excluded.seen_at,
-                        key_fingerprints = excluded.key_fingerprints, wrapping_version = excluded.wrapping_version
-                    """,
+                sql: Self.upsert(
+                    "replicas", ["id", "address", "started_at", "seen_at", "key_fingerprints", "wrapping_version"], key: ["id"],
+                    update: ["address", "seen_at", "key_fingerprints", "wrapping_version"]),
                 arguments: [
                     heartbeat.id, heartbeat.address, Self.time(heartbeat.startedAt), Self.time(heartbeat.seenAt),
                     heartbeat.encodedFingerprints, heartbeat.wrappingVersion,

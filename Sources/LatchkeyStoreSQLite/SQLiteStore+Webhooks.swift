@@ -7,11 +7,9 @@ extension SQLiteStore {
     public func putWebhook(_ w: Webhook) async throws -> Webhook {
         try await write { db in
             try db.execute(
-                sql: """
-                    INSERT INTO webhooks (id, org, url, events, secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (org) DO UPDATE SET url = excluded.url, events = excluded.events, secret = excluded.secret,
-                        updated_at = excluded.updated_at
-                    """,
+                sql: Self.upsert(
+                    "webhooks", ["id", "org", "url", "events", "secret", "created_at", "updated_at"], key: ["org"],
+                    update: ["url", "events", "secret", "updated_at"]),
                 arguments: [
                     w.id, w.org, w.url, Self.json(w.events.map(\.rawValue)), Data(w.sealedSecret), Self.time(w.createdAt),
                     Self.time(w.updatedAt),

@@ -45,6 +45,17 @@ public final class SQLiteStore: LatchkeyStorage {
     static func json(_ value: some Encodable) -> String { StoredJSON.encode(value) }
     static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? { StoredJSON.decode(type, text) }
 
+    /// `INSERT INTO table (columns) VALUES (?, …) ON CONFLICT (key) DO UPDATE SET column = excluded.column, …`: the
+    /// store's one way to create a row or replace it in place. `update` names the columns a replacement sets; by
+    /// default every column outside the key. Arguments follow `columns`, in order.
+    static func upsert(_ table: String, _ columns: [String], key: [String], update: [String]? = nil) -> String {
+        let updated = (update ?? columns.filter { !key.contains($0) }).map { "\($0) = excluded.\($0)" }
+        return """
+            INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(databaseQuestionMarks(count: columns.count)))
+            ON CONFLICT (\(key.joined(separator: ", "))) DO UPDATE SET \(updated.joined(separator: ", "))
+            """
+    }
+
     /// Runs a write, turning constraint violations into `conflict`.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {

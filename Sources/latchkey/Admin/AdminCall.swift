@@ -23,6 +23,17 @@ enum AdminCall {
         }.joined(separator: "\n")
     }
 
+    /// A secret (an API key, a client secret) from the environment variable `variable` when one is named, else one line
+    /// of stdin; never from an argument, where other users could see it. None, or an empty one, is a usage error.
+    static func secret(from variable: String?, _ what: String, option: String) throws -> String {
+        let secret = variable.map { ProcessInfo.processInfo.environment[$0] } ?? readLine(strippingNewline: true)
+        guard let secret, !secret.isEmpty else {
+            Terminal.standardError("latchkey: no \(what): pass \(option) NAME or give it on stdin\n")
+            throw ExitCode(1)
+        }
+        return secret
+    }
+
     /// A path segment or query value, percent-encoded.
     static func encoded(_ value: String) -> String {
         AuditCommand.percentEncoded(value)

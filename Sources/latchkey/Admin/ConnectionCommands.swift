@@ -49,16 +49,7 @@ struct ConnectionsCommand: AsyncParsableCommand {
         var apiKeyEnv: String?
 
         func run() async throws {
-            let key: String?
-            if let apiKeyEnv {
-                key = ProcessInfo.processInfo.environment[apiKeyEnv]
-            } else {
-                key = readLine(strippingNewline: true)
-            }
-            guard let key, !key.isEmpty else {
-                Terminal.standardError("latchkey: no API key: pass --api-key-env NAME or give it on stdin\n")
-                throw ExitCode(1)
-            }
+            let key = try AdminCall.secret(from: apiKeyEnv, "API key", option: "--api-key-env")
             let body = JSONValue.object(["provider": .string(provider), "owner": .string(owner), "api_key": .string(key)])
             try await AdminCall.run(options, json: output.json, { try await $0.post("/v1/admin/connections", body: body) }) {
                 ConnectionsCommand.text($0)
@@ -66,31 +57,19 @@ struct ConnectionsCommand: AsyncParsableCommand {
         }
     }
 
-    struct Refresh: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Refresh a connection's token now.")
-        @OptionGroup var options: AdminOptions
-        @OptionGroup var output: JSONFlag
-        @Argument(help: "The connection id.") var id: String
-
-        func run() async throws {
-            try await AdminCall.run(options, json: output.json, { try await $0.post("/v1/admin/connections/\(AdminCall.encoded(id))/refresh") }) {
-                ConnectionsCommand.text($0)
-            }
-        }
+    /// `connections refresh ID` and `connections revoke ID`: a POST to the connection's action, which answers the connection.
+    static func action(_ verb: String, _ abstract: String) -> OneCall {
+        OneCall(
+            name: verb, abstract: abstract, argument: "id", help: "The connection id.", method: .post,
+            path: { "/v1/admin/connections/\(AdminCall.encoded($0))/\(verb)" }, text: { ConnectionsCommand.text($0) })
     }
 
-    struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a connection at the provider and destroy its credential.")
-        @OptionGroup var options: AdminOptions
-        @OptionGroup var output: JSONFlag
-        @Argument(help: "The connection id.") var id: String
-
-        func run() async throws {
-            try await AdminCall.run(options, json: output.json, { try await $0.post("/v1/admin/connections/\(AdminCall.encoded(id))/revoke") }) {
-                ConnectionsCommand.text($0)
-            }
-        }
+    enum RefreshRow: OneCallRow { static let call = ConnectionsCommand.action("refresh", "Refresh a connection's token now.") }
+    enum RevokeRow: OneCallRow {
+        static let call = ConnectionsCommand.action("revoke", "Revoke a connection at the provider and destroy its credential.")
     }
+    typealias Refresh = OneCallCommand<RefreshRow>
+    typealias Revoke = OneCallCommand<RevokeRow>
 }
 
 /// `latchkey admin apps put PROVIDER ...`: registers or rotates an OAuth app; the secret never goes on the command line.
@@ -110,11 +89,7 @@ struct AppsCommand: AsyncParsableCommand {
         @Option(help: "Default scopes, comma-separated.") var scopes: String?
 
         func run() async throws {
-            let secret = clientSecretEnv.map { ProcessInfo.processInfo.environment[$0] } ?? readLine(strippingNewline: true)
-            guard let secret, !secret.isEmpty else {
-                Terminal.standardError("latchkey: no client secret: pass --client-secret-env NAME or give it on stdin\n")
-                throw ExitCode(1)
-            }
+            let secret = try AdminCall.secret(from: clientSecretEnv, "client secret", option: "--client-secret-env")
             var body: [String: JSONValue] = ["owner": .string(owner), "client_id": .string(clientID), "client_secret": .string(secret)]
             if let scopes { body["scopes"] = .array(scopes.split(separator: ",").map { .string(String($0)) }) }
             try await AdminCall.run(options, json: output.json, { try await $0.send("PUT", "/v1/admin/apps/\(AdminCall.encoded(provider))", body: .object(body)) }) {
@@ -143,20 +118,17 @@ struct CreditsCommand: AsyncParsableCommand {
         }
     }
 
-    struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show an org's balance and its usage per provider and agent.")
-        @OptionGroup var options: AdminOptions
-        @OptionGroup var output: JSONFlag
-        @Argument(help: "The org id.") var org: String
-
-        func run() async throws {
-            try await AdminCall.run(options, json: output.json, { try await $0.get("/v1/admin/orgs/\(AdminCall.encoded(org))/credits") }) { answer in
-                var table = TextTable(["PROVIDER", "AGENT", "CALLS", "CREDITS"])
-                for u in answer.value(atPath: "usage")?.arrayValue ?? [] {
-                    table.add(["provider", "agent", "calls", "credits"].map { u.value(atPath: $0)?.scalarText ?? "" })
-                }
-                return AdminCall.fields(answer, ["org", "balance"]) + "\n" + table.render(empty: "no usage yet")
+    enum ShowRow: OneCallRow {
+        static let call = OneCall(
+            name: "show", abstract: "Show an org's balance and its usage per provider and agent.", argument: "org", help: "The org id.",
+            method: .get, path: { "/v1/admin/orgs/\(AdminCall.encoded($0))/credits" }
+        ) { answer in
+            var table = TextTable(["PROVIDER", "AGENT", "CALLS", "CREDITS"])
+            for u in answer.value(atPath: "usage")?.arrayValue ?? [] {
+                table.add(["provider", "agent", "calls", "credits"].map { u.value(atPath: $0)?.scalarText ?? "" })
             }
+            return AdminCall.fields(answer, ["org", "balance"]) + "\n" + table.render(empty: "no usage yet")
         }
     }
+    typealias Show = OneCallCommand<ShowRow>
 }

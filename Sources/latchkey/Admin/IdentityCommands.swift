@@ -39,24 +39,20 @@ struct OwnersCommand: AsyncParsableCommand {
         commandName: "owners", abstract: "Create owners, or revoke everything under one.", subcommands: [OwnersCreateCommand.self, Revoke.self])
 
     /// `latchkey admin owners revoke REF`: every connection under it (at the provider too) and every agent key below it.
-    struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke every connection and agent key under an owner (a compromised agent).")
-        @OptionGroup var options: AdminOptions
-        @OptionGroup var output: JSONFlag
-        @Argument(help: "The owner reference, e.g. agent:acme/growth/crm/scout.") var owner: String
-
-        func run() async throws {
-            try await AdminCall.run(options, json: output.json, { try await $0.post("/v1/admin/owners/\(AdminCall.encoded(owner))/revoke") }) {
-                AdminCall.fields($0, ["owner", "connections_revoked", "agent_keys_revoked"])
-            }
-        }
+    enum RevokeRow: OneCallRow {
+        static let call = OneCall(
+            name: "revoke", abstract: "Revoke every connection and agent key under an owner (a compromised agent).", argument: "owner",
+            help: "The owner reference, e.g. agent:acme/growth/crm/scout.", method: .post,
+            path: { "/v1/admin/owners/\(AdminCall.encoded($0))/revoke" }
+        ) { AdminCall.fields($0, ["owner", "connections_revoked", "agent_keys_revoked"]) }
     }
+    typealias Revoke = OneCallCommand<RevokeRow>
 }
 
 /// `latchkey admin agents create|new-key|revoke-keys|grants|grant ...`
 struct AgentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "agents", abstract: "Agents: create, keys, write-tool grants.",
+        commandName: OwnerKindCommands.words(.agent).group, abstract: OwnerKindCommands.words(.agent).about,
         subcommands: [Create.self, NewKey.self, RevokeKeys.self, Grants.self, Grant.self])
 
     /// An agent given as `agent:ORG/TEAM/PROJECT/AGENT` or `ORG/TEAM/PROJECT/AGENT`, as its API path.
@@ -69,63 +65,42 @@ struct AgentsCommand: AsyncParsableCommand {
         return "/v1/admin/agents/\(bare)"
     }
 
-    struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an agent; its API key is shown once.")
-        @OptionGroup var options: AdminOptions
-        @OptionGroup var output: JSONFlag
-        @Argument(help: "agent:ORG/TEAM/PROJECT/AGENT") var agent: String
+    typealias Create = OwnerKindCommands.Create<OwnerKindCommands.Agent>
 
-        func run() async throws {
-            var create = OwnersCreateCommand()
-            create.options = options
-            create.output = output
-            create.owner = agent.hasPrefix("agent:") ? agent : "agent:" + agent
-            try await create.run()
-        }
+    /// An agent's write-tool grants as text.
+    static func grantsText(_ answer: JSONValue, prefix: String, separator: String) -> String {
+        let tools = answer.value(atPath: "tools")?.arrayValue?.compactMap(\.stringValue) ?? []
+        return tools.isEmpty ? "no write tools granted" : prefix + tools.joined(separator: separator)
     }
 
-    struct NewKey: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "new-key", abstract: "Add a key for an agent (the old ones keep working).")
-        @OptionGroup var options: AdminOptions
-        @OptionGroup var output: JSONFlag
-        @Argument(help: "agent:ORG/TEAM/PROJECT/AGENT") var agent: String
-
-        func run() async throws {
-            let path = try AgentsCommand.path(agent) + "/keys"
-            try await AdminCall.run(options, json: output.json, { try await $0.post(path) }) {
-                "api key (shown once): \($0.value(atPath: "api_key")?.stringValue ?? "")"
-            }
-        }
+    /// A call on one agent: `agents new-key|revoke-keys|show AGENT`.
+    static func agentCall(
+        _ name: String, _ abstract: String, aliases: [String] = [], _ method: OneCall.Method, _ suffix: String,
+        text: @escaping @Sendable (JSONValue) -> String
+    ) -> OneCall {
+        OneCall(
+            name: name, abstract: abstract, aliases: aliases, argument: "agent", help: "agent:ORG/TEAM/PROJECT/AGENT", method: method,
+            path: { try AgentsCommand.path($0) + suffix }, text: text)
     }
 
-    struct RevokeKeys: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "revoke-keys", abstract: "Revoke every key of an agent.")
-        @OptionGroup var options: AdminOptions
-        @OptionGroup var output: JSONFlag
-        @Argument(help: "agent:ORG/TEAM/PROJECT/AGENT") var agent: String
-
-        func run() async throws {
-            let path = try AgentsCommand.path(agent) + "/keys"
-            try await AdminCall.run(options, json: output.json, { try await $0.send("DELETE", path, body: nil) }) {
-                AdminCall.fields($0, ["owner", "revoked"])
-            }
+    enum NewKeyRow: OneCallRow {
+        static let call = AgentsCommand.agentCall("new-key", "Add a key for an agent (the old ones keep working).", .post, "/keys") {
+            "api key (shown once): \($0.value(atPath: "api_key")?.stringValue ?? "")"
         }
     }
-
-    struct Grants: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show the write tools an agent may call.", aliases: ["grants"])
-        @OptionGroup var options: AdminOptions
-        @OptionGroup var output: JSONFlag
-        @Argument(help: "agent:ORG/TEAM/PROJECT/AGENT") var agent: String
-
-        func run() async throws {
-            let path = try AgentsCommand.path(agent) + "/grants"
-            try await AdminCall.run(options, json: output.json, { try await $0.get(path) }) { answer in
-                let tools = answer.value(atPath: "tools")?.arrayValue?.compactMap(\.stringValue) ?? []
-                return tools.isEmpty ? "no write tools granted" : tools.joined(separator: "\n")
-            }
+    enum RevokeKeysRow: OneCallRow {
+        static let call = AgentsCommand.agentCall("revoke-keys", "Revoke every key of an agent.", .delete, "/keys") {
+            AdminCall.fields($0, ["owner", "revoked"])
         }
     }
+    enum GrantsRow: OneCallRow {
+        static let call = AgentsCommand.agentCall("show", "Show the write tools an agent may call.", aliases: ["grants"], .get, "/grants") {
+            AgentsCommand.grantsText($0, prefix: "", separator: "\n")
+        }
+    }
+    typealias NewKey = OneCallCommand<NewKeyRow>
+    typealias RevokeKeys = OneCallCommand<RevokeKeysRow>
+    typealias Grants = OneCallCommand<GrantsRow>
 
     struct Grant: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -139,68 +114,69 @@ struct AgentsCommand: AsyncParsableCommand {
         func run() async throws {
             let path = try AgentsCommand.path(agent) + "/grants"
             let body = JSONValue.object(["tools": .array(tools.map { .string($0) })])
-            try await AdminCall.run(options, json: output.json, { try await $0.send("PUT", path, body: body) }) { answer in
-                let granted = answer.value(atPath: "tools")?.arrayValue?.compactMap(\.stringValue) ?? []
-                return granted.isEmpty ? "no write tools granted" : "granted: " + granted.joined(separator: ", ")
+            try await AdminCall.run(options, json: output.json, { try await $0.send("PUT", path, body: body) }) {
+                AgentsCommand.grantsText($0, prefix: "granted: ", separator: ", ")
             }
         }
     }
 }
 
-/// `latchkey admin orgs|teams|projects|users create PATH`: `owners create KIND:PATH` by kind.
+/// `latchkey admin orgs|teams|projects|users create PATH` and `agents create AGENT`: `owners create KIND:PATH` by kind.
 enum OwnerKindCommands {
-    /// Creates `kind:path` through `owners create`.
-    static func create(_ kind: OwnerRef.Kind, _ path: String, options: AdminOptions, output: JSONFlag) async throws {
-        var create = OwnersCreateCommand()
-        create.options = options
-        create.output = output
-        create.owner = path.hasPrefix("\(kind.rawValue):") ? path : "\(kind.rawValue):\(path)"
-        try await create.run()
+    /// Names one kind of owner, so that ArgumentParser sees a type per subcommand.
+    protocol Kind {
+        static var kind: OwnerRef.Kind { get }
     }
+    enum Org: Kind { static let kind = OwnerRef.Kind.org }
+    enum Team: Kind { static let kind = OwnerRef.Kind.team }
+    enum Project: Kind { static let kind = OwnerRef.Kind.project }
+    enum User: Kind { static let kind = OwnerRef.Kind.user }
+    enum Agent: Kind { static let kind = OwnerRef.Kind.agent }
 
-    struct Orgs: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "orgs", abstract: "Organizations.", subcommands: [Create.self])
-        struct Create: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Create an org: ORG.")
-            @OptionGroup var options: AdminOptions
-            @OptionGroup var output: JSONFlag
-            @Argument(help: "ORG") var path: String
-            func run() async throws { try await OwnerKindCommands.create(.org, path, options: options, output: output) }
+    /// The group's name and abstract (`orgs`, `Organizations.`), then `create`'s abstract, argument and its help.
+    static func words(_ kind: OwnerRef.Kind) -> (group: String, about: String, create: String, argument: String, path: String) {
+        switch kind {
+        case .org: ("orgs", "Organizations.", "Create an org: ORG.", "path", "ORG")
+        case .team: ("teams", "Teams.", "Create a team: ORG/TEAM.", "path", "ORG/TEAM")
+        case .project: ("projects", "Projects.", "Create a project: ORG/TEAM/PROJECT.", "path", "ORG/TEAM/PROJECT")
+        case .user: ("users", "Users (people).", "Create a user: ORG/USER.", "path", "ORG/USER")
+        case .agent:
+            ("agents", "Agents: create, keys, write-tool grants.", "Create an agent; its API key is shown once.", "agent", "agent:ORG/TEAM/PROJECT/AGENT")
         }
     }
 
-    struct Teams: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "teams", abstract: "Teams.", subcommands: [Create.self])
-        struct Create: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Create a team: ORG/TEAM.")
-            @OptionGroup var options: AdminOptions
-            @OptionGroup var output: JSONFlag
-            @Argument(help: "ORG/TEAM") var path: String
-            func run() async throws { try await OwnerKindCommands.create(.team, path, options: options, output: output) }
+    /// `latchkey admin orgs|teams|projects|users`, holding `create`.
+    struct Group<K: Kind>: AsyncParsableCommand {
+        static var configuration: CommandConfiguration {
+            let words = OwnerKindCommands.words(K.kind)
+            return CommandConfiguration(commandName: words.group, abstract: words.about, subcommands: [Create<K>.self])
         }
     }
 
-    struct Projects: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "projects", abstract: "Projects.", subcommands: [Create.self])
-        struct Create: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Create a project: ORG/TEAM/PROJECT.")
-            @OptionGroup var options: AdminOptions
-            @OptionGroup var output: JSONFlag
-            @Argument(help: "ORG/TEAM/PROJECT") var path: String
-            func run() async throws { try await OwnerKindCommands.create(.project, path, options: options, output: output) }
+    /// `create PATH`: creates `kind:PATH` through `owners create`.
+    struct Create<K: Kind>: AsyncParsableCommand {
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(commandName: "create", abstract: OwnerKindCommands.words(K.kind).create)
+        }
+        @OptionGroup var options: AdminOptions
+        @OptionGroup var output: JSONFlag
+        @Argument(help: ArgumentHelp(OwnerKindCommands.words(K.kind).path, valueName: OwnerKindCommands.words(K.kind).argument))
+        var path: String
+
+        func run() async throws {
+            var create = OwnersCreateCommand()
+            create.options = options
+            create.output = output
+            let prefix = "\(K.kind.rawValue):"
+            create.owner = path.hasPrefix(prefix) ? path : prefix + path
+            try await create.run()
         }
     }
 
-    struct Users: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "users", abstract: "Users (people).", subcommands: [Create.self])
-        struct Create: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Create a user: ORG/USER.")
-            @OptionGroup var options: AdminOptions
-            @OptionGroup var output: JSONFlag
-            @Argument(help: "ORG/USER") var path: String
-            func run() async throws { try await OwnerKindCommands.create(.user, path, options: options, output: output) }
-        }
-    }
+    typealias Orgs = Group<Org>
+    typealias Teams = Group<Team>
+    typealias Projects = Group<Project>
+    typealias Users = Group<User>
 
     /// `latchkey admin grants show|set AGENT [TOOLS...]`: `agents grants` and `agents grant` under their own name.
     struct Grants: AsyncParsableCommand {
