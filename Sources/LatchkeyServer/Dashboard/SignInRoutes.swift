@@ -31,7 +31,7 @@ struct SignInRoutes {
             let (id, _) = try await sessions.start(now: clock.now)
             await audit.record(AuditEvent(at: clock.now, actor: .admin, action: .adminSignIn))
             var response = Response(status: .seeOther, headers: [.location: "/admin", .cacheControl: "no-store"])
-            response.headers.append(HTTPField(name: .setCookie, value: cookie(id, maxAge: Int(sessions.lifetime))))
+            response.headers.append(cookie(id, maxAge: Int(sessions.lifetime)))
             return response
         }
         signedIn.post("/logout") { request, context in
@@ -42,15 +42,13 @@ struct SignInRoutes {
             }
             try await sessions.end(id: signIn.sessionID)
             var response = Response(status: .seeOther, headers: [.location: "/admin/login", .cacheControl: "no-store"])
-            response.headers.append(HTTPField(name: .setCookie, value: cookie("", maxAge: 0)))
+            response.headers.append(cookie("", maxAge: 0))
             return response
         }
     }
 
     /// The session cookie: only for `/admin`, never to scripts, never cross-site, and only over https when served so.
-    func cookie(_ value: String, maxAge: Int) -> String {
-        var cookie = "\(DashboardAuthentication.cookieName)=\(value); Path=/admin; Max-Age=\(maxAge); HttpOnly; SameSite=Strict"
-        if settings.isHTTPS { cookie += "; Secure" }
-        return cookie
+    func cookie(_ value: String, maxAge: Int) -> HTTPField {
+        SetCookie.field(DashboardAuthentication.cookieName, value, path: "/admin", maxAge: maxAge, sameSite: .strict, secure: settings.isHTTPS)
     }
 }

@@ -57,8 +57,8 @@ struct PersonSessions: Sendable {
 
     /// The session cookie: sent to every Latchkey page of the same site (the connect pages need it too), never to
     /// scripts, never cross-site, and only over https when served so.
-    static func cookie(_ value: String, maxAge: Int, secure: Bool) -> String {
-        "\(cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
+    static func cookie(_ value: String, maxAge: Int, secure: Bool) -> HTTPField {
+        SetCookie.field(cookieName, value, path: "/", maxAge: maxAge, sameSite: .strict, secure: secure)
     }
 
     /// Whether a form's `csrf` is this session's token, compared in constant time.

@@ -22,9 +22,9 @@ struct PersonSignInRoutes {
                 do {
                     let redirect = try await personSignIn.begin(org: org, next: next)
                     var response = PersonPages.redirect(redirect.location)
-                    var cookie = "\(redirect.bindingCookieName)=\(redirect.bindingNonce); Path=/me/oidc/callback; Max-Age=\(Int(settings.authorizationStateTTL)); HttpOnly; SameSite=Lax"
-                    if settings.isHTTPS { cookie += "; Secure" }
-                    response.headers.append(HTTPField(name: .setCookie, value: cookie))
+                    response.headers.append(
+                        SetCookie.flowBinding(
+                            redirect, callbackPath: "/me/oidc/callback", maxAge: settings.authorizationStateTTL, secure: settings.isHTTPS))
                     return response
                 } catch let error as LatchkeyError where error.code == .appNotConfigured {
                     return web.pages.render("signin", title: "Sign in", ["org": org, "next": next, "error": error.message], status: .conflict)
@@ -60,7 +60,7 @@ struct PersonSignInRoutes {
                 try await web.sessions.end(id: id)
                 await audit.record(AuditEvent(at: web.clock.now, actor: .owner(session.person), action: .personSignedOut, owner: session.person))
                 var response = PersonPages.redirect("/me")
-                response.headers.append(HTTPField(name: .setCookie, value: PersonSessions.cookie("", maxAge: 0, secure: settings.isHTTPS)))
+                response.headers.append(PersonSessions.cookie("", maxAge: 0, secure: settings.isHTTPS))
                 return response
             }
         }
@@ -74,7 +74,7 @@ struct PersonSignInRoutes {
         await audit.record(AuditEvent(at: web.clock.now, actor: .owner(person), action: .personSignedIn, owner: person, detail: how))
         var response = how == "openid"
             ? web.pages.render("signed_in", title: "Signed in", ["next": next, "who": person.description]) : PersonPages.redirect(next)
-        response.headers.append(HTTPField(name: .setCookie, value: PersonSessions.cookie(id, maxAge: Int(web.sessions.lifetime), secure: settings.isHTTPS)))
+        response.headers.append(PersonSessions.cookie(id, maxAge: Int(web.sessions.lifetime), secure: settings.isHTTPS))
         return response
     }
 

@@ -37,7 +37,8 @@ struct ConnectRoutes {
                 let (session, form) = try await postedForm(request, context)
                 let redirect = try await connectFlow.begin(session: session, config: form)
                 var response = Response(status: .seeOther, headers: [.location: redirect.location, .cacheControl: "no-store"])
-                response.headers.append(HTTPField(name: .setCookie, value: bindingCookie(redirect)))
+                response.headers.append(
+                    SetCookie.flowBinding(redirect, callbackPath: "/oauth/callback", maxAge: settings.authorizationStateTTL, secure: settings.isHTTPS))
                 return response
             }
         }
@@ -148,12 +149,5 @@ struct ConnectRoutes {
         let session = try await connectFlow.liveSession(token: token)
         _ = try await requirePerson(session, request, token: token, mayRedirect: false)
         return (session, try await DashboardForm.read(request))
-    }
-
-    /// `SameSite=Lax` because the callback is a cross-site top-level navigation from the provider.
-    func bindingCookie(_ r: BrowserRedirect) -> String {
-        var cookie = "\(r.bindingCookieName)=\(r.bindingNonce); Path=/oauth/callback; Max-Age=\(Int(settings.authorizationStateTTL)); HttpOnly; SameSite=Lax"
-        if settings.isHTTPS { cookie += "; Secure" }
-        return cookie
     }
 }
