@@ -47,6 +47,8 @@ extension MemoryStore {
         /// By provider, then owner.
         var apps: [ProviderID: [OwnerRef: AppRegistration]] = [:]
         var grants: [OwnerRef: Set<String>] = [:]
+        var capabilityGrants: [OwnerRef: [StoredGrant]] = [:]
+        var accessPolicies: [String: OrgAccessPolicy] = [:]
         var creditPools: [String: Int] = [:]
         var creditUsage: [CreditUsageKey: CreditUsage] = [:]
         // Connections and their flows
