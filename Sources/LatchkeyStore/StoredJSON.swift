@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyModel
 
 /// How both engines keep small structured values (scopes, config, filters) in a text column: JSON with sorted keys,
 /// so equal values are equal text.
@@ -14,5 +15,12 @@ public enum StoredJSON {
     public static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? {
         guard let text else { return nil }
         return try? JSONDecoder().decode(T.self, from: Data(text.utf8))
+    }
+
+    /// The value of JSON `text` that a row must hold. A row without it is malformed: reading it fails with
+    /// `internal_error` naming the column, instead of passing for an empty value.
+    public static func required<T: Decodable>(_ type: T.Type, _ text: String?, _ column: String) throws(LatchkeyError) -> T {
+        guard let value = decode(type, text) else { throw .malformedRow(column: column) }
+        return value
     }
 }

@@ -9,9 +9,7 @@ public enum StoredTime {
     /// A time the row must hold. A row without it is malformed: reading it fails with `internal_error` naming the
     /// column, instead of stopping the process.
     public static func required(_ seconds: Double?, _ column: String) throws(LatchkeyError) -> Date {
-        guard let seconds, seconds.isFinite else {
-            throw LatchkeyError(.internalError, "a stored row has no valid \(column); the database may have been edited by hand")
-        }
+        guard let seconds, seconds.isFinite else { throw .malformedRow(column: column) }
         return Date(timeIntervalSince1970: seconds)
     }
 }
