@@ -284,6 +284,37 @@ enum PostgresMigrations {
             CREATE INDEX consents_person ON consents(person)
             """
         ),
+        (
+            "v11: capability grants and org access policies",
+            // Each legacy write-tool grant (`provider.tool`) becomes a one-tool grant of its agent, in tool order (byte
+            // order, as the SQLite store and Swift sort). The legacy table stays. A name without a provider never matched
+            // a tool, so it is left behind.
+            """
+            CREATE TABLE capability_grants (
+                owner TEXT NOT NULL REFERENCES owners(ref),
+                position BIGINT NOT NULL,
+                provider TEXT NOT NULL,
+                tools TEXT NOT NULL,
+                methods TEXT NOT NULL,
+                paths TEXT NOT NULL,
+                connection_id TEXT,
+                expires_at DOUBLE PRECISION,
+                approval TEXT NOT NULL,
+                granted_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (owner, position)
+            );
+            CREATE TABLE org_access_policies (
+                org TEXT PRIMARY KEY,
+                read_tools TEXT NOT NULL,
+                proxy TEXT NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL
+            );
+            INSERT INTO capability_grants (owner, position, provider, tools, methods, paths, connection_id, expires_at, approval, granted_at)
+            SELECT agent, ROW_NUMBER() OVER (PARTITION BY agent ORDER BY tool COLLATE "C") - 1, split_part(tool, '.', 1),
+                json_build_array(substring(tool from position('.' in tool) + 1))::text, '[]', '[]', NULL, NULL, 'none', granted_at
+            FROM grants WHERE position('.' in tool) > 0
+            """
+        ),
     ]
 
     /// Applies every migration not yet recorded, in order, under the schema's advisory lock.

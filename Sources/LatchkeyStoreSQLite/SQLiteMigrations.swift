@@ -277,6 +277,35 @@ enum SQLiteMigrations {
                 CREATE INDEX consents_person ON consents(person);
                 """)
         }
+        migrator.registerMigration("v11: capability grants and org access policies") { db in
+            // Each legacy write-tool grant (`provider.tool`) becomes a one-tool grant of its agent, in tool order. The
+            // legacy table stays. A name without a provider never matched a tool, so it is left behind.
+            try db.execute(sql: """
+                CREATE TABLE capability_grants (
+                    owner TEXT NOT NULL REFERENCES owners(ref),
+                    position INTEGER NOT NULL,
+                    provider TEXT NOT NULL,
+                    tools TEXT NOT NULL,
+                    methods TEXT NOT NULL,
+                    paths TEXT NOT NULL,
+                    connection_id TEXT,
+                    expires_at DOUBLE PRECISION,
+                    approval TEXT NOT NULL,
+                    granted_at DOUBLE PRECISION NOT NULL,
+                    PRIMARY KEY (owner, position)
+                );
+                CREATE TABLE org_access_policies (
+                    org TEXT PRIMARY KEY NOT NULL,
+                    read_tools TEXT NOT NULL,
+                    proxy TEXT NOT NULL,
+                    updated_at DOUBLE PRECISION NOT NULL
+                );
+                INSERT INTO capability_grants (owner, position, provider, tools, methods, paths, connection_id, expires_at, approval, granted_at)
+                SELECT agent, ROW_NUMBER() OVER (PARTITION BY agent ORDER BY tool) - 1, substr(tool, 1, instr(tool, '.') - 1),
+                    json_array(substr(tool, instr(tool, '.') + 1)), '[]', '[]', NULL, NULL, 'none', granted_at
+                FROM grants WHERE instr(tool, '.') > 0;
+                """)
+        }
         return migrator
     }
 }
