@@ -91,7 +91,7 @@ let package = Package(
             name: "LatchkeyProxy",
             dependencies: [
                 "LatchkeyModel", "LatchkeyManifest", "LatchkeyHTTP", "LatchkeyOAuth", "LatchkeyStore", "LatchkeyRuntime", "LatchkeyConnections",
-                "LatchkeyTokens", "LatchkeyObservability",
+                "LatchkeyTokens", "LatchkeyObservability", "LatchkeyGrants",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -145,9 +145,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Capability grants without I/O: tool and proxy-rule capabilities, path patterns, what a set of grants allows,
-        // and whether a narrower key stays within its parent's grants.
-        .target(name: "LatchkeyGrants", dependencies: ["LatchkeyModel"], swiftSettings: swiftSettings),
+        // Capability grants: tool and proxy-rule capabilities, path patterns, what a set of grants allows and whether a
+        // narrower one stays within it (all pure); the access guard that holds agents to them under their org's
+        // policy; and the directory that stores and audits grants and policies.
+        .target(
+            name: "LatchkeyGrants", dependencies: ["LatchkeyModel", "LatchkeyStore", "LatchkeyRuntime", "LatchkeyManifest", "LatchkeyAPI"],
+            swiftSettings: swiftSettings),
         // The JSON shapes of the admin and agent APIs, shared by the server, the CLI and MCP. No I/O.
         .target(name: "LatchkeyAPI", dependencies: ["LatchkeyModel"], swiftSettings: swiftSettings),
         // Master keys across replicas: rotation in resumable batches, the replicas' agreement, heartbeats, integrity checks.
@@ -176,7 +179,7 @@ let package = Package(
             dependencies: [
                 "LatchkeyModel", "LatchkeyManifest", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyHTTP", "LatchkeyOAuth",
                 "LatchkeyProxy", "LatchkeyOIDC", "LatchkeyRuntime", "LatchkeyWebhooks", "LatchkeyKeys", "LatchkeyAPI", "LatchkeyObservability", "LatchkeyConnections", "LatchkeyTokens",
-                "LatchkeyConnect", "LatchkeyMCP",
+                "LatchkeyConnect", "LatchkeyMCP", "LatchkeyGrants",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -215,7 +218,9 @@ let package = Package(
         ),
         .testTarget(name: "LatchkeyModelTests", dependencies: ["LatchkeyModel"]),
         .testTarget(name: "LatchkeyRuntimeTests", dependencies: ["LatchkeyRuntime"]),
-        .testTarget(name: "LatchkeyGrantsTests", dependencies: ["LatchkeyGrants", "LatchkeyModel"]),
+        .testTarget(
+            name: "LatchkeyGrantsTests",
+            dependencies: ["LatchkeyGrants", "LatchkeyModel", "LatchkeyStore", "LatchkeyStoreMemory", "LatchkeyRuntime", "LatchkeyManifest"]),
         // Test doubles shared by the services' unit tests: a provider in memory and a connection harness on the memory store.
         .target(
             name: "LatchkeyTestSupport",
@@ -271,7 +276,7 @@ let package = Package(
             name: "LatchkeyProxyTests",
             dependencies: [
                 "LatchkeyProxy", "LatchkeyHTTP", "LatchkeyManifest", "LatchkeyTestSupport", "LatchkeyConnections", "LatchkeyStore",
-                "LatchkeyModel", "LatchkeyRuntime", "LatchkeyObservability",
+                "LatchkeyModel", "LatchkeyRuntime", "LatchkeyObservability", "LatchkeyGrants",
             ]
         ),
         .testTarget(name: "LatchkeyServerTests", dependencies: ["LatchkeyServer", "LatchkeyProxy", "LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyCrypto"]),

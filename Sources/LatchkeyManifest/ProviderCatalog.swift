@@ -13,5 +13,14 @@ public struct ProviderCatalog: Sendable {
         return m
     }
 
+    /// The tool named `provider.tool`, or `not_found` naming `field`.
+    public func tool(named name: String, field: String = "tool") throws(LatchkeyError) -> (ProviderManifest, ToolSpec) {
+        let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let manifest = manifests[ProviderID(parts[0])], let tool = manifest.tool(named: parts[1]) else {
+            throw LatchkeyError(.notFound, "\(field): no tool '\(name.prefix(80))' (expected provider.tool)", field: field)
+        }
+        return (manifest, tool)
+    }
+
     public var sorted: [ProviderManifest] { manifests.values.sorted { $0.id < $1.id } }
 }

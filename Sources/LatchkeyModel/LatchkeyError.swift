@@ -47,6 +47,8 @@ public struct LatchkeyError: Error, Sendable, Equatable, CustomStringConvertible
         public static let reauthRequired = Code(rawValue: "reauth_required")
         public static let creditsExhausted = Code(rawValue: "credits_exhausted")
         public static let toolNotGranted = Code(rawValue: "tool_not_granted")
+        /// Under an org policy of `granted`, a read tool or proxied call that no grant covers.
+        public static let notGranted = Code(rawValue: "not_granted")
         public static let payloadTooLarge = Code(rawValue: "payload_too_large")
         public static let rateLimited = Code(rawValue: "rate_limited")
         public static let internalError = Code(rawValue: "internal_error")

@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyConnections
+import LatchkeyGrants
 import LatchkeyHTTP
 import LatchkeyManifest
 import LatchkeyModel
@@ -23,13 +24,16 @@ public struct ProxyService: Sendable {
     let metrics: LatchkeyMetrics
     /// Hands out a link a person can use to connect a connection again, for `reauth_required` answers.
     let reconnectLinks: any ReconnectLinkSource
+    /// Holds agents to their grants under their org's policy.
+    let access: AccessGuard
     let clock: any LatchkeyClock
     /// The largest request body forwarded and response body returned.
     public static let maxBodyBytes = 10 * 1024 * 1024
 
     public init(
         store: any ConnectionStore & CreditStore, broker: TokenBroker, transport: any HTTPTransport, rateLimits: RateLimitGate,
-        stats: ProxyStats, metrics: LatchkeyMetrics, reconnectLinks: any ReconnectLinkSource, clock: any LatchkeyClock
+        stats: ProxyStats, metrics: LatchkeyMetrics, reconnectLinks: any ReconnectLinkSource, access: AccessGuard,
+        clock: any LatchkeyClock
     ) {
         self.store = store
         self.broker = broker
@@ -38,6 +42,7 @@ public struct ProxyService: Sendable {
         self.stats = stats
         self.metrics = metrics
         self.reconnectLinks = reconnectLinks
+        self.access = access
         self.clock = clock
     }
 
@@ -124,6 +129,12 @@ public struct ProxyService: Sendable {
             throw LatchkeyError(.invalidRequest, "the base URL of \(manifest.id) cannot be built for connection \(connection.id)")
         }
         let url = try ProxyTarget.url(base: base, path: call.path, query: call.query, encodedByLatchkey: call.fromTool)
+        // A tool's own grant was checked by the tool runner; a direct call answers to the proxy rules, on the path the
+        // guard above accepted, before anything is drawn or sent.
+        if !call.fromTool {
+            let request = AccessRequest(provider: manifest.id, kind: .proxy(method: call.method, path: call.path), connection: connection.id)
+            try await access.check(request, writes: false, caller: caller)
+        }
 
         try await rateLimits.admit(connection.id, clock: clock)
         let org = connection.owner.org

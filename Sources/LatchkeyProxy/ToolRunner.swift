@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyConnections
+import LatchkeyGrants
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyStore
@@ -7,15 +8,17 @@ import LatchkeyStore
 /// Which tools a caller may use, and running one.
 public struct ToolRunner: Sendable {
     let catalog: ProviderCatalog
-    let store: any ConnectionStore & GrantStore
+    let store: any ConnectionStore
     let resolver: ConnectionResolver
     let proxy: ProxyService
+    let access: AccessGuard
 
-    public init(catalog: ProviderCatalog, store: any ConnectionStore & GrantStore, resolver: ConnectionResolver, proxy: ProxyService) {
+    public init(catalog: ProviderCatalog, store: any ConnectionStore, resolver: ConnectionResolver, proxy: ProxyService, access: AccessGuard) {
         self.catalog = catalog
         self.store = store
         self.resolver = resolver
         self.proxy = proxy
+        self.access = access
     }
 
     /// One tool as `GET /v1/tools` lists it.
@@ -44,8 +47,8 @@ public struct ToolRunner: Sendable {
         }
     }
 
-    /// The tools `caller` may call now: those of providers with a usable connection on its chain; write tools
-    /// only when granted. An admin sees every tool.
+    /// The tools `caller` may call now: those of providers with a usable connection on its chain that its grants
+    /// and its org's policy allow on one of those connections (write tools only when granted). An admin sees every tool.
     public func available(to caller: Caller) async throws -> [ToolView] {
         func view(_ m: ProviderManifest, _ t: ToolSpec) -> ToolView {
             ToolView(name: "\(m.id).\(t.name)", provider: m.id.rawValue, tool: t.name, description: t.description, access: t.access.rawValue, input: t.input)
@@ -55,10 +58,15 @@ public struct ToolRunner: Sendable {
         }
         let usable = try await store.connections(owners: agent.inheritanceChain, provider: nil)
             .filter { $0.state == .active || $0.state == .error }
-        let providers = Set(usable.map(\.provider))
-        let grants = try await store.grants(agent: agent)
-        return catalog.sorted.filter { providers.contains($0.id) }.flatMap { m in
-            m.tools.filter { $0.access == .read || grants.contains("\(m.id).\($0.name)") }.map { view(m, $0) }
+        let connections = Dictionary(grouping: usable, by: \.provider).mapValues { $0.map(\.id) }
+        let standing = try await access.standing(of: agent)
+        return catalog.sorted.flatMap { m in
+            m.tools.filter { tool in
+                (connections[m.id] ?? []).contains { connection in
+                    let request = AccessRequest(provider: m.id, kind: .tool(name: tool.name), connection: connection)
+                    return standing.decide(request, writes: tool.access == .write) == .allowed(approval: .none)
+                }
+            }.map { view(m, $0) }
         }
     }
 
@@ -67,21 +75,14 @@ public struct ToolRunner: Sendable {
 
     /// Parses `provider.tool` against `catalog`.
     public static func lookup(_ name: String, in catalog: ProviderCatalog) throws(LatchkeyError) -> (ProviderManifest, ToolSpec) {
-        let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
-        guard parts.count == 2, let manifest = catalog.manifests[ProviderID(parts[0])], let tool = manifest.tool(named: parts[1]) else {
-            throw LatchkeyError(.notFound, "tool: no tool '\(name.prefix(80))' (expected provider.tool)", field: "tool")
-        }
-        return (manifest, tool)
+        try catalog.tool(named: name)
     }
 
-    /// Runs a tool: checks the grant, validates the arguments, resolves the connection and calls the provider.
+    /// Runs a tool: validates the arguments, resolves the connection, checks the grant on it and calls the provider.
     public func call(_ name: String, arguments: JSONValue, connectionID: String?, user: String?, caller: Caller) async throws -> Outcome {
         let (manifest, tool) = try lookup(name)
-        if tool.access == .write, case .agent(let agent) = caller {
-            guard try await store.grants(agent: agent).contains("\(manifest.id).\(tool.name)") else {
-                throw LatchkeyError(.toolNotGranted, "tool: \(manifest.id).\(tool.name) writes, and no admin has granted it to \(agent)", field: "tool")
-            }
-        }
+        let standing = try await access.standing(of: caller)
+        try standing?.requireOnSomeConnection(manifest.id, .tool(name: tool.name), writes: tool.access == .write)
         var args = arguments
         if case .object(var object) = args {
             object.removeValue(forKey: "connection")
@@ -90,6 +91,8 @@ public struct ToolRunner: Sendable {
         let request = try ToolRequest(tool: tool, arguments: args)
         let stored = try await resolver.resolve(
             caller: caller, provider: manifest.id, connectionID: connectionID ?? arguments.objectValue?["connection"]?.stringValue, user: user)
+        let access = AccessRequest(provider: manifest.id, kind: .tool(name: tool.name), connection: stored.connection.id)
+        try standing?.require(access, writes: tool.access == .write)
         let response = try await proxy.send(
             ProxyService.Call(
                 method: request.method, path: request.path, query: request.query, headers: request.headers,

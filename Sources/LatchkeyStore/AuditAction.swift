@@ -45,6 +45,8 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
 
     public static let creditsAdded = AuditAction(rawValue: "credits.added")
 
+    public static let grantsSet = AuditAction(rawValue: "grants.set")
+
     public static let integrationInstalled = AuditAction(rawValue: "integration.installed")
     public static let integrationRemoved = AuditAction(rawValue: "integration.removed")
 
@@ -54,6 +56,7 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     public static let keysVersionCurrent = AuditAction(rawValue: "keys.version_current")
     public static let keysVersionRetired = AuditAction(rawValue: "keys.version_retired")
 
+    public static let orgPolicySet = AuditAction(rawValue: "org.policy_set")
     public static let orgSignInConfigured = AuditAction(rawValue: "org.sign_in_configured")
 
     public static let ownerCreated = AuditAction(rawValue: "owner.created")

@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyConnections
+import LatchkeyGrants
 import LatchkeyModel
 import LatchkeyObservability
 import LatchkeyProxy
@@ -19,7 +20,8 @@ import Testing
     func proxy(_ h: ConnectionHarness) -> ProxyService {
         ProxyService(
             store: h.store, broker: h.broker(), transport: h.provider, rateLimits: RateLimitGate(), stats: ProxyStats(store: h.store),
-            metrics: LatchkeyMetrics(), reconnectLinks: NoLinks(), clock: h.clock)
+            metrics: LatchkeyMetrics(), reconnectLinks: NoLinks(),
+            access: AccessGuard(store: h.store, clock: h.clock), clock: h.clock)
     }
 
     func resolver(_ h: ConnectionHarness) -> ConnectionResolver {

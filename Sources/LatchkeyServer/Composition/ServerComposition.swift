@@ -2,6 +2,7 @@ import Foundation
 import LatchkeyConnect
 import LatchkeyConnections
 import LatchkeyCrypto
+import LatchkeyGrants
 import LatchkeyHTTP
 import LatchkeyKeys
 import LatchkeyMCP
@@ -116,10 +117,11 @@ public struct ServerComposition: Sendable {
         let broker = TokenBroker(
             store: store, vault: vault, catalog: catalog, oauth: oauth, apps: apps, cache: connectionCache, webhooks: webhooks, metrics: metrics,
             clock: clock, settings: TokenBroker.Settings(holder: settings.instanceID, leaseTTL: settings.refreshLeaseTTL))
+        let access = AccessGuard(store: store, clock: clock)
         let proxy = ProxyService(
             store: store, broker: broker, transport: transport, rateLimits: RateLimitGate(), stats: proxyStats, metrics: metrics,
-            reconnectLinks: connectFlow, clock: clock)
-        let tools = ToolRunner(catalog: catalog, store: store, resolver: resolver, proxy: proxy)
+            reconnectLinks: connectFlow, access: access, clock: clock)
+        let tools = ToolRunner(catalog: catalog, store: store, resolver: resolver, proxy: proxy, access: access)
         self.broker = broker
         self.forcedRefresh = ForcedRefresh(catalog: catalog, broker: broker, audit: audit, clock: clock)
         self.proxy = proxy

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import LatchkeyConnections
+import LatchkeyGrants
 import LatchkeyModel
 import LatchkeyRuntime
 import LatchkeyStore

@@ -1,0 +1,91 @@
+import Foundation
+import LatchkeyModel
+import LatchkeyRuntime
+import LatchkeyStore
+
+/// Decides whether an agent may make a call, from its org's access policy and the grants it holds: its own, its
+/// project's and its team's. Nothing is cached, so a changed grant or policy holds from the next call on, on every
+/// replica.
+public struct AccessGuard: Sendable {
+    let store: any CapabilityGrantStore
+    let clock: any LatchkeyClock
+
+    public init(store: any CapabilityGrantStore, clock: any LatchkeyClock) {
+        self.store = store
+        self.clock = clock
+    }
+
+    /// What one agent may do at one instant.
+    public struct Standing: Sendable {
+        public var agent: OwnerRef
+        public var policy: OrgAccessPolicy
+        public var grants: GrantSet
+        public var now: Date
+
+        /// Whether `request` may run. A write tool always needs a grant; a read tool or a proxied call needs one
+        /// when the org's policy for it is `granted`.
+        public func decide(_ request: AccessRequest, writes: Bool) -> GrantSet.Decision {
+            let openness: OrgAccessPolicy.Openness = switch request.kind {
+            case .tool: writes ? .granted : policy.readTools
+            case .proxy: policy.proxy
+            }
+            return openness == .open ? .allowed(approval: .none) : grants.decide(request, at: now)
+        }
+
+        /// Whether `request` could run on some connection: checked before a connection is chosen, so that a call
+        /// nothing covers is refused before any other answer gives away what the agent could reach.
+        public func requireOnSomeConnection(_ provider: ProviderID, _ kind: AccessRequest.Kind, writes: Bool) throws(LatchkeyError) {
+            // The connection is not chosen yet: only the capability, expiry and approval are weighed here.
+            let request = AccessRequest(provider: provider, kind: kind, connection: ConnectionID(rawValue: ""))
+            let open = decide(request, writes: writes) == .allowed(approval: .none)
+            if open || grants.grants.contains(where: { $0.approval == .none && $0.isLive(at: now) && $0.capability.allows(request) }) { return }
+            try require(request, writes: writes)
+        }
+
+        /// Throws 403 unless `request` may run now. A grant that needs approval of each call counts as missing until
+        /// approvals run on this server: it fails closed.
+        public func require(_ request: AccessRequest, writes: Bool) throws(LatchkeyError) {
+            guard decide(request, writes: writes) != .allowed(approval: .none) else { return }
+            switch request.kind {
+            case .tool where writes:
+                throw LatchkeyError(.toolNotGranted, "tool: \(request.summary) writes, and no admin has granted it to \(agent)", field: "tool")
+            case .tool:
+                throw LatchkeyError(
+                    .notGranted, "tool: no grant of \(agent) covers \(request.summary), and org:\(agent.org) opens read tools only by grant",
+                    field: "tool")
+            case .proxy:
+                throw LatchkeyError(
+                    .notGranted, "path: no grant of \(agent) covers \(request.summary), and org:\(agent.org) opens the proxy only by grant",
+                    field: "path")
+            }
+        }
+    }
+
+    /// The owners whose grants `agent` holds: itself, then its project and team.
+    public static func holders(of agent: OwnerRef) -> [OwnerRef] {
+        agent.inheritanceChain.filter { [.agent, .project, .team].contains($0.kind) }
+    }
+
+    /// What `agent` may do now.
+    public func standing(of agent: OwnerRef) async throws -> Standing {
+        let holders = Self.holders(of: agent)
+        let stored = try await store.grants(owners: holders)
+        var grants: [Grant] = []
+        for holder in holders {
+            for row in stored[holder] ?? [] { grants.append(try Grant(stored: row)) }
+        }
+        return Standing(agent: agent, policy: try await store.accessPolicy(org: agent.org), grants: GrantSet(grants), now: clock.now)
+    }
+
+    /// What `caller` may do now, or nil for a caller not held to grants.
+    public func standing(of caller: Caller) async throws -> Standing? {
+        guard case .agent(let agent) = caller else { return nil }
+        return try await standing(of: agent)
+    }
+
+    /// Throws 403 unless `caller` may make `request` now. Only agents are held to grants: the admin holds every
+    /// capability, and a person acts only on their own connections.
+    public func check(_ request: AccessRequest, writes: Bool, caller: Caller) async throws {
+        try await standing(of: caller)?.require(request, writes: writes)
+    }
+}
