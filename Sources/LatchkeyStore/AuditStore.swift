@@ -87,5 +87,5 @@ public protocol AuditStore: Sendable {
 
 /// Everything Latchkey stores, behind one value that a live store (SQLite, PostgreSQL) implements.
 public protocol LatchkeyStorage: IdentityStore, DataKeyStore, AppStore, ConnectionStore, RefreshLeaseStore, PendingFlowStore, AuditStore,
-    GrantStore, CreditStore, WebhookStore, AdminSessionStore, ProxyStatsStore, ReplicaRegistry, KeyringStateStore, PersonStore, PersonSessionStore,
+    CreditStore, WebhookStore, AdminSessionStore, ProxyStatsStore, ReplicaRegistry, KeyringStateStore, PersonStore, PersonSessionStore,
     ConsentStore, CapabilityGrantStore {}

@@ -46,7 +46,6 @@ extension MemoryStore {
         var dataKeys: [OwnerRef: WrappedDataKeyRecord] = [:]
         /// By provider, then owner.
         var apps: [ProviderID: [OwnerRef: AppRegistration]] = [:]
-        var grants: [OwnerRef: Set<String>] = [:]
         var capabilityGrants: [OwnerRef: [StoredGrant]] = [:]
         var accessPolicies: [String: OrgAccessPolicy] = [:]
         var creditPools: [String: Int] = [:]

@@ -157,8 +157,9 @@ struct CapabilityGrantStoreTests {
         try await store.forgetMigration(latestMigration)
         #expect(try await store.appliedMigrations().last == "v10: people, sign-in, person sessions and consents")
         let grantedAt = now.addingTimeInterval(-86_400)
-        try await store.setGrants(agent: scout, tools: ["slack.post_message", "github.merge_pr", "github.create_issue"], at: grantedAt)
-        try await store.setGrants(agent: ranger, tools: ["linear.create_issue"], at: grantedAt)
+        // The rows v10's API wrote: one per agent and `provider.tool`.
+        let legacy = [(scout, "slack.post_message"), (scout, "github.merge_pr"), (scout, "github.create_issue"), (ranger, "linear.create_issue")]
+        try await store.executeRaw(legacy.map { "INSERT INTO grants (agent, tool, granted_at) VALUES ('\($0.0)', '\($0.1)', \(grantedAt.timeIntervalSince1970))" })
 
         try await store.migrate()
 
@@ -172,8 +173,6 @@ struct CapabilityGrantStoreTests {
             ranger: [StoredGrant(provider: "linear", tools: ["create_issue"])],
             project: [],
         ])
-        // The legacy grants stay, for what still reads them.
-        #expect(try await store.grants(agent: scout) == ["slack.post_message", "github.merge_pr", "github.create_issue"])
         // The copies are the store's own rows: replacing them works as for any list.
         try await store.replaceGrants(owner: scout, [proxyGrant], at: now)
         #expect(try await store.grants(owners: [scout]) == [scout: [proxyGrant]])

@@ -10,14 +10,20 @@ import Testing
 protocol RawSQLStorage: MigratedStorage {
     /// Runs `statements` in order, outside the store's API.
     func executeRaw(_ statements: String...) async throws
+    /// The same, from an array.
+    func executeRaw(_ statements: [String]) async throws
     /// Forgets that migration `id` was applied; what it created must be dropped first.
     func forgetMigration(_ id: String) async throws
     /// Applies the pending migrations, as the next start would.
     func migrate() async throws
 }
 
+extension RawSQLStorage {
+    func executeRaw(_ statements: String...) async throws { try await executeRaw(statements) }
+}
+
 extension SQLiteStore: RawSQLStorage {
-    func executeRaw(_ statements: String...) async throws {
+    func executeRaw(_ statements: [String]) async throws {
         try await pool.write { db in
             for statement in statements { try db.execute(sql: statement) }
         }
@@ -31,7 +37,7 @@ extension SQLiteStore: RawSQLStorage {
 }
 
 extension PostgresStore: RawSQLStorage {
-    func executeRaw(_ statements: String...) async throws {
+    func executeRaw(_ statements: [String]) async throws {
         for statement in statements { try await execute(PostgresQuery(unsafeSQL: statement)) }
     }
 

@@ -27,17 +27,13 @@ struct StoreRulesTests {
         }
     }
 
-    @Test(arguments: StoreEngine.available) func keysAndGrantsNameAnExistingAgent(_ engine: StoreEngine) async throws {
+    @Test(arguments: StoreEngine.available) func keysNameAnExistingAgent(_ engine: StoreEngine) async throws {
         let store = try await engine.makeStore()
         let nobody = try OwnerRef(parsing: "agent:acme/growth/crm/nobody")
         await expectConflict("a key of a missing agent") { try await store.addAgentKey(hash: "h0", agent: nobody, at: now) }
-        await expectConflict("grants of a missing agent") { try await store.setGrants(agent: nobody, tools: ["github.x"], at: now) }
-        try await store.setGrants(agent: nobody, tools: [], at: now)  // an empty set names nobody
         try await seedAgent(store)
         try await store.addAgentKey(hash: "h1", agent: agent, at: now)
         await expectConflict("a key hash stored twice") { try await store.addAgentKey(hash: "h1", agent: agent, at: now) }
-        try await store.setGrants(agent: agent, tools: ["github.x", "github.x", "slack.y"], at: now)
-        #expect(try await store.grants(agent: agent) == ["github.x", "slack.y"])
     }
 
     @Test(arguments: StoreEngine.available) func aWriteThatWouldMakeASecondDefaultIsRefused(_ engine: StoreEngine) async throws {

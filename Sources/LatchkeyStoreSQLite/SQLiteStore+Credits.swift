@@ -4,23 +4,6 @@ import LatchkeyModel
 import LatchkeyStore
 
 extension SQLiteStore {
-    public func setGrants(agent: OwnerRef, tools: [String], at: Date) async throws {
-        try await write { db in
-            try db.execute(sql: "DELETE FROM grants WHERE agent = ?", arguments: [agent.description])
-            for tool in Set(tools).sorted() {
-                try db.execute(
-                    sql: "INSERT INTO grants (agent, tool, granted_at) VALUES (?, ?, ?)",
-                    arguments: [agent.description, tool, Self.time(at)])
-            }
-        }
-    }
-
-    public func grants(agent: OwnerRef) async throws -> Set<String> {
-        try await pool.read { db in
-            Set(try String.fetchAll(db, sql: "SELECT tool FROM grants WHERE agent = ?", arguments: [agent.description]))
-        }
-    }
-
     public func addCredits(org: String, amount: Int) async throws -> Int {
         try await pool.write { db in
             try db.execute(

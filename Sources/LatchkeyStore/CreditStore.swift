@@ -1,14 +1,6 @@
 import Foundation
 import LatchkeyModel
 
-/// The write tools an admin has granted each agent, as `provider.tool` names.
-///
-/// Contract: `setGrants` replaces the agent's whole set at once.
-public protocol GrantStore: Sendable {
-    func setGrants(agent: OwnerRef, tools: [String], at: Date) async throws
-    func grants(agent: OwnerRef) async throws -> Set<String>
-}
-
 /// An organization's credit pool and what was drawn from it.
 ///
 /// Contract: `drawCredits` is atomic: it draws only when the balance covers the amount, so concurrent calls

@@ -6,19 +6,6 @@ import PostgresNIO
 // MARK: - Grants and credits
 
 extension PostgresStore {
-    public func setGrants(agent: OwnerRef, tools: [String], at: Date) async throws {
-        try await transaction { tx in
-            try await tx.execute("DELETE FROM grants WHERE agent = \(agent.description)")
-            for tool in Set(tools).sorted() {
-                try await tx.execute("INSERT INTO grants (agent, tool, granted_at) VALUES (\(agent.description), \(tool), \(Self.time(at)))")
-            }
-        }
-    }
-
-    public func grants(agent: OwnerRef) async throws -> Set<String> {
-        Set(try await execute("SELECT tool FROM grants WHERE agent = \(agent.description)").map { try $0.value("tool", as: String.self) })
-    }
-
     public func addCredits(org: String, amount: Int) async throws -> Int {
         try await execute(
             """
