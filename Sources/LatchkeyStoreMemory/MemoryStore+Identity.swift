@@ -63,6 +63,10 @@ extension MemoryStore: IdentityStore {
                 state.agentKeys[hash]?.revokedAt = at
                 revoked += 1
             }
+            for (hash, key) in state.narrowedKeys where key.agent == agent {
+                state.narrowedKeys[hash] = nil
+                revoked += 1
+            }
             return revoked
         }
     }

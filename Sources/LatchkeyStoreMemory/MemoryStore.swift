@@ -43,6 +43,7 @@ extension MemoryStore {
         // Identities
         var owners: [OwnerRef: OwnerRow] = [:]
         var agentKeys: [String: AgentKeyRow] = [:]
+        var narrowedKeys: [String: NarrowedKeyRecord] = [:]
         var dataKeys: [OwnerRef: WrappedDataKeyRecord] = [:]
         /// By provider, then owner.
         var apps: [ProviderID: [OwnerRef: AppRegistration]] = [:]

@@ -1,0 +1,25 @@
+import Foundation
+import LatchkeyModel
+import LatchkeyStore
+
+extension MemoryStore: NarrowedKeyStore {
+    public func addNarrowedKey(_ key: NarrowedKeyRecord) async throws {
+        try locked { state in
+            try state.requireOwner(key.agent)
+            guard state.narrowedKeys[key.keyHash] == nil, state.agentKeys[key.keyHash] == nil else {
+                throw MemoryStore.conflict("a key with this hash exists")
+            }
+            state.narrowedKeys[key.keyHash] = key
+        }
+    }
+
+    public func narrowedKey(hash: String) async throws -> NarrowedKeyRecord? {
+        locked { $0.narrowedKeys[hash] }
+    }
+
+    public func narrowedKeys(agent: OwnerRef) async throws -> [NarrowedKeyRecord] {
+        locked { state in
+            state.narrowedKeys.values.filter { $0.agent == agent }.sorted { ($0.createdAt, $0.keyHash) > ($1.createdAt, $1.keyHash) }
+        }
+    }
+}
