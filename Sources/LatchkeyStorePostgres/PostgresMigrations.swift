@@ -315,6 +315,22 @@ enum PostgresMigrations {
             FROM grants WHERE position('.' in tool) > 0
             """
         ),
+        (
+            "v12: narrowed keys",
+            // A key's grants are one column: a JSON list of `StoredGrant`, as `StoredJSON` writes it.
+            """
+            CREATE TABLE narrowed_keys (
+                key_hash TEXT PRIMARY KEY,
+                agent TEXT NOT NULL REFERENCES owners(ref),
+                parent_hash TEXT NOT NULL,
+                depth BIGINT NOT NULL,
+                grants TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                expires_at DOUBLE PRECISION NOT NULL
+            );
+            CREATE INDEX narrowed_keys_agent ON narrowed_keys(agent)
+            """
+        ),
     ]
 
     /// Applies every migration not yet recorded, in order, under the schema's advisory lock.

@@ -306,6 +306,21 @@ enum SQLiteMigrations {
                 FROM grants WHERE instr(tool, '.') > 0;
                 """)
         }
+        migrator.registerMigration("v12: narrowed keys") { db in
+            // A key's grants are one column: a JSON list of `StoredGrant`, as `StoredJSON` writes it.
+            try db.execute(sql: """
+                CREATE TABLE narrowed_keys (
+                    key_hash TEXT PRIMARY KEY NOT NULL,
+                    agent TEXT NOT NULL REFERENCES owners(ref),
+                    parent_hash TEXT NOT NULL,
+                    depth INTEGER NOT NULL,
+                    grants TEXT NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL
+                );
+                CREATE INDEX narrowed_keys_agent ON narrowed_keys(agent);
+                """)
+        }
         return migrator
     }
 }
