@@ -18,7 +18,7 @@ public protocol IdentityStore: Sendable {
     func addAgentKey(hash: String, agent: OwnerRef, at: Date) async throws
     /// The agent a key belongs to, when the key exists and is not revoked.
     func agent(forKeyHash hash: String) async throws -> OwnerRef?
-    /// Revokes every key of the agent. Returns how many were revoked.
+    /// Revokes every key of the agent and removes its narrowed keys, in one step. Returns how many of both.
     func revokeAgentKeys(agent: OwnerRef, at: Date) async throws -> Int
     /// Records that `owner` (and so everything below it) was revoked at `at`.
     func markOwnerRevoked(_ owner: OwnerRef, at: Date) async throws

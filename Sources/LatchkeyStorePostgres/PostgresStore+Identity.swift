@@ -45,9 +45,13 @@ extension PostgresStore {
     }
 
     public func revokeAgentKeys(agent: OwnerRef, at: Date) async throws -> Int {
-        try await execute(
-            "UPDATE agent_keys SET revoked_at = \(Self.time(at)) WHERE agent = \(agent.description) AND revoked_at IS NULL RETURNING 1"
-        ).count
+        try await transaction { tx in
+            let revoked = try await tx.execute(
+                "UPDATE agent_keys SET revoked_at = \(Self.time(at)) WHERE agent = \(agent.description) AND revoked_at IS NULL RETURNING 1"
+            ).count
+            // The keys narrowed from them go in the same transaction.
+            return revoked + (try await tx.execute("DELETE FROM narrowed_keys WHERE agent = \(agent.description) RETURNING 1").count)
+        }
     }
 
     public func markOwnerRevoked(_ owner: OwnerRef, at: Date) async throws {

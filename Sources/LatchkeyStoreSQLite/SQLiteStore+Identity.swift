@@ -55,7 +55,10 @@ extension SQLiteStore {
             try db.execute(
                 sql: "UPDATE agent_keys SET revoked_at = ? WHERE agent = ? AND revoked_at IS NULL",
                 arguments: [Self.time(at), agent.description])
-            return db.changesCount
+            let revoked = db.changesCount
+            // The keys narrowed from them go in the same transaction.
+            try db.execute(sql: "DELETE FROM narrowed_keys WHERE agent = ?", arguments: [agent.description])
+            return revoked + db.changesCount
         }
     }
 

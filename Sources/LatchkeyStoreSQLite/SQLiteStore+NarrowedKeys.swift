@@ -1,0 +1,49 @@
+import Foundation
+import GRDB
+import LatchkeyModel
+import LatchkeyStore
+
+// MARK: - Narrowed keys
+
+extension SQLiteStore {
+    public func addNarrowedKey(_ key: NarrowedKeyRecord) async throws {
+        // Writes are serialized, so the check and the insert form one step. A missing agent fails the foreign key, a
+        // narrowed key's hash the primary key: both are `conflict`.
+        try await write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM agent_keys WHERE key_hash = ?", arguments: [key.keyHash]) == true {
+                throw LatchkeyError(.conflict, "a key with this hash exists")
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO narrowed_keys (key_hash, agent, parent_hash, depth, grants, created_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    key.keyHash, key.agent.description, key.parentHash, key.depth, Self.json(key.grants), Self.time(key.createdAt),
+                    Self.time(key.expiresAt),
+                ])
+        }
+    }
+
+    public func narrowedKey(hash: String) async throws -> NarrowedKeyRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM narrowed_keys WHERE key_hash = ?", arguments: [hash]).map(Self.narrowedKey)
+        }
+    }
+
+    public func narrowedKeys(agent: OwnerRef) async throws -> [NarrowedKeyRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM narrowed_keys WHERE agent = ? ORDER BY created_at DESC, key_hash DESC", arguments: [agent.description]
+            ).map(Self.narrowedKey)
+        }
+    }
+
+    static func narrowedKey(_ row: Row) throws -> NarrowedKeyRecord {
+        guard let agent = try? OwnerRef(parsing: row["agent"]) else { throw LatchkeyError.malformedRow(column: "agent") }
+        return NarrowedKeyRecord(
+            keyHash: row["key_hash"], agent: agent, parentHash: row["parent_hash"], depth: row["depth"],
+            grants: try StoredJSON.required([StoredGrant].self, row["grants"], "grants"), createdAt: try Self.time(row, "created_at"),
+            expiresAt: try Self.time(row, "expires_at"))
+    }
+}
