@@ -149,7 +149,7 @@ let package = Package(
         // narrower one stays within it (all pure); the access guard that holds agents to them under their org's
         // policy; and the directory that stores and audits grants and policies.
         .target(
-            name: "LatchkeyGrants", dependencies: ["LatchkeyModel", "LatchkeyStore", "LatchkeyRuntime", "LatchkeyManifest", "LatchkeyAPI"],
+            name: "LatchkeyGrants", dependencies: ["LatchkeyModel", "LatchkeyStore", "LatchkeyRuntime", "LatchkeyManifest", "LatchkeyAPI", "LatchkeyCrypto"],
             swiftSettings: swiftSettings),
         // The JSON shapes of the admin and agent APIs, shared by the server, the CLI and MCP. No I/O.
         .target(name: "LatchkeyAPI", dependencies: ["LatchkeyModel"], swiftSettings: swiftSettings),
@@ -220,7 +220,7 @@ let package = Package(
         .testTarget(name: "LatchkeyRuntimeTests", dependencies: ["LatchkeyRuntime"]),
         .testTarget(
             name: "LatchkeyGrantsTests",
-            dependencies: ["LatchkeyGrants", "LatchkeyModel", "LatchkeyStore", "LatchkeyStoreMemory", "LatchkeyRuntime", "LatchkeyManifest"]),
+            dependencies: ["LatchkeyGrants", "LatchkeyModel", "LatchkeyStore", "LatchkeyStoreMemory", "LatchkeyRuntime", "LatchkeyManifest", "LatchkeyCrypto"]),
         // Test doubles shared by the services' unit tests: a provider in memory and a connection harness on the memory store.
         .target(
             name: "LatchkeyTestSupport",

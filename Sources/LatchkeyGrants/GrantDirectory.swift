@@ -34,18 +34,7 @@ public struct GrantDirectory: Sendable {
         }
         switch (object["grants"], object["tools"]) {
         case (let grants?, nil):
-            let catalog = self.catalog
-            let reader = GrantReader(now: clock.now) { provider, tool in
-                guard let manifest = catalog.manifests[provider] else { return false }
-                return tool.map { manifest.tool(named: $0) != nil } ?? true
-            }
-            let read = try reader.grants(grants)
-            if let index = read.firstIndex(where: { $0.approval != .none }) {
-                throw LatchkeyError(
-                    .invalidRequest, "grants[\(index)].approval: approval of each call is not available on this server yet",
-                    field: "grants[\(index)].approval")
-            }
-            return read
+            return try GrantReader(now: clock.now, catalog: catalog).grantsWithoutApproval(grants)
         case (nil, .array(let names)?):
             var byProvider: [ProviderID: Set<String>] = [:]
             for name in names {

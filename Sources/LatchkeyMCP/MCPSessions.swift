@@ -12,7 +12,8 @@ import MCP
 /// unknown to it (404). Idle sessions close after `idleTimeout`; an agent holds at most `maxSessionsPerAgent`.
 public actor MCPSessions {
     struct Session {
-        let agent: OwnerRef
+        /// The agent that opened it, with its narrowed key's scope if it used one; no other key may use the session.
+        let caller: Caller
         let server: Server
         let transport: StatefulHTTPServerTransport
         var lastUsed: Date
@@ -52,11 +53,11 @@ public actor MCPSessions {
         ])
     }
 
-    /// Routes one HTTP request of `agent` to its session, opening a session on `initialize`.
-    public func handle(_ request: MCP.HTTPRequest, agent: OwnerRef) async -> MCP.HTTPResponse {
+    /// Routes one HTTP request of `caller` (an agent) to its session, opening a session on `initialize`.
+    public func handle(_ request: MCP.HTTPRequest, caller: Caller) async -> MCP.HTTPResponse {
         expireIdle()
         if let id = request.header(HTTPHeaderName.sessionID) {
-            guard var session = sessions[id], session.agent == agent else {
+            guard var session = sessions[id], session.caller == caller else {
                 return .error(statusCode: 404, .invalidRequest("Not Found: session not found or expired"))
             }
             session.lastUsed = clock.now
@@ -72,21 +73,21 @@ public actor MCPSessions {
             // Includes the newer `server/discover` probe: clients fall back to `initialize` on this answer.
             return .error(statusCode: 400, .invalidRequest("Bad Request: send initialize first, or the \(HTTPHeaderName.sessionID) header"))
         }
-        let mine = sessions.filter { $0.value.agent == agent }
+        let mine = sessions.filter { $0.value.caller.actorName == caller.actorName }
         if mine.count >= maxSessionsPerAgent, let oldest = mine.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
             await close(oldest.key)
         }
         let id = RandomToken.base64URL(bytes: 24)
         let transport = StatefulHTTPServerTransport(sessionIDGenerator: FixedSessionID(id: id), validationPipeline: validation)
-        let server = await toolServer.makeServer(for: agent)
+        let server = await toolServer.makeServer(for: caller)
         do {
             try await server.start(transport: transport)
         } catch {
             await transport.disconnect()
             return .error(statusCode: 500, .internalError("could not open an MCP session"))
         }
-        let names = (try? await toolServer.tools(for: agent).map(\.name)) ?? []
-        sessions[id] = Session(agent: agent, server: server, transport: transport, lastUsed: clock.now, toolNames: names)
+        let names = (try? await toolServer.tools(for: caller).map(\.name)) ?? []
+        sessions[id] = Session(caller: caller, server: server, transport: transport, lastUsed: clock.now, toolNames: names)
         startWatching()
         let response = await transport.handleRequest(request)
         if case .error = response {
@@ -140,15 +141,15 @@ public actor MCPSessions {
     let recheckInterval: Duration = .seconds(5)
 
     private func notifyChangedTools() async {
-        var namesByAgent: [OwnerRef: [String]] = [:]
+        var namesByCaller: [Caller: [String]] = [:]
         for (id, session) in sessions {
             let names: [String]
-            if let known = namesByAgent[session.agent] {
+            if let known = namesByCaller[session.caller] {
                 names = known
             } else {
-                guard let fresh = try? await toolServer.tools(for: session.agent).map(\.name)
+                guard let fresh = try? await toolServer.tools(for: session.caller).map(\.name)
                 else { continue }
-                namesByAgent[session.agent] = fresh
+                namesByCaller[session.caller] = fresh
                 names = fresh
             }
             guard names != session.toolNames, sessions[id] != nil else { continue }

@@ -52,24 +52,24 @@ public struct MCPToolServer: Sendable {
             annotations: .init(readOnlyHint: true)),
     ]
 
-    /// A configured SDK server for one session of `agent`.
-    func makeServer(for agent: OwnerRef) async -> Server {
+    /// A configured SDK server for one session of `caller` (an agent, maybe held to a narrowed key).
+    func makeServer(for caller: Caller) async -> Server {
         let server = Server(
             name: "latchkey", version: "0.1.0", title: "Latchkey",
             instructions: "Tools of the accounts people connected for this agent. Use latchkey_connect_link to ask a person to connect one.",
             capabilities: .init(tools: .init(listChanged: true)))
         await server.withMethodHandler(ListTools.self) { _ in
-            ListTools.Result(tools: try await tools(for: agent))
+            ListTools.Result(tools: try await tools(for: caller))
         }
         await server.withMethodHandler(CallTool.self) { params in
-            await call(params.name, arguments: JSONValue.object((params.arguments ?? [:]).mapValues(JSONValue.init(mcp:))), agent: agent)
+            await call(params.name, arguments: JSONValue.object((params.arguments ?? [:]).mapValues(JSONValue.init(mcp:))), caller: caller)
         }
         return server
     }
 
     /// The agent's tools now, then the management tools.
-    func tools(for agent: OwnerRef) async throws -> [Tool] {
-        let available = try await tools.available(to: .agent(agent))
+    func tools(for caller: Caller) async throws -> [Tool] {
+        let available = try await tools.available(to: caller)
         return available.map { t in
             Tool(
                 name: "\(t.provider)_\(t.tool)", description: t.description, inputSchema: t.input.mcpValue,
@@ -78,8 +78,9 @@ public struct MCPToolServer: Sendable {
     }
 
     /// Runs a tool; every failure is an MCP tool error with a readable message, never a protocol error.
-    func call(_ name: String, arguments: JSONValue, agent: OwnerRef) async -> CallTool.Result {
+    func call(_ name: String, arguments: JSONValue, caller: Caller) async -> CallTool.Result {
         do {
+            guard case .agent(let agent, let scope) = caller else { throw LatchkeyError(.forbidden, "/mcp serves agents") }
             let result: JSONValue
             switch name {
             case "latchkey_list_providers":
@@ -89,16 +90,18 @@ public struct MCPToolServer: Sendable {
                         "tools": .array(m.tools.map { .string($0.name) }),
                     ])
                 })
+            case "latchkey_install" where scope != nil, "latchkey_connect_link" where scope != nil:
+                throw LatchkeyError(.forbidden, "\(name): a narrowed key only calls what it was granted; install and connect with the agent's own key")
             case "latchkey_install":
                 let manifest = try catalog.manifest(try string(arguments, "provider"))
-                let (connection, _) = try await connections.install(provider: manifest, owner: agent, actor: .agent(agent))
+                let (connection, _) = try await connections.install(provider: manifest, owner: agent, actor: caller)
                 result = .object(["connection_id": .string(connection.id.rawValue), "state": .string(connection.state.rawValue)])
             case "latchkey_connect_link":
                 let manifest = try catalog.manifest(try string(arguments, "provider"))
                 let scopes = arguments.objectValue?["scopes"]?.arrayValue?.compactMap(\.stringValue) ?? []
                 let link = try await connectFlow.createSession(
                     provider: manifest, owner: agent, reconnect: arguments.objectValue?["connection_id"]?.stringValue,
-                    extraScopes: scopes, returnTo: nil, caller: .agent(agent))
+                    extraScopes: scopes, returnTo: nil, caller: caller)
                 result = .object([
                     "url": .string(link.url), "expires_at": .string(ISO8601DateFormatter().string(from: link.expiresAt)),
                     "instructions": .string("Send this link to the person whose \(manifest.name) account should be connected."),
@@ -110,7 +113,7 @@ public struct MCPToolServer: Sendable {
             default:
                 let toolName = try providerTool(name)
                 let outcome = try await tools.call(
-                    toolName, arguments: arguments, connectionID: nil, user: nil, caller: .agent(agent))
+                    toolName, arguments: arguments, connectionID: nil, user: nil, caller: caller)
                 return CallTool.Result(
                     content: [.text(text: outcome.result.text, annotations: nil, _meta: nil)],
                     structuredContent: Optional<MCP.Value>.some(outcome.json.mcpValue), isError: !outcome.succeeded)

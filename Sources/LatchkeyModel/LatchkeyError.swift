@@ -49,6 +49,8 @@ public struct LatchkeyError: Error, Sendable, Equatable, CustomStringConvertible
         public static let toolNotGranted = Code(rawValue: "tool_not_granted")
         /// Under an org policy of `granted`, a read tool or proxied call that no grant covers.
         public static let notGranted = Code(rawValue: "not_granted")
+        /// A narrowed key asked for more than the key it is minted from may do, or past the deepest narrowing.
+        public static let exceedsParent = Code(rawValue: "exceeds_parent")
         public static let payloadTooLarge = Code(rawValue: "payload_too_large")
         public static let rateLimited = Code(rawValue: "rate_limited")
         public static let internalError = Code(rawValue: "internal_error")

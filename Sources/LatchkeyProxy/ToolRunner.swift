@@ -53,13 +53,13 @@ public struct ToolRunner: Sendable {
         func view(_ m: ProviderManifest, _ t: ToolSpec) -> ToolView {
             ToolView(name: "\(m.id).\(t.name)", provider: m.id.rawValue, tool: t.name, description: t.description, access: t.access.rawValue, input: t.input)
         }
-        guard case .agent(let agent) = caller else {
+        guard case .agent(let agent, _) = caller else {
             return catalog.sorted.flatMap { m in m.tools.map { view(m, $0) } }
         }
         let usable = try await store.connections(owners: agent.inheritanceChain, provider: nil)
             .filter { $0.state == .active || $0.state == .error }
         let connections = Dictionary(grouping: usable, by: \.provider).mapValues { $0.map(\.id) }
-        let standing = try await access.standing(of: agent)
+        guard let standing = try await access.standing(of: caller) else { return [] }
         return catalog.sorted.flatMap { m in
             m.tools.filter { tool in
                 (connections[m.id] ?? []).contains { connection in

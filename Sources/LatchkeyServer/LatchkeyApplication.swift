@@ -51,6 +51,7 @@ public enum LatchkeyApplication {
         AgentRoutes(store: c.store, settings: c.settings, catalog: c.catalog, connections: c.connections, connectFlow: c.connectFlow).register(on: api)
         ProxyRoutes(catalog: c.catalog, logger: c.logger, resolver: c.resolver, proxy: c.proxy).register(on: api)
         ToolRoutes(settings: c.settings, tools: c.tools).register(on: api)
+        AgentKeyRoutes(narrowing: c.keyNarrowing, clock: c.clock, bodyLimit: c.settings.maxJSONBodyBytes).register(on: api)
         let mcp = router.group("/mcp").add(middleware: callerAuthentication(c, adminOnly: false)).group(context: AgentContext.self)
         MCPRoutes(sessions: c.mcpSessions).register(on: mcp)
         return router

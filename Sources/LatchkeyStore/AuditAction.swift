@@ -14,6 +14,7 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
 
     public static let agentGrantsSet = AuditAction(rawValue: "agent.grants_set")
     public static let agentKeyCreated = AuditAction(rawValue: "agent.key_created")
+    public static let agentKeyNarrowed = AuditAction(rawValue: "agent.key_narrowed")
     public static let agentKeysRevoked = AuditAction(rawValue: "agent.keys_revoked")
 
     public static let appRegistered = AuditAction(rawValue: "app.registered")

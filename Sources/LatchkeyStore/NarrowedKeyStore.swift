@@ -32,6 +32,9 @@ public struct NarrowedKeyRecord: Sendable, Hashable {
 ///
 /// Contract:
 /// - `addNarrowedKey` needs an existing agent (`conflict` otherwise) and a hash not yet used by any key (`conflict`).
+///   Its parent must be a live key of the same agent, checked in the same step: an unrevoked agent key, or a narrowed
+///   key unexpired at `createdAt`; otherwise `unauthenticated`. A mint and a revocation of the agent's keys are
+///   ordered, so no narrowed key outlives the revocation, whichever replica mints it.
 /// - `narrowedKey(hash:)` finds a key until `revokeAgentKeys` of its agent, expired ones included: the caller
 ///   compares `expiresAt` with its clock.
 /// - `IdentityStore.revokeAgentKeys` also removes every narrowed key of the agent, in the same step, and counts them.
@@ -40,4 +43,9 @@ public protocol NarrowedKeyStore: Sendable {
     func addNarrowedKey(_ key: NarrowedKeyRecord) async throws
     func narrowedKey(hash: String) async throws -> NarrowedKeyRecord?
     func narrowedKeys(agent: OwnerRef) async throws -> [NarrowedKeyRecord]
+}
+
+extension NarrowedKeyRecord {
+    /// The error for a mint whose parent key was revoked (or expired) before the key could be stored.
+    public static let parentGone = LatchkeyError(.unauthenticated, "Authorization: the key this one is minted from is revoked or expired", field: "Authorization")
 }

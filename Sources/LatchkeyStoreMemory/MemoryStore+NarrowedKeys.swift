@@ -9,6 +9,9 @@ extension MemoryStore: NarrowedKeyStore {
             guard state.narrowedKeys[key.keyHash] == nil, state.agentKeys[key.keyHash] == nil else {
                 throw MemoryStore.conflict("a key with this hash exists")
             }
+            let liveAgentKey = state.agentKeys[key.parentHash].map { $0.agent == key.agent && $0.revokedAt == nil } ?? false
+            let liveNarrowedKey = state.narrowedKeys[key.parentHash].map { $0.agent == key.agent && $0.expiresAt > key.createdAt } ?? false
+            guard liveAgentKey || liveNarrowedKey else { throw NarrowedKeyRecord.parentGone }
             state.narrowedKeys[key.keyHash] = key
         }
     }

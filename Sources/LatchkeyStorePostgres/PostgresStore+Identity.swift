@@ -46,6 +46,8 @@ extension PostgresStore {
 
     public func revokeAgentKeys(agent: OwnerRef, at: Date) async throws -> Int {
         try await transaction { tx in
+            // Ordered with every mint of a narrowed key for this agent (see `addNarrowedKey`).
+            _ = try await tx.execute("SELECT 1 FROM owners WHERE ref = \(agent.description) FOR UPDATE")
             let revoked = try await tx.execute(
                 "UPDATE agent_keys SET revoked_at = \(Self.time(at)) WHERE agent = \(agent.description) AND revoked_at IS NULL RETURNING 1"
             ).count

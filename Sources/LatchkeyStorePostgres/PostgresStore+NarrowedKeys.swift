@@ -9,9 +9,22 @@ extension PostgresStore {
     public func addNarrowedKey(_ key: NarrowedKeyRecord) async throws {
         // A missing agent fails the foreign key, a narrowed key's hash the primary key: both are `conflict`.
         try await transaction { tx in
+            // The agent's row orders this mint with a revocation of its keys (which locks the row for update): either
+            // the revocation sees the new key and removes it, or this mint sees its parent revoked.
+            guard try await !tx.execute("SELECT 1 FROM owners WHERE ref = \(key.agent.description) FOR SHARE").isEmpty else {
+                throw LatchkeyError(.conflict, "\(key.agent) does not exist")
+            }
             if try await !tx.execute("SELECT 1 FROM agent_keys WHERE key_hash = \(key.keyHash)").isEmpty {
                 throw LatchkeyError(.conflict, "a key with this hash exists")
             }
+            let parent = try await tx.execute(
+                """
+                SELECT 1 FROM agent_keys WHERE key_hash = \(key.parentHash) AND agent = \(key.agent.description) AND revoked_at IS NULL
+                UNION ALL
+                SELECT 1 FROM narrowed_keys
+                WHERE key_hash = \(key.parentHash) AND agent = \(key.agent.description) AND expires_at > \(Self.time(key.createdAt))
+                """)
+            guard !parent.isEmpty else { throw NarrowedKeyRecord.parentGone }
             try await tx.execute(
                 """
                 INSERT INTO narrowed_keys (key_hash, agent, parent_hash, depth, grants, created_at, expires_at)

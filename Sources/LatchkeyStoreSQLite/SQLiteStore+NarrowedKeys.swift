@@ -10,9 +10,20 @@ extension SQLiteStore {
         // Writes are serialized, so the check and the insert form one step. A missing agent fails the foreign key, a
         // narrowed key's hash the primary key: both are `conflict`.
         try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM owners WHERE ref = ?", arguments: [key.agent.description]) == true else {
+                throw LatchkeyError(.conflict, "\(key.agent) does not exist")
+            }
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM agent_keys WHERE key_hash = ?", arguments: [key.keyHash]) == true {
                 throw LatchkeyError(.conflict, "a key with this hash exists")
             }
+            let parentLive = try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM agent_keys WHERE key_hash = ? AND agent = ? AND revoked_at IS NULL)
+                        OR EXISTS (SELECT 1 FROM narrowed_keys WHERE key_hash = ? AND agent = ? AND expires_at > ?)
+                    """,
+                arguments: [key.parentHash, key.agent.description, key.parentHash, key.agent.description, Self.time(key.createdAt)])
+            guard parentLive == true else { throw NarrowedKeyRecord.parentGone }
             try db.execute(
                 sql: """
                     INSERT INTO narrowed_keys (key_hash, agent, parent_hash, depth, grants, created_at, expires_at)

@@ -105,6 +105,23 @@ def test_a_revocation_on_replica_3_stops_calls_on_replica_1_within_a_second(repl
     assert waited <= 1.1
 
 
+def test_revoking_an_agents_keys_on_replica_3_kills_its_narrowed_key_on_replica_1_after_the_cache_second(replicas):
+    """The documented bound: a replica trusts a key it checked for one second, so one second after a revocation
+    elsewhere, the revoked agent key and every key narrowed from it are refused."""
+    world, first, second, third = replicas
+    org, key = world.org_with_agent()
+    Person(world.peer).connect(world.connect_link(key))
+    r = first.call("POST", "/v1/keys", key, json={"ttl": "15m", "grants": [{"provider": "authlib-basic", "methods": ["GET"], "paths": ["/items"]}]})
+    assert r.status_code == 201, r.text
+    child = r.json()["api_key"]
+    assert first.call("GET", "/v1/proxy/authlib-basic/items", child).status_code == 200  # replica 1 now trusts it
+    r = third.admin("DELETE", f"/v1/admin/agents/{org}/team/proj/agent/keys")
+    assert r.status_code == 200 and r.json()["revoked"] == 2
+    wait_past(time.time() + 1.0, "the cache second after the revocation")
+    assert first.call("GET", "/v1/proxy/authlib-basic/items", child).status_code == 401
+    assert first.call("GET", "/v1/proxy/authlib-basic/items", key).status_code == 401
+
+
 def test_a_consent_withdrawn_on_replica_1_is_enforced_on_replica_2_within_a_second(replicas):
     """README: a withdrawal takes effect at once where it was made, and within one second (the resolution cache) on
     the other replicas. The person's session, made on replica 2, works on replica 1 too (it lives in the database)."""

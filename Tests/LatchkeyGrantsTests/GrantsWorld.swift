@@ -59,7 +59,11 @@ struct GrantsWorld {
         ] {
             try await store.createOwner(try OwnerRef(parsing: ref), at: clock.now)
         }
+        try await store.addAgentKey(hash: Self.scoutKeyHash, agent: scout, at: clock.now)
     }
+
+    /// The hash of scout's own key.
+    static let scoutKeyHash = String(repeating: "a", count: 64)
 
     /// Reads `json` as a `PUT .../grants` body.
     func grants(_ json: String) throws -> [Grant] {

@@ -61,6 +61,7 @@ public struct ServerComposition: Sendable {
     let proxy: ProxyService
     let tools: ToolRunner
     let grants: GrantDirectory
+    let keyNarrowing: KeyNarrowing
     let consents: Consents
     let personSignIn: PersonSignIn
     let mcpSessions: MCPSessions
@@ -128,6 +129,7 @@ public struct ServerComposition: Sendable {
         self.tools = tools
 
         self.grants = GrantDirectory(store: store, clock: clock, audit: audit, catalog: catalog, toolsChanged: toolsChanged)
+        self.keyNarrowing = KeyNarrowing(store: store, access: access, catalog: catalog, audit: audit, clock: clock)
         self.consents = Consents(store: store, clock: clock, audit: audit, connectionCache: connectionCache, consentGate: consentGate)
         self.personSignIn = PersonSignIn(store: store, clock: clock, audit: audit, settings: settings, vault: vault, oauth: oauth)
         self.mcpSessions = MCPSessions(

@@ -31,7 +31,7 @@ enum APIResponse {
         case .wrongPerson, .consentRequired: .forbidden
         case .reauthRequired: HTTPResponse.Status(code: 424, reasonPhrase: "Failed Dependency")
         case .creditsExhausted: HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
-        case .toolNotGranted, .notGranted: .forbidden
+        case .toolNotGranted, .notGranted, .exceedsParent: .forbidden
         case .payloadTooLarge: .contentTooLarge
         case .rateLimited: .tooManyRequests
         case .sessionExpired, .sessionUsed, .sessionRevoked: .gone

@@ -8,14 +8,15 @@ import LatchkeyRuntime
 import LatchkeyStore
 import Synchronization
 
-/// Authenticates API calls from their bearer token: the admin key, or an agent key (looked up by hash).
+/// Authenticates API calls from their bearer token: the admin key, or an agent key, its own or a narrowed one
+/// (looked up by hash; a narrowed key holds the agent to its scope until it expires).
 ///
 /// With `adminOnly`, agent keys are refused with `forbidden`. A missing, wrong or revoked key is
 /// `unauthenticated`. Keys are compared only as SHA-256 hashes.
 struct CallerAuthentication: RouterMiddleware {
     typealias Context = LatchkeyContext
     let adminKeyHash: String
-    let identities: any IdentityStore
+    let identities: any IdentityStore & NarrowedKeyStore
     let adminOnly: Bool
     let cache: AgentKeyCache
 
@@ -27,18 +28,12 @@ struct CallerAuthentication: RouterMiddleware {
         var context = context
         if SecretHash.constantTimeEquals(hash, adminKeyHash) {
             context.caller = .admin
-        } else if token.hasPrefix(AgentKey.prefix), let agent = try await cache.agent(forKeyHash: hash, identities: identities) {
+        } else if token.hasPrefix(AgentKey.prefix), let caller = try await cache.caller(forKeyHash: hash, identities: identities) {
             if adminOnly { throw LatchkeyError(.forbidden, "this route needs the admin key") }
-            context.caller = .agent(agent)
+            context.caller = caller
         } else {
             throw LatchkeyError(.unauthenticated, "Authorization: the key is wrong or revoked", field: "Authorization")
         }
         return try await next(request, context)
     }
-}
-
-/// Agent API keys: `lk_agent_` and 32 random bytes in base64url. Shown once; stored as SHA-256.
-public enum AgentKey {
-    public static let prefix = "lk_agent_"
-    public static func generate() -> String { prefix + RandomToken.base64URL(bytes: 32) }
 }

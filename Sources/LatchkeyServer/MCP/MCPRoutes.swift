@@ -16,7 +16,6 @@ struct MCPRoutes {
     }
 
     func handle(_ request: Request, _ context: AgentContext) async throws -> Response {
-        let agent = context.agent
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
         let body: Data?
@@ -27,7 +26,7 @@ struct MCPRoutes {
             throw LatchkeyError(.payloadTooLarge, "the MCP message exceeds 4 MiB")
         }
         let reply = await sessions.handle(
-            MCP.HTTPRequest(method: request.method.rawValue, headers: headers, body: body, path: request.uri.path), agent: agent)
+            MCP.HTTPRequest(method: request.method.rawValue, headers: headers, body: body, path: request.uri.path), caller: context.caller)
         var fields = HTTPFields()
         for (name, value) in reply.headers {
             if let n = HTTPField.Name(name) { fields[n] = value }

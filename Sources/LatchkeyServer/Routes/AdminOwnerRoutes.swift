@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
+import LatchkeyAPI
 import LatchkeyConnections
 import LatchkeyCrypto
+import LatchkeyGrants
 import LatchkeyModel
 import LatchkeyRuntime
 import LatchkeyStore
@@ -60,6 +62,15 @@ struct AdminOwnerRoutes {
             agentKeys.clear()
             await audit.record(AuditEvent(at: clock.now, actor: .admin, action: .agentKeysRevoked, owner: agent, detail: "\(count)"))
             return APIResponse.json(JSONValue.object(["owner": .string(agent.description), "revoked": .number(Double(count))]))
+        }
+        // The narrowed keys an agent minted (never the keys), newest first, expired ones marked.
+        group.get("/agents/:org/:team/:project/:agent/keys") { _, context in
+            let agent = try context.agentParameter()
+            guard try await store.ownerExists(agent) else { throw LatchkeyError(.notFound, "\(agent) does not exist", field: "agent") }
+            let now = clock.now
+            var keys: [NarrowedKeyView] = []
+            for record in try await store.narrowedKeys(agent: agent) { keys.append(try record.view(at: now)) }
+            return APIResponse.json(["owner": AnyEncodable(agent.description), "narrowed_keys": AnyEncodable(keys)])
         }
     }
 

@@ -20,7 +20,7 @@ struct AgentRoutes {
             APIResponse.json(["providers": catalog.sorted.map(ProviderView.init)])
         }
         group.post("/integrations") { request, context in
-            let caller = context.caller
+            let caller = try context.callerWithOwnKey("installing an integration")
             let body = try await JSONBody.read(request, limit: limit)
             let manifest = try catalog.manifest(try body.string("provider"))
             let owner = try ownerOrSelf(body, caller)
@@ -29,14 +29,14 @@ struct AgentRoutes {
             return APIResponse.json(ConnectionView(connection), status: created ? .created : .ok)
         }
         group.delete("/integrations/:id") { _, context in
-            let caller = context.caller
+            let caller = try context.callerWithOwnKey("removing an integration")
             let stored = try await connections.visibleConnection(context.parameters.get("id") ?? "", caller: caller)
             try connections.authorize(caller, actFor: stored.connection.owner)
             let removed = try await connections.remove(stored, actor: caller)
             return APIResponse.json(ConnectionView(removed))
         }
         group.post("/connect-sessions") { request, context in
-            let caller = context.caller
+            let caller = try context.callerWithOwnKey("creating a connect link")
             let body = try await JSONBody.read(request, limit: limit)
             let manifest = try catalog.manifest(try body.string("provider"))
             let owner = try ownerOrSelf(body, caller)
@@ -66,7 +66,7 @@ struct AgentRoutes {
     /// The body's `owner`, or the calling agent when it is omitted.
     func ownerOrSelf(_ body: JSONBody, _ caller: Caller) throws(LatchkeyError) -> OwnerRef {
         if body.object["owner"] != nil { return try body.owner() }
-        if case .agent(let agent) = caller { return agent }
+        if case .agent(let agent, _) = caller { return agent }
         throw LatchkeyError(.invalidRequest, "owner: required", field: "owner")
     }
 }
