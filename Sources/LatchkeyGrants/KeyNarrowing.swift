@@ -50,7 +50,10 @@ public struct KeyNarrowing: Sendable {
         }
         guard case .string(let rawTTL)? = object["ttl"] else { throw LatchkeyError(.invalidRequest, "ttl: required, such as 15m", field: "ttl") }
         let now = standing.now
-        var expiresAt = now.addingTimeInterval(try GrantReader.duration(rawTTL, field: "ttl", longest: Self.longestTTL))
+        // Whole seconds, as the API shows it: a whole-second instant reads back from every store to the last bit, so a
+        // key narrowed from this one can end exactly when it does.
+        let ttl = try GrantReader.duration(rawTTL, field: "ttl", longest: Self.longestTTL)
+        var expiresAt = Date(timeIntervalSince1970: (now.timeIntervalSince1970 + ttl).rounded(.down))
         if let scope { expiresAt = min(expiresAt, scope.expiresAt) }
         var grants = try GrantReader(now: now, catalog: catalog).grantsWithoutApproval(object["grants"])
         guard !grants.isEmpty else { throw LatchkeyError(.invalidRequest, "grants: at least one", field: "grants") }

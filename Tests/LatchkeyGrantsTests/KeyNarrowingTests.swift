@@ -92,6 +92,15 @@ import Testing
         #expect(fourth?.code == .exceedsParent)
     }
 
+    @Test func aKeyEndsOnAWholeSecondSoThatItsChildCanEndWithItAfterAnyStoreReadsItBack() async throws {
+        let w = try await GrantsWorld()
+        w.clock.advance(by: .milliseconds(123))
+        let minted = try await narrowing(w).mint(
+            body(#"{"ttl":"15m","grants":[{"provider":"gh","methods":["GET"],"paths":["/x"]}]}"#), caller: .agent(w.scout), parentHash: parentHash)
+        #expect(minted.record.expiresAt.timeIntervalSince1970 == (w.clock.now.timeIntervalSince1970 + 900).rounded(.down))
+        #expect(minted.record.grants[0].expiresAt == minted.record.expiresAt)
+    }
+
     @Test func aBadRequestIsRefusedNamingTheField() async throws {
         let w = try await GrantsWorld()
         let n = narrowing(w)
