@@ -83,7 +83,8 @@ extension LatchkeyApplication {
         let signedIn = router.group("/admin").add(middleware: DashboardAuthentication(sessions: sessions, clock: c.clock))
             .group(context: DashboardContext.self)
         SignInRoutes(clock: c.clock, audit: c.audit, settings: c.settings, sessions: sessions, pages: pages).register(on: router, signedIn: signedIn)
-        IntegrationPages(store: c.store, clock: c.clock, catalog: c.catalog, proxyStats: c.proxyStats, sessions: sessions, pages: pages)
+        IntegrationPages(
+            store: c.store, clock: c.clock, catalog: c.catalog, proxyStats: c.proxyStats, access: c.access, sessions: sessions, pages: pages)
             .register(on: signedIn)
         let form = DashboardFormAction(catalog: c.catalog, sessions: sessions, pages: pages, logger: c.logger)
         DashboardConnectionActions(form: form, connections: c.connections, connectFlow: c.connectFlow, forcedRefresh: c.forcedRefresh)

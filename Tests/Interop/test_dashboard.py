@@ -144,6 +144,7 @@ def test_an_admin_uses_the_dashboard_in_chromium(world, output_dir):
     org, key = world.org_with_agent(apps=(PROVIDER,))
     agent = f"agent:{org}/team/proj/agent"
     key2 = world.agent(org, "team", "proj", "helper")
+    world.agent(org, "team", "proj", "late")
     mine = connect(world, key, "alice")
     doomed = connect(world, key2, "bob")
     assert lk.admin("POST", f"/v1/admin/connections/{mine['id']}/refresh").status_code == 200
@@ -192,6 +193,22 @@ def test_an_admin_uses_the_dashboard_in_chromium(world, output_dir):
         assert driver.find_element(By.ID, "refresh-chart").tag_name == "svg"
         linked = driver.find_element(By.ID, "linked-agents").text
         assert agent in linked and f"agent:{org}/team/proj/helper" in linked
+        assert f"agent:{org}/team/proj/late" not in linked  # its siblings' connections are not on its chain
+        # A connection of the project links every agent below it; under the granted policy, only those with a grant.
+        r = lk.admin("POST", "/v1/connect-sessions", json={"provider": PROVIDER, "owner": f"project:{org}/team/proj"})
+        assert r.status_code == 201, r.text
+        assert Person(world.peer).connect(r.json()["url"]).status_code == 200
+
+        def linked_now() -> str:
+            driver.refresh()
+            return wait.until(EC.presence_of_element_located((By.ID, "linked-agents"))).text
+        assert f"agent:{org}/team/proj/late" in linked_now()
+        assert lk.admin("PUT", f"/v1/admin/orgs/{org}/policy", json={"read_tools": "granted", "proxy": "granted"}).status_code == 200
+        assert f"agent:{org}/team/proj/late" not in linked_now()
+        r = lk.admin("PUT", f"/v1/admin/projects/{org}/team/proj/grants", json={"grants": [{"provider": PROVIDER, "tools": ["list_items"]}]})
+        assert r.status_code == 200, r.text
+        assert f"agent:{org}/team/proj/late" in linked_now()
+        assert lk.admin("PUT", f"/v1/admin/orgs/{org}/policy", json={}).status_code == 200
         assert "connection.connected" in driver.find_element(By.CSS_SELECTOR, "table.events").text
         driver.save_screenshot(str(output_dir / "dashboard-03-tab-dashboard.png"))
 

@@ -62,6 +62,8 @@ public struct ServerComposition: Sendable {
     let tools: ToolRunner
     let grants: GrantDirectory
     let keyNarrowing: KeyNarrowing
+    /// Holds agents to their grants under their org's policy.
+    let access: AccessGuard
     let consents: Consents
     let personSignIn: PersonSignIn
     let mcpSessions: MCPSessions
@@ -129,6 +131,7 @@ public struct ServerComposition: Sendable {
         self.tools = tools
 
         self.grants = GrantDirectory(store: store, clock: clock, audit: audit, catalog: catalog, toolsChanged: toolsChanged)
+        self.access = access
         self.keyNarrowing = KeyNarrowing(store: store, access: access, catalog: catalog, audit: audit, clock: clock)
         self.consents = Consents(store: store, clock: clock, audit: audit, connectionCache: connectionCache, consentGate: consentGate)
         self.personSignIn = PersonSignIn(store: store, clock: clock, audit: audit, settings: settings, vault: vault, oauth: oauth)

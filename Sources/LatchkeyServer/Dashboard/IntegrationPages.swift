@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import LatchkeyGrants
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyProxy
@@ -13,6 +14,7 @@ struct IntegrationPages {
     let clock: any LatchkeyClock
     let catalog: ProviderCatalog
     let proxyStats: ProxyStats
+    let access: AccessGuard
     let sessions: AdminSessions
     let pages: DashboardPages
 
@@ -91,10 +93,28 @@ struct IntegrationPages {
             values["proxy_chart"] = HourlyChart(hours: proxy, id: "proxy-chart", label: "Proxied calls (green) and errors (red)").svg
             values["setup"] = DashboardViews.setup(m, apps: apps)
             values["apps"] = apps.map { app -> [String: Any] in ["owner": app.owner.description, "client_id": app.clientID, "updated_at": DashboardViews.time(app.updatedAt)] }
-            values["linked"] = Set(connections.filter { $0.state != .revoked }.map(\.owner.description)).sorted()
+            values["linked"] = try await linkedAgents(m.id, connections)
             values["events"] = try await store.events(AuditQuery(provider: m.id, limit: 20)).map(DashboardViews.event)
         }
         return pages.render("integration", title: m.name, values, chrome: chrome)
+    }
+
+    /// The agents that can reach `provider` now: each agent with a live connection on its chain (its own, its
+    /// project's, team's or org's) whose org leaves read tools or the proxy open, or that holds a live grant of the
+    /// provider. A person's connection reaches an agent only with that person's consent, so it links nobody here.
+    func linkedAgents(_ provider: ProviderID, _ connections: [Connection]) async throws -> [String] {
+        let owners = Set(connections.filter { $0.state != .revoked && $0.owner.kind != .user }.map(\.owner))
+        var linked: [String] = []
+        for org in Set(owners.map(\.org)).sorted() {
+            for agent in try await store.owners(kind: .agent, org: org) where owners.contains(where: { $0.encloses(agent) }) {
+                let standing = try await access.standing(of: agent)
+                let open = standing.policy.readTools == .open || standing.policy.proxy == .open
+                if open || standing.grants.grants.contains(where: { $0.capability.provider == provider && $0.isLive(at: standing.now) }) {
+                    linked.append(agent.description)
+                }
+            }
+        }
+        return linked.sorted()
     }
 
     /// The OAuth apps of `m` at any owner; none for providers that need no app.
