@@ -29,11 +29,7 @@ public struct AccessGuard: Sendable {
         /// whatever the policy.
         public func decide(_ request: AccessRequest, writes: Bool) -> GrantSet.Decision {
             if let key, key.grants.decide(request, at: now) != .allowed(approval: .none) { return .notGranted }
-            let openness: OrgAccessPolicy.Openness = switch request.kind {
-            case .tool: writes ? .granted : policy.readTools
-            case .proxy: policy.proxy
-            }
-            return openness == .open ? .allowed(approval: .none) : grants.decide(request, at: now)
+            return policy.openness(of: request.kind, writes: writes) == .open ? .allowed(approval: .none) : grants.decide(request, at: now)
         }
 
         /// Throws 403 unless `request` may run now. A grant that needs approval of each call counts as missing until
@@ -66,11 +62,7 @@ public struct AccessGuard: Sendable {
             func somewhere(_ set: GrantSet) -> Bool {
                 set.grants.contains { $0.approval == .none && $0.isLive(at: now) && $0.capability.allows(request) }
             }
-            let openness: OrgAccessPolicy.Openness = switch kind {
-            case .tool: writes ? .granted : policy.readTools
-            case .proxy: policy.proxy
-            }
-            if key.map({ somewhere($0.grants) }) ?? true, openness == .open || somewhere(grants) { return }
+            if key.map({ somewhere($0.grants) }) ?? true, policy.openness(of: kind, writes: writes) == .open || somewhere(grants) { return }
             try require(request, writes: writes)
         }
 
@@ -123,6 +115,19 @@ public struct AccessGuard: Sendable {
     /// Throws 403 unless `caller` may make `request` now. Only agents are held to grants: the admin holds every
     /// capability, and a person acts only on their own connections.
     public func check(_ request: AccessRequest, writes: Bool, caller: Caller) async throws {
+        guard case .agent(let agent, let scope) = caller else { return }
+        // The common case, an open org and the agent's own key, needs the policy alone, not the grants.
+        if scope == nil, try await store.accessPolicy(org: agent.org).openness(of: request.kind, writes: writes) == .open { return }
         try await standing(of: caller)?.require(request, writes: writes)
+    }
+}
+
+extension OrgAccessPolicy {
+    /// Whether a call of `kind` needs a grant under this policy: a write tool always does.
+    func openness(of kind: AccessRequest.Kind, writes: Bool) -> Openness {
+        switch kind {
+        case .tool: writes ? .granted : readTools
+        case .proxy: proxy
+        }
     }
 }
