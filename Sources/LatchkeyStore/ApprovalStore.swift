@@ -108,3 +108,11 @@ public protocol ApprovalStore: Sendable {
     func finishApproval(id: String, succeeded: Bool, status: Int?, sealedResult: [UInt8], at: Date) async throws -> Bool
     func purgeApprovals(before: Date) async throws -> Int
 }
+
+extension ApprovalRecord.State {
+    /// The state a row's `state` column holds; `malformedRow` for text that names no state.
+    public init(stored text: String) throws(LatchkeyError) {
+        guard let state = Self(rawValue: text) else { throw .malformedRow(column: "state") }
+        self = state
+    }
+}

@@ -7,3 +7,11 @@ extension LatchkeyError {
         LatchkeyError(.internalError, "a stored row has no valid \(column); the database may have been edited by hand")
     }
 }
+
+extension OwnerRef {
+    /// The owner reference a row's `column` must hold; `malformedRow` naming the column for text that is none.
+    public init(stored text: String, column: String) throws(LatchkeyError) {
+        guard let owner = try? OwnerRef(parsing: text) else { throw .malformedRow(column: column) }
+        self = owner
+    }
+}

@@ -74,6 +74,8 @@ extension MemoryStore {
         var personSessions = SessionTable<OwnerRef>()
         /// By connection, then grantee.
         var consents: [ConnectionID: [OwnerRef: Consent]] = [:]
+        // Approvals of single calls, by id
+        var approvals: [String: ApprovalRecord] = [:]
     }
 }
 

@@ -331,6 +331,33 @@ enum PostgresMigrations {
             CREATE INDEX narrowed_keys_agent ON narrowed_keys(agent)
             """
         ),
+        (
+            "v13: approvals",
+            // The call and the provider's answer are sealed with the connection owner's data key.
+            """
+            CREATE TABLE approvals (
+                id TEXT PRIMARY KEY,
+                agent TEXT NOT NULL REFERENCES owners(ref),
+                key_hash TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                connection TEXT NOT NULL,
+                connection_owner TEXT NOT NULL,
+                summary TEXT NOT NULL,
+                sealed_call BYTEA NOT NULL,
+                state TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                expires_at DOUBLE PRECISION NOT NULL,
+                decided_by TEXT,
+                decided_at DOUBLE PRECISION,
+                result_status BIGINT,
+                sealed_result BYTEA,
+                finished_at DOUBLE PRECISION
+            );
+            CREATE INDEX approvals_agent ON approvals(agent);
+            CREATE INDEX approvals_connection_owner ON approvals(connection_owner);
+            CREATE INDEX approvals_state ON approvals(state)
+            """
+        ),
     ]
 
     /// Applies every migration not yet recorded, in order, under the schema's advisory lock.

@@ -214,6 +214,12 @@ extension PostgresRandomAccessRow {
     func value<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
         try self[column].decode(T.self)
     }
+
+    /// The value `column` must hold: a row holding NULL fails the read with `internal_error` naming the column.
+    func required<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T where T._DecodableType == T {
+        guard let value = try value(column, as: T?.self) else { throw LatchkeyError.malformedRow(column: column) }
+        return value
+    }
 }
 
 /// A WHERE clause built from optional filters, with numbered placeholders; absent values add nothing.

@@ -321,6 +321,32 @@ enum SQLiteMigrations {
                 CREATE INDEX narrowed_keys_agent ON narrowed_keys(agent);
                 """)
         }
+        migrator.registerMigration("v13: approvals") { db in
+            // The call and the provider's answer are sealed with the connection owner's data key.
+            try db.execute(sql: """
+                CREATE TABLE approvals (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    agent TEXT NOT NULL REFERENCES owners(ref),
+                    key_hash TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    connection TEXT NOT NULL,
+                    connection_owner TEXT NOT NULL,
+                    summary TEXT NOT NULL,
+                    sealed_call BLOB NOT NULL,
+                    state TEXT NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL,
+                    decided_by TEXT,
+                    decided_at DOUBLE PRECISION,
+                    result_status INTEGER,
+                    sealed_result BLOB,
+                    finished_at DOUBLE PRECISION
+                );
+                CREATE INDEX approvals_agent ON approvals(agent);
+                CREATE INDEX approvals_connection_owner ON approvals(connection_owner);
+                CREATE INDEX approvals_state ON approvals(state);
+                """)
+        }
         return migrator
     }
 }

@@ -42,6 +42,19 @@ public final class SQLiteStore: LatchkeyStorage {
         return try time(row, column)
     }
 
+    /// The value in `column`, which the row must hold as a `T`. A row holding NULL or something else fails the read with
+    /// `internal_error` naming the column, where GRDB's typed subscript would stop the process.
+    static func required<T: DatabaseValueConvertible>(_ row: Row, _ column: String, as type: T.Type = T.self) throws(LatchkeyError) -> T {
+        guard let value = T.fromDatabaseValue(row[column] as DatabaseValue) else { throw .malformedRow(column: column) }
+        return value
+    }
+
+    /// The value in `column`, or nil when it is NULL; anything else that is not a `T` fails the read as ``required(_:_:as:)``.
+    static func optional<T: DatabaseValueConvertible>(_ row: Row, _ column: String, as type: T.Type = T.self) throws(LatchkeyError) -> T? {
+        if (row[column] as DatabaseValue).isNull { return nil }
+        return try required(row, column, as: type)
+    }
+
     static func json(_ value: some Encodable) -> String { StoredJSON.encode(value) }
     static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? { StoredJSON.decode(type, text) }
 
@@ -80,6 +93,12 @@ struct Filter: Sendable {
     mutating func add(_ clause: String, _ value: any DatabaseValueConvertible & Sendable) {
         clauses.append(clause)
         arguments.append(value)
+    }
+
+    /// Adds `column IN (…)` over `values`: none of them matches no row.
+    mutating func add(_ column: String, in values: [String]) {
+        clauses.append("\(column) IN (\(databaseQuestionMarks(count: values.count)))")
+        arguments.append(contentsOf: values as [any DatabaseValueConvertible & Sendable])
     }
 
     /// Appends a LIMIT value after the filters' own (the SQL names it after the WHERE clause).
