@@ -141,6 +141,7 @@ let package = Package(
             name: "LatchkeyMCP",
             dependencies: [
                 "LatchkeyAPI", "LatchkeyModel", "LatchkeyManifest", "LatchkeyStore", "LatchkeyRuntime", "LatchkeyProxy", "LatchkeyConnect",
+                "LatchkeyApprovals",
                 .product(name: "MCP", package: "swift-sdk"),
             ],
             swiftSettings: swiftSettings
@@ -150,6 +151,15 @@ let package = Package(
         // policy; and the directory that stores and audits grants and policies.
         .target(
             name: "LatchkeyGrants", dependencies: ["LatchkeyModel", "LatchkeyStore", "LatchkeyRuntime", "LatchkeyManifest", "LatchkeyAPI", "LatchkeyCrypto"],
+            swiftSettings: swiftSettings),
+        // Approvals of single calls: the filer that holds a call a grant (or tool) says needs a person, and the desk that
+        // decides, runs each approved call exactly once as its agent, and hands the agent the answer.
+        .target(
+            name: "LatchkeyApprovals",
+            dependencies: [
+                "LatchkeyAPI", "LatchkeyConnections", "LatchkeyCrypto", "LatchkeyHTTP", "LatchkeyManifest", "LatchkeyModel", "LatchkeyProxy",
+                "LatchkeyRuntime", "LatchkeyStore",
+            ],
             swiftSettings: swiftSettings),
         // The JSON shapes of the admin and agent APIs, shared by the server, the CLI and MCP. No I/O.
         .target(name: "LatchkeyAPI", dependencies: ["LatchkeyModel"], swiftSettings: swiftSettings),
@@ -179,7 +189,7 @@ let package = Package(
             dependencies: [
                 "LatchkeyModel", "LatchkeyManifest", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyHTTP", "LatchkeyOAuth",
                 "LatchkeyProxy", "LatchkeyOIDC", "LatchkeyRuntime", "LatchkeyWebhooks", "LatchkeyKeys", "LatchkeyAPI", "LatchkeyObservability", "LatchkeyConnections", "LatchkeyTokens",
-                "LatchkeyConnect", "LatchkeyMCP", "LatchkeyGrants",
+                "LatchkeyConnect", "LatchkeyMCP", "LatchkeyGrants", "LatchkeyApprovals",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -277,6 +287,13 @@ let package = Package(
             dependencies: [
                 "LatchkeyProxy", "LatchkeyHTTP", "LatchkeyManifest", "LatchkeyTestSupport", "LatchkeyConnections", "LatchkeyStore",
                 "LatchkeyModel", "LatchkeyRuntime", "LatchkeyObservability", "LatchkeyGrants",
+            ]
+        ),
+        .testTarget(
+            name: "LatchkeyApprovalsTests",
+            dependencies: [
+                "LatchkeyApprovals", "LatchkeyTestSupport", "LatchkeyProxy", "LatchkeyConnections", "LatchkeyGrants", "LatchkeyStore",
+                "LatchkeyModel", "LatchkeyRuntime", "LatchkeyObservability",
             ]
         ),
         .testTarget(name: "LatchkeyServerTests", dependencies: ["LatchkeyServer", "LatchkeyProxy", "LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyCrypto"]),

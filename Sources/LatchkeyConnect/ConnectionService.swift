@@ -62,7 +62,7 @@ public struct ConnectionService: Sendable {
     public func visibleOwners(for caller: Caller) -> [OwnerRef]? {
         switch caller {
         case .admin: nil
-        case .agent(let agent, _): agent.inheritanceChain
+        case .agent(let agent, _, _): agent.inheritanceChain
         case .person(let person): [person]
         }
     }
@@ -71,7 +71,7 @@ public struct ConnectionService: Sendable {
     public func authorize(_ caller: Caller, actFor owner: OwnerRef) throws(LatchkeyError) {
         switch caller {
         case .admin: return
-        case .agent(let agent, _) where agent != owner:
+        case .agent(let agent, _, _) where agent != owner:
             throw LatchkeyError(.forbidden, "owner: an agent may act only for itself (\(agent))", field: "owner")
         case .person(let person) where person != owner:
             throw LatchkeyError(.forbidden, "owner: a person may act only for themselves (\(person))", field: "owner")

@@ -25,9 +25,10 @@ public final class AgentKeyCache: Sendable {
         let now = clock.now
         if let hit = entries.withLock({ $0[hash] }), hit.until > now { return hit.caller }
         let found = try await misses.value(for: hash) { () async throws -> Caller? in
-            if let agent = try await identities.agent(forKeyHash: hash) { return .agent(agent) }
+            if let agent = try await identities.agent(forKeyHash: hash) { return .agent(agent, keyHash: hash) }
             guard let key = try await identities.narrowedKey(hash: hash), key.expiresAt > now else { return nil }
-            return .agent(key.agent, scope: KeyScope(keyHash: key.keyHash, depth: key.depth, grants: key.grants, expiresAt: key.expiresAt))
+            return .agent(
+                key.agent, scope: KeyScope(keyHash: key.keyHash, depth: key.depth, grants: key.grants, expiresAt: key.expiresAt), keyHash: hash)
         }
         guard let found else {
             _ = entries.withLock { $0.removeValue(forKey: hash) }

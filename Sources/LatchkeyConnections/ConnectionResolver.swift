@@ -38,10 +38,10 @@ public struct ConnectionResolver: Sendable {
         let key = ConnectionCache.ResolutionKey(caller: caller.actorName, provider: provider, connection: connectionID, user: user)
         let stored = try await cache.resolution(key) {
             let stored = try await resolveFromStore(caller: caller, provider: provider, connectionID: connectionID, user: user)
-            if case .agent(let agent, _) = caller { try await consents.require(agent: agent, for: stored.connection) }
+            if case .agent(let agent, _, _) = caller { try await consents.require(agent: agent, for: stored.connection) }
             return stored
         }
-        if case .agent(let agent, _) = caller, stored.connection.owner.kind == .user,
+        if case .agent(let agent, _, _) = caller, stored.connection.owner.kind == .user,
             usage.shouldRecord(connection: stored.connection.id, agent: agent, now: clock.now)
         {
             await audit.record(AuditEvent(
@@ -60,7 +60,7 @@ public struct ConnectionResolver: Sendable {
                 throw LatchkeyError(.invalidRequest, "Latchkey-Connection: an admin must name the connection to use", field: "Latchkey-Connection")
             }
             owners = nil
-        case .agent(let agent, _):
+        case .agent(let agent, _, _):
             if let user {
                 let userRef = try OwnerRef(kind: .user, path: user, field: "Latchkey-User")
                 guard userRef.org == agent.org else { throw notFound }

@@ -24,20 +24,28 @@ public struct AccessGuard: Sendable {
         /// The narrowed key's scope, and its grants read.
         public var key: (scope: KeyScope, grants: GrantSet)?
 
-        /// Whether `request` may run. A write tool always needs a grant; a read tool or a proxied call needs one
-        /// when the org's policy for it is `granted`. A narrowed key also needs one of its own grants to cover it,
-        /// whatever the policy.
+        /// Whether `request` may run, and whether it waits for approval. A write tool always needs a grant; a read tool
+        /// or a proxied call needs one when the org's policy for it is `granted`. A narrowed key also needs one of its
+        /// own grants to cover it, whatever the policy. The call waits for approval when the grant that lets it run
+        /// (the key's, or the agent's) asks for it, and also under an `open` policy when the agent's grants that cover
+        /// it all ask for it: an admin's explicit condition is never lifted by the policy's default.
         public func decide(_ request: AccessRequest, writes: Bool) -> GrantSet.Decision {
-            if let key, key.grants.decide(request, at: now) != .allowed(approval: .none) { return .notGranted }
-            return policy.openness(of: request.kind, writes: writes) == .open ? .allowed(approval: .none) : grants.decide(request, at: now)
+            let byKey = key.map { $0.grants.decide(request, at: now) } ?? .allowed(approval: .none)
+            let granted = grants.decide(request, at: now)
+            let byAgent = policy.openness(of: request.kind, writes: writes) == .open
+                ? .allowed(approval: granted == .allowed(approval: .eachCall) ? .eachCall : .none) : granted
+            switch (byKey, byAgent) {
+            case (.notGranted, _), (_, .notGranted): return .notGranted
+            case (.allowed(let a), .allowed(let b)): return .allowed(approval: a == .eachCall || b == .eachCall ? .eachCall : .none)
+            }
         }
 
-        /// Throws 403 unless `request` may run now. A grant that needs approval of each call counts as missing until
-        /// approvals run on this server: it fails closed.
-        public func require(_ request: AccessRequest, writes: Bool) throws(LatchkeyError) {
-            guard decide(request, writes: writes) != .allowed(approval: .none) else { return }
+        /// Throws 403 unless `request` may run now; returns whether it waits for a person's approval first.
+        @discardableResult
+        public func require(_ request: AccessRequest, writes: Bool) throws(LatchkeyError) -> Grant.Approval {
+            if case .allowed(let approval) = decide(request, writes: writes) { return approval }
             let field = if case .tool = request.kind { "tool" } else { "path" }
-            if let key, key.grants.decide(request, at: now) != .allowed(approval: .none) {
+            if let key, key.grants.decide(request, at: now) == .notGranted {
                 throw LatchkeyError(.notGranted, "\(field): the narrowed key \(key.scope.keyID) of \(agent) does not cover \(request.summary)", field: field)
             }
             switch request.kind {
@@ -57,10 +65,10 @@ public struct AccessGuard: Sendable {
         /// Whether `request` could run on some connection: checked before a connection is chosen, so that a call
         /// nothing covers is refused before any other answer gives away what the agent could reach.
         public func requireOnSomeConnection(_ provider: ProviderID, _ kind: AccessRequest.Kind, writes: Bool) throws(LatchkeyError) {
-            // The connection is not chosen yet: only the capability, expiry and approval are weighed here.
+            // The connection is not chosen yet: only the capability and expiry are weighed here.
             let request = AccessRequest(provider: provider, kind: kind, connection: ConnectionID(rawValue: ""))
             func somewhere(_ set: GrantSet) -> Bool {
-                set.grants.contains { $0.approval == .none && $0.isLive(at: now) && $0.capability.allows(request) }
+                set.grants.contains { $0.isLive(at: now) && $0.capability.allows(request) }
             }
             if key.map({ somewhere($0.grants) }) ?? true, policy.openness(of: kind, writes: writes) == .open || somewhere(grants) { return }
             try require(request, writes: writes)
@@ -92,17 +100,19 @@ public struct AccessGuard: Sendable {
     /// What `agent` may do now.
     public func standing(of agent: OwnerRef) async throws -> Standing {
         let holders = Self.holders(of: agent)
+        // Both reads at once: a call waits for one round trip, not two.
+        async let policy = store.accessPolicy(org: agent.org)
         let stored = try await store.grants(owners: holders)
         var grants: [Grant] = []
         for holder in holders {
             for row in stored[holder] ?? [] { grants.append(try Grant(stored: row)) }
         }
-        return Standing(agent: agent, policy: try await store.accessPolicy(org: agent.org), grants: GrantSet(grants), now: clock.now)
+        return Standing(agent: agent, policy: try await policy, grants: GrantSet(grants), now: clock.now)
     }
 
     /// What `caller` may do now (held to its narrowed key, if it used one), or nil for a caller not held to grants.
     public func standing(of caller: Caller) async throws -> Standing? {
-        guard case .agent(let agent, let scope) = caller else { return nil }
+        guard case .agent(let agent, let scope, _) = caller else { return nil }
         var standing = try await standing(of: agent)
         if let scope {
             var grants: [Grant] = []
@@ -112,13 +122,11 @@ public struct AccessGuard: Sendable {
         return standing
     }
 
-    /// Throws 403 unless `caller` may make `request` now. Only agents are held to grants: the admin holds every
-    /// capability, and a person acts only on their own connections.
-    public func check(_ request: AccessRequest, writes: Bool, caller: Caller) async throws {
-        guard case .agent(let agent, let scope) = caller else { return }
-        // The common case, an open org and the agent's own key, needs the policy alone, not the grants.
-        if scope == nil, try await store.accessPolicy(org: agent.org).openness(of: request.kind, writes: writes) == .open { return }
-        try await standing(of: caller)?.require(request, writes: writes)
+    /// Throws 403 unless `caller` may make `request` now; returns whether the call waits for approval first. Only
+    /// agents are held to grants: the admin holds every capability, and a person acts only on their own connections.
+    public func check(_ request: AccessRequest, writes: Bool, caller: Caller) async throws -> Grant.Approval {
+        // The grants are read even under an open policy: one of them may ask approval of this call.
+        try await standing(of: caller)?.require(request, writes: writes) ?? .none
     }
 }
 

@@ -34,7 +34,7 @@ public struct GrantDirectory: Sendable {
         }
         switch (object["grants"], object["tools"]) {
         case (let grants?, nil):
-            return try GrantReader(now: clock.now, catalog: catalog).grantsWithoutApproval(grants)
+            return try GrantReader(now: clock.now, catalog: catalog).grants(grants)
         case (nil, .array(let names)?):
             var byProvider: [ProviderID: Set<String>] = [:]
             for name in names {
@@ -129,7 +129,7 @@ public struct GrantDirectory: Sendable {
     }
 
     /// The audit detail: each grant in a few words (`github: list_issues create_issue`, `github: GET /repos/acme/*`).
-    static func summary(_ grants: [Grant]) -> String {
+    public static func summary(_ grants: [Grant]) -> String {
         grants.map { grant in
             let stored = grant.stored
             let what = stored.tools.isEmpty ? stored.methods.joined(separator: ",") + " " + stored.paths.joined(separator: " ") : stored.tools.joined(separator: " ")

@@ -11,14 +11,4 @@ extension GrantReader {
         }
     }
 
-    /// The grants in `value`, refusing any that asks for approval of each call, which this server does not run yet.
-    public func grantsWithoutApproval(_ value: JSONValue?) throws(LatchkeyError) -> [Grant] {
-        let read = try grants(value)
-        if let index = read.firstIndex(where: { $0.approval != .none }) {
-            throw LatchkeyError(
-                .invalidRequest, "grants[\(index)].approval: approval of each call is not available on this server yet",
-                field: "grants[\(index)].approval")
-        }
-        return read
-    }
 }

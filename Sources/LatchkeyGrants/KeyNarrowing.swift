@@ -37,7 +37,7 @@ public struct KeyNarrowing: Sendable {
     /// Mints a key from `body` (`{"ttl": "15m", "grants": [...]}`) for `caller`, which authenticated with the key
     /// whose hash is `parentHash`.
     public func mint(_ body: JSONValue, caller: Caller, parentHash: String) async throws -> Minted {
-        guard case .agent(let agent, let scope) = caller, let standing = try await access.standing(of: caller) else {
+        guard case .agent(let agent, let scope, _) = caller, let standing = try await access.standing(of: caller) else {
             throw LatchkeyError(.forbidden, "only an agent mints narrowed keys, from its own key")
         }
         guard case .object(let object) = body else { throw LatchkeyError(.invalidRequest, "body: must be a JSON object") }
@@ -55,7 +55,7 @@ public struct KeyNarrowing: Sendable {
         let ttl = try GrantReader.duration(rawTTL, field: "ttl", longest: Self.longestTTL)
         var expiresAt = Date(timeIntervalSince1970: (now.timeIntervalSince1970 + ttl).rounded(.down))
         if let scope { expiresAt = min(expiresAt, scope.expiresAt) }
-        var grants = try GrantReader(now: now, catalog: catalog).grantsWithoutApproval(object["grants"])
+        var grants = try GrantReader(now: now, catalog: catalog).grants(object["grants"])
         guard !grants.isEmpty else { throw LatchkeyError(.invalidRequest, "grants: at least one", field: "grants") }
         let catalog = self.catalog
         for index in grants.indices {

@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyAPI
+import LatchkeyApprovals
 import LatchkeyConnect
 import LatchkeyManifest
 import LatchkeyModel
@@ -15,13 +16,19 @@ public struct MCPToolServer: Sendable {
     let connections: ConnectionService
     let connectFlow: ConnectFlow
     let store: any ConnectionStore
+    /// Follows the calls that wait for approval.
+    let approvals: ApprovalDesk
 
-    public init(tools: ToolRunner, catalog: ProviderCatalog, connections: ConnectionService, connectFlow: ConnectFlow, store: any ConnectionStore) {
+    public init(
+        tools: ToolRunner, catalog: ProviderCatalog, connections: ConnectionService, connectFlow: ConnectFlow, store: any ConnectionStore,
+        approvals: ApprovalDesk
+    ) {
         self.tools = tools
         self.catalog = catalog
         self.connections = connections
         self.connectFlow = connectFlow
         self.store = store
+        self.approvals = approvals
     }
 
     static let managementTools: [Tool] = [
@@ -50,6 +57,17 @@ public struct MCPToolServer: Sendable {
             name: "latchkey_connections", description: "List the connections this agent can use, with their state and account.",
             inputSchema: .object(["type": "object", "properties": .object([:])]),
             annotations: .init(readOnlyHint: true)),
+        Tool(
+            name: "latchkey_approval",
+            description: "Follow a call that waits for a person's approval: its state, and once approved, the call's result.",
+            inputSchema: .object([
+                "type": "object", "required": .array(["id"]),
+                "properties": .object([
+                    "id": .object(["type": "string", "description": "The approval id (apr_...) a tool call answered with."]),
+                    "wait": .object(["type": "integer", "minimum": 0, "maximum": 30, "description": "Seconds to wait for a decision."]),
+                ]),
+            ]),
+            annotations: .init(readOnlyHint: true)),
     ]
 
     /// A configured SDK server for one session of `caller` (an agent, maybe held to a narrowed key).
@@ -72,7 +90,9 @@ public struct MCPToolServer: Sendable {
         let available = try await tools.available(to: caller)
         return available.map { t in
             Tool(
-                name: "\(t.provider)_\(t.tool)", description: t.description, inputSchema: t.input.mcpValue,
+                name: "\(t.provider)_\(t.tool)",
+                description: t.approval == nil ? t.description : t.description + " Each call waits for a person's approval.",
+                inputSchema: t.input.mcpValue,
                 annotations: .init(readOnlyHint: t.access == "read", destructiveHint: t.access == "write" ? true : nil))
         } + Self.managementTools
     }
@@ -80,7 +100,7 @@ public struct MCPToolServer: Sendable {
     /// Runs a tool; every failure is an MCP tool error with a readable message, never a protocol error.
     func call(_ name: String, arguments: JSONValue, caller: Caller) async -> CallTool.Result {
         do {
-            guard case .agent(let agent, let scope) = caller else { throw LatchkeyError(.forbidden, "/mcp serves agents") }
+            guard case .agent(let agent, let scope, _) = caller else { throw LatchkeyError(.forbidden, "/mcp serves agents") }
             let result: JSONValue
             switch name {
             case "latchkey_list_providers":
@@ -106,6 +126,21 @@ public struct MCPToolServer: Sendable {
                     "url": .string(link.url), "expires_at": .string(ISO8601DateFormatter().string(from: link.expiresAt)),
                     "instructions": .string("Send this link to the person whose \(manifest.name) account should be connected."),
                 ])
+            case "latchkey_approval":
+                let wait = arguments.objectValue?["wait"]?.numberValue.map { max(0, min(30, Int($0))) } ?? 0
+                switch try await approvals.poll(try string(arguments, "id"), caller: caller, wait: .seconds(wait)) {
+                case .waiting(let view):
+                    let text = "\(view.id) is \(view.state): \(view.summary) still waits for a person at \(view.url). Ask again later."
+                    return CallTool.Result(
+                        content: [.text(text: text, annotations: nil, _meta: nil)],
+                        structuredContent: Optional<MCP.Value>.some(try JSONValue.encoding(view).mcpValue), isError: false)
+                case .done(_, let answer):
+                    let status = answer.objectValue?["status"]?.numberValue ?? 0
+                    let shown = answer.objectValue?["result"] ?? answer.objectValue?["body"] ?? answer
+                    return CallTool.Result(
+                        content: [.text(text: shown.text, annotations: nil, _meta: nil)],
+                        structuredContent: Optional<MCP.Value>.some(answer.mcpValue), isError: !(200..<300).contains(Int(status)))
+                }
             case "latchkey_connections":
                 // The same shape as `GET /v1/connections` answers.
                 let list = try await store.connections(owners: agent.inheritanceChain, provider: nil).filter { $0.state != .revoked }
@@ -120,12 +155,30 @@ public struct MCPToolServer: Sendable {
             }
             return CallTool.Result(content: [.text(text: result.text, annotations: nil, _meta: nil)], structuredContent: nil, isError: false)
         } catch let error as LatchkeyError {
+            if let approval = error.approval { return Self.waitsForApproval(approval, error) }
             var text = "\(error.code.rawValue): \(error.message)"
             if let url = error.connectURL ?? error.consentURL { text += " \(url)" }
             return CallTool.Result(content: [.text(text: text, annotations: nil, _meta: nil)], isError: true)
         } catch {
             return CallTool.Result(content: [.text(text: "internal_error: the tool failed", annotations: nil, _meta: nil)], isError: true)
         }
+    }
+
+    /// A call held for approval, in words an agent can relay, with the approval as structured content. It is not an
+    /// error: the call will run once a person approves it.
+    static func waitsForApproval(_ approval: ApprovalTicket, _ error: LatchkeyError) -> CallTool.Result {
+        let expires = ISO8601DateFormatter().string(from: approval.expiresAt)
+        let text = """
+            approval_required: this call waits for a person's approval (\(approval.id)). Ask them to approve it at \(approval.url) \
+            before \(expires). Then call latchkey_approval with {"id": "\(approval.id)"} to get the result.
+            """
+        let structured = JSONValue.object([
+            "approval": .object(["id": .string(approval.id), "url": .string(approval.url), "expires_at": .string(expires)]),
+            "error": .object(["code": .string(error.code.rawValue), "message": .string(error.message)]),
+        ])
+        return CallTool.Result(
+            content: [.text(text: text, annotations: nil, _meta: nil)], structuredContent: Optional<MCP.Value>.some(structured.mcpValue),
+            isError: false)
     }
 
     func string(_ arguments: JSONValue, _ field: String) throws(LatchkeyError) -> String {

@@ -15,7 +15,7 @@ extension ManifestReader {
         }
         var tools: [ToolSpec] = []
         for element in list {
-            element.rejectUnknownKeys(["name", "description", "access", "request", "input"])
+            element.rejectUnknownKeys(["name", "description", "access", "approval", "request", "input"])
             guard let name = element.requiredString("name") else { continue }
             if !ToolSpec.isValidName(name) {
                 element.child("name")?.report("'\(name)' must match [a-z][a-z0-9_]{0,62}")
@@ -27,6 +27,7 @@ extension ManifestReader {
             }
             let description = element.requiredString("description")
             let access = readEnum(element, "access", ToolSpec.Access.self, required: true)
+            let approval = readEnum(element, "approval", ToolSpec.Approval.self) ?? .none
             let input = element.child("input")
             let properties = readInputSchema(input)
             guard let request = element.child("request") else {
@@ -61,7 +62,7 @@ extension ManifestReader {
             guard let description, let access, let method, let path, let input, properties != nil else { continue }
             tools.append(ToolSpec(
                 name: name, description: description, access: access, method: method, path: path, query: query,
-                body: body, bodyFormat: bodyFormat, headers: headers, input: input.json()))
+                body: body, bodyFormat: bodyFormat, headers: headers, input: input.json(), approval: approval))
         }
         return tools
     }

@@ -241,6 +241,11 @@ public enum Pricing: Sendable, Equatable {
 /// A tool: one provider API call with typed arguments.
 public struct ToolSpec: Sendable, Equatable {
     public enum Access: String, Sendable, Equatable, CaseIterable { case read, write }
+    /// Whether an agent's call of the tool runs at once, or waits for a person to approve that one call.
+    public enum Approval: String, Sendable, Equatable, CaseIterable {
+        case none
+        case eachCall = "each_call"
+    }
     public var name: String
     public var description: String
     public var access: Access
@@ -252,9 +257,12 @@ public struct ToolSpec: Sendable, Equatable {
     public var headers: [String: String]
     /// The JSON Schema of the arguments (an object schema).
     public var input: JSONValue
+    /// `each_call` when every agent's call waits for approval, whatever its grants say.
+    public var approval: Approval
     public init(
         name: String, description: String, access: Access, method: String, path: String,
-        query: [String: String], body: JSONValue?, bodyFormat: BodyFormat, headers: [String: String], input: JSONValue
+        query: [String: String], body: JSONValue?, bodyFormat: BodyFormat, headers: [String: String], input: JSONValue,
+        approval: Approval = .none
     ) {
         self.name = name
         self.description = description
@@ -266,5 +274,6 @@ public struct ToolSpec: Sendable, Equatable {
         self.bodyFormat = bodyFormat
         self.headers = headers
         self.input = input
+        self.approval = approval
     }
 }

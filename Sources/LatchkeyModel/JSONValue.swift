@@ -100,6 +100,7 @@ public enum JSONValue: Sendable, Equatable, Hashable, Codable {
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
     public var objectValue: [String: JSONValue]? { if case .object(let o) = self { o } else { nil } }
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+    public var numberValue: Double? { if case .number(let n) = self { n } else { nil } }
 
     /// A scalar rendered as text: strings as is, numbers without a trailing `.0`, booleans as words.
     public var scalarText: String? {

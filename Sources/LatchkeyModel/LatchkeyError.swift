@@ -51,6 +51,12 @@ public struct LatchkeyError: Error, Sendable, Equatable, CustomStringConvertible
         public static let notGranted = Code(rawValue: "not_granted")
         /// A narrowed key asked for more than the key it is minted from may do, or past the deepest narrowing.
         public static let exceedsParent = Code(rawValue: "exceeds_parent")
+        /// A call under a grant (or tool) that needs a person's approval of each call: it waits, as the approval says.
+        public static let approvalRequired = Code(rawValue: "approval_required")
+        /// The approval of the call was declined: the call never ran.
+        public static let approvalDeclined = Code(rawValue: "approval_declined")
+        /// Nobody decided in time, or the answer of the call is no longer kept.
+        public static let approvalExpired = Code(rawValue: "approval_expired")
         public static let payloadTooLarge = Code(rawValue: "payload_too_large")
         public static let rateLimited = Code(rawValue: "rate_limited")
         public static let internalError = Code(rawValue: "internal_error")
@@ -70,6 +76,8 @@ public struct LatchkeyError: Error, Sendable, Equatable, CustomStringConvertible
     public var connectURLExpiresAt: Date?
     /// For `consent_required`: the page where the person can grant this agent use of the connection.
     public var consentURL: String?
+    /// For `approval_required`: the approval the call waits for.
+    public var approval: ApprovalTicket?
 
     public init(_ code: Code, _ message: String, field: String? = nil, oauthError: String? = nil) {
         self.code = code

@@ -26,6 +26,8 @@ public struct ProxyService: Sendable {
     let reconnectLinks: any ReconnectLinkSource
     /// Holds agents to their grants under their org's policy.
     let access: AccessGuard
+    /// Holds calls that wait for a person's approval.
+    let approvals: any ApprovalFiling
     let clock: any LatchkeyClock
     /// The largest request body forwarded and response body returned.
     public static let maxBodyBytes = 10 * 1024 * 1024
@@ -33,7 +35,7 @@ public struct ProxyService: Sendable {
     public init(
         store: any ConnectionStore & CreditStore, broker: TokenBroker, transport: any HTTPTransport, rateLimits: RateLimitGate,
         stats: ProxyStats, metrics: LatchkeyMetrics, reconnectLinks: any ReconnectLinkSource, access: AccessGuard,
-        clock: any LatchkeyClock
+        approvals: any ApprovalFiling, clock: any LatchkeyClock
     ) {
         self.store = store
         self.broker = broker
@@ -43,6 +45,7 @@ public struct ProxyService: Sendable {
         self.metrics = metrics
         self.reconnectLinks = reconnectLinks
         self.access = access
+        self.approvals = approvals
         self.clock = clock
     }
 
@@ -65,9 +68,12 @@ public struct ProxyService: Sendable {
         public var retries: RetryPolicy
         /// The path was built from a tool template, its arguments percent-encoded by Latchkey.
         public var fromTool = false
+        /// A person approved this very call: a grant that asks for approval of each call lets it run.
+        public var approved = false
 
         public init(
-            method: String, path: String, query: String?, headers: [OutboundHeader], body: Body, retries: RetryPolicy, fromTool: Bool = false
+            method: String, path: String, query: String?, headers: [OutboundHeader], body: Body, retries: RetryPolicy, fromTool: Bool = false,
+            approved: Bool = false
         ) {
             self.method = method
             self.path = path
@@ -76,6 +82,7 @@ public struct ProxyService: Sendable {
             self.body = body
             self.retries = retries
             self.fromTool = fromTool
+            self.approved = approved
         }
     }
 
@@ -98,7 +105,8 @@ public struct ProxyService: Sendable {
         do {
             response = try await streamUsable(call, manifest: manifest, stored: stored, caller: caller)
         } catch var error as LatchkeyError {
-            stats.record(manifest.id, at: clock.now, failed: true)
+            // A call held for approval has not failed.
+            if error.code != .approvalRequired { stats.record(manifest.id, at: clock.now, failed: true) }
             guard error.code == .reauthRequired else { throw error }
             if let link = await reconnectLinks.reconnectLink(for: stored.connection, caller: caller) {
                 error.connectURL = link.url
@@ -130,10 +138,13 @@ public struct ProxyService: Sendable {
         }
         let url = try ProxyTarget.url(base: base, path: call.path, query: call.query, encodedByLatchkey: call.fromTool)
         // A tool's own grant was checked by the tool runner; a direct call answers to the proxy rules, on the path the
-        // guard above accepted, before anything is drawn or sent.
+        // guard above accepted, before anything is drawn or sent. One that needs approval is held, not sent.
         if !call.fromTool {
             let request = AccessRequest(provider: manifest.id, kind: .proxy(method: call.method, path: call.path), connection: connection.id)
-            try await access.check(request, writes: false, caller: caller)
+            if try await access.check(request, writes: false, caller: caller) == .eachCall, !call.approved {
+                let ticket = try await approvals.file(try PendingCall(call), summary: request.summary, connection: connection, caller: caller)
+                throw LatchkeyError.approvalRequired(request.summary, ticket)
+            }
         }
 
         try await rateLimits.admit(connection.id, clock: clock)

@@ -31,6 +31,7 @@ public enum LatchkeyApplication {
             web: web, store: c.store, catalog: c.catalog, connections: c.connections, connectFlow: c.connectFlow, consents: c.consents
         ).register(on: router)
         PersonConsentRoutes(web: web, store: c.store, catalog: c.catalog, consents: c.consents, audit: c.audit).register(on: router)
+        PersonApprovalRoutes(web: web, desk: c.approvals).register(on: router)
         registerDashboard(on: router, c)
         let admin = router.group("/v1/admin").add(middleware: callerAuthentication(c, adminOnly: true)).group(context: AdminContext.self)
         let bodyLimit = c.settings.maxJSONBodyBytes
@@ -47,11 +48,14 @@ public enum LatchkeyApplication {
             integrity: IntegrityCheck(store: c.store, vault: c.vault, audit: c.audit, clock: c.clock)
         ).register(on: admin)
         WebhookRoutes(store: c.store, clock: c.clock, audit: c.audit, settings: c.settings, webhookDirectory: c.webhookDirectory).register(on: admin)
+        let approvals = ApprovalRoutes(desk: c.approvals, bodyLimit: bodyLimit)
+        approvals.register(admin: admin)
         let api = router.group("/v1").add(middleware: callerAuthentication(c, adminOnly: false)).group(context: CallerContext.self)
         AgentRoutes(store: c.store, settings: c.settings, catalog: c.catalog, connections: c.connections, connectFlow: c.connectFlow).register(on: api)
         ProxyRoutes(catalog: c.catalog, logger: c.logger, resolver: c.resolver, proxy: c.proxy).register(on: api)
         ToolRoutes(settings: c.settings, tools: c.tools).register(on: api)
         AgentKeyRoutes(narrowing: c.keyNarrowing, clock: c.clock, bodyLimit: c.settings.maxJSONBodyBytes).register(on: api)
+        approvals.register(agents: api)
         let mcp = router.group("/mcp").add(middleware: callerAuthentication(c, adminOnly: false)).group(context: AgentContext.self)
         MCPRoutes(sessions: c.mcpSessions).register(on: mcp)
         return router
@@ -83,10 +87,12 @@ extension LatchkeyApplication {
         let signedIn = router.group("/admin").add(middleware: DashboardAuthentication(sessions: sessions, clock: c.clock))
             .group(context: DashboardContext.self)
         SignInRoutes(clock: c.clock, audit: c.audit, settings: c.settings, sessions: sessions, pages: pages).register(on: router, signedIn: signedIn)
-        IntegrationPages(
+        let integrations = IntegrationPages(
             store: c.store, clock: c.clock, catalog: c.catalog, proxyStats: c.proxyStats, access: c.access, sessions: sessions, pages: pages)
-            .register(on: signedIn)
+        integrations.register(on: signedIn)
         let form = DashboardFormAction(catalog: c.catalog, sessions: sessions, pages: pages, logger: c.logger)
+        ApprovalPages(desk: c.approvals, form: form, integrations: integrations).register(on: signedIn)
+        AgentPages(store: c.store, grants: c.grants, desk: c.approvals, integrations: integrations).register(on: signedIn)
         DashboardConnectionActions(form: form, connections: c.connections, connectFlow: c.connectFlow, forcedRefresh: c.forcedRefresh)
             .register(on: signedIn)
         DashboardAppActions(form: form, store: c.store, clock: c.clock, audit: c.audit, apps: c.apps, grants: c.grants).register(on: signedIn)

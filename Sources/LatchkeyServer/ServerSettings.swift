@@ -15,6 +15,8 @@ public struct ServerSettings: Sendable {
     public var authorizationStateTTL: TimeInterval = 10 * 60
     /// How long an admin's sign-in link for a person works (single use).
     public var signInLinkTTL: TimeInterval = 15 * 60
+    /// How long a call that needs a person's approval waits for a decision (30 minutes by default).
+    public var approvalWindow: TimeInterval = 30 * 60
     /// The largest JSON request body the API reads.
     public var maxJSONBodyBytes = 1 << 20
     /// Whether this process refreshes tokens ahead of time (on by default). With it off, tokens are refreshed on

@@ -17,6 +17,12 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     public static let agentKeyNarrowed = AuditAction(rawValue: "agent.key_narrowed")
     public static let agentKeysRevoked = AuditAction(rawValue: "agent.keys_revoked")
 
+    public static let approvalApproved = AuditAction(rawValue: "approval.approved")
+    public static let approvalDeclined = AuditAction(rawValue: "approval.declined")
+    public static let approvalFailed = AuditAction(rawValue: "approval.failed")
+    public static let approvalRan = AuditAction(rawValue: "approval.ran")
+    public static let approvalRequested = AuditAction(rawValue: "approval.requested")
+
     public static let appRegistered = AuditAction(rawValue: "app.registered")
     public static let appSecretRotated = AuditAction(rawValue: "app.secret_rotated")
 

@@ -62,6 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
             adminKeyHash: SecretHash.sha256Hex(adminKey))
         serverSettings.connectSessionTTL = settings.connectSessionTTL
         serverSettings.signInLinkTTL = settings.signInLinkTTL
+        serverSettings.approvalWindow = settings.approvalWindow
         serverSettings.authorizationStateTTL = settings.authorizationStateTTL
         serverSettings.refreshLeaseTTL = settings.refreshLease
         serverSettings.backgroundRefresh = settings.backgroundRefresh

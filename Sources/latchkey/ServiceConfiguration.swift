@@ -23,6 +23,8 @@ import Yams
 /// - `authorization_state_ttl_seconds` [`LATCHKEY_AUTHORIZATION_STATE_TTL_SECONDS`], default 600
 /// - `sign_in_link_ttl_seconds` [`LATCHKEY_SIGN_IN_LINK_TTL_SECONDS`], default 900: how long an admin's sign-in link for
 ///   a person works
+/// - `approval_window_seconds` [`LATCHKEY_APPROVAL_WINDOW_SECONDS`], default 1800: how long a call that needs a
+///   person's approval waits for a decision before it expires
 /// - `provider_timeout_seconds` [`LATCHKEY_PROVIDER_TIMEOUT_SECONDS`], default 15: total time for token and identity calls
 /// - `background_refresh` [`LATCHKEY_BACKGROUND_REFRESH`, `on` or `off`], default on: refresh tokens ahead of time
 /// - `refresh_lease_seconds` [`LATCHKEY_REFRESH_LEASE_SECONDS`], default 30: how long one process may hold a
@@ -54,6 +56,7 @@ struct ServiceConfiguration {
     var connectSessionTTL: TimeInterval = 15 * 60
     var authorizationStateTTL: TimeInterval = 10 * 60
     var signInLinkTTL: TimeInterval = 15 * 60
+    var approvalWindow: TimeInterval = 30 * 60
     var providerTimeout: TimeInterval = 15
     var refreshLease: TimeInterval = 30
     var backgroundRefresh = true
@@ -93,6 +96,7 @@ struct ServiceConfiguration {
         var background_refresh: Bool?
         var replica_heartbeat_seconds: Double?
         var proxy_stats_flush_seconds: Double?
+        var approval_window_seconds: Double?
     }
 
     /// Reads the file (when it exists) and applies environment overrides.
@@ -128,6 +132,7 @@ struct ServiceConfiguration {
             if let v = file.background_refresh { config.backgroundRefresh = v }
             if let v = file.replica_heartbeat_seconds { config.replicaHeartbeat = v }
             if let v = file.proxy_stats_flush_seconds { config.proxyStatsFlush = v }
+            if let v = file.approval_window_seconds { config.approvalWindow = v }
         } else if path != nil || environment["LATCHKEY_CONFIG"] != nil {
             throw ValidationError("\(filePath): the configuration file does not exist")
         }
@@ -161,6 +166,7 @@ struct ServiceConfiguration {
         if let v = try seconds("LATCHKEY_REFRESH_LEASE_SECONDS") { config.refreshLease = v }
         if let v = try seconds("LATCHKEY_REPLICA_HEARTBEAT_SECONDS") { config.replicaHeartbeat = v }
         if let v = try seconds("LATCHKEY_PROXY_STATS_FLUSH_SECONDS") { config.proxyStatsFlush = v }
+        if let v = try seconds("LATCHKEY_APPROVAL_WINDOW_SECONDS") { config.approvalWindow = v }
         if let v = env("LATCHKEY_BACKGROUND_REFRESH") {
             switch v.lowercased() {
             case "on", "true", "1": config.backgroundRefresh = true

@@ -359,10 +359,10 @@ def world(workdir):
 
 @pytest.fixture(scope="session")
 def short_lived_world(workdir):
-    """A Latchkey whose connect links, states and people's sign-in links expire after 2 seconds."""
+    """A Latchkey whose connect links, states, people's sign-in links and approvals expire after 2 seconds."""
     lk, peer = start_world(workdir, "short", env={
         "LATCHKEY_CONNECT_SESSION_TTL_SECONDS": "2", "LATCHKEY_AUTHORIZATION_STATE_TTL_SECONDS": "2",
-        "LATCHKEY_SIGN_IN_LINK_TTL_SECONDS": "2"})
+        "LATCHKEY_SIGN_IN_LINK_TTL_SECONDS": "2", "LATCHKEY_APPROVAL_WINDOW_SECONDS": "2"})
     yield World(lk, peer)
     lk.stop()
     peer.stop()

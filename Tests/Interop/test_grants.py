@@ -56,8 +56,9 @@ def test_the_authorization_matrix_over_grants_and_policies(world):
     shown = put_grants(lk, f"agents/{org}/team/proj/agent", {"grants": [
         {"provider": P, "methods": ["POST"], "paths": ["/echo/only/**"], "connection": alice},
         {"provider": P, "methods": ["GET"], "paths": ["/echo/soon/x"], "ttl": "2s"},
+        {"provider": P, "methods": ["PUT"], "paths": ["/echo/ask/*"], "approval": "each_call"},
     ]})
-    assert [g["expired"] for g in shown["grants"]] == [False, False] and shown["owner"] == f"agent:{org}/team/proj/agent"
+    assert [g["expired"] for g in shown["grants"]] == [False, False, False] and shown["owner"] == f"agent:{org}/team/proj/agent"
     soon = api_instant(shown["grants"][1]["expires_at"])
 
     def proxy(k, method, path, connection=None):
@@ -84,6 +85,9 @@ def test_the_authorization_matrix_over_grants_and_policies(world):
         ("a live grant before expiry", lambda: proxy(key, "GET", "echo/soon/x", alice), 200, None, "GET /api/echo/soon/x"),
         ("another team's agent", lambda: proxy(other, "GET", "echo/acme/x"), 403, "not_granted", None),
         ("another team's agent, read tool", lambda: tool(other, "list_items"), 403, "not_granted", None),
+        ("a rule that asks approval: held", lambda: proxy(key, "PUT", "echo/ask/x", alice), 202, "approval_required", None),
+        ("a rule that asks approval, another path", lambda: proxy(key, "PUT", "echo/ask/x/y", alice), 403, "not_granted", None),
+        ("a rule that asks approval, another agent", lambda: proxy(other, "PUT", "echo/ask/x"), 403, "not_granted", None),
     ]
     for what, call, status, code, reached in cells:
         before = len(peer.api_log())
@@ -107,7 +111,7 @@ def test_the_authorization_matrix_over_grants_and_policies(world):
     assert r.status_code == 403 and r.json()["error"]["code"] == "not_granted"
     assert upstream_paths(peer, before) == []
     shown = lk.admin("GET", f"/v1/admin/agents/{org}/team/proj/agent/grants").json()
-    assert [g["expired"] for g in shown["grants"]] == [False, True]
+    assert [g["expired"] for g in shown["grants"]] == [False, True, False]
 
     # Under the open policy, read tools and the proxy need no grant; write tools still do.
     set_policy(lk, org, "open", "open")
@@ -129,7 +133,7 @@ def test_grant_routes_refuse_bad_input_and_keep_what_was_stored(world):
         ({"grants": [{"provider": P, "methods": ["BREW"], "paths": ["/x"]}]}, 400, "grants[0].methods[0]"),
         ({"grants": [{"provider": "nope", "tools": ["x"]}]}, 404, "grants[0].provider"),
         ({"grants": [{"provider": P, "tools": ["list_items"], "ttl": "2y"}]}, 400, "grants[0].ttl"),
-        ({"grants": [{"provider": P, "tools": ["list_items"], "approval": "each_call"}]}, 400, "grants[0].approval"),
+        ({"grants": [{"provider": P, "tools": ["list_items"], "approval": "always"}]}, 400, "grants[0].approval"),
         ({"grants": [{"provider": P, "tools": ["list_items"], "colour": "red"}]}, 400, "grants[0].colour"),
         ({"tools": ["nope.tool"]}, 404, "tool"),
         ({}, 400, "grants"),

@@ -122,6 +122,36 @@ def test_revoking_an_agents_keys_on_replica_3_kills_its_narrowed_key_on_replica_
     assert first.call("GET", "/v1/proxy/authlib-basic/items", key).status_code == 401
 
 
+def test_twenty_concurrent_approvals_and_polls_across_two_replicas_run_the_call_once(replicas):
+    from test_approvals import approving_org, ask, upstream
+
+    world, first, second, _third = replicas
+    _org, key, _conn = approving_org(world)
+    peer = world.peer
+    before = len(peer.api_log())
+    approval = ask(first, key, "replicated-item").json()["approval"]
+
+    def approve(i):
+        lk = (first, second)[i % 2]
+        return lk.admin("POST", f"/v1/admin/approvals/{approval['id']}", json={"decision": "approve"}).status_code
+
+    def poll(i):
+        lk = (second, first)[i % 2]
+        return lk.call("GET", f"/v1/approvals/{approval['id']}", key, params={"wait": "10"}).status_code
+
+    with ThreadPoolExecutor(40) as pool:
+        polls = [pool.submit(poll, i) for i in range(20)]
+        approvals = list(pool.map(approve, range(20)))
+        polled = [p.result() for p in polls]
+    assert sorted(approvals) == [200] + [409] * 19, approvals
+    assert upstream(peer, before) == ["POST /api/items"]
+    assert set(polled) <= {200, 202}, polled
+    for lk in (first, second):
+        got = lk.call("GET", f"/v1/approvals/{approval['id']}", key)
+        assert got.status_code == 200 and got.json()["result"]["body"]["name"] == "replicated-item", got.text
+    assert upstream(peer, before) == ["POST /api/items"]
+
+
 def test_a_consent_withdrawn_on_replica_1_is_enforced_on_replica_2_within_a_second(replicas):
     """README: a withdrawal takes effect at once where it was made, and within one second (the resolution cache) on
     the other replicas. The person's session, made on replica 2, works on replica 1 too (it lives in the database)."""

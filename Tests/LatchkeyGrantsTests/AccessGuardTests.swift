@@ -101,8 +101,51 @@ import Testing
     @Test func theAdminAndPeopleAreNotHeldToGrants() async throws {
         let w = try await GrantsWorld()
         try await w.directory.setPolicy(OrgAccessPolicy(readTools: .granted, proxy: .granted), org: w.org, actor: .admin)
-        try await w.access.check(proxy("DELETE", "x", on: c1), writes: false, caller: .admin)
-        try await w.access.check(tool("create_issue", on: c1), writes: true, caller: .person(try OwnerRef(parsing: "user:acme/alice")))
+        #expect(try await w.access.check(proxy("DELETE", "x", on: c1), writes: false, caller: .admin) == .none)
+        #expect(try await w.access.check(tool("create_issue", on: c1), writes: true, caller: .person(try OwnerRef(parsing: "user:acme/alice"))) == .none)
         await #expect(throws: LatchkeyError.self) { try await w.access.check(proxy("DELETE", "x", on: c1), writes: false, caller: .agent(w.scout)) }
+    }
+
+    @Test func aCallWaitsForApprovalWhenTheOnlyGrantThatCoversItAsksForIt() async throws {
+        let w = try await GrantsWorld()
+        try await w.directory.setPolicy(OrgAccessPolicy(readTools: .open, proxy: .granted), org: w.org, actor: .admin)
+        try await w.directory.replace(
+            w.scout, with: try w.grants(#"""
+                {"grants":[{"provider":"gh","methods":["POST"],"paths":["/repos/**"],"approval":"each_call"},
+                           {"provider":"gh","methods":["GET"],"paths":["/repos/**"]}]}
+                """#), actor: .admin)
+        let agent = Caller.agent(w.scout)
+        #expect(try await w.access.check(proxy("POST", "repos/acme/x/issues", on: c1), writes: false, caller: agent) == .eachCall)
+        #expect(try await w.access.check(proxy("GET", "repos/acme/x", on: c1), writes: false, caller: agent) == .none)
+        await #expect(throws: LatchkeyError.self) { try await w.access.check(proxy("DELETE", "repos/acme/x", on: c1), writes: false, caller: agent) }
+        // A grant without the condition that covers the call too lets it run at once.
+        try await w.directory.replace(
+            w.project, with: try w.grants(#"{"grants":[{"provider":"gh","methods":["POST"],"paths":["/repos/acme/*/issues"]}]}"#), actor: .admin)
+        #expect(try await w.access.check(proxy("POST", "repos/acme/x/issues", on: c1), writes: false, caller: agent) == .none)
+        #expect(try await w.access.check(proxy("POST", "repos/acme/x/pulls", on: c1), writes: false, caller: agent) == .eachCall)
+    }
+
+    @Test func anApprovalGrantHoldsItsCallsEvenUnderAnOpenPolicyUnlessAnotherGrantLetsThemRunAtOnce() async throws {
+        let w = try await GrantsWorld()
+        let agent = Caller.agent(w.scout)
+        try await w.directory.replace(
+            w.scout, with: try w.grants(#"{"grants":[{"provider":"gh","methods":["POST"],"paths":["/repos/**"],"approval":"each_call"}]}"#),
+            actor: .admin)
+        #expect(try await w.access.check(proxy("POST", "repos/acme/x", on: c1), writes: false, caller: agent) == .eachCall)
+        // What no grant names stays open.
+        #expect(try await w.access.check(proxy("DELETE", "repos/acme/x", on: c1), writes: false, caller: agent) == .none)
+        try await w.directory.replace(
+            w.team, with: try w.grants(#"{"grants":[{"provider":"gh","methods":["POST"],"paths":["/repos/acme/*"]}]}"#), actor: .admin)
+        #expect(try await w.access.check(proxy("POST", "repos/acme/x", on: c1), writes: false, caller: agent) == .none)
+    }
+
+    @Test func aNarrowedKeyThatAsksApprovalMakesTheCallWaitUnderAnOpenOrg() async throws {
+        let w = try await GrantsWorld()
+        let held = StoredGrant(provider: "gh", methods: ["POST"], paths: ["/repos/**"], approval: "each_call")
+        let scope = KeyScope(keyHash: "k", depth: 1, grants: [held], expiresAt: w.clock.now.addingTimeInterval(600))
+        let narrowed = Caller.agent(w.scout, scope: scope)
+        #expect(try await w.access.check(proxy("POST", "repos/acme/x", on: c1), writes: false, caller: narrowed) == .eachCall)
+        #expect(try await w.access.check(proxy("POST", "repos/acme/x", on: c1), writes: false, caller: .agent(w.scout)) == .none)
+        await #expect(throws: LatchkeyError.self) { try await w.access.check(proxy("GET", "repos/acme/x", on: c1), writes: false, caller: narrowed) }
     }
 }

@@ -24,7 +24,7 @@ import Testing
             (#"{"tools":[],"grants":[]}"#, .invalidRequest, "tools"),
             (#"{}"#, .invalidRequest, "grants"),
             (#"{"grants":[],"extra":1}"#, .invalidRequest, "extra"),
-            (#"{"grants":[{"provider":"gh","tools":["create_issue"],"approval":"each_call"}]}"#, .invalidRequest, "grants[0].approval"),
+            (#"{"grants":[{"provider":"gh","tools":["create_issue"],"approval":"later"}]}"#, .invalidRequest, "grants[0].approval"),
             (#"{"grants":[{"provider":"gh","methods":["GET"],"paths":["repos"]}]}"#, .invalidRequest, "grants[0].paths[0]"),
         ]
         for (body, code, field) in cases {

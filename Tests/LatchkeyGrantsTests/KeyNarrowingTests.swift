@@ -110,7 +110,7 @@ import Testing
             (#"{"ttl":"5m","grants":[]}"#, "grants"),
             (#"{"ttl":"5m"}"#, "grants"),
             (#"{"ttl":"5m","grants":[{"provider":"gh","tools":["list_issues"]}],"depth":9}"#, "depth"),
-            (#"{"ttl":"5m","grants":[{"provider":"gh","tools":["list_issues"],"approval":"each_call"}]}"#, "grants[0].approval"),
+            (#"{"ttl":"5m","grants":[{"provider":"gh","tools":["list_issues"],"approval":"sometimes"}]}"#, "grants[0].approval"),
         ]
         for (json, field) in cases {
             let error = await GrantsWorld.refusal { _ = try await n.mint(body(json), caller: .agent(w.scout), parentHash: parentHash) }

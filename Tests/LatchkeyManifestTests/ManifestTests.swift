@@ -155,3 +155,34 @@ struct ProxySettingsTests {
         #expect(errors.diagnostics.contains { $0.field == "proxy.retry_non_idempotent" })
     }
 }
+
+@Suite("Tool approval")
+struct ToolApprovalTests {
+    static func manifest(_ approval: String) -> Result<ProviderManifest, ManifestErrors> {
+        ManifestParser.parse(
+            yaml: """
+                id: example
+                name: Example
+                docs: https://example.com/docs
+                auth: {mode: none}
+                proxy: {base_url: https://api.example.com}
+                tools:
+                  - {name: a, description: A., access: read, request: {method: GET, path: /a}, input: {type: object}}
+                  - {name: b, description: B., access: write, \(approval)request: {method: POST, path: /b}, input: {type: object}}
+                """,
+            file: "example.yaml", expectedID: "example")
+    }
+
+    @Test func aToolRunsAtOnceUnlessItsManifestAsksApprovalOfEachCall() throws {
+        #expect(try Self.manifest("").get().tools.map(\.approval) == [.none, .none])
+        #expect(try Self.manifest("approval: each_call, ").get().tools.map(\.approval) == [.none, .eachCall])
+    }
+
+    @Test func anUnknownApprovalIsReportedWithItsField() {
+        guard case .failure(let errors) = Self.manifest("approval: sometimes, ") else {
+            Issue.record("an unknown approval was accepted")
+            return
+        }
+        #expect(errors.diagnostics.contains { $0.field == "tools[1].approval" })
+    }
+}

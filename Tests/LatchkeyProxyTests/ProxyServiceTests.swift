@@ -17,11 +17,11 @@ import Testing
         func reconnectLink(for connection: Connection, caller: Caller) async -> (url: String, expiresAt: Date)? { nil }
     }
 
-    func proxy(_ h: ConnectionHarness) -> ProxyService {
+    func proxy(_ h: ConnectionHarness, approvals: FiledApprovals = FiledApprovals()) -> ProxyService {
         ProxyService(
             store: h.store, broker: h.broker(), transport: h.provider, rateLimits: RateLimitGate(), stats: ProxyStats(store: h.store),
             metrics: LatchkeyMetrics(), reconnectLinks: NoLinks(),
-            access: AccessGuard(store: h.store, clock: h.clock), clock: h.clock)
+            access: AccessGuard(store: h.store, clock: h.clock), approvals: approvals, clock: h.clock)
     }
 
     func resolver(_ h: ConnectionHarness) -> ConnectionResolver {

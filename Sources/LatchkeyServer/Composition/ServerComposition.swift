@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyApprovals
 import LatchkeyConnect
 import LatchkeyConnections
 import LatchkeyCrypto
@@ -64,6 +65,8 @@ public struct ServerComposition: Sendable {
     let keyNarrowing: KeyNarrowing
     /// Holds agents to their grants under their org's policy.
     let access: AccessGuard
+    /// Decides calls held for approval, and runs each approved one once.
+    let approvals: ApprovalDesk
     let consents: Consents
     let personSignIn: PersonSignIn
     let mcpSessions: MCPSessions
@@ -121,10 +124,16 @@ public struct ServerComposition: Sendable {
             store: store, vault: vault, catalog: catalog, oauth: oauth, apps: apps, cache: connectionCache, webhooks: webhooks, metrics: metrics,
             clock: clock, settings: TokenBroker.Settings(holder: settings.instanceID, leaseTTL: settings.refreshLeaseTTL))
         let access = AccessGuard(store: store, clock: clock)
+        let filer = ApprovalFiler(
+            store: store, vault: vault, audit: audit, clock: clock, publicURL: settings.publicURL, decisionWindow: settings.approvalWindow)
         let proxy = ProxyService(
             store: store, broker: broker, transport: transport, rateLimits: RateLimitGate(), stats: proxyStats, metrics: metrics,
-            reconnectLinks: connectFlow, access: access, clock: clock)
-        let tools = ToolRunner(catalog: catalog, store: store, resolver: resolver, proxy: proxy, access: access)
+            reconnectLinks: connectFlow, access: access, approvals: filer, clock: clock)
+        let tools = ToolRunner(catalog: catalog, store: store, resolver: resolver, proxy: proxy, access: access, approvals: filer)
+        let approvals = ApprovalDesk(
+            store: store, vault: vault, audit: audit, clock: clock, catalog: catalog, resolver: resolver, proxy: proxy, tools: tools,
+            keys: agentKeys, identities: store, publicURL: settings.publicURL)
+        self.approvals = approvals
         self.broker = broker
         self.forcedRefresh = ForcedRefresh(catalog: catalog, broker: broker, audit: audit, clock: clock)
         self.proxy = proxy
@@ -136,7 +145,8 @@ public struct ServerComposition: Sendable {
         self.consents = Consents(store: store, clock: clock, audit: audit, connectionCache: connectionCache, consentGate: consentGate)
         self.personSignIn = PersonSignIn(store: store, clock: clock, audit: audit, settings: settings, vault: vault, oauth: oauth)
         self.mcpSessions = MCPSessions(
-            toolServer: MCPToolServer(tools: tools, catalog: catalog, connections: connections, connectFlow: connectFlow, store: store),
+            toolServer: MCPToolServer(
+                tools: tools, catalog: catalog, connections: connections, connectFlow: connectFlow, store: store, approvals: approvals),
             toolsChanged: toolsChanged, clock: clock, publicURL: settings.publicURL)
     }
 }

@@ -21,11 +21,14 @@ enum DashboardTemplates {
         </style>
         """
 
-    static let all: [String: String] = [
+    /// Every page template of the dashboard.
+    static let all = pages.merging(agentPages) { first, _ in first }
+
+    static let pages: [String: String] = [
         "layout": """
             <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
             <title>{{title}} · Latchkey admin</title>\(style)</head><body>
-            {{#signed_in}}<header><strong>Latchkey admin</strong><a href="/admin">Integrations</a><a href="/admin/audit">Audit log</a><span class="grow"></span>
+            {{#signed_in}}<header><strong>Latchkey admin</strong><a href="/admin">Integrations</a><a href="/admin/approvals">Approvals</a><a href="/admin/audit">Audit log</a><span class="grow"></span>
             <form method="post" action="/admin/logout"><input type="hidden" name="csrf" value="{{csrf}}"><button id="logout" type="submit">Sign out</button></form></header>{{/signed_in}}
             <main>{{#flash}}<div id="flash" class="flash{{#is_error}} error{{/is_error}}">{{message}}</div>{{/flash}}{{{body}}}</main></body></html>
             """,
@@ -55,7 +58,7 @@ enum DashboardTemplates {
             <p class="muted">Green: refreshes; red: failed refreshes; one pair of bars per hour.</p>
             <p id="proxy-health">Proxied calls: {{proxy}}</p>{{{proxy_chart}}}<p class="muted">Green: completed calls; red: errors (Latchkey's own, or a provider 5xx); per clock hour, over every replica.</p>
             <h2>Setup</h2><p id="setup">{{setup}}</p>{{#apps}}<p class="muted">App <code>{{client_id}}</code> at <code>{{owner}}</code>, updated {{updated_at}}</p>{{/apps}}
-            <h2>Linked agents</h2><ul id="linked-agents">{{#linked}}<li><code>{{.}}</code></li>{{/linked}}{{^linked}}<li>None.</li>{{/linked}}</ul>
+            <h2>Linked agents</h2><ul id="linked-agents">{{#linked}}<li><a href="/admin/agents/{{path}}"><code>{{ref}}</code></a></li>{{/linked}}{{^linked}}<li>None.</li>{{/linked}}</ul>
             <h2>Recent activity</h2>{{> events}}</div>{{/tab_dashboard}}
             {{#tab_tools}}<div class="card" id="tools"><table><tr><th>Tool</th><th>Access</th><th>Description</th><th>Input</th></tr>
             {{#tools}}<tr class="tool"><td><code>{{name}}</code></td><td>{{access}}</td><td>{{description}}</td><td>{{#fields}}<code>{{name}}</code>{{#type}} {{type}}{{/type}}{{#required}} (required){{/required}}<br>{{/fields}}{{^fields}}none{{/fields}}</td></tr>{{/tools}}

@@ -93,7 +93,7 @@ struct IntegrationPages {
             values["proxy_chart"] = HourlyChart(hours: proxy, id: "proxy-chart", label: "Proxied calls (green) and errors (red)").svg
             values["setup"] = DashboardViews.setup(m, apps: apps)
             values["apps"] = apps.map { app -> [String: Any] in ["owner": app.owner.description, "client_id": app.clientID, "updated_at": DashboardViews.time(app.updatedAt)] }
-            values["linked"] = try await linkedAgents(m.id, connections)
+            values["linked"] = try await linkedAgents(m.id, connections).map { ["ref": $0.description, "path": $0.path] }
             values["events"] = try await store.events(AuditQuery(provider: m.id, limit: 20)).map(DashboardViews.event)
         }
         return pages.render("integration", title: m.name, values, chrome: chrome)
@@ -102,19 +102,19 @@ struct IntegrationPages {
     /// The agents that can reach `provider` now: each agent with a live connection on its chain (its own, its
     /// project's, team's or org's) whose org leaves read tools or the proxy open, or that holds a live grant of the
     /// provider. A person's connection reaches an agent only with that person's consent, so it links nobody here.
-    func linkedAgents(_ provider: ProviderID, _ connections: [Connection]) async throws -> [String] {
+    func linkedAgents(_ provider: ProviderID, _ connections: [Connection]) async throws -> [OwnerRef] {
         let owners = Set(connections.filter { $0.state != .revoked && $0.owner.kind != .user }.map(\.owner))
-        var linked: [String] = []
+        var linked: [OwnerRef] = []
         for org in Set(owners.map(\.org)).sorted() {
             for agent in try await store.owners(kind: .agent, org: org) where owners.contains(where: { $0.encloses(agent) }) {
                 let standing = try await access.standing(of: agent)
                 let open = standing.policy.readTools == .open || standing.policy.proxy == .open
                 if open || standing.grants.grants.contains(where: { $0.capability.provider == provider && $0.isLive(at: standing.now) }) {
-                    linked.append(agent.description)
+                    linked.append(agent)
                 }
             }
         }
-        return linked.sorted()
+        return linked.sorted { $0.description < $1.description }
     }
 
     /// The OAuth apps of `m` at any owner; none for providers that need no app.

@@ -34,14 +34,17 @@ enum APIResponse {
         case .toolNotGranted, .notGranted, .exceedsParent: .forbidden
         case .payloadTooLarge: .contentTooLarge
         case .rateLimited: .tooManyRequests
-        case .sessionExpired, .sessionUsed, .sessionRevoked: .gone
+        case .sessionExpired, .sessionUsed, .sessionRevoked, .approvalExpired: .gone
+        case .approvalRequired: .accepted
+        case .approvalDeclined: .forbidden
         case .providerError, .invalidProviderResponse, .providerUnavailable: .badGateway
         case .providerTimeout: .gatewayTimeout
         default: .internalServerError
         }
     }
 
-    /// `{"error":{"code","message","field"?}}` with `Latchkey-Error: <code>`.
+    /// `{"error":{"code","message","field"?}}` with `Latchkey-Error: <code>`; for `approval_required`, also
+    /// `"approval":{"id","url","expires_at"}`.
     static func error(_ error: LatchkeyError) -> Response {
         var body: [String: JSONValue] = ["code": .string(error.code.rawValue), "message": .string(error.message)]
         if let field = error.field { body["field"] = .string(field) }
@@ -49,7 +52,14 @@ enum APIResponse {
         if let url = error.connectURL { body["connect_url"] = .string(url) }
         if let expires = error.connectURLExpiresAt { body["connect_url_expires_at"] = .string(ISO8601DateFormatter().string(from: expires)) }
         if let url = error.consentURL { body["consent_url"] = .string(url) }
-        var response = json(JSONValue.object(["error": .object(body)]), status: status(for: error.code))
+        var answer: [String: JSONValue] = ["error": .object(body)]
+        if let approval = error.approval {
+            answer["approval"] = .object([
+                "id": .string(approval.id), "url": .string(approval.url),
+                "expires_at": .string(ISO8601DateFormatter().string(from: approval.expiresAt)),
+            ])
+        }
+        var response = json(JSONValue.object(answer), status: status(for: error.code))
         response.headers[.latchkeyError] = error.code.rawValue
         if error.code == .unauthenticated { response.headers[.wwwAuthenticate] = "Bearer realm=\"latchkey\"" }
         if let seconds = error.retryAfter { response.headers[.retryAfter] = String(seconds) }

@@ -11,7 +11,7 @@ struct AgentContext: ChildRequestContext {
 
     init(context: LatchkeyContext) throws {
         guard let caller = context.caller else { throw LatchkeyError(.unauthenticated, "missing bearer token") }
-        guard case .agent(let agent, _) = caller else { throw LatchkeyError(.forbidden, "/mcp serves agents: use an agent key") }
+        guard case .agent(let agent, _, _) = caller else { throw LatchkeyError(.forbidden, "/mcp serves agents: use an agent key") }
         self.coreContext = context.coreContext
         self.agent = agent
         self.caller = caller

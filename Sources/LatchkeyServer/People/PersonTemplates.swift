@@ -1,11 +1,14 @@
 /// The person console's Mustache templates (`/me`). Every `{{value}}` is HTML-escaped; the only triple mustache is the
 /// page body, rendered from these templates. No script anywhere: plain links and CSRF-checked forms.
 enum PersonTemplates {
-    static let all: [String: String] = [
+    /// Every template of the console: its own, and the approval pages it shares with the dashboard.
+    static let all = pages.merging(DashboardTemplates.agentPages.filter { ["approval", "approval_rows"].contains($0.key) }) { first, _ in first }
+
+    static let pages: [String: String] = [
         "layout": """
             <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
             <title>{{title}} · Latchkey</title>\(DashboardTemplates.style)</head><body>
-            {{#signed_in}}<header><strong>Latchkey</strong><a href="/me">Your connections</a><span class="grow"></span>
+            {{#signed_in}}<header><strong>Latchkey</strong><a href="/me">Your connections</a><a href="/me/approvals" id="my-approvals">Approvals</a><span class="grow"></span>
             <span id="who">{{who}}</span>
             <form method="post" action="/me/logout"><input type="hidden" name="csrf" value="{{csrf}}"><button id="logout" type="submit">Sign out</button></form></header>{{/signed_in}}
             <main>{{#flash}}<div id="flash" class="flash{{#is_error}} error{{/is_error}}">{{message}}</div>{{/flash}}{{{body}}}</main></body></html>
@@ -32,6 +35,11 @@ enum PersonTemplates {
         "problem": """
             <div class="card" id="problem"><h1>{{heading}}</h1><p id="error-message">{{message}}</p>
             <p class="muted">Code: <code id="error-code">{{code}}</code></p><p><a href="/me">Back to your connections</a></p></div>
+            """,
+        "my_approvals": """
+            <h1>Calls waiting for your approval</h1>
+            <p class="muted">An agent asked to use one of your connections for a call that needs your approval each time. Open one to see exactly what it asks, then approve it (it runs once) or decline it.</p>
+            <div class="card" id="approvals">{{> approval_rows}}</div>
             """,
         "console": """
             <h1>Your connections</h1>

@@ -66,7 +66,7 @@ struct AgentRoutes {
     /// The body's `owner`, or the calling agent when it is omitted.
     func ownerOrSelf(_ body: JSONBody, _ caller: Caller) throws(LatchkeyError) -> OwnerRef {
         if body.object["owner"] != nil { return try body.owner() }
-        if case .agent(let agent, _) = caller { return agent }
+        if case .agent(let agent, _, _) = caller { return agent }
         throw LatchkeyError(.invalidRequest, "owner: required", field: "owner")
     }
 }
