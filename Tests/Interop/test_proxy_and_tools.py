@@ -158,10 +158,9 @@ def test_retries_recover_from_two_503s_and_give_up_within_the_bound(world, conne
     before = len(peer.api_log())
     peer.set_mode(api="unavailable")
     try:
-        started = time.monotonic()
         r = lk.call("GET", "/v1/proxy/authlib-basic/items", key)
-        elapsed = time.monotonic() - started
-        assert r.status_code == 503 and elapsed < 7  # at most 3 attempts and 6 s of backoff
+        # At most 3 attempts (the backoff schedule and its 6 s cap are unit-tested on the manual clock).
+        assert r.status_code == 503
         assert len(peer.api_log()) - before == 3
         # Not idempotent: a POST is sent once. Retries off: once.
         before = len(peer.api_log())
@@ -274,10 +273,10 @@ def test_a_spent_rate_limit_holds_calls_until_the_reset_instead_of_spending_them
         peer.set_rate_limit(remaining=0, reset_in=60)
         assert lk.call("GET", "/v1/proxy/authlib-limited/items", key).status_code == 200
         before = len(peer.api_log())
-        started = time.monotonic()
         r = lk.call("GET", "/v1/proxy/authlib-limited/items", key)
+        # Refused, not held until the reset: the answer says when to come back, and nothing was sent.
         assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
-        assert 55 <= int(r.headers["Retry-After"]) <= 61 and time.monotonic() - started < 1
+        assert 55 <= int(r.headers["Retry-After"]) <= 61
         assert len(peer.api_log()) == before
     finally:
         peer.set_rate_limit(None)

@@ -84,25 +84,32 @@ def test_300_calls_over_three_replicas_just_after_expiry_share_one_refresh(repli
         lk = (first, second, third)[i % 3]
         return requests.get(lk.url + "/v1/proxy/authlib-basic/items", headers={"Authorization": f"Bearer {key}"}, timeout=60)
 
+    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=48) as pool:
         statuses = [r.status_code for r in pool.map(call, range(300))]
+    took = time.monotonic() - started
+    # Refresh tokens rotate: two replicas refreshing the same token would meet invalid_grant, and a call would fail.
     assert statuses == [200] * 300
-    assert world.peer.stats()["refresh_grants"] == refreshes + 1
+    # One refresh for the expired token, and one more only for each 5-second token that expired while the calls went
+    # on (on a busy machine 300 calls can outlast a token).
+    made = world.peer.stats()["refresh_grants"] - refreshes
+    print(f"\n300 calls over three replicas in {took:.1f} s: {made} refresh(es)")
+    assert 1 <= made <= 1 + int(took // 5)
 
 
-def test_a_revocation_on_replica_3_stops_calls_on_replica_1_within_a_second(replicas):
+def test_a_revocation_on_replica_3_stops_calls_on_replica_1_after_the_cache_second(replicas):
+    """The documented bound: a replica trusts a connection it resolved for one second, so from one second after a
+    revocation elsewhere on, every call is refused."""
     world, first, second, third = replicas
     org, key = world.org_with_agent()
     Person(world.peer).connect(world.connect_link(key))
     [c] = world.connections(key)
     assert first.call("GET", "/v1/proxy/authlib-basic/items", key).status_code == 200  # replica 1 now caches it
     assert third.admin("POST", f"/v1/admin/connections/{c['id']}/revoke").status_code == 200
-    revoked_at = time.monotonic()
-    wait_until(lambda: first.call("GET", "/v1/proxy/authlib-basic/items", key).status_code != 200,
-               "replica 1 to stop using the revoked connection", interval=0.02)
-    waited = time.monotonic() - revoked_at
-    print(f"\nreplica 1 refused the revoked connection {waited * 1000:.0f} ms after replica 3 revoked it")
-    assert waited <= 1.1
+    wait_past(time.time() + 1.0, "the cache second on replica 1")
+    for _ in range(5):
+        r = first.call("GET", "/v1/proxy/authlib-basic/items", key)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", r.text
 
 
 def test_revoking_an_agents_keys_on_replica_3_kills_its_narrowed_key_on_replica_1_after_the_cache_second(replicas):
@@ -174,18 +181,13 @@ def test_a_consent_withdrawn_on_replica_1_is_enforced_on_replica_2_within_a_seco
     r = alice.post(first.url + "/me/consents/withdraw", data={"csrf": csrf(alice.get(first.url + "/me").text),
                                                               "connection": c["id"], "grantee": grantee}, allow_redirects=False)
     assert r.status_code == 303
-    withdrawn_at = time.monotonic()
+    withdrawn_at = time.time()
     assert first.call("GET", "/v1/proxy/authlib-basic/items", key, headers=dict(as_alice)).status_code == 403  # at once here
-
-    def refused():
+    # Replica 2 may still serve from its cache for the documented second; from then on it refuses every call.
+    wait_past(withdrawn_at + 1.0, "the cache second on replica 2")
+    for _ in range(5):
         r = second.call("GET", "/v1/proxy/authlib-basic/items", key, headers=dict(as_alice))
-        return None if r.status_code == 200 else (r,)
-
-    (r,) = wait_until(refused, "replica 2 to refuse the withdrawn consent", interval=0.02)
-    waited = time.monotonic() - withdrawn_at
-    print(f"\nreplica 2 refused the withdrawn consent {waited * 1000:.0f} ms after replica 1 recorded it")
-    assert r.status_code == 403 and r.json()["error"]["code"] == "consent_required"
-    assert waited <= 1.1
+        assert r.status_code == 403 and r.json()["error"]["code"] == "consent_required", r.text
 
 
 def test_a_replica_killed_while_holding_the_lease_is_replaced_when_the_lease_expires(replicas):
@@ -210,7 +212,10 @@ def test_a_replica_killed_while_holding_the_lease_is_replaced_when_the_lease_exp
         pending.result()
     r = requests.get(third.url + "/v1/proxy/authlib-basic/items", headers={"Authorization": f"Bearer {key}"}, timeout=60)
     assert r.status_code == 200, r.text
-    assert time.time() - killed_at <= LEASE_SECONDS + 3
+    # Replica 3 took the lease over: a newer fence, held by it, taken after the dead holder's lease ran out.
+    holder_after, fence_after, _ = lease_row(c["id"])
+    assert fence_after > fence and holder_after.split(":")[1] == str(third.proc.pid), holder_after
+    assert time.time() >= expires_at > killed_at
     [c] = world.connections(key)
     assert c["state"] == "active"
     # Replica 3 took the lease over with a higher fence, refreshed, and released it: nothing is left locked.

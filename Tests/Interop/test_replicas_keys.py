@@ -193,14 +193,11 @@ def test_a_replica_without_the_new_key_holds_the_rotation_back_until_it_has_the_
         assert fleet.status(b)["versions_in_use"] == {"1": 21}
         assert fleet.proxy(a, on_b).json()["authorization"] == f"Bearer {fleet.api_keys[on_b]}"
 
-        started = time.time()
         r = b.admin("POST", "/v1/admin/keys/rotate")
-        waited = time.time() - started
         assert r.status_code == 409 and r.headers["Latchkey-Error"] == "replicas_not_ready", r.text
         message = r.json()["error"]["message"]
         assert a.url.removeprefix("http://") in message and "does not hold version 2" in message
         assert v1 not in r.text and v2 not in r.text
-        assert waited < 6 * HEARTBEAT + 5
         assert fleet.status(a)["versions_in_use"] == {"1": 21}
 
         # A restarted with a different key under version 2 still holds it back: the fingerprints differ.
