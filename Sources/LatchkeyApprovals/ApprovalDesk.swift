@@ -89,6 +89,16 @@ public struct ApprovalDesk: Sendable {
         }
     }
 
+    /// Reads a decision as every form and body writes it: `approve` is true, `decline` false; anything else is 400
+    /// naming `decision`.
+    public static func approves(_ decision: String?) throws(LatchkeyError) -> Bool {
+        switch decision {
+        case "approve": return true
+        case "decline": return false
+        default: throw LatchkeyError(.invalidRequest, "decision: 'approve' or 'decline'", field: "decision")
+        }
+    }
+
     /// Approves or declines `id` for `decider`. An approved call runs here, once, before this returns; the record
     /// returned is as it ended. Deciding twice is 409 `conflict`, too late 410 `approval_expired`.
     public func decide(_ id: String, approve: Bool, by decider: Caller) async throws -> ApprovalRecord {

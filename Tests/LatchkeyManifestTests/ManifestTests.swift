@@ -125,7 +125,9 @@ struct TemplateTests {
 
 @Suite("Proxy settings")
 struct ProxySettingsTests {
-    static func manifest(_ proxyExtra: String) -> Result<ProviderManifest, ManifestErrors> {
+    /// A provider with no auth, a proxy (plus `proxyExtra` lines) and two tools: a read `a`, and a write `b` whose
+    /// mapping starts with `toolExtra` (such as `approval: each_call, `).
+    static func manifest(_ proxyExtra: String, toolExtra: String = "") -> Result<ProviderManifest, ManifestErrors> {
         ManifestParser.parse(
             yaml: """
                 id: example
@@ -137,7 +139,7 @@ struct ProxySettingsTests {
                 \(proxyExtra)
                 tools:
                   - {name: a, description: A., access: read, request: {method: GET, path: /a}, input: {type: object}}
-                  - {name: b, description: B., access: write, request: {method: POST, path: /b}, input: {type: object}}
+                  - {name: b, description: B., access: write, \(toolExtra)request: {method: POST, path: /b}, input: {type: object}}
                 """,
             file: "example.yaml", expectedID: "example")
     }
@@ -159,18 +161,7 @@ struct ProxySettingsTests {
 @Suite("Tool approval")
 struct ToolApprovalTests {
     static func manifest(_ approval: String) -> Result<ProviderManifest, ManifestErrors> {
-        ManifestParser.parse(
-            yaml: """
-                id: example
-                name: Example
-                docs: https://example.com/docs
-                auth: {mode: none}
-                proxy: {base_url: https://api.example.com}
-                tools:
-                  - {name: a, description: A., access: read, request: {method: GET, path: /a}, input: {type: object}}
-                  - {name: b, description: B., access: write, \(approval)request: {method: POST, path: /b}, input: {type: object}}
-                """,
-            file: "example.yaml", expectedID: "example")
+        ProxySettingsTests.manifest("", toolExtra: approval)
     }
 
     @Test func aToolRunsAtOnceUnlessItsManifestAsksApprovalOfEachCall() throws {

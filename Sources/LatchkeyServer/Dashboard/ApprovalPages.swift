@@ -32,13 +32,7 @@ struct ApprovalPages {
         group.post("/approvals/:id/decide") { request, context in
             let id = context.parameters.get("id") ?? ""
             return try await form.run(request, context, back: "/admin/approvals/\(id)") { fields in
-                let approve: Bool
-                switch DashboardForm.field(fields, "decision") {
-                case "approve": approve = true
-                case "decline": approve = false
-                default: throw LatchkeyError(.invalidRequest, "decision: 'approve' or 'decline'", field: "decision")
-                }
-                let ended = try await desk.decide(id, approve: approve, by: .admin)
+                let ended = try await desk.decide(id, approve: try ApprovalDesk.approves(DashboardForm.field(fields, "decision")), by: .admin)
                 return switch ended.state {
                 case .done: "Approved: \(ended.summary) ran and answered \(ended.resultStatus.map(String.init) ?? "-")."
                 case .failed: "Approved, but \(ended.summary) could not run; the agent sees why."

@@ -38,12 +38,7 @@ struct PersonApprovalRoutes {
         router.post("/me/approvals/:id/decide") { request, context in
             let approval = context.parameters.get("id") ?? ""
             return await web.signedIn(request) { id, session, form in
-                let approve: Bool
-                switch DashboardForm.field(form, "decision") {
-                case "approve": approve = true
-                case "decline": approve = false
-                default: throw LatchkeyError(.invalidRequest, "decision: 'approve' or 'decline'", field: "decision")
-                }
+                let approve = try ApprovalDesk.approves(DashboardForm.field(form, "decision"))
                 let ended = try await desk.decide(approval, approve: approve, by: .person(session.person))
                 let message = switch ended.state {
                 case .done: "Approved: the call ran once and answered \(ended.resultStatus.map(String.init) ?? "-")."

@@ -54,11 +54,7 @@ struct ApprovalRoutes {
         if let unknown = body.object.keys.sorted().first(where: { $0 != "decision" }) {
             throw LatchkeyError(.invalidRequest, "\(unknown): not a field of a decision (decision)", field: unknown)
         }
-        switch try body.string("decision") {
-        case "approve": return true
-        case "decline": return false
-        default: throw LatchkeyError(.invalidRequest, "decision: 'approve' or 'decline'", field: "decision")
-        }
+        return try ApprovalDesk.approves(try body.string("decision"))
     }
 
     /// `?wait=` in whole seconds, 0 to 30.
