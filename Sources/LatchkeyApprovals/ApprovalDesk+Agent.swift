@@ -41,6 +41,8 @@ extension ApprovalDesk {
                 let result = try await vault.open(record.sealedResult ?? [], binding: record.binding("approval.result"))
                 guard let json = JSONValue.parse(result) else { throw LatchkeyError.malformedRow(column: "sealed_result") }
                 return .done(await view(record, showCall: false), result: json)
+            case .running where Self.isAbandoned(record, at: now):
+                await abandon(record)
             case .pending, .running:
                 guard now < deadline else { return .waiting(await view(record, showCall: false)) }
                 try await clock.sleep(for: Self.pollInterval)

@@ -52,7 +52,31 @@ public struct ApprovalDesk: Sendable {
         guard let record = try await store.approval(id: id), Self.mayDecide(decider, record) else {
             throw LatchkeyError(.notFound, "approval: no approval \(id) that you may decide", field: "approval")
         }
-        return record
+        guard Self.isAbandoned(record, at: clock.now) else { return record }
+        await abandon(record)
+        return try await store.approval(id: id) ?? record
+    }
+
+    /// How long an approved call may run before its replica counts as gone: far past the proxy's 30-second limit.
+    public static let longestRun: TimeInterval = 5 * 60
+
+    /// Whether `record` was approved and started so long ago that the replica running it must have stopped.
+    static func isAbandoned(_ record: ApprovalRecord, at now: Date) -> Bool {
+        record.state == .running && (record.decidedAt ?? record.createdAt).addingTimeInterval(Self.longestRun) <= now
+    }
+
+    /// Ends an approval whose runner stopped before it recorded the answer: failed, never run again, since the
+    /// provider may or may not have received the call. Of concurrent callers, the store lets one finish it.
+    func abandon(_ record: ApprovalRecord) async {
+        let error = LatchkeyError(
+            .providerUnavailable,
+            "the replica that ran \(record.id) stopped before it recorded the provider's answer; whether the provider received the call is unknown, and it is not run again")
+        guard let sealed = try? await vault.seal(Self.errorJSON(error).serialized(), binding: record.binding("approval.result")),
+            (try? await store.finishApproval(id: record.id, succeeded: false, status: nil, sealedResult: sealed, at: clock.now)) == true
+        else { return }
+        await audit.record(AuditEvent(
+            at: clock.now, actor: .system, action: .approvalFailed, owner: record.agent, provider: record.provider,
+            connectionID: record.connection, outcome: "failure", detail: "\(record.id): \(error.code), its runner stopped"))
     }
 
     /// Whether `caller` may see and decide `record`.

@@ -36,6 +36,9 @@ public struct KeyNarrowing: Sendable {
 
     /// Mints a key from `body` (`{"ttl": "15m", "grants": [...]}`) for `caller`, which authenticated with the key
     /// whose hash is `parentHash`.
+    /// How long an expired key stays in the admins' listing (marked expired) before it is deleted.
+    public static let listedAfterExpiry: TimeInterval = 24 * 3600
+
     public func mint(_ body: JSONValue, caller: Caller, parentHash: String) async throws -> Minted {
         guard case .agent(let agent, let scope, _) = caller, let standing = try await access.standing(of: caller) else {
             throw LatchkeyError(.forbidden, "only an agent mints narrowed keys, from its own key")
@@ -74,6 +77,8 @@ public struct KeyNarrowing: Sendable {
             keyHash: SecretHash.sha256Hex(apiKey), agent: agent, parentHash: parentHash, depth: depth, grants: grants.map(\.stored),
             createdAt: now, expiresAt: expiresAt)
         try await store.addNarrowedKey(record)
+        // Keys that ended over a day ago are gone from the admins' listing; failing to purge them costs nothing now.
+        _ = try? await store.purgeNarrowedKeys(expiredBefore: now.addingTimeInterval(-Self.listedAfterExpiry))
         let scopeOfNew = KeyScope(keyHash: record.keyHash, depth: depth, grants: record.grants, expiresAt: expiresAt)
         let parentID = scope?.keyID ?? "key_" + parentHash.prefix(12)
         await audit.record(AuditEvent(

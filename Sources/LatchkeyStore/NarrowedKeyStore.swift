@@ -39,10 +39,13 @@ public struct NarrowedKeyRecord: Sendable, Hashable {
 ///   compares `expiresAt` with its clock.
 /// - `IdentityStore.revokeAgentKeys` also removes every narrowed key of the agent, in the same step, and counts them.
 /// - `narrowedKeys(agent:)` lists an agent's keys, newest first.
+/// - `purgeNarrowedKeys(expiredBefore:)` deletes the keys (of every agent) that expired before the instant, and counts
+///   them. No live key is a child of an expired one: a key never outlives the key it was minted from.
 public protocol NarrowedKeyStore: Sendable {
     func addNarrowedKey(_ key: NarrowedKeyRecord) async throws
     func narrowedKey(hash: String) async throws -> NarrowedKeyRecord?
     func narrowedKeys(agent: OwnerRef) async throws -> [NarrowedKeyRecord]
+    func purgeNarrowedKeys(expiredBefore: Date) async throws -> Int
 }
 
 extension NarrowedKeyRecord {

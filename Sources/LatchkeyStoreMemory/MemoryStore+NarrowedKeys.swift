@@ -25,4 +25,12 @@ extension MemoryStore: NarrowedKeyStore {
             state.narrowedKeys.values.filter { $0.agent == agent }.sorted { ($0.createdAt, $0.keyHash) > ($1.createdAt, $1.keyHash) }
         }
     }
+
+    public func purgeNarrowedKeys(expiredBefore: Date) async throws -> Int {
+        locked { state in
+            let expired = state.narrowedKeys.filter { $0.value.expiresAt < expiredBefore }.map(\.key)
+            for hash in expired { state.narrowedKeys.removeValue(forKey: hash) }
+            return expired.count
+        }
+    }
 }

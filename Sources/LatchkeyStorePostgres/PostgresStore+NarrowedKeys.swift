@@ -43,6 +43,10 @@ extension PostgresStore {
             .map(Self.narrowedKey)
     }
 
+    public func purgeNarrowedKeys(expiredBefore: Date) async throws -> Int {
+        try await execute("DELETE FROM narrowed_keys WHERE expires_at < \(Self.time(expiredBefore)) RETURNING 1").count
+    }
+
     static func narrowedKey(_ row: PostgresRandomAccessRow) throws -> NarrowedKeyRecord {
         guard let agent = try? OwnerRef(parsing: try row.value("agent", as: String.self)) else { throw LatchkeyError.malformedRow(column: "agent") }
         return NarrowedKeyRecord(

@@ -50,6 +50,13 @@ extension SQLiteStore {
         }
     }
 
+    public func purgeNarrowedKeys(expiredBefore: Date) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM narrowed_keys WHERE expires_at < ?", arguments: [Self.time(expiredBefore)])
+            return db.changesCount
+        }
+    }
+
     static func narrowedKey(_ row: Row) throws -> NarrowedKeyRecord {
         guard let agent = try? OwnerRef(parsing: row["agent"]) else { throw LatchkeyError.malformedRow(column: "agent") }
         return NarrowedKeyRecord(

@@ -182,4 +182,23 @@ import Testing
         }
         #expect(result.objectValue?["connection"] == .string(w.h.connectionID.rawValue))
     }
+
+    @Test func anApprovalWhoseRunnerStoppedEndsFailedAndIsNeverRunAgain() async throws {
+        let w = try await ApprovalWorld()
+        let ticket = try await w.ask()
+        // Another replica approved it and died before it recorded the answer: the store says running.
+        #expect(try await w.h.store.decideApproval(id: ticket.id, approve: true, by: "admin", at: w.h.clock.now) != nil)
+        guard case .waiting = try await w.desk.poll(ticket.id, caller: w.caller, wait: .zero) else {
+            Issue.record("a running approval ended before its runner's time was up")
+            return
+        }
+        w.h.clock.advance(by: .seconds(ApprovalDesk.longestRun))
+        let polled = await ApprovalWorld.refusal { _ = try await w.desk.poll(ticket.id, caller: w.caller, wait: .zero) }
+        #expect(polled?.code == .providerUnavailable && polled?.message.contains("unknown") == true)
+        #expect(try await w.desk.approval(ticket.id, for: .admin).state == .failed)
+        let again = await ApprovalWorld.refusal { _ = try await w.desk.decide(ticket.id, approve: true, by: .admin) }
+        #expect(again?.code == .conflict)
+        #expect(w.h.provider.apiRequests.isEmpty)
+        #expect(try await w.h.auditActions().filter { $0 == "approval.failed" }.count == 1)
+    }
 }

@@ -39,11 +39,11 @@ struct ApprovalStoreTests {
             createdAt: at(created), expiresAt: at(created + 600))
     }
 
-    /// Runs `read`, which must fail as the read of a row whose `column` is damaged.
-    func expectDamaged(_ column: String, _ read: () async throws -> Void) async {
+    /// Runs `read`, which must fail as the read of a damaged row, naming `column` when it is given.
+    func expectDamaged(_ column: String?, _ read: () async throws -> Void) async {
         let error = await #expect(throws: LatchkeyError.self, "a damaged approval was read as if it were whole") { try await read() }
         #expect(error?.code == .internalError)
-        #expect(error?.message.contains(column) == true)
+        if let column { #expect(error?.message.contains(column) == true, "\(column)") }
     }
 
     // MARK: Adding and reading
@@ -267,43 +267,42 @@ struct ApprovalStoreTests {
     }
 
     /// Another program writes, in a column of either engine, text that is no state or owner reference.
-    @Test(arguments: StoreEngine.sql, [("state", "'bogus'"), ("connection_owner", "'nobody'")])
-    func anApprovalWithADamagedColumnFailsItsReadOnly(_ engine: StoreEngine, damage: (column: String, value: String)) async throws {
-        let store = try await engine.makeRawSQLStore()
-        let intact = try await seedDamage(store, "UPDATE approvals SET \(damage.column) = \(damage.value) WHERE id = 'apr_damaged'")
-        await expectDamaged(damage.column) { _ = try await store.approval(id: "apr_damaged") }
-        await expectDamaged(damage.column) { _ = try await store.approvals(ApprovalQuery()) }
-        #expect(try await store.approval(id: "apr_intact") == intact)
-        #expect(try await store.approvals(ApprovalQuery(agent: ranger)) == [intact])
+    @Test(arguments: StoreEngine.sql) func anApprovalWithADamagedColumnFailsItsOwnReadOnly(_ engine: StoreEngine) async throws {
+        try await expectEachDamageFailsItsOwnRead(in: try await engine.makeRawSQLStore(), [("state", "'bogus'"), ("connection_owner", "'nobody'")])
     }
 
-    /// A table rebuilt without its NOT NULL constraints (as a hand-made restore might) loses a value a row must hold.
-    @Test(arguments: StoreEngine.sql, ["key_hash", "provider", "connection", "connection_owner", "summary", "sealed_call", "state", "expires_at"])
-    func anApprovalMissingARequiredColumnFailsItsReadOnly(_ engine: StoreEngine, column: String) async throws {
-        let store = try await engine.makeRawSQLStore()
-        let intact = try await seedDamage(
-            store, "CREATE TABLE loose AS SELECT * FROM approvals", "DROP TABLE approvals", "ALTER TABLE loose RENAME TO approvals",
-            "UPDATE approvals SET \(column) = NULL WHERE id = 'apr_damaged'")
-        await expectDamaged(column) { _ = try await store.approval(id: "apr_damaged") }
-        #expect(try await store.approval(id: "apr_intact") == intact)
+    /// A table rebuilt without its NOT NULL constraints (as a hand-made restore might be) lets a row lose a value it
+    /// must hold.
+    @Test(arguments: StoreEngine.sql) func anApprovalMissingARequiredColumnFailsItsOwnReadOnly(_ engine: StoreEngine) async throws {
+        let required = ["key_hash", "provider", "connection", "connection_owner", "summary", "sealed_call", "state", "created_at", "expires_at"]
+        try await expectEachDamageFailsItsOwnRead(
+            in: try await engine.makeRawSQLStore(), required.map { ($0, "NULL") },
+            loosening: ["CREATE TABLE loose AS SELECT * FROM approvals", "DROP TABLE approvals", "ALTER TABLE loose RENAME TO approvals"])
     }
 
     /// SQLite keeps a value of any type in any column (a column's type is only a preference); PostgreSQL refuses it.
-    @Test(arguments: [("created_at", "'yesterday'"), ("result_status", "'many'"), ("sealed_call", "42"), ("summary", "X'FF'")])
-    func anApprovalWhoseSQLiteColumnHoldsAnotherTypeFailsItsReadOnly(_ damage: (column: String, value: String)) async throws {
-        let store = try await StoreEngine.sqlite.makeRawSQLStore()
-        let intact = try await seedDamage(store, "UPDATE approvals SET \(damage.column) = \(damage.value) WHERE id = 'apr_damaged'")
-        await expectDamaged(damage.column) { _ = try await store.approval(id: "apr_damaged") }
-        #expect(try await store.approval(id: "apr_intact") == intact)
+    @Test func anApprovalWhoseSQLiteColumnHoldsAnotherTypeFailsItsOwnReadOnly() async throws {
+        try await expectEachDamageFailsItsOwnRead(
+            in: try await StoreEngine.sqlite.makeRawSQLStore(),
+            [("created_at", "'yesterday'"), ("decided_at", "'later'"), ("result_status", "'many'"), ("sealed_call", "42"), ("summary", "X'FF'")])
     }
 
-    /// Adds `apr_damaged` and `apr_intact` (of another agent), runs `damage` outside the store's API, and returns the
-    /// intact approval.
-    func seedDamage(_ store: any RawSQLStorage, _ damage: String...) async throws -> ApprovalRecord {
+    /// Adds an intact approval of `ranger` and, for each damage, one of `scout` (`apr_COLUMN`); runs `loosening`, then
+    /// writes each damage in its own row outside the store's API. Each damaged row must fail its read naming its
+    /// column, and a listing that includes one must fail; the intact one reads as it was added.
+    func expectEachDamageFailsItsOwnRead(
+        in store: any RawSQLStorage, _ damages: [(column: String, value: String)], loosening: [String] = []
+    ) async throws {
         try await seedAgents(store)
         let intact = call("apr_intact", by: ranger)
-        for approval in [call("apr_damaged"), intact] { try await store.addApproval(approval) }
-        try await store.executeRaw(damage)
-        return intact
+        for approval in [intact] + damages.map({ call("apr_\($0.column)") }) { try await store.addApproval(approval) }
+        try await store.executeRaw(loosening + damages.map { "UPDATE approvals SET \($0.column) = \($0.value) WHERE id = 'apr_\($0.column)'" })
+
+        for (column, _) in damages {
+            await expectDamaged(column) { _ = try await store.approval(id: "apr_\(column)") }
+        }
+        await expectDamaged(nil) { _ = try await store.approvals(ApprovalQuery(agent: scout)) }
+        #expect(try await store.approval(id: "apr_intact") == intact)
+        #expect(try await store.approvals(ApprovalQuery(agent: ranger)) == [intact])
     }
 }

@@ -207,6 +207,22 @@ struct NarrowedKeyStoreTests {
         #expect(try await store.narrowedKeys(agent: scout) == [expired])
     }
 
+    @Test(arguments: StoreEngine.available) func purgingDeletesTheKeysThatExpiredBeforeTheInstantOnly(_ engine: StoreEngine) async throws {
+        let store = try await engine.makeStore()
+        try await seedAgents(store)
+        let old = mint("old-key", by: scout, grants: [toolGrant], created: -3 * 86_400)
+        let recent = mint("recent-key", by: ranger, from: "ranger-key", grants: [toolGrant], created: -1.5 * 86_400)
+        let live = mint("live-key", by: scout, grants: [toolGrant])
+        for key in [old, recent, live] { try await store.addNarrowedKey(key) }
+        #expect(try await store.purgeNarrowedKeys(expiredBefore: now.addingTimeInterval(-86_400)) == 1)
+        #expect(try await store.narrowedKey(hash: "old-key") == nil)
+        #expect(try await store.narrowedKey(hash: "recent-key") == recent)
+        #expect(try await store.narrowedKeys(agent: scout) == [live])
+        #expect(try await store.purgeNarrowedKeys(expiredBefore: now) == 1)
+        #expect(try await store.narrowedKeys(agent: ranger).isEmpty)
+        #expect(try await store.narrowedKey(hash: "live-key") == live)
+    }
+
     // MARK: The SQL engines
 
     @Test(arguments: StoreEngine.sql) func theMigrationIsApplied(_ engine: StoreEngine) async throws {
