@@ -184,7 +184,9 @@ public struct ApprovalDesk: Sendable {
         return caller
     }
 
-    /// Makes the held call and returns the provider's status and the answer the agent will fetch.
+    /// Makes the held call and returns the provider's status and the answer the agent will fetch. It is sent once,
+    /// whatever its method: no retry after a 429 or 5xx (a 401 still refreshes the token and tries once more, since
+    /// the provider refused the call).
     func perform(_ call: PendingCall, record: ApprovalRecord, caller: Caller) async throws -> (Int, JSONValue) {
         // A person's connection is reached as the agent reached it: naming the person, whose consent still counts.
         let user = record.connectionOwner.kind == .user ? record.connectionOwner.path : nil
@@ -199,7 +201,7 @@ public struct ApprovalDesk: Sendable {
             let response = try await proxy.send(
                 ProxyService.Call(
                     method: method, path: path, query: query, headers: headers.map { OutboundHeader(name: $0.name, value: $0.value) },
-                    body: body.map { .bytes(Array($0)) } ?? .none, retries: RetryPolicy(), approved: true),
+                    body: body.map { .bytes(Array($0)) } ?? .none, retries: .none, approved: true),
                 manifest: manifest, stored: stored, caller: caller)
             var returned: [String: JSONValue] = [:]
             for header in HeaderPolicy.returnable(response.headers) { returned[header.name.lowercased()] = .string(header.value) }

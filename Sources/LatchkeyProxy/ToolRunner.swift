@@ -121,7 +121,8 @@ public struct ToolRunner: Sendable {
             ProxyService.Call(
                 method: request.method, path: request.path, query: request.query, headers: request.headers,
                 body: request.body.map { .bytes($0) } ?? .none,
-                retries: RetryPolicy(), fromTool: true),
+                // An approved call is sent once: a person approved one call, not its retries.
+                retries: approved ? .none : RetryPolicy(), fromTool: true),
             manifest: manifest, stored: stored, caller: caller)
         let result = JSONValue.parse(response.body) ?? .string(String(decoding: response.body, as: UTF8.self))
         return Outcome(status: response.status, result: result, connection: stored.connection.id)

@@ -1,6 +1,7 @@
 import Foundation
 import LatchkeyApprovals
 import LatchkeyModel
+import LatchkeyProxy
 import LatchkeyStore
 import Testing
 
@@ -200,5 +201,18 @@ import Testing
         #expect(again?.code == .conflict)
         #expect(w.h.provider.apiRequests.isEmpty)
         #expect(try await w.h.auditActions().filter { $0 == "approval.failed" }.count == 1)
+    }
+
+    @Test func anApprovedCallIsSentOnceEvenWhereAnUnapprovedOneWouldBeRetried() async throws {
+        let w = try await ApprovalWorld(api: [.init(503), .init(200)])
+        try await w.h.store.replaceGrants(owner: w.agent, [StoredGrant(provider: "acme", methods: ["PUT"], paths: ["/items"], approval: "each_call")], at: w.h.clock.now)
+        let call = ProxyService.Call(method: "PUT", path: "items", query: nil, headers: [], body: .bytes(Array("{}".utf8)), retries: RetryPolicy())
+        let held = await ApprovalWorld.refusal {
+            _ = try await w.proxy.send(call, manifest: w.h.catalog.manifests["acme"]!, stored: try await w.h.stored(), caller: w.caller)
+        }
+        let ticket = try #require(held?.approval)
+        let ended = try await w.desk.decide(ticket.id, approve: true, by: .admin)
+        #expect(ended.state == .done && ended.resultStatus == 503)
+        #expect(w.h.provider.apiRequests.map(\.method) == ["PUT"])
     }
 }
