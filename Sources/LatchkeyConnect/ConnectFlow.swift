@@ -38,6 +38,8 @@ public struct ConnectFlow: Sendable {
     public func createSession(
         provider: ProviderManifest, owner: OwnerRef, reconnect: String?, extraScopes: [String], returnTo: String?, caller: Caller
     ) async throws -> (url: String, expiresAt: Date) {
+        // A person connects for an owner on a chain; the platform owns only apps and API keys an admin enters.
+        _ = try owner.refusingPlatform()
         try connections.authorize(caller, actFor: owner)
         try await connections.requireOwner(owner)
         if let returnTo { try checkReturnTo(returnTo) }

@@ -88,6 +88,7 @@ public struct ConnectionService: Sendable {
     /// Installs `provider` for `owner`: a connection in state `installed` (or `active` for auth mode none).
     /// Installing again returns the existing not-yet-connected install.
     public func install(provider: ProviderManifest, owner: OwnerRef, actor: Caller) async throws -> (Connection, created: Bool) {
+        _ = try owner.refusingPlatform()
         try await requireOwner(owner)
         let existing = try await store.connections(owners: [owner], provider: provider.id)
         if let pending = existing.first(where: { $0.state == .installed || (provider.auth == .none && $0.state == .active) }) {

@@ -7,6 +7,9 @@ import LatchkeyStore
 /// owner's default connection; or the one `Latchkey-Connection` names, if it lies on that chain; or a user's,
 /// when `Latchkey-User` names a user of the agent's org. An admin must name the connection.
 ///
+/// When the chain holds no connected connection of an API-key provider, an agent falls back to the platform's key if
+/// its org's credential choice comes to `managed` (``CredentialChoices``); the platform's keys are never listed to it.
+///
 /// A connection outside the caller's reach is reported as not found, never as forbidden, so ids cannot be probed.
 /// A person's connection is used only while that person allows the agent (or its project): otherwise
 /// `consent_required`. The check is part of the cached resolution, so a withdrawal takes effect at once in the process
@@ -15,18 +18,21 @@ public struct ConnectionResolver: Sendable {
     let store: any ConnectionStore
     let cache: ConnectionCache
     let consents: ConsentGate
+    /// Orgs' choices of managed or own credentials: where the platform's key comes in.
+    let choices: CredentialChoices
     /// Which agents used which person's connection, audited at most once a minute per pair.
     let usage: ConnectionUsage
     let audit: AuditTrail
     let clock: any LatchkeyClock
 
     public init(
-        store: any ConnectionStore, cache: ConnectionCache, consents: ConsentGate, usage: ConnectionUsage, audit: AuditTrail,
-        clock: any LatchkeyClock
+        store: any ConnectionStore, cache: ConnectionCache, consents: ConsentGate, choices: CredentialChoices, usage: ConnectionUsage,
+        audit: AuditTrail, clock: any LatchkeyClock
     ) {
         self.store = store
         self.cache = cache
         self.consents = consents
+        self.choices = choices
         self.usage = usage
         self.audit = audit
         self.clock = clock
@@ -54,6 +60,7 @@ public struct ConnectionResolver: Sendable {
     private func resolveFromStore(caller: Caller, provider: ProviderID, connectionID: String?, user: String?) async throws -> StoredConnection {
         let notFound = LatchkeyError(.notFound, "no connection of \(provider) is available to this caller", field: "connection")
         let owners: [OwnerRef]?
+        var org: String?
         switch caller {
         case .admin:
             guard connectionID != nil else {
@@ -61,6 +68,7 @@ public struct ConnectionResolver: Sendable {
             }
             owners = nil
         case .agent(let agent, _, _):
+            org = agent.org
             if let user {
                 let userRef = try OwnerRef(kind: .user, path: user, field: "Latchkey-User")
                 guard userRef.org == agent.org else { throw notFound }
@@ -73,8 +81,12 @@ public struct ConnectionResolver: Sendable {
         }
         if let connectionID {
             guard let stored = try await store.connection(id: ConnectionID(rawValue: connectionID)),
-                stored.connection.provider == provider, stored.connection.state != .revoked,
-                owners.map({ $0.contains(stored.connection.owner) }) ?? true
+                stored.connection.provider == provider, stored.connection.state != .revoked
+            else { throw notFound }
+            guard let owners else { return stored }
+            if owners.contains(stored.connection.owner) { return stored }
+            // The platform's key, named (as a held call names it when it runs), only while the org is on it.
+            guard stored.connection.owner.isPlatform, user == nil, let org, try await choices.managedKey(org: org, provider: provider) != nil
             else { throw notFound }
             return stored
         }
@@ -85,6 +97,7 @@ public struct ConnectionResolver: Sendable {
             let mine = candidates.filter { $0.connection.owner == owner && $0.connection.state != .installed }
             if let pick = mine.first(where: \.connection.isDefault) ?? mine.first { return pick }
         }
+        if user == nil, let org, let managed = try await choices.managedKey(org: org, provider: provider) { return managed }
         if candidates.contains(where: { $0.connection.state == .installed }) {
             throw LatchkeyError(.notConnected, "\(provider) is installed but not connected yet; create a connect link and have a person finish it")
         }

@@ -34,6 +34,9 @@ public struct Connection: Sendable, Codable, Equatable {
     /// Incremented on every credential write, for compare-and-swap.
     public var version: Int
 
+    /// Whether the credential is the platform's (a managed key), so calls on it are metered.
+    public var isManaged: Bool { owner.isPlatform }
+
     public init(
         id: ConnectionID, provider: ProviderID, owner: OwnerRef, state: ConnectionState,
         account: AccountIdentity? = nil, scopesRequested: [String] = [], scopesGranted: [String] = [],

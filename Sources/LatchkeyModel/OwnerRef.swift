@@ -1,11 +1,15 @@
 /// A reference to the owner of a connection, app or install: `org:ORG`, `team:ORG/TEAM`,
-/// `project:ORG/TEAM/PROJECT`, `agent:ORG/TEAM/PROJECT/AGENT` or `user:ORG/USER`.
+/// `project:ORG/TEAM/PROJECT`, `agent:ORG/TEAM/PROJECT/AGENT` or `user:ORG/USER`; or `platform`, the operator of the
+/// deployment, which owns only managed apps and API-key connections.
 ///
-/// Segments match `[a-z0-9][a-z0-9_-]{0,62}`. Owners inherit downward: org, team, project, agent.
+/// Segments match `[a-z0-9][a-z0-9_-]{0,62}`. Owners inherit downward: org, team, project, agent. The platform sits on
+/// no chain: what it owns is reached only by an org's choice of managed credentials.
 public struct OwnerRef: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
     /// The kind of owner, in inheritance order.
     public enum Kind: String, Sendable, CaseIterable, Codable {
         case org, team, project, agent, user
+        /// The deployment's operator: no path, written `platform`.
+        case platform
 
         /// How many path segments a reference of this kind has.
         public var segmentCount: Int {
@@ -15,6 +19,7 @@ public struct OwnerRef: Hashable, Sendable, Codable, CustomStringConvertible, Co
             case .project: 3
             case .agent: 4
             case .user: 2
+            case .platform: 0
             }
         }
     }
@@ -41,8 +46,15 @@ public struct OwnerRef: Hashable, Sendable, Codable, CustomStringConvertible, Co
         self.segments = segments
     }
 
-    /// Parses `kind:seg/seg/...`.
+    /// The platform: the operator of the deployment.
+    public static let platform = OwnerRef(unchecked: .platform, [])
+
+    /// Parses `kind:seg/seg/...`, or `platform`.
     public init(parsing text: String, field: String = "owner") throws(LatchkeyError) {
+        if text == Kind.platform.rawValue {
+            self = .platform
+            return
+        }
         guard let colon = text.firstIndex(of: ":") else {
             throw LatchkeyError(
                 .invalidOwner, "\(field): expected KIND:PATH such as org:acme or agent:acme/team/project/agent",
@@ -51,7 +63,7 @@ public struct OwnerRef: Hashable, Sendable, Codable, CustomStringConvertible, Co
         let kindText = String(text[..<colon])
         guard let kind = Kind(rawValue: kindText) else {
             throw LatchkeyError(
-                .invalidOwner, "\(field): unknown owner kind '\(kindText.prefix(20))' (org, team, project, agent, user)",
+                .invalidOwner, "\(field): unknown owner kind '\(kindText.prefix(20))' (org, team, project, agent, user, or platform alone)",
                 field: field)
         }
         let path = text[text.index(after: colon)...]
@@ -73,14 +85,26 @@ public struct OwnerRef: Hashable, Sendable, Codable, CustomStringConvertible, Co
 
     /// The path without the kind, e.g. `acme/growth/crm`.
     public var path: String { segments.joined(separator: "/") }
-    public var description: String { "\(kind.rawValue):\(path)" }
-    /// The organization this owner belongs to.
-    public var org: String { segments[0] }
+    public var description: String { kind == .platform ? kind.rawValue : "\(kind.rawValue):\(path)" }
+    /// The organization this owner belongs to; empty for the platform, so it never equals an org's name.
+    public var org: String { segments.first ?? "" }
+    /// Whether this is the platform.
+    public var isPlatform: Bool { kind == .platform }
 
-    /// The owner one level up: agent to project, project to team, team to org, user to org. Nil for an org.
+    /// This owner, unless it is the platform: for every input but managed apps and API-key connections.
+    public func refusingPlatform(field: String = "owner") throws(LatchkeyError) -> OwnerRef {
+        guard !isPlatform else {
+            throw LatchkeyError(
+                .invalidOwner, "\(field): platform owns only managed apps and API-key connections; name an org, team, project, agent or user",
+                field: field)
+        }
+        return self
+    }
+
+    /// The owner one level up: agent to project, project to team, team to org, user to org. Nil for an org and the platform.
     public var parent: OwnerRef? {
         switch kind {
-        case .org: nil
+        case .org, .platform: nil
         case .team: OwnerRef(unchecked: .org, Array(segments.prefix(1)))
         case .project: OwnerRef(unchecked: .team, Array(segments.prefix(2)))
         case .agent: OwnerRef(unchecked: .project, Array(segments.prefix(3)))

@@ -148,13 +148,12 @@ public struct ProxyService: Sendable {
         }
 
         try await rateLimits.admit(connection.id, clock: clock)
-        let org = connection.owner.org
-        let metered: Int? = if case .metered(let credits) = manifest.pricing { credits } else { nil }
-        if let credits = metered {
-            guard try await store.drawCredits(org: org, amount: credits, provider: manifest.id, agent: caller.actorName) else {
-                throw LatchkeyError(.creditsExhausted, "the credit pool of org:\(org) is exhausted; an admin can add credits")
+        let charge = CreditCharge.of(manifest, connection: connection, caller: caller)
+        if let charge {
+            guard try await store.drawCredits(org: charge.org, amount: charge.credits, provider: manifest.id, agent: caller.actorName) else {
+                throw LatchkeyError(.creditsExhausted, "the credit pool of org:\(charge.org) is exhausted; an admin can add credits")
             }
-            metrics.creditsUsed(provider: manifest.id, amount: credits)
+            metrics.creditsUsed(provider: manifest.id, amount: charge.credits)
         }
         var bytes: [UInt8]?
         var upload: OutboundUpload?
@@ -186,8 +185,8 @@ public struct ProxyService: Sendable {
             } catch let error as OutboundError {
                 metrics.proxyCall(provider: manifest.id, status: nil, duration: .interval(clock.now.timeIntervalSince(sent)))
                 // A call that never reached the provider costs nothing.
-                if let credits = metered, error.code == .connectFailed || error.code == .invalidURL || error.code == .insecureURL {
-                    try? await store.refundCredits(org: org, amount: credits, provider: manifest.id, agent: caller.actorName)
+                if let charge, error.code == .connectFailed || error.code == .invalidURL || error.code == .insecureURL {
+                    try? await store.refundCredits(org: charge.org, amount: charge.credits, provider: manifest.id, agent: caller.actorName)
                 }
                 throw LatchkeyError(outbound: error, step: "\(manifest.id)", limit: Self.maxBodyBytes)
             }

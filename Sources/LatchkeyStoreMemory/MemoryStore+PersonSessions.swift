@@ -21,7 +21,7 @@ extension MemoryStore: PersonSessionStore {
             switch owner.kind {
             case .user: state.personSessions.end { $0.holder == owner }
             case .org: state.personSessions.end { $0.holder.org == owner.org }
-            case .team, .project, .agent: 0
+            case .team, .project, .agent, .platform: 0
             }
         }
     }

@@ -41,8 +41,11 @@ extension MemoryStore {
     /// Every table, one value: copying it copies nothing until a table is changed.
     struct State: Sendable {
         // Identities
-        var owners: [OwnerRef: OwnerRow] = [:]
+        /// The platform exists from the start, as a migration makes it in the SQL stores.
+        var owners: [OwnerRef: OwnerRow] = [.platform: OwnerRow(createdAt: Date(timeIntervalSince1970: 0))]
         var agentKeys: [String: AgentKeyRow] = [:]
+        /// Orgs' credential choices, by org, then provider.
+        var credentialChoices: [String: [ProviderID: CredentialChoice]] = [:]
         var narrowedKeys: [String: NarrowedKeyRecord] = [:]
         var dataKeys: [OwnerRef: WrappedDataKeyRecord] = [:]
         /// By provider, then owner.

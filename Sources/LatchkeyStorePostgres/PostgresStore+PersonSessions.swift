@@ -34,7 +34,7 @@ extension PostgresStore {
         switch owner.kind {
         case .user: try await execute("DELETE FROM person_sessions WHERE person = \(owner.description) RETURNING 1").count
         case .org: try await execute("DELETE FROM person_sessions WHERE org = \(owner.org) RETURNING 1").count
-        case .team, .project, .agent: 0
+        case .team, .project, .agent, .platform: 0
         }
     }
 }

@@ -347,6 +347,20 @@ enum SQLiteMigrations {
                 CREATE INDEX approvals_state ON approvals(state);
                 """)
         }
+        migrator.registerMigration("v14: the platform owner and orgs' credential choices") { db in
+            // The platform owns managed apps and API-key connections; its org is empty, so it matches no org.
+            try db.execute(sql: """
+                INSERT INTO owners (ref, kind, org, parent, created_at) VALUES ('platform', 'platform', '', NULL, 0);
+                CREATE TABLE credential_choices (
+                    org TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    credentials TEXT NOT NULL,
+                    agents_may_choose BOOLEAN NOT NULL,
+                    updated_at DOUBLE PRECISION NOT NULL,
+                    PRIMARY KEY (org, provider)
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -36,7 +36,7 @@ extension SQLiteStore {
         switch owner.kind {
         case .user: (column, key) = ("person", owner.description)
         case .org: (column, key) = ("org", owner.org)
-        case .team, .project, .agent: return 0
+        case .team, .project, .agent, .platform: return 0
         }
         return try await write { db in
             try db.execute(sql: "DELETE FROM person_sessions WHERE \(column) = ?", arguments: [key])

@@ -104,15 +104,16 @@ proxy:
 """
 
 
-def api_key_manifest(peer_url: str) -> str:
+def api_key_manifest(peer_url: str, provider: str = "authlib-key", pricing: str = "free") -> str:
     return f"""\
-id: authlib-key
+id: {provider}
 name: Authlib Key Provider
 docs: https://docs.authlib.org/en/latest/
 auth:
   mode: api_key
   api_key: {{label: API token}}
   identity: {{url: {peer_url}/userinfo, id: sub, name: name}}
+pricing: {pricing}
 proxy:
   base_url: {peer_url}/api
   inject: {{header: Authorization, format: "Bearer {{api_key}}"}}
@@ -199,6 +200,7 @@ class World:
         self.lk = latchkey
         self.peer = peer
         self.counter = 0
+        self.platform_keys: dict[str, tuple[str, str]] = {}
 
     def unique(self, prefix: str) -> str:
         self.counter += 1
@@ -248,6 +250,21 @@ class World:
         r = self.lk.call("GET", "/v1/connections", key)
         assert r.status_code == 200, r.text
         return r.json()["connections"]
+
+    def peer_token(self, username: str = "alice") -> str:
+        """A fresh access token of `username` at the peer, to serve as an API key (the peer checks it like any token)."""
+        _, key = self.org_with_agent(apps=("authlib-basic",))
+        Person(self.peer).connect(self.connect_link(key), username=username, password=f"{username}-password")
+        return [t["value"] for t in self.peer.issued(detail=True) if t["type"] == "access_token"][-1]
+
+    def platform_key(self, provider: str = "authlib-key-metered") -> tuple[str, str]:
+        """The platform's (managed) key of an API-key provider, registered on first use: (key, connection id)."""
+        if provider not in self.platform_keys:
+            token = self.peer_token("bob")
+            r = self.lk.admin("POST", "/v1/admin/connections", json={"provider": provider, "owner": "platform", "api_key": token})
+            assert r.status_code == 201 and r.json()["owner"] == "platform" and token not in r.text, r.text
+            self.platform_keys[provider] = (token, r.json()["id"])
+        return self.platform_keys[provider]
 
 
 class Person:
@@ -328,6 +345,9 @@ def start_world(workdir: Path, name: str, env: dict | None = None, access_token_
     (providers / "authlib-nopkce.yaml").write_text(
         provider_manifest("authlib-nopkce", peer.base_url, "client_secret_basic", pkce=False))
     (providers / "authlib-key.yaml").write_text(api_key_manifest(peer.base_url))
+    # An API-key provider metered against the org's pool when the platform's key serves it.
+    (providers / "authlib-key-metered.yaml").write_text(
+        api_key_manifest(peer.base_url, "authlib-key-metered", "{metered: true, credits_per_call: 1}"))
     # The same provider, metered against the org's credit pool.
     (providers / "authlib-metered.yaml").write_text(
         provider_manifest("authlib-metered", peer.base_url, "client_secret_basic").replace(

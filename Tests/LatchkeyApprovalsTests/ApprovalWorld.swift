@@ -45,6 +45,7 @@ struct ApprovalWorld {
         let access = AccessGuard(store: h.store, clock: h.clock)
         let resolver = ConnectionResolver(
             store: h.store, cache: ConnectionCache(clock: h.clock), consents: ConsentGate(store: h.store, clock: h.clock, publicURL: "https://lk.test"),
+            choices: CredentialChoices(store: h.store, cache: ConnectionCache(clock: h.clock), audit: AuditTrail(store: h.store, logger: h.logger), clock: h.clock),
             usage: ConnectionUsage(), audit: audit, clock: h.clock)
         filer = ApprovalFiler(store: h.store, vault: h.vault, audit: audit, clock: h.clock, publicURL: "https://lk.test", decisionWindow: Self.window)
         proxy = ProxyService(

@@ -21,6 +21,7 @@ struct OwnerRefTests {
     @Test(arguments: [
         "acme", "org:", "org:Acme", "org:-acme", "team:acme", "team:acme/", "agent:a/b/c", "planet:acme", "org:a/b",
         "project:acme/../x", "user:acme", "org:ac me", "org:" + String(repeating: "a", count: 64), ":acme",
+        "platform:", "platform:acme", "Platform", "platform/acme",
     ])
     func refusesMalformedReferencesNamingTheField(text: String) {
         #expect(throws: LatchkeyError.self) { try OwnerRef(parsing: text, field: "owner") }
@@ -52,6 +53,26 @@ struct OwnerRefTests {
         #expect(!team.encloses(try OwnerRef(parsing: "agent:acme/sales/crm/scout")))
         #expect(!team.encloses(try OwnerRef(parsing: "org:acme")))
         #expect(try OwnerRef(parsing: "org:acme").encloses(try OwnerRef(parsing: "user:acme/alice")))
+    }
+
+    @Test func thePlatformIsWrittenAloneAndSitsOnNoChain() throws {
+        let platform = try OwnerRef(parsing: "platform")
+        #expect(platform == .platform && platform.kind == .platform && platform.segments.isEmpty)
+        #expect(platform.description == "platform" && platform.path.isEmpty)
+        // Its org is empty, so it never passes for an org named `platform`.
+        let orgNamedPlatform = try OwnerRef(parsing: "org:platform")
+        #expect(platform.org == "" && platform != orgNamedPlatform)
+        #expect(platform.parent == nil && platform.inheritanceChain == [platform])
+        let agent = try OwnerRef(parsing: "agent:acme/growth/crm/scout")
+        #expect(!agent.inheritanceChain.contains(platform))
+        let acme = try OwnerRef(parsing: "org:acme")
+        #expect(!platform.encloses(agent) && !acme.encloses(platform) && platform.encloses(platform))
+    }
+
+    @Test func everyInputButManagedCredentialsRefusesThePlatformNamingTheField() throws {
+        #expect(try OwnerRef(parsing: "org:acme").refusingPlatform(field: "grantee") == (try OwnerRef(parsing: "org:acme")))
+        let error = #expect(throws: LatchkeyError.self) { try OwnerRef.platform.refusingPlatform(field: "grantee") }
+        #expect(error?.code == .invalidOwner && error?.field == "grantee" && error?.message.hasPrefix("grantee:") == true)
     }
 }
 

@@ -17,9 +17,9 @@ import Testing
         func reconnectLink(for connection: Connection, caller: Caller) async -> (url: String, expiresAt: Date)? { nil }
     }
 
-    func proxy(_ h: ConnectionHarness, approvals: FiledApprovals = FiledApprovals()) -> ProxyService {
+    func proxy(_ h: ConnectionHarness, approvals: FiledApprovals = FiledApprovals(), stats: ProxyStats? = nil) -> ProxyService {
         ProxyService(
-            store: h.store, broker: h.broker(), transport: h.provider, rateLimits: RateLimitGate(), stats: ProxyStats(store: h.store),
+            store: h.store, broker: h.broker(), transport: h.provider, rateLimits: RateLimitGate(), stats: stats ?? ProxyStats(store: h.store),
             metrics: LatchkeyMetrics(), reconnectLinks: NoLinks(),
             access: AccessGuard(store: h.store, clock: h.clock), approvals: approvals, clock: h.clock)
     }
@@ -27,6 +27,7 @@ import Testing
     func resolver(_ h: ConnectionHarness) -> ConnectionResolver {
         ConnectionResolver(
             store: h.store, cache: ConnectionCache(clock: h.clock), consents: ConsentGate(store: h.store, clock: h.clock, publicURL: "https://lk.test"),
+            choices: CredentialChoices(store: h.store, cache: ConnectionCache(clock: h.clock), audit: AuditTrail(store: h.store, logger: h.logger), clock: h.clock),
             usage: ConnectionUsage(), audit: AuditTrail(store: h.store, logger: h.logger), clock: h.clock)
     }
 
@@ -60,28 +61,71 @@ import Testing
         await #expect(throws: LatchkeyError.self) { _ = try await resolver.resolve(caller: .admin, provider: "acme", connectionID: nil, user: nil) }
     }
 
-    @Test func aMeteredCallDrawsCreditsAndIsRefusedWhenThePoolIsEmpty() async throws {
+    /// Metering follows the credential: a call on the platform's (managed) credential draws the price from the calling
+    /// agent's org, with a refund when it never reached the provider; a call on the org's own credential draws nothing.
+    @Test func onlyACallOnAManagedCredentialDrawsCreditsAndItIsRefusedWhenThePoolIsEmpty() async throws {
         let h = try await ConnectionHarness(
-            [.token(access: "a1", refresh: nil, expiresIn: 3600)], api: [.init(200), .unreachable, .init(200)], expiresIn: 3600,
-            pricing: "{metered: true, credits_per_call: 2}")
+            [.token(access: "a1", refresh: nil, expiresIn: 3600)], api: [.init(200), .init(200), .unreachable, .init(200), .init(200)],
+            expiresIn: 3600, pricing: "{metered: true, credits_per_call: 2}")
+        let agent = try await agentChain(h)
         _ = try await h.store.addCredits(org: "acme", amount: 4)
-        let proxy = proxy(h)
-        let stored = try await h.stored()
-        _ = try await proxy.send(get("items"), manifest: h.catalog.manifests["acme"]!, stored: stored, caller: .admin)
+        let stats = ProxyStats(store: h.store)
+        let proxy = proxy(h, stats: stats)
+        let manifest = h.catalog.manifests["acme"]!
+        let own = try await h.stored()
+        let managed = try await h.stored(try await h.addConnection(owner: .platform))
+
+        _ = try await proxy.send(get("items"), manifest: manifest, stored: own, caller: .agent(agent))
+        #expect(try await h.store.creditBalance(org: "acme") == 4)
+        _ = try await proxy.send(get("items"), manifest: manifest, stored: managed, caller: .agent(agent))
         #expect(try await h.store.creditBalance(org: "acme") == 2)
         // A call that never reached the provider costs nothing.
         await #expect(throws: LatchkeyError.self) {
-            _ = try await proxy.send(get("items"), manifest: h.catalog.manifests["acme"]!, stored: stored, caller: .admin)
+            _ = try await proxy.send(get("items"), manifest: manifest, stored: managed, caller: .agent(agent))
         }
         #expect(try await h.store.creditBalance(org: "acme") == 2)
-        _ = try await proxy.send(get("items"), manifest: h.catalog.manifests["acme"]!, stored: stored, caller: .admin)
-        do {
-            _ = try await proxy.send(get("items"), manifest: h.catalog.manifests["acme"]!, stored: stored, caller: .admin)
-            Issue.record("a call was sent on an empty pool")
-        } catch let error as LatchkeyError {
-            #expect(error.code == .creditsExhausted)
+        _ = try await proxy.send(get("items"), manifest: manifest, stored: managed, caller: .agent(agent))
+        let refused = await #expect(throws: LatchkeyError.self, "a call was sent on an empty pool") {
+            _ = try await proxy.send(get("items"), manifest: manifest, stored: managed, caller: .agent(agent))
         }
-        #expect(h.provider.apiRequests.count == 3)
+        #expect(refused?.code == .creditsExhausted)
+        // Refused for want of credits counts in the proxy's error rate, as the unreachable call did.
+        #expect(try await stats.totals(now: h.clock.now)["acme"] == OutcomeCounts(succeeded: 3, failed: 2))
+        // The org's own credential still works on an empty pool; the admin's own use of the platform's key is nobody's.
+        _ = try await proxy.send(get("items"), manifest: manifest, stored: own, caller: .agent(agent))
+        #expect(try await h.store.creditUsage(org: "acme") == [CreditUsage(provider: "acme", agent: agent.description, calls: 2, credits: 4)])
+        #expect(h.provider.apiRequests.count == 5)
+    }
+
+    @Test func anAgentWhoseChainHasNoKeyFallsBackToThePlatformsWhileItsOrgIsOnManaged() async throws {
+        let h = try await ConnectionHarness([.token(access: "a1", refresh: nil, expiresIn: 3600)], expiresIn: 3600)
+        for ref in ["org:globex", "team:globex/ops", "project:globex/ops/desk", "agent:globex/ops/desk/bot"] {
+            try await h.store.createOwner(try OwnerRef(parsing: ref), at: h.clock.now)
+        }
+        let bot = try OwnerRef(parsing: "agent:globex/ops/desk/bot")
+        let choices = CredentialChoices(store: h.store, cache: ConnectionCache(clock: h.clock), audit: AuditTrail(store: h.store, logger: h.logger), clock: h.clock)
+        // Nothing to fall back on yet.
+        await #expect(throws: LatchkeyError.self) { _ = try await resolver(h).resolve(caller: .agent(bot), provider: "acme", connectionID: nil, user: nil) }
+        let platformKey = try await h.addConnection(owner: .platform)
+        // Globex has nothing of its own, so by default it is on the platform's key; acme keeps its own.
+        #expect(try await resolver(h).resolve(caller: .agent(bot), provider: "acme", connectionID: nil, user: nil).connection.id == platformKey)
+        #expect(try await resolver(h).resolve(caller: .agent(try await agentChain(h)), provider: "acme", connectionID: nil, user: nil).connection.id == h.connectionID)
+        // Named, as a held call names it, it is found only while the org is on managed; a person's name never reaches it.
+        #expect(try await resolver(h).resolve(caller: .agent(bot), provider: "acme", connectionID: platformKey.rawValue, user: nil).connection.id == platformKey)
+        await #expect(throws: LatchkeyError.self) {
+            _ = try await resolver(h).resolve(caller: .agent(bot), provider: "acme", connectionID: platformKey.rawValue, user: "globex/dana")
+        }
+
+        let chosen = try await choices.choose(
+            org: try OwnerRef(parsing: "org:globex"), provider: "acme", kind: .key, credentials: .own, agentsMayChoose: false, actor: .admin)
+        #expect(chosen.credentials == .own && chosen.chosen == .own && chosen.platformOffers && !chosen.orgHasOwn)
+        for named in [nil, platformKey.rawValue] {
+            let error = await #expect(throws: LatchkeyError.self) {
+                _ = try await resolver(h).resolve(caller: .agent(bot), provider: "acme", connectionID: named, user: nil)
+            }
+            #expect(error?.code == .notFound)
+        }
+        #expect(try await h.store.events(AuditQuery(action: "org.credentials_chosen")).map(\.detail) == ["own"])
     }
 
     @Test func anIdempotentCallIsRetriedAfterA503AndAPostIsNot() async throws {

@@ -52,6 +52,7 @@ public struct ServerComposition: Sendable {
     let webhookDirectory: WebhookDirectory
     let apps: AppDirectory
     let consentGate: ConsentGate
+    let choices: CredentialChoices
     let resolver: ConnectionResolver
     let keyring: KeyringCoordinator
     let proxyStats: ProxyStats
@@ -96,13 +97,15 @@ public struct ServerComposition: Sendable {
         let webhooks = WebhookEvents(store: store, clock: clock, wakeup: webhookWakeup, logger: logger)
         let apps = AppDirectory(store: store, vault: vault, clock: clock)
         let consentGate = ConsentGate(store: store, clock: clock, publicURL: settings.publicURL)
+        let choices = CredentialChoices(store: store, cache: connectionCache, audit: audit, clock: clock)
         let resolver = ConnectionResolver(
-            store: store, cache: connectionCache, consents: consentGate, usage: ConnectionUsage(), audit: audit, clock: clock)
+            store: store, cache: connectionCache, consents: consentGate, choices: choices, usage: ConnectionUsage(), audit: audit, clock: clock)
         self.audit = audit
         self.webhooks = webhooks
         self.webhookDirectory = WebhookDirectory(store: store, vault: vault, clock: clock)
         self.apps = apps
         self.consentGate = consentGate
+        self.choices = choices
         self.resolver = resolver
         self.keyring = KeyringCoordinator(
             store: store, holder: vault.keyring, keySource: masterKeySource,

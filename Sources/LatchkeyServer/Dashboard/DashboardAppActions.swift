@@ -19,7 +19,7 @@ struct DashboardAppActions {
     func register(on group: RouterGroup<DashboardContext>) {
         group.post("/integrations/:provider/grants") { request, context in
             try await form.run(request, context) { manifest, fields in
-                let agent = try OwnerRef(parsing: DashboardForm.field(fields, "agent") ?? "", field: "agent")
+                let agent = try OwnerRef(parsing: DashboardForm.field(fields, "agent") ?? "", field: "agent").refusingPlatform(field: "agent")
                 let tool = DashboardForm.field(fields, "tool") ?? ""
                 guard manifest.tools.contains(where: { $0.access == .write && "\(manifest.id).\($0.name)" == tool }) else {
                     throw LatchkeyError(.invalidRequest, "tool: \(tool.prefix(80)) is not a write tool of \(manifest.id)", field: "tool")

@@ -29,7 +29,7 @@ struct DashboardConnectionActions {
         }
         group.post("/integrations/:provider/connect-link") { request, context in
             try await form.run(request, context) { manifest, fields in
-                let owner = try OwnerRef(parsing: DashboardForm.field(fields, "owner") ?? "", field: "owner")
+                let owner = try OwnerRef(parsing: DashboardForm.field(fields, "owner") ?? "", field: "owner").refusingPlatform()
                 let link = try await connectFlow.createSession(
                     provider: manifest, owner: owner, reconnect: nil, extraScopes: [], returnTo: nil, caller: .admin)
                 return "Connect link for \(owner): \(link.url) (expires at \(DashboardViews.time(link.expiresAt)))"

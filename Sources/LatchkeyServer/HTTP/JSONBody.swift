@@ -62,9 +62,11 @@ struct JSONBody {
         return out
     }
 
-    /// The owner reference in `field`, parsed.
-    func owner(_ field: String = "owner") throws(LatchkeyError) -> OwnerRef {
-        try OwnerRef(parsing: try string(field), field: field)
+    /// The owner reference in `field`, parsed. `platform` is refused unless the caller takes managed credentials (apps
+    /// and API-key connections).
+    func owner(_ field: String = "owner", platform: Bool = false) throws(LatchkeyError) -> OwnerRef {
+        let owner = try OwnerRef(parsing: try string(field), field: field)
+        return platform ? owner : try owner.refusingPlatform(field: field)
     }
 }
 

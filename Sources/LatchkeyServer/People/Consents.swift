@@ -20,7 +20,7 @@ struct Consents: Sendable {
 
     /// What `grantee` may be: an agent or a project of the person's org that exists.
     func checkGrantee(_ raw: String, person: OwnerRef) async throws -> OwnerRef {
-        let grantee = try OwnerRef(parsing: raw, field: "grantee")
+        let grantee = try OwnerRef(parsing: raw, field: "grantee").refusingPlatform(field: "grantee")
         guard grantee.kind == .agent || grantee.kind == .project else {
             throw LatchkeyError(.invalidRequest, "grantee: must be an agent or a project, not \(grantee.kind.rawValue)", field: "grantee")
         }

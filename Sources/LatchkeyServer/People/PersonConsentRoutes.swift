@@ -25,7 +25,7 @@ struct PersonConsentRoutes {
         }
         router.post("/me/consents/withdraw") { request, _ in
             await web.signedIn(request) { id, session, form in
-                let grantee = try OwnerRef(parsing: form["grantee"] ?? "", field: "grantee")
+                let grantee = try OwnerRef(parsing: form["grantee"] ?? "", field: "grantee").refusingPlatform(field: "grantee")
                 try await consents.withdraw(person: session.person, connection: ConnectionID(rawValue: form["connection"] ?? ""), grantee: grantee)
                 return try await web.done(id, "\(grantee) may no longer use that connection.")
             }

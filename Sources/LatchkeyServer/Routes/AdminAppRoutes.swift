@@ -19,7 +19,7 @@ struct AdminAppRoutes {
         group.put("/apps/:provider") { request, context in
             let manifest = try catalog.manifest(context.parameters.get("provider") ?? "")
             let body = try await JSONBody.read(request, limit: settings.maxJSONBodyBytes)
-            let owner = try body.owner()
+            let owner = try body.owner(platform: true)
             guard try await store.ownerExists(owner) else { throw LatchkeyError(.notFound, "owner: \(owner) does not exist", field: "owner") }
             guard manifest.auth.oauth2 != nil else {
                 throw LatchkeyError(.invalidRequest, "provider: \(manifest.id) does not use OAuth apps", field: "provider")

@@ -24,7 +24,7 @@ struct AdminConnectionRoutes {
         group.post("/connections") { request, _ in
             let body = try await JSONBody.read(request, limit: limit)
             let manifest = try catalog.manifest(try body.string("provider"))
-            let owner = try body.owner()
+            let owner = try body.owner(platform: true)
             guard try await store.ownerExists(owner) else { throw LatchkeyError(.notFound, "owner: \(owner) does not exist", field: "owner") }
             let flow = connectFlow
             let config = try flow.validatedConfig(manifest, try body.stringMap("config"))

@@ -15,6 +15,10 @@ struct OwnersCreateCommand: AsyncParsableCommand {
             Terminal.standardError("latchkey: \(error.message)\n")
             throw ExitCode(1)
         }
+        guard !ref.isPlatform else {
+            Terminal.standardError("latchkey: the platform exists from the start; it owns managed apps and API keys\n")
+            throw ExitCode(1)
+        }
         let segments = ref.segments
         let (path, body): (String, [String: JSONValue]) =
             switch ref.kind {
@@ -23,6 +27,7 @@ struct OwnersCreateCommand: AsyncParsableCommand {
             case .project: ("/v1/admin/projects", ["team": .string(segments[0..<2].joined(separator: "/")), "id": .string(segments[2])])
             case .user: ("/v1/admin/users", ["org": .string(segments[0]), "id": .string(segments[1])])
             case .agent: ("/v1/admin/agents", ["project": .string(segments[0..<3].joined(separator: "/")), "id": .string(segments[3])])
+            case .platform: ("/v1/admin/orgs", [:])  // refused above
             }
         try await AdminCall.run(options, json: output.json, { try await $0.post(path, body: .object(body)) }) { answer in
             if let key = answer.value(atPath: "api_key")?.stringValue {
@@ -140,6 +145,7 @@ enum OwnerKindCommands {
         case .team: ("teams", "Teams.", "Create a team: ORG/TEAM.", "path", "ORG/TEAM")
         case .project: ("projects", "Projects.", "Create a project: ORG/TEAM/PROJECT.", "path", "ORG/TEAM/PROJECT")
         case .user: ("users", "Users (people).", "Create a user: ORG/USER.", "path", "ORG/USER")
+        case .platform: ("platform", "The platform (made by the first migration).", "The platform cannot be created.", "path", "")
         case .agent:
             ("agents", "Agents: create, keys, write-tool grants.", "Create an agent; its API key is shown once.", "agent", "agent:ORG/TEAM/PROJECT/AGENT")
         }

@@ -507,6 +507,17 @@ def create_app(issuer, access_token_ttl, port):
         response.headers["X-Upstream"] = "echo"
         return response
 
+    @app.get("/api/credential")
+    def credential():
+        """Which credential the call carried, as the SHA-256 of its bearer value (never the value itself)."""
+        log_api_call()
+        injected = injected_response("api")
+        if injected is not None:
+            return injected
+        _token, user = bearer_user()
+        bearer = request.headers.get("Authorization", "").split(" ", 1)[-1]
+        return jsonify(user=user.login, credential_sha256=hashlib.sha256(bearer.encode()).hexdigest())
+
     @app.route("/api/upload", methods=["POST", "PUT"])
     def upload():
         """Reads the body as a stream and answers its size and SHA-256 (for streamed uploads)."""
