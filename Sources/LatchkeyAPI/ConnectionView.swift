@@ -18,6 +18,8 @@ public struct ConnectionView: Encodable, Sendable {
     @Nullable public var last_refreshed_at: Date?
     @Nullable public var last_error: String?
     public let created_at: Date
+    /// `managed` when the credential is the platform's (its key, or tokens of its app), else `own`.
+    public let credentials: String
 
     public init(_ c: Connection) {
         id = c.id.rawValue
@@ -34,5 +36,6 @@ public struct ConnectionView: Encodable, Sendable {
         last_refreshed_at = c.lastRefreshedAt
         last_error = c.lastError
         created_at = c.createdAt
+        credentials = c.isManaged ? CredentialSource.managed.rawValue : CredentialSource.own.rawValue
     }
 }

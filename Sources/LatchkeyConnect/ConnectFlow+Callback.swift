@@ -89,7 +89,7 @@ extension ConnectFlow {
         guard let code = p.code, !code.isEmpty else {
             throw LatchkeyError(.invalidRequest, "code: the callback has no authorization code", field: "code")
         }
-        guard let (_, credentials) = try await apps.resolve(provider: manifest.id, for: session.owner) else {
+        guard let (source, _, credentials) = try await connections.flowApp(provider: manifest.id, owner: session.owner) else {
             throw LatchkeyError(.appNotConfigured, "no OAuth app of \(manifest.name) is registered for \(session.owner)")
         }
         let verifier = try await pending.sealedVerifier.asyncMap {
@@ -120,7 +120,8 @@ extension ConnectFlow {
             try await requireBoundAccount(session, account: account)
         } catch {
             await connections.revokeGrant(
-                grant.credential, provider: manifest.id, owner: session.owner, config: values, connectionID: session.connectionID,
+                grant.credential, provider: manifest.id, owner: session.owner, source: source, config: values,
+                connectionID: session.connectionID,
                 actor: .browser, action: .connectionMismatchedGrantRevoked)
             throw error
         }
@@ -130,7 +131,7 @@ extension ConnectFlow {
         let completed = try await connections.complete(ConnectionService.Completion(
             provider: manifest.id, owner: session.owner, reconnect: session.connectionID, account: account,
             credential: grant.credential, scopesRequested: pending.scopes, scopesGranted: grant.scopes ?? pending.scopes,
-            config: values, expiresAt: grant.expiresAt))
+            config: values, expiresAt: grant.expiresAt, credentials: source))
         await recordConnected(completed, actor: .browser)
         return Outcome(connection: completed.connection, providerName: manifest.name, returnTo: session.returnTo)
     }

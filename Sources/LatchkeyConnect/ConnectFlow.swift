@@ -163,6 +163,11 @@ public struct ConnectFlow: Sendable {
 
     // MARK: OAuth
 
+    /// The app `session`'s flow runs on: the platform's when the org is on managed credentials, else the nearest.
+    public func app(for session: ConnectSession) async throws -> AppRegistration? {
+        try await connections.flowApp(provider: session.provider, owner: session.owner)?.app
+    }
+
     /// Starts the authorization-code flow: a fresh `state` (256 random bits, single use, 10-minute TTL, bound to the
     /// session and to this browser) and, unless the manifest turns it off, PKCE S256 with the verifier sealed.
     /// `session` is live (from `liveSession`), read once by the caller.
@@ -172,7 +177,7 @@ public struct ConnectFlow: Sendable {
             throw LatchkeyError(.invalidRequest, "provider: \(manifest.id) does not use OAuth", field: "provider")
         }
         let config = try validatedConfig(manifest, given)
-        guard let (app, credentials) = try await apps.resolve(provider: manifest.id, for: session.owner) else {
+        guard let (_, app, credentials) = try await connections.flowApp(provider: manifest.id, owner: session.owner) else {
             throw LatchkeyError(.appNotConfigured, "no OAuth app of \(manifest.name) is registered for \(session.owner) or above it")
         }
         let state = RandomToken.base64URL(bytes: 32)

@@ -23,20 +23,22 @@ extension ConnectionService {
             return
         }
         await revokeGrant(
-            credential, provider: c.provider, owner: c.owner, config: c.config, connectionID: c.id, actor: actor, action: action)
+            credential, provider: c.provider, owner: c.owner, source: c.credentials, config: c.config, connectionID: c.id, actor: actor,
+            action: action)
     }
 
     /// Revokes a grant's tokens at the provider (RFC 7009) when the manifest names an endpoint, and audits the outcome
-    /// under `action`. Best effort: a failure is audited, never thrown.
+    /// under `action`, on the app that issued it (`source`). Best effort: a failure is audited, never thrown.
     public func revokeGrant(
-        _ credential: Credential, provider: ProviderID, owner: OwnerRef, config: [String: String], connectionID: ConnectionID?,
+        _ credential: Credential, provider: ProviderID, owner: OwnerRef, source: CredentialSource, config: [String: String],
+        connectionID: ConnectionID?,
         actor: AuditActor, action: AuditAction
     ) async {
         guard let spec = catalog.manifests[provider]?.auth.oauth2, spec.revocationURL != nil,
             credential.refreshToken != nil || credential.accessToken != nil
         else { return }
         do {
-            guard let (_, app) = try await apps.resolve(provider: provider, for: owner) else { return }
+            guard let (_, app) = try await apps.resolve(provider: provider, for: owner, source: source) else { return }
             if let refresh = credential.refreshToken {
                 try await oauth.revoke(spec: spec, app: app, token: refresh, hint: "refresh_token", values: config)
             }

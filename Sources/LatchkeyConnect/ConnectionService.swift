@@ -19,6 +19,8 @@ public struct ConnectionService: Sendable {
     let catalog: ProviderCatalog
     let oauth: OAuthClient
     let apps: AppDirectory
+    /// Orgs' choices of managed or own credentials: which app a new connect flow runs on.
+    let choices: CredentialChoices
     let audit: AuditTrail
     let webhooks: WebhookEvents
     let caches: Caches
@@ -45,13 +47,14 @@ public struct ConnectionService: Sendable {
 
     public init(
         store: any ConnectionStorage, vault: CredentialVault, catalog: ProviderCatalog, oauth: OAuthClient, apps: AppDirectory,
-        audit: AuditTrail, webhooks: WebhookEvents, caches: Caches, clock: any LatchkeyClock
+        choices: CredentialChoices, audit: AuditTrail, webhooks: WebhookEvents, caches: Caches, clock: any LatchkeyClock
     ) {
         self.store = store
         self.vault = vault
         self.catalog = catalog
         self.oauth = oauth
         self.apps = apps
+        self.choices = choices
         self.audit = audit
         self.webhooks = webhooks
         self.caches = caches
@@ -65,6 +68,15 @@ public struct ConnectionService: Sendable {
         case .agent(let agent, _, _): agent.inheritanceChain
         case .person(let person): [person]
         }
+    }
+
+    /// The app a new connect flow of `provider` for `owner` runs on: the platform's when the org's choice comes to
+    /// `managed`, else the nearest on the owner's chain. The flow's start and its callback each ask, so a choice changed
+    /// in between fails that one flow at the code exchange.
+    public func flowApp(provider: ProviderID, owner: OwnerRef) async throws -> (source: CredentialSource, app: AppRegistration, credentials: AppCredentials)? {
+        let source = try await choices.resolution(org: owner.org, provider: provider, kind: .app).credentials
+        guard let (app, credentials) = try await apps.resolve(provider: provider, for: owner, source: source) else { return nil }
+        return (source, app, credentials)
     }
 
     /// Checks that `caller` may act for `owner`: admins for anyone, agents and people only for themselves.
@@ -128,11 +140,14 @@ public struct ConnectionService: Sendable {
         var scopesGranted: [String]
         var config: [String: String]
         var expiresAt: Date?
+        /// Whose app issued the tokens (`own` for a typed key).
+        var credentials: CredentialSource
 
         public init(
             provider: ProviderID, owner: OwnerRef, reconnect: ConnectionID?, account: AccountIdentity?, credential: Credential,
-            scopesRequested: [String], scopesGranted: [String], config: [String: String], expiresAt: Date?
+            scopesRequested: [String], scopesGranted: [String], config: [String: String], expiresAt: Date?, credentials: CredentialSource = .own
         ) {
+            self.credentials = credentials
             self.provider = provider
             self.owner = owner
             self.reconnect = reconnect
@@ -188,6 +203,7 @@ public struct ConnectionService: Sendable {
             connection.lastRefreshedAt = now
             connection.lastError = nil
             connection.updatedAt = now
+            connection.credentials = c.credentials
             let sealed = try await vault.sealCredential(c.credential, for: connection)
             guard try await store.update(connection, sealedCredential: sealed, expectedVersion: expected) else {
                 throw LatchkeyError(.conflict, "the connection changed while it was being connected; try again")
@@ -202,7 +218,8 @@ public struct ConnectionService: Sendable {
         let connection = Connection(
             id: .random(), provider: c.provider, owner: c.owner, state: .active, account: c.account,
             scopesRequested: c.scopesRequested, scopesGranted: c.scopesGranted, config: c.config, expiresAt: c.expiresAt,
-            lastRefreshedAt: now, isDefault: !existing.contains { $0.connection.isDefault }, createdAt: now, updatedAt: now)
+            lastRefreshedAt: now, isDefault: !existing.contains { $0.connection.isDefault }, createdAt: now, updatedAt: now,
+            credentials: c.credentials)
         let sealed = try await vault.sealCredential(c.credential, for: connection)
         try await store.insert(connection, sealedCredential: sealed)
         caches.connections.connectionWritten(connection.id)

@@ -26,9 +26,16 @@ public struct AppDirectory: Sendable {
             provider: provider, owner: owner, clientID: clientID, sealedClientSecret: sealed, scopes: scopes, updatedAt: clock.now))
     }
 
-    /// The app nearest to `owner` along its inheritance chain (a user inherits from its org), with the secret opened.
-    public func resolve(provider: ProviderID, for owner: OwnerRef) async throws -> (AppRegistration, AppCredentials)? {
-        let chain = owner.kind == .user ? [owner, owner.parent!] : owner.inheritanceChain
+    /// The app nearest to `owner` along its inheritance chain (a user inherits from its org), with the secret opened;
+    /// or, for `managed`, the platform's app.
+    public func resolve(provider: ProviderID, for owner: OwnerRef, source: CredentialSource = .own) async throws
+        -> (AppRegistration, AppCredentials)?
+    {
+        let chain =
+            switch source {
+            case .managed: [OwnerRef.platform]
+            case .own: owner.kind == .user ? [owner, owner.parent!] : owner.inheritanceChain
+            }
         let apps = try await store.apps(provider: provider, owners: chain)
         for candidate in chain {
             guard let app = apps.first(where: { $0.owner == candidate }) else { continue }

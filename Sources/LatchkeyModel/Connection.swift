@@ -33,15 +33,19 @@ public struct Connection: Sendable, Codable, Equatable {
     public var updatedAt: Date
     /// Incremented on every credential write, for compare-and-swap.
     public var version: Int
+    /// Whose app issued the tokens: `managed` when the connect flow ran on the platform's app (so refresh and
+    /// revocation use it too), `own` otherwise. A platform-owned key is managed whatever this says.
+    public var credentials: CredentialSource
 
-    /// Whether the credential is the platform's (a managed key), so calls on it are metered.
-    public var isManaged: Bool { owner.isPlatform }
+    /// Whether the credential is the platform's (its key, or tokens of its app), so calls on it are metered.
+    public var isManaged: Bool { owner.isPlatform || credentials == .managed }
 
     public init(
         id: ConnectionID, provider: ProviderID, owner: OwnerRef, state: ConnectionState,
         account: AccountIdentity? = nil, scopesRequested: [String] = [], scopesGranted: [String] = [],
         config: [String: String] = [:], expiresAt: Date? = nil, lastRefreshedAt: Date? = nil,
-        lastError: String? = nil, isDefault: Bool = false, createdAt: Date, updatedAt: Date, version: Int = 0
+        lastError: String? = nil, isDefault: Bool = false, createdAt: Date, updatedAt: Date, version: Int = 0,
+        credentials: CredentialSource = .own
     ) {
         self.id = id
         self.provider = provider
@@ -58,6 +62,7 @@ public struct Connection: Sendable, Codable, Equatable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.version = version
+        self.credentials = credentials
     }
 }
 

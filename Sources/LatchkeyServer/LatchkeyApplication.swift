@@ -21,7 +21,7 @@ public enum LatchkeyApplication {
         OperationsRoutes(store: c.store, metrics: c.metrics, openAPI: openAPI).register(on: router)
         let personSessions = PersonSessions(store: c.store)
         ConnectRoutes(
-            clock: c.clock, audit: c.audit, settings: c.settings, catalog: c.catalog, logger: c.logger, connectFlow: c.connectFlow, apps: c.apps,
+            clock: c.clock, audit: c.audit, settings: c.settings, catalog: c.catalog, logger: c.logger, connectFlow: c.connectFlow,
             pages: Pages(), personSessions: personSessions
         ).register(on: router)
         let web = PersonPages(

@@ -156,5 +156,9 @@ extension PostgresMigrations {
             )
             """
         ),
+        (
+            "v15: connections made on the platform's app",
+            "ALTER TABLE connections ADD COLUMN credentials TEXT NOT NULL DEFAULT 'own'"
+        ),
     ]
 }

@@ -24,6 +24,7 @@ extension PostgresStore {
         binds.append(time(c.createdAt))
         binds.append(time(c.updatedAt))
         binds.append(sealed.map(bytes))
+        binds.append(c.credentials.rawValue)
         let start = binds.count - connectionColumns.count
         return connectionColumns.enumerated().map { "\($1) = $\(start + $0 + 1)" }.joined(separator: ", ")
     }
@@ -31,6 +32,7 @@ extension PostgresStore {
     static let connectionColumns = [
         "provider", "owner", "org", "state", "account_id", "account_name", "scopes_requested", "scopes_granted", "config",
         "expires_at", "last_refreshed_at", "last_error", "is_default", "created_at", "updated_at", "credential",
+        "credentials",
     ]
 
     /// The compare-and-swap write: every column, when the stored version is `expectedVersion`; bumps the version.
@@ -59,7 +61,7 @@ extension PostgresStore {
     /// exists, a second default of an owner and provider).
     public func insert(_ batch: [StoredConnection]) async throws {
         let columns = Self.connectionColumns + ["id", "version"]
-        // A statement carries at most 65,535 parameters, and a row takes 18.
+        // A statement carries at most 65,535 parameters, and a row takes 19.
         let rowsPerStatement = 500
         try await transaction { tx in
             for start in stride(from: 0, to: batch.count, by: rowsPerStatement) {
@@ -153,6 +155,9 @@ extension PostgresStore {
         else { return nil }
         let accountID = try row.value("account_id", as: String?.self)
         let accountName = try row.value("account_name", as: String?.self)
+        guard let credentials = CredentialSource(rawValue: try row.required("credentials")) else {
+            throw LatchkeyError.malformedRow(column: "credentials")
+        }
         return Connection(
             id: ConnectionID(rawValue: try row.value("id")), provider: ProviderID(try row.value("provider", as: String.self)), owner: owner,
             state: state, account: accountID.map { AccountIdentity(id: $0, name: accountName) },
@@ -161,6 +166,7 @@ extension PostgresStore {
             config: decode([String: String].self, try row.value("config")) ?? [:],
             expiresAt: date(try row.value("expires_at")), lastRefreshedAt: date(try row.value("last_refreshed_at")),
             lastError: try row.value("last_error"), isDefault: try row.value("is_default"), createdAt: try StoredTime.required(try row.value("created_at"), "created_at"),
-            updatedAt: try StoredTime.required(try row.value("updated_at"), "updated_at"), version: try row.value("version"))
+            updatedAt: try StoredTime.required(try row.value("updated_at"), "updated_at"), version: try row.value("version"),
+            credentials: credentials)
     }
 }

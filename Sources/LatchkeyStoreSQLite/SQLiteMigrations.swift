@@ -361,6 +361,9 @@ enum SQLiteMigrations {
                 );
                 """)
         }
+        migrator.registerMigration("v15: connections made on the platform's app") { db in
+            try db.execute(sql: "ALTER TABLE connections ADD COLUMN credentials TEXT NOT NULL DEFAULT 'own'")
+        }
         return migrator
     }
 }

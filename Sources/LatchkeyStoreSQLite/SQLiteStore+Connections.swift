@@ -11,7 +11,7 @@ extension SQLiteStore {
             c.provider.rawValue, c.owner.description, c.owner.org, c.state.rawValue, c.account?.id, c.account?.name,
             json(c.scopesRequested), json(c.scopesGranted), json(c.config), c.expiresAt.map(time),
             c.lastRefreshedAt.map(time), c.lastError, c.isDefault ? 1 : 0, time(c.createdAt), time(c.updatedAt),
-            sealed.map { Data($0) },
+            sealed.map { Data($0) }, c.credentials.rawValue,
         ]
         return values.map { $0 ?? DatabaseValue.null }
     }
@@ -38,8 +38,8 @@ extension SQLiteStore {
     static let insertConnectionSQL = """
         INSERT INTO connections (provider, owner, org, state, account_id, account_name, scopes_requested,
             scopes_granted, config, expires_at, last_refreshed_at, last_error, is_default, created_at, updated_at,
-            credential, id, version)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            credential, credentials, id, version)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     public func update(_ connection: Connection, sealedCredential: [UInt8]?, expectedVersion: Int) async throws -> Bool {
@@ -65,7 +65,8 @@ extension SQLiteStore {
     static let compareAndSwapConnectionSQL = """
         UPDATE connections SET provider = ?, owner = ?, org = ?, state = ?, account_id = ?, account_name = ?,
             scopes_requested = ?, scopes_granted = ?, config = ?, expires_at = ?, last_refreshed_at = ?,
-            last_error = ?, is_default = ?, created_at = ?, updated_at = ?, credential = ?, version = version + 1
+            last_error = ?, is_default = ?, created_at = ?, updated_at = ?, credential = ?, credentials = ?,
+            version = version + 1
         WHERE id = ? AND version = ?
         """
 
@@ -150,6 +151,9 @@ extension SQLiteStore {
     static func connection(_ row: Row) throws -> Connection? {
         guard let owner = try? OwnerRef(parsing: row["owner"]), let state = ConnectionState(rawValue: row["state"]) else { return nil }
         let accountID: String? = row["account_id"]
+        guard let credentials = (row["credentials"] as String?).flatMap(CredentialSource.init(rawValue:)) else {
+            throw LatchkeyError.malformedRow(column: "credentials")
+        }
         return Connection(
             id: ConnectionID(rawValue: row["id"]), provider: ProviderID(row["provider"]), owner: owner, state: state,
             account: accountID.map { AccountIdentity(id: $0, name: row["account_name"]) },
@@ -158,6 +162,6 @@ extension SQLiteStore {
             config: decode([String: String].self, row["config"]) ?? [:],
             expiresAt: try Self.optionalTime(row, "expires_at"), lastRefreshedAt: try Self.optionalTime(row, "last_refreshed_at"), lastError: row["last_error"],
             isDefault: (row["is_default"] as Int) == 1, createdAt: try Self.time(row, "created_at"), updatedAt: try Self.time(row, "updated_at"),
-            version: row["version"])
+            version: row["version"], credentials: credentials)
     }
 }

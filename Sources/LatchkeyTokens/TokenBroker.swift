@@ -198,11 +198,12 @@ public final class TokenBroker: Sendable {
         return (stored, try await open(sealed, of: stored.connection))
     }
 
-    /// Calls the provider's token endpoint on the nearest app of the connection's owner.
+    /// Calls the provider's token endpoint on the app that issued the connection's tokens: the platform's for a
+    /// managed connection, else the nearest of the connection's owner.
     private func callProvider(
         _ row: Connection, spec: OAuth2Spec, refreshToken: String, machine: inout RefreshMachine
     ) async throws -> (RefreshMachine.Action, TokenGrant?) {
-        guard let (_, app) = try await apps.resolve(provider: row.provider, for: row.owner) else {
+        guard let (_, app) = try await apps.resolve(provider: row.provider, for: row.owner, source: row.credentials) else {
             throw LatchkeyError(.appNotConfigured, "no OAuth app of \(row.provider) is registered for \(row.owner)")
         }
         do {

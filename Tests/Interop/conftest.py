@@ -257,7 +257,7 @@ class World:
         Person(self.peer).connect(self.connect_link(key), username=username, password=f"{username}-password")
         return [t["value"] for t in self.peer.issued(detail=True) if t["type"] == "access_token"][-1]
 
-    def platform_key(self, provider: str = "authlib-key-metered") -> tuple[str, str]:
+    def platform_key(self, provider: str = "metered-key") -> tuple[str, str]:
         """The platform's (managed) key of an API-key provider, registered on first use: (key, connection id)."""
         if provider not in self.platform_keys:
             token = self.peer_token("bob")
@@ -346,8 +346,8 @@ def start_world(workdir: Path, name: str, env: dict | None = None, access_token_
         provider_manifest("authlib-nopkce", peer.base_url, "client_secret_basic", pkce=False))
     (providers / "authlib-key.yaml").write_text(api_key_manifest(peer.base_url))
     # An API-key provider metered against the org's pool when the platform's key serves it.
-    (providers / "authlib-key-metered.yaml").write_text(
-        api_key_manifest(peer.base_url, "authlib-key-metered", "{metered: true, credits_per_call: 1}"))
+    (providers / "metered-key.yaml").write_text(
+        api_key_manifest(peer.base_url, "metered-key", "{metered: true, credits_per_call: 1}"))
     # The same provider, metered against the org's credit pool.
     (providers / "authlib-metered.yaml").write_text(
         provider_manifest("authlib-metered", peer.base_url, "client_secret_basic").replace(

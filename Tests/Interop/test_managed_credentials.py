@@ -7,8 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from conftest import CLIENT_SECRETS, Person
 
-METERED = "authlib-key-metered"
+
+METERED = "metered-key"
 
 
 def sha(value: str) -> str:
@@ -40,11 +42,11 @@ def test_the_platform_owns_managed_apps_and_keys_that_only_the_admin_sees(world)
     lk = world.lk
     platform_connection = world.platform_key(METERED)[1]
     r = lk.admin("PUT", "/v1/admin/apps/authlib-post",
-                 json={"owner": "platform", "client_id": "latchkey-post", "client_secret": "not-used-here"})
+                 json={"owner": "platform", "client_id": "latchkey-post", "client_secret": CLIENT_SECRETS["post"]})
     assert r.status_code == 200 and r.json()["owner"] == "platform", r.text
     listed = lk.admin("GET", "/v1/admin/connections", params={"owner": "platform"}).json()["connections"]
     assert [c["id"] for c in listed if c["provider"] == METERED] == [platform_connection]
-    assert all(c["owner"] == "platform" for c in listed)
+    assert all(c["owner"] == "platform" and c["credentials"] == "managed" for c in listed)
 
     org, key = world.org_with_agent()
     # An agent lists only its chain; naming the platform's key while its org is on its own finds nothing.
@@ -179,3 +181,47 @@ def test_concurrent_managed_calls_draw_exactly_the_pool_while_own_calls_draw_not
     assert credits_a["balance"] == 0
     assert credits_a["usage"] == [{"provider": METERED, "agent": f"agent:{org_a}/team/proj/agent", "calls": 100, "credits": 100}]
     assert lk.admin("GET", f"/v1/admin/orgs/{org_b}/credits").json() == {"org": org_b, "balance": 3, "usage": []}
+
+
+MANAGED_OAUTH = "authlib-metered"  # an OAuth provider, metered when it runs on the platform's app
+
+
+def test_a_person_connects_through_the_platforms_app_and_the_connection_works_and_refreshes(world):
+    lk, peer = world.lk, world.peer
+    r = lk.admin("PUT", f"/v1/admin/apps/{MANAGED_OAUTH}",
+                 json={"owner": "platform", "client_id": "latchkey-basic", "client_secret": CLIENT_SECRETS["basic"]})
+    assert r.status_code == 200, r.text
+    org, key = world.org_with_agent(apps=("authlib-basic",))  # no app of the provider at the org
+    assert lk.admin("POST", f"/v1/admin/orgs/{org}/credits", json={"add": 10}).status_code == 200
+    shown = lk.admin("GET", f"/v1/admin/orgs/{org}/integrations/{MANAGED_OAUTH}").json()
+    assert (shown["credentials"], shown["platform_offers"], shown["org_has_own"]) == ("managed", True, False)
+
+    landed = Person(peer).connect(world.connect_link(key, provider=MANAGED_OAUTH))
+    assert landed.status_code in (200, 303), landed.text[:300]
+    [connection] = [c for c in world.connections(key) if c["provider"] == MANAGED_OAUTH]
+    assert (connection["state"], connection["owner"], connection["credentials"]) == ("active", f"agent:{org}/team/proj/agent", "managed")
+    r = lk.call("GET", f"/v1/proxy/{MANAGED_OAUTH}/echo", key)
+    assert r.status_code == 200 and r.json()["user"] == "alice", r.text
+    # A forced refresh goes to the platform's app: the org has none that could have served it.
+    refreshes = peer.stats()["token_requests"]
+    r = lk.admin("POST", f"/v1/admin/connections/{connection['id']}/refresh")
+    assert r.status_code == 200, r.text
+    assert peer.stats()["token_requests"] == refreshes + 1
+    r = lk.call("GET", f"/v1/proxy/{MANAGED_OAUTH}/echo", key)
+    assert r.status_code == 200 and r.json()["user"] == "alice"
+    # Tokens of the platform's app are managed use: each call drew one credit.
+    assert lk.admin("GET", f"/v1/admin/orgs/{org}/credits").json()["balance"] == 8
+
+    # The org brings its own app and switches: the connection made on the platform's app keeps working on it (and
+    # is still metered) until a person reconnects it, which runs on the org's app.
+    assert lk.admin("PUT", f"/v1/admin/apps/{MANAGED_OAUTH}", json={
+        "owner": f"org:{org}", "client_id": "latchkey-basic", "client_secret": CLIENT_SECRETS["basic"]}).status_code == 200
+    assert lk.admin("PUT", f"/v1/admin/orgs/{org}/integrations/{MANAGED_OAUTH}", json={"credentials": "own"}).status_code == 200
+    assert lk.call("GET", f"/v1/proxy/{MANAGED_OAUTH}/echo", key).status_code == 200
+    assert lk.admin("GET", f"/v1/admin/orgs/{org}/credits").json()["balance"] == 7
+    Person(peer).connect(world.connect_link(key, provider=MANAGED_OAUTH, connection_id=connection["id"]))
+    [again] = [c for c in world.connections(key) if c["provider"] == MANAGED_OAUTH]
+    assert (again["id"], again["credentials"]) == (connection["id"], "own")
+    for _ in range(3):
+        assert lk.call("GET", f"/v1/proxy/{MANAGED_OAUTH}/echo", key).status_code == 200
+    assert lk.admin("GET", f"/v1/admin/orgs/{org}/credits").json()["balance"] == 7

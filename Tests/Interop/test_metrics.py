@@ -41,7 +41,7 @@ def test_metrics_are_prometheus_text_and_move_with_the_calls(world):
     lk, peer = world.lk, world.peer
     org, key = world.org_with_agent()
     Person(peer).connect(world.connect_link(key))
-    world.platform_key("authlib-key-metered")  # the org has no key of its own: its calls are managed, and metered
+    world.platform_key("metered-key")  # the org has no key of its own: its calls are managed, and metered
     assert lk.admin("POST", f"/v1/admin/orgs/{org}/credits", json={"add": 5}).status_code == 200
     [basic] = [c for c in world.connections(key) if c["provider"] == "authlib-basic"]
 
@@ -50,7 +50,7 @@ def test_metrics_are_prometheus_text_and_move_with_the_calls(world):
     assert types["latchkey_connections"] == "gauge"
     for _ in range(3):
         assert lk.call("GET", "/v1/proxy/authlib-basic/items", key).status_code == 200
-    assert lk.call("GET", "/v1/proxy/authlib-key-metered/items", key).status_code == 200
+    assert lk.call("GET", "/v1/proxy/metered-key/items", key).status_code == 200
     assert lk.admin("POST", f"/v1/admin/connections/{basic['id']}/refresh").status_code == 200
     assert lk.call("GET", "/v1/proxy/authlib-basic/items", "lk_agent_wrong").status_code == 401
     after, types = scrape(lk)
@@ -69,8 +69,8 @@ def test_metrics_are_prometheus_text_and_move_with_the_calls(world):
     assert buckets and all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:]))  # cumulative
     assert value(after, "latchkey_refreshes_total", provider="authlib-basic", outcome="success") - \
         value(before, "latchkey_refreshes_total", provider="authlib-basic", outcome="success") == 1
-    assert value(after, "latchkey_credits_used_total", provider="authlib-key-metered") - \
-        value(before, "latchkey_credits_used_total", provider="authlib-key-metered") == 1
+    assert value(after, "latchkey_credits_used_total", provider="metered-key") - \
+        value(before, "latchkey_credits_used_total", provider="metered-key") == 1
     active = lk.admin("GET", "/v1/admin/connections", params={"state": "active"}).json()["connections"]
     assert value(after, "latchkey_connections", state="active") == len(active)
     # No secret, token or raw path with an id in the exposition.

@@ -47,9 +47,11 @@ struct CredentialChoiceStoreTests {
         #expect(try await store.credentialChoices(org: "").isEmpty)
     }
 
-    @Test(arguments: StoreEngine.sql) func theMigrationIsVersion14(_ engine: StoreEngine) async throws {
+    @Test(arguments: StoreEngine.sql) func theMigrationsAreVersions14And15(_ engine: StoreEngine) async throws {
         let store = try await engine.makeMigratedStore()
-        #expect(try await store.appliedMigrations().last == "v14: the platform owner and orgs' credential choices")
+        #expect(try await store.appliedMigrations().suffix(2) == [
+            "v14: the platform owner and orgs' credential choices", "v15: connections made on the platform's app",
+        ])
     }
 
     /// Another program writes a source that is neither managed nor own: that org's read fails, never another's.

@@ -113,6 +113,19 @@ struct StoreContractTests {
         #expect(try await !store.update(stale, sealedCredential: [2], expectedVersion: 0))
         let after = try #require(try await store.connection(id: c.id))
         #expect(after.connection.state == .needsReauth && after.connection.version == 1 && after.sealedCredential == [1])
+
+        // Made on the platform's app: kept on insert and on a compare-and-swap write, in a batch as one by one.
+        var managed = connection(agent, isDefault: false)
+        managed.credentials = .managed
+        try await store.insert(managed, sealedCredential: [3])
+        #expect(try await store.connection(id: managed.id)?.connection.credentials == .managed)
+        managed.credentials = .own
+        #expect(try await store.update(managed, sealedCredential: [4], expectedVersion: 0))
+        #expect(try await store.connection(id: managed.id)?.connection.credentials == .own)
+        var batched = connection(agent, isDefault: false)
+        batched.credentials = .managed
+        try await store.insert([StoredConnection(connection: batched, sealedCredential: [5])])
+        #expect(try await store.connection(id: batched.id)?.connection == batched)
     }
 
     @Test(arguments: StoreEngine.available) func anOwnerHasAtMostOneDefaultConnectionPerProvider(_ engine: StoreEngine) async throws {

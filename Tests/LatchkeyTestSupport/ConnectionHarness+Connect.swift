@@ -15,6 +15,7 @@ extension ConnectionHarness {
         let apps = AppDirectory(store: store, vault: vault, clock: clock)
         return ConnectionService(
             store: store, vault: vault, catalog: catalog, oauth: OAuthClient(transport: provider, now: { [clock] in clock.now }), apps: apps,
+            choices: CredentialChoices(store: store, cache: ConnectionCache(clock: clock), audit: AuditTrail(store: store, logger: logger), clock: clock),
             audit: AuditTrail(store: store, logger: logger), webhooks: WebhookEvents(store: store, clock: clock, wakeup: WakeSignal(), logger: logger),
             caches: ConnectionService.Caches(
                 connections: ConnectionCache(clock: clock), reconnectLinks: ReconnectLinks(), agentKeys: AgentKeyCache(clock: clock),

@@ -115,7 +115,7 @@ public struct ServerComposition: Sendable {
         self.proxyStats = proxyStats
 
         let connections = ConnectionService(
-            store: store, vault: vault, catalog: catalog, oauth: oauth, apps: apps, audit: audit, webhooks: webhooks,
+            store: store, vault: vault, catalog: catalog, oauth: oauth, apps: apps, choices: choices, audit: audit, webhooks: webhooks,
             caches: ConnectionService.Caches(
                 connections: connectionCache, reconnectLinks: reconnectLinks, agentKeys: agentKeys, refresherWake: refresherWake),
             clock: clock)

@@ -19,7 +19,6 @@ struct ConnectRoutes {
     let catalog: ProviderCatalog
     let logger: Logger
     let connectFlow: ConnectFlow
-    let apps: AppDirectory
     let pages: Pages
     let personSessions: PersonSessions
 
@@ -104,7 +103,7 @@ struct ConnectRoutes {
         if let account = try await connectFlow.expectedAccount(session) { values["expected_account"] = account.displayName }
         switch manifest.auth {
         case .oauth2(let spec):
-            guard let (app, _) = try await apps.resolve(provider: manifest.id, for: session.owner) else {
+            guard let app = try await connectFlow.app(for: session) else {
                 throw LatchkeyError(.appNotConfigured, "\(manifest.name) is not set up yet: no OAuth app is registered for \(session.owner)")
             }
             let scopes = connectFlow.scopes(for: session, spec: spec, app: app)
