@@ -21,6 +21,8 @@ public struct ProxyService: Sendable {
     let rateLimits: RateLimitGate
     /// Calls and errors per provider and hour, for the dashboard.
     let stats: ProxyStats
+    /// Each org's calls per day, managed or own, for the usage report.
+    let usage: UsageLedger
     let metrics: LatchkeyMetrics
     /// Hands out a link a person can use to connect a connection again, for `reauth_required` answers.
     let reconnectLinks: any ReconnectLinkSource
@@ -34,9 +36,10 @@ public struct ProxyService: Sendable {
 
     public init(
         store: any ConnectionStore & CreditStore, broker: TokenBroker, transport: any HTTPTransport, rateLimits: RateLimitGate,
-        stats: ProxyStats, metrics: LatchkeyMetrics, reconnectLinks: any ReconnectLinkSource, access: AccessGuard,
+        stats: ProxyStats, usage: UsageLedger, metrics: LatchkeyMetrics, reconnectLinks: any ReconnectLinkSource, access: AccessGuard,
         approvals: any ApprovalFiling, clock: any LatchkeyClock
     ) {
+        self.usage = usage
         self.store = store
         self.broker = broker
         self.transport = transport
@@ -149,6 +152,7 @@ public struct ProxyService: Sendable {
 
         try await rateLimits.admit(connection.id, clock: clock)
         let charge = CreditCharge.of(manifest, connection: connection, caller: caller)
+        let payer = CreditCharge.payer(connection: connection, caller: caller)
         if let charge {
             guard try await store.drawCredits(org: charge.org, amount: charge.credits, provider: manifest.id, agent: caller.actorName) else {
                 throw LatchkeyError(.creditsExhausted, "the credit pool of org:\(charge.org) is exhausted; an admin can add credits")
@@ -196,7 +200,10 @@ public struct ProxyService: Sendable {
             {
                 rateLimits.block(connection.id, until: until)
             }
-            guard replayable else { return response }
+            guard replayable else {
+                recordUsage(payer, caller: caller, provider: manifest.id, connection: connection, charge: charge)
+                return response
+            }
             // A 401 may mean the token died early: refresh once and try again, whatever the retry setting.
             if response.status == 401, !refreshedOn401, manifest.auth.oauth2 != nil, credential.refreshToken != nil {
                 refreshedOn401 = true
@@ -216,7 +223,16 @@ public struct ProxyService: Sendable {
                 try await clock.sleep(for: delay)
                 continue
             }
+            recordUsage(payer, caller: caller, provider: manifest.id, connection: connection, charge: charge)
             return response
         }
+    }
+
+    /// Counts a call that reached the provider against the org that uses it (none for the admin on the platform's key).
+    private func recordUsage(_ org: String, caller: Caller, provider: ProviderID, connection: Connection, charge: CreditCharge?) {
+        guard !org.isEmpty else { return }
+        usage.record(
+            org: org, agent: caller.actorName, provider: provider, credentials: connection.isManaged ? .managed : .own,
+            credits: charge?.credits ?? 0, at: clock.now)
     }
 }

@@ -37,7 +37,7 @@ public enum LatchkeyApplication {
         let bodyLimit = c.settings.maxJSONBodyBytes
         AdminOwnerRoutes(store: c.store, clock: c.clock, audit: c.audit, agentKeys: c.agentKeys, bodyLimit: bodyLimit).register(on: admin)
         AdminSignInRoutes(store: c.store, clock: c.clock, audit: c.audit, personSignIn: c.personSignIn, settings: c.settings).register(on: admin)
-        AdminGrantRoutes(store: c.store, clock: c.clock, audit: c.audit, grants: c.grants, bodyLimit: bodyLimit).register(on: admin)
+        AdminGrantRoutes(store: c.store, clock: c.clock, audit: c.audit, grants: c.grants, usage: c.usageLedger, bodyLimit: bodyLimit).register(on: admin)
         AdminAppRoutes(store: c.store, clock: c.clock, audit: c.audit, catalog: c.catalog, apps: c.apps, settings: c.settings).register(on: admin)
         AdminCredentialRoutes(store: c.store, catalog: c.catalog, choices: c.choices, bodyLimit: bodyLimit).register(on: admin)
         AdminConnectionRoutes(
@@ -70,7 +70,7 @@ public enum LatchkeyApplication {
         let deliverer = WebhookDeliverer(
             store: c.store, directory: c.webhookDirectory, transport: c.transport, clock: c.clock, wakeup: c.webhookWakeup, logger: c.logger)
         let flusher = ProxyStatsFlusher(
-            stats: c.proxyStats, store: c.store, interval: .milliseconds(Int(c.settings.proxyStatsFlushInterval * 1000)), clock: c.clock,
+            stats: c.proxyStats, usage: c.usageLedger, store: c.store, interval: .milliseconds(Int(c.settings.proxyStatsFlushInterval * 1000)), clock: c.clock,
             logger: c.logger)
         return Application(
             router: router(c, openAPI: openAPI),

@@ -46,6 +46,8 @@ extension MemoryStore {
         var agentKeys: [String: AgentKeyRow] = [:]
         /// Orgs' credential choices, by org, then provider.
         var credentialChoices: [String: [ProviderID: CredentialChoice]] = [:]
+        /// Daily usage, by its key (the row with zero calls and credits).
+        var usage: [DailyUsage: DailyUsage] = [:]
         var narrowedKeys: [String: NarrowedKeyRecord] = [:]
         var dataKeys: [OwnerRef: WrappedDataKeyRecord] = [:]
         /// By provider, then owner.

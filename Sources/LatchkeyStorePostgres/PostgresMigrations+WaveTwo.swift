@@ -160,5 +160,21 @@ extension PostgresMigrations {
             "v15: connections made on the platform's app",
             "ALTER TABLE connections ADD COLUMN credentials TEXT NOT NULL DEFAULT 'own'"
         ),
+        (
+            "v16: usage per day, managed or own",
+            """
+            CREATE TABLE usage_daily (
+                org TEXT NOT NULL,
+                day BIGINT NOT NULL,
+                provider TEXT NOT NULL,
+                agent TEXT NOT NULL,
+                credentials TEXT NOT NULL,
+                calls BIGINT NOT NULL,
+                credits BIGINT NOT NULL,
+                PRIMARY KEY (org, day, provider, agent, credentials)
+            );
+            CREATE INDEX usage_daily_day ON usage_daily(day)
+            """
+        ),
     ]
 }

@@ -364,6 +364,21 @@ enum SQLiteMigrations {
         migrator.registerMigration("v15: connections made on the platform's app") { db in
             try db.execute(sql: "ALTER TABLE connections ADD COLUMN credentials TEXT NOT NULL DEFAULT 'own'")
         }
+        migrator.registerMigration("v16: usage per day, managed or own") { db in
+            try db.execute(sql: """
+                CREATE TABLE usage_daily (
+                    org TEXT NOT NULL,
+                    day BIGINT NOT NULL,
+                    provider TEXT NOT NULL,
+                    agent TEXT NOT NULL,
+                    credentials TEXT NOT NULL,
+                    calls BIGINT NOT NULL,
+                    credits BIGINT NOT NULL,
+                    PRIMARY KEY (org, day, provider, agent, credentials)
+                );
+                CREATE INDEX usage_daily_day ON usage_daily(day);
+                """)
+        }
         return migrator
     }
 }

@@ -3,6 +3,7 @@
 The metered API-key provider's upstream answers `/api/credential` with the SHA-256 of the bearer value it got, so a test
 sees whose key each call carried without the key ever coming back."""
 import hashlib
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
@@ -97,8 +98,14 @@ def test_charging_follows_the_credential_and_the_upstream_sees_whose_key(world):
     credits_a = lk.admin("GET", f"/v1/admin/orgs/{org_a}/credits").json()
     credits_b = lk.admin("GET", f"/v1/admin/orgs/{org_b}/credits").json()
     assert credits_a["balance"] == 43
-    assert credits_a["usage"] == [{"provider": METERED, "agent": f"agent:{org_a}/team/proj/agent", "calls": 7, "credits": 7}]
-    assert credits_b["balance"] == 50 and credits_b["usage"] == []
+    agent_a, agent_b = f"agent:{org_a}/team/proj/agent", f"agent:{org_b}/team/proj/agent"
+    assert credits_a["usage"] == [{"provider": METERED, "agent": agent_a, "credentials": "managed", "calls": 7, "credits": 7}]
+    # B's calls show as its own: counted, never charged.
+    assert credits_b["balance"] == 50
+    assert credits_b["usage"] == [{"provider": METERED, "agent": agent_b, "credentials": "own", "calls": 5, "credits": 0}]
+    [day_a] = credits_a["daily"]
+    assert (day_a["provider"], day_a["credentials"], day_a["calls"], day_a["credits"]) == (METERED, "managed", 7, 7)
+    assert time.strftime("%Y-%m-%d", time.gmtime()) == day_a["day"]
     for r in seen_a + seen_b:
         assert managed not in r.text and own_b not in r.text
 
@@ -179,8 +186,12 @@ def test_concurrent_managed_calls_draw_exactly_the_pool_while_own_calls_draw_not
     assert len(peer.api_log()) - before == 200
     credits_a = lk.admin("GET", f"/v1/admin/orgs/{org_a}/credits").json()
     assert credits_a["balance"] == 0
-    assert credits_a["usage"] == [{"provider": METERED, "agent": f"agent:{org_a}/team/proj/agent", "calls": 100, "credits": 100}]
-    assert lk.admin("GET", f"/v1/admin/orgs/{org_b}/credits").json() == {"org": org_b, "balance": 3, "usage": []}
+    assert credits_a["usage"] == [
+        {"provider": METERED, "agent": f"agent:{org_a}/team/proj/agent", "credentials": "managed", "calls": 100, "credits": 100}]
+    credits_b = lk.admin("GET", f"/v1/admin/orgs/{org_b}/credits").json()
+    assert credits_b["balance"] == 3
+    assert credits_b["usage"] == [
+        {"provider": METERED, "agent": f"agent:{org_b}/team/proj/agent", "credentials": "own", "calls": 100, "credits": 0}]
 
 
 MANAGED_OAUTH = "authlib-metered"  # an OAuth provider, metered when it runs on the platform's app

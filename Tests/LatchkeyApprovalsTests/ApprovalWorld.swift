@@ -50,7 +50,7 @@ struct ApprovalWorld {
         filer = ApprovalFiler(store: h.store, vault: h.vault, audit: audit, clock: h.clock, publicURL: "https://lk.test", decisionWindow: Self.window)
         proxy = ProxyService(
             store: h.store, broker: h.broker(), transport: h.provider, rateLimits: RateLimitGate(), stats: ProxyStats(store: h.store),
-            metrics: LatchkeyMetrics(), reconnectLinks: NoLinks(), access: access, approvals: filer, clock: h.clock)
+            usage: UsageLedger(store: h.store), metrics: LatchkeyMetrics(), reconnectLinks: NoLinks(), access: access, approvals: filer, clock: h.clock)
         let base = try #require(h.catalog.manifests["acme"])
         var withTools = base
         withTools.tools = [

@@ -17,9 +17,12 @@ import Testing
         func reconnectLink(for connection: Connection, caller: Caller) async -> (url: String, expiresAt: Date)? { nil }
     }
 
-    func proxy(_ h: ConnectionHarness, approvals: FiledApprovals = FiledApprovals(), stats: ProxyStats? = nil) -> ProxyService {
+    func proxy(
+        _ h: ConnectionHarness, approvals: FiledApprovals = FiledApprovals(), stats: ProxyStats? = nil, usage: UsageLedger? = nil
+    ) -> ProxyService {
         ProxyService(
             store: h.store, broker: h.broker(), transport: h.provider, rateLimits: RateLimitGate(), stats: stats ?? ProxyStats(store: h.store),
+            usage: usage ?? UsageLedger(store: h.store),
             metrics: LatchkeyMetrics(), reconnectLinks: NoLinks(),
             access: AccessGuard(store: h.store, clock: h.clock), approvals: approvals, clock: h.clock)
     }
@@ -70,7 +73,8 @@ import Testing
         let agent = try await agentChain(h)
         _ = try await h.store.addCredits(org: "acme", amount: 4)
         let stats = ProxyStats(store: h.store)
-        let proxy = proxy(h, stats: stats)
+        let ledger = UsageLedger(store: h.store)
+        let proxy = proxy(h, stats: stats, usage: ledger)
         let manifest = h.catalog.manifests["acme"]!
         let own = try await h.stored()
         let managed = try await h.stored(try await h.addConnection(owner: .platform))
@@ -94,6 +98,18 @@ import Testing
         // The org's own credential still works on an empty pool; the admin's own use of the platform's key is nobody's.
         _ = try await proxy.send(get("items"), manifest: manifest, stored: own, caller: .agent(agent))
         #expect(try await h.store.creditUsage(org: "acme") == [CreditUsage(provider: "acme", agent: agent.description, calls: 2, credits: 4)])
+        // The ledger saw every call that reached the provider, managed or own, before and after its flush.
+        let today = DailyUsage.day(of: h.clock.now)
+        let expected = [
+            DailyUsage(org: "acme", day: today, provider: "acme", agent: agent.description, credentials: .managed, calls: 2, credits: 4),
+            DailyUsage(org: "acme", day: today, provider: "acme", agent: agent.description, credentials: .own, calls: 2, credits: 0),
+        ]
+        #expect(try await ledger.usage(org: "acme", sinceDay: today) == expected)
+        try await ledger.flush()
+        #expect(try await h.store.usage(org: "acme", sinceDay: today) == expected)
+        #expect(try await ledger.usage(org: "acme", sinceDay: today) == expected)
+        let report = try await UsageReport.of(org: "acme", store: h.store, ledger: ledger, now: h.clock.now)
+        #expect(report.totals.map { [$0.credentials, "\($0.calls)", "\($0.credits)"] } == [["managed", "2", "4"], ["own", "2", "0"]])
         #expect(h.provider.apiRequests.count == 5)
     }
 

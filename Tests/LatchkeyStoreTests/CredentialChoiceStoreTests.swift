@@ -47,10 +47,11 @@ struct CredentialChoiceStoreTests {
         #expect(try await store.credentialChoices(org: "").isEmpty)
     }
 
-    @Test(arguments: StoreEngine.sql) func theMigrationsAreVersions14And15(_ engine: StoreEngine) async throws {
+    @Test(arguments: StoreEngine.sql) func theMigrationsAreVersions14To16(_ engine: StoreEngine) async throws {
         let store = try await engine.makeMigratedStore()
-        #expect(try await store.appliedMigrations().suffix(2) == [
+        #expect(try await store.appliedMigrations().suffix(3) == [
             "v14: the platform owner and orgs' credential choices", "v15: connections made on the platform's app",
+            "v16: usage per day, managed or own",
         ])
     }
 

@@ -56,6 +56,8 @@ public struct ServerComposition: Sendable {
     let resolver: ConnectionResolver
     let keyring: KeyringCoordinator
     let proxyStats: ProxyStats
+    /// Each org's calls per day, managed or own.
+    let usageLedger: UsageLedger
     let connections: ConnectionService
     let connectFlow: ConnectFlow
     let broker: TokenBroker
@@ -113,6 +115,8 @@ public struct ServerComposition: Sendable {
             startedAt: clock.now, clock: clock, logger: logger)
         let proxyStats = ProxyStats(store: store)
         self.proxyStats = proxyStats
+        let usageLedger = UsageLedger(store: store)
+        self.usageLedger = usageLedger
 
         let connections = ConnectionService(
             store: store, vault: vault, catalog: catalog, oauth: oauth, apps: apps, choices: choices, audit: audit, webhooks: webhooks,
@@ -130,7 +134,8 @@ public struct ServerComposition: Sendable {
         let filer = ApprovalFiler(
             store: store, vault: vault, audit: audit, clock: clock, publicURL: settings.publicURL, decisionWindow: settings.approvalWindow)
         let proxy = ProxyService(
-            store: store, broker: broker, transport: transport, rateLimits: RateLimitGate(), stats: proxyStats, metrics: metrics,
+            store: store, broker: broker, transport: transport, rateLimits: RateLimitGate(), stats: proxyStats, usage: usageLedger,
+            metrics: metrics,
             reconnectLinks: connectFlow, access: access, approvals: filer, clock: clock)
         let tools = ToolRunner(catalog: catalog, store: store, resolver: resolver, proxy: proxy, access: access, approvals: filer)
         let approvals = ApprovalDesk(

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import LatchkeyGrants
 import LatchkeyModel
+import LatchkeyProxy
 import LatchkeyRuntime
 import LatchkeyStore
 
@@ -11,6 +12,8 @@ struct AdminGrantRoutes {
     let clock: any LatchkeyClock
     let audit: AuditTrail
     let grants: GrantDirectory
+    /// Each org's calls per day, managed or own.
+    let usage: UsageLedger
     /// The largest JSON body read.
     let bodyLimit: Int
 
@@ -52,9 +55,38 @@ struct AdminGrantRoutes {
         group.get("/orgs/:org/credits") { _, context in
             let org = try OwnerRef(kind: .org, path: context.parameters.get("org") ?? "", field: "org")
             let balance = try await store.creditBalance(org: org.org)
-            let usage = try await store.creditUsage(org: org.org)
-            return APIResponse.json(["org": AnyEncodable(org.org), "balance": AnyEncodable(balance), "usage": AnyEncodable(usage)])
+            let report = try await UsageReport.of(org: org.org, store: store, ledger: usage, now: clock.now)
+            return APIResponse.json([
+                "org": AnyEncodable(org.org), "balance": AnyEncodable(balance), "usage": AnyEncodable(report.totals),
+                "daily": AnyEncodable(report.daily.map(DailyUsageView.init)),
+            ])
         }
+    }
+}
+
+/// One day of one agent's calls on one provider, as the usage report shows it.
+struct DailyUsageView: Encodable {
+    var day: String
+    var provider: String
+    var agent: String
+    var credentials: String
+    var calls: Int
+    var credits: Int
+
+    init(_ u: DailyUsage) {
+        day = Self.date(u.day)
+        provider = u.provider.rawValue
+        agent = u.agent
+        credentials = u.credentials.rawValue
+        calls = u.calls
+        credits = u.credits
+    }
+
+    /// `YYYY-MM-DD` of a day counted since 1970, UTC.
+    static func date(_ day: Int) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(day) * 86_400))
     }
 }
 

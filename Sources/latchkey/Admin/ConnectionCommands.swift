@@ -120,12 +120,13 @@ struct CreditsCommand: AsyncParsableCommand {
 
     enum ShowRow: OneCallRow {
         static let call = OneCall(
-            name: "show", abstract: "Show an org's balance and its usage per provider and agent.", argument: "org", help: "The org id.",
+            name: "show", abstract: "Show an org's balance and its usage per provider, agent and credentials (managed or own).",
+            argument: "org", help: "The org id.",
             method: .get, path: { "/v1/admin/orgs/\(AdminCall.encoded($0))/credits" }
         ) { answer in
-            var table = TextTable(["PROVIDER", "AGENT", "CALLS", "CREDITS"])
+            var table = TextTable(["PROVIDER", "AGENT", "CREDENTIALS", "CALLS", "CREDITS"])
             for u in answer.value(atPath: "usage")?.arrayValue ?? [] {
-                table.add(["provider", "agent", "calls", "credits"].map { u.value(atPath: $0)?.scalarText ?? "" })
+                table.add(["provider", "agent", "credentials", "calls", "credits"].map { u.value(atPath: $0)?.scalarText ?? "" })
             }
             return AdminCall.fields(answer, ["org", "balance"]) + "\n" + table.render(empty: "no usage yet")
         }
