@@ -89,7 +89,8 @@ extension ConnectFlow {
         guard let code = p.code, !code.isEmpty else {
             throw LatchkeyError(.invalidRequest, "code: the callback has no authorization code", field: "code")
         }
-        guard let (source, _, credentials) = try await connections.flowApp(provider: manifest.id, owner: session.owner) else {
+        guard let (source, _, credentials) = try await connections.flowApp(provider: manifest.id, owner: session.owner, install: session.installID)
+        else {
             throw LatchkeyError(.appNotConfigured, "no OAuth app of \(manifest.name) is registered for \(session.owner)")
         }
         let verifier = try await pending.sealedVerifier.asyncMap {

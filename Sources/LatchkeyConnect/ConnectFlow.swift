@@ -165,7 +165,7 @@ public struct ConnectFlow: Sendable {
 
     /// The app `session`'s flow runs on: the platform's when the org is on managed credentials, else the nearest.
     public func app(for session: ConnectSession) async throws -> AppRegistration? {
-        try await connections.flowApp(provider: session.provider, owner: session.owner)?.app
+        try await connections.flowApp(provider: session.provider, owner: session.owner, install: session.installID)?.app
     }
 
     /// Starts the authorization-code flow: a fresh `state` (256 random bits, single use, 10-minute TTL, bound to the
@@ -177,7 +177,7 @@ public struct ConnectFlow: Sendable {
             throw LatchkeyError(.invalidRequest, "provider: \(manifest.id) does not use OAuth", field: "provider")
         }
         let config = try validatedConfig(manifest, given)
-        guard let (_, app, credentials) = try await connections.flowApp(provider: manifest.id, owner: session.owner) else {
+        guard let (_, app, credentials) = try await connections.flowApp(provider: manifest.id, owner: session.owner, install: session.installID) else {
             throw LatchkeyError(.appNotConfigured, "no OAuth app of \(manifest.name) is registered for \(session.owner) or above it")
         }
         let state = RandomToken.base64URL(bytes: 32)

@@ -70,11 +70,43 @@ public struct ConnectionService: Sendable {
         }
     }
 
-    /// The app a new connect flow of `provider` for `owner` runs on: the platform's when the org's choice comes to
-    /// `managed`, else the nearest on the owner's chain. The flow's start and its callback each ask, so a choice changed
-    /// in between fails that one flow at the code exchange.
-    public func flowApp(provider: ProviderID, owner: OwnerRef) async throws -> (source: CredentialSource, app: AppRegistration, credentials: AppCredentials)? {
-        let source = try await choices.resolution(org: owner.org, provider: provider, kind: .app).credentials
+    /// The credentials an install records: `asked` when the org allows it, else the org's choice.
+    private func installSource(_ provider: ProviderManifest, org: String, asked: CredentialSource?, actor: Caller) async throws -> CredentialSource {
+        let kind = provider.credentialKind
+        guard kind != .none else {
+            if asked != nil {
+                throw LatchkeyError(.invalidRequest, "credentials: \(provider.id) needs no credentials", field: "credentials")
+            }
+            return .own
+        }
+        let resolution = try await choices.resolution(org: org, provider: provider.id, kind: kind)
+        guard let asked, asked != resolution.credentials else { return resolution.credentials }
+        guard resolution.agentsMayChoose || actor == .admin else {
+            throw LatchkeyError(
+                .forbidden,
+                "credentials: org \(org) uses \(resolution.credentials.rawValue) credentials for \(provider.id); an admin decides whether its agents may choose",
+                field: "credentials")
+        }
+        if asked == .managed, !resolution.platformOffers {
+            throw LatchkeyError(.invalidRequest, "credentials: the platform offers no managed credentials of \(provider.id)", field: "credentials")
+        }
+        return asked
+    }
+
+    /// The app a connect flow of `provider` for `owner` runs on: the one its install recorded when the link completes
+    /// an install, else the org's choice (a reconnect included); the platform's for `managed`, else the nearest on the
+    /// owner's chain. The flow's start and its callback each ask, so a choice changed in between fails that one flow
+    /// at the code exchange.
+    public func flowApp(provider: ProviderID, owner: OwnerRef, install: ConnectionID? = nil) async throws
+        -> (source: CredentialSource, app: AppRegistration, credentials: AppCredentials)?
+    {
+        let found = try await install.asyncMap { try await store.connection(id: $0)?.connection }
+        let source: CredentialSource
+        if let installed = found ?? nil, installed.state == .installed {
+            source = installed.credentials
+        } else {
+            source = try await choices.resolution(org: owner.org, provider: provider, kind: .app).credentials
+        }
         guard let (app, credentials) = try await apps.resolve(provider: provider, for: owner, source: source) else { return nil }
         return (source, app, credentials)
     }
@@ -99,17 +131,32 @@ public struct ConnectionService: Sendable {
 
     /// Installs `provider` for `owner`: a connection in state `installed` (or `active` for auth mode none).
     /// Installing again returns the existing not-yet-connected install.
-    public func install(provider: ProviderManifest, owner: OwnerRef, actor: Caller) async throws -> (Connection, created: Bool) {
+    ///
+    /// The install records the credentials its connect flow will use: `credentials` when asked (an agent may ask for
+    /// other than its org's choice only where an admin lets the org's agents choose), else the org's choice.
+    public func install(
+        provider: ProviderManifest, owner: OwnerRef, actor: Caller, credentials asked: CredentialSource? = nil
+    ) async throws -> (Connection, created: Bool) {
         _ = try owner.refusingPlatform()
         try await requireOwner(owner)
+        let source = try await installSource(provider, org: owner.org, asked: asked, actor: actor)
         let existing = try await store.connections(owners: [owner], provider: provider.id)
-        if let pending = existing.first(where: { $0.state == .installed || (provider.auth == .none && $0.state == .active) }) {
+        if var pending = existing.first(where: { $0.state == .installed || (provider.auth == .none && $0.state == .active) }) {
+            guard pending.state == .installed, pending.credentials != source else { return (pending, false) }
+            let expected = pending.version
+            pending.credentials = source
+            pending.updatedAt = clock.now
+            guard try await store.update(pending, sealedCredential: nil, expectedVersion: expected) else {
+                throw LatchkeyError(.conflict, "the install changed while it was being updated; try again")
+            }
+            caches.connections.connectionWritten(pending.id)
+            pending.version = expected + 1
             return (pending, false)
         }
         let now = clock.now
         let connection = Connection(
             id: .random(), provider: provider.id, owner: owner, state: provider.auth == .none ? .active : .installed,
-            isDefault: !existing.contains { $0.isDefault }, createdAt: now, updatedAt: now)
+            isDefault: !existing.contains { $0.isDefault }, createdAt: now, updatedAt: now, credentials: source)
         try await store.insert(connection, sealedCredential: nil)
         caches.connections.connectionWritten(connection.id)
         await audit.record(AuditEvent(

@@ -86,7 +86,9 @@ public struct ConnectionResolver: Sendable {
             guard let owners else { return stored }
             if owners.contains(stored.connection.owner) { return stored }
             // The platform's key, named (as a held call names it when it runs), only while the org is on it.
-            guard stored.connection.owner.isPlatform, user == nil, let org, try await choices.managedKey(org: org, provider: provider) != nil
+            let asked = try await store.storedConnections(owners: owners, provider: provider).contains { Self.asksForManaged($0.connection) }
+            guard stored.connection.owner.isPlatform, user == nil, let org,
+                try await choices.managedKey(org: org, provider: provider, asked: asked) != nil
             else { throw notFound }
             return stored
         }
@@ -96,12 +98,24 @@ public struct ConnectionResolver: Sendable {
         for owner in owners {
             let mine = candidates.filter { $0.connection.owner == owner && $0.connection.state != .installed }
             if let pick = mine.first(where: \.connection.isDefault) ?? mine.first { return pick }
+            // An install that asked for managed credentials (where its org lets agents choose) takes the platform's
+            // key at its place on the chain.
+            if user == nil, let org, candidates.contains(where: { $0.connection.owner == owner && Self.asksForManaged($0.connection) }),
+                let managed = try await choices.managedKey(org: org, provider: provider, asked: true)
+            {
+                return managed
+            }
         }
         if user == nil, let org, let managed = try await choices.managedKey(org: org, provider: provider) { return managed }
         if candidates.contains(where: { $0.connection.state == .installed }) {
             throw LatchkeyError(.notConnected, "\(provider) is installed but not connected yet; create a connect link and have a person finish it")
         }
         throw notFound
+    }
+
+    /// An install not connected yet that recorded managed credentials.
+    static func asksForManaged(_ connection: Connection) -> Bool {
+        connection.state == .installed && connection.credentials == .managed
     }
 
     /// Refuses connections that cannot be used now: not yet connected, or waiting for a person to reconnect.

@@ -60,10 +60,13 @@ public struct CredentialChoices: Sendable {
         return Self.resolve(org: org, provider: provider, choice: try await choice, platformOffers: try await offers, orgHasOwn: try await own)
     }
 
-    /// The platform's key of `provider` that `org`'s agents fall back to, when the org's choice comes to `managed`.
-    public func managedKey(org: String, provider: ProviderID) async throws -> StoredConnection? {
-        let resolution = try await resolution(org: org, provider: provider, kind: .key)
-        guard resolution.credentials == .managed else { return nil }
+    /// The platform's key of `provider` that `org`'s agents fall back to: when the org's choice comes to `managed`, or
+    /// when the caller's install `asked` for managed credentials (which `ConnectionService.install` let it only where
+    /// the org allows).
+    public func managedKey(org: String, provider: ProviderID, asked: Bool = false) async throws -> StoredConnection? {
+        if !asked {
+            guard try await resolution(org: org, provider: provider, kind: .key).credentials == .managed else { return nil }
+        }
         let usable = try await store.storedConnections(owners: [.platform], provider: provider).filter { Self.isUsable($0.connection) }
         return usable.first(where: \.connection.isDefault) ?? usable.first
     }

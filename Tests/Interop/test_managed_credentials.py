@@ -236,3 +236,33 @@ def test_a_person_connects_through_the_platforms_app_and_the_connection_works_an
     for _ in range(3):
         assert lk.call("GET", f"/v1/proxy/{MANAGED_OAUTH}/echo", key).status_code == 200
     assert lk.admin("GET", f"/v1/admin/orgs/{org}/credits").json()["balance"] == 7
+
+
+def test_an_agent_names_credentials_at_install_only_where_its_org_lets_agents_choose(world):
+    lk = world.lk
+    managed = platform_key(world)
+    org, key = world.org_with_agent(apps=())
+    other = world.agent(org, "team", "proj", "other")
+    own = own_key(world, org)
+    assert lk.admin("POST", f"/v1/admin/orgs/{org}/credits", json={"add": 10}).status_code == 200
+    assert choice(lk, org)["credentials"] == "own"
+
+    r = lk.call("POST", "/v1/integrations", key, json={"provider": METERED, "credentials": "managed"})
+    assert r.status_code == 403 and r.json()["error"]["field"] == "credentials" and "admin" in r.json()["error"]["message"], r.text
+    r = lk.call("POST", "/v1/integrations", key, json={"provider": METERED, "credentials": "borrowed"})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "credentials"
+    assert credential_call(lk, key).json()["credential_sha256"] == sha(own)
+
+    r = lk.admin("PUT", f"/v1/admin/orgs/{org}/integrations/{METERED}", json={"credentials": "own", "agents_may_choose": True})
+    assert r.status_code == 200 and r.json()["agents_may_choose"] is True
+    r = lk.call("POST", "/v1/integrations", key, json={"provider": METERED, "credentials": "managed"})
+    assert r.status_code == 201 and (r.json()["state"], r.json()["credentials"]) == ("installed", "managed"), r.text
+    # The agent that asked is on the platform's key, and pays for it; the other agent keeps the org's own, free.
+    assert credential_call(lk, key).json()["credential_sha256"] == sha(managed)
+    assert credential_call(lk, other).json()["credential_sha256"] == sha(own)
+    assert lk.admin("GET", f"/v1/admin/orgs/{org}/credits").json()["balance"] == 9
+    # Asking again for the org's own turns the install back; the agent is on the org's key again.
+    r = lk.call("POST", "/v1/integrations", key, json={"provider": METERED, "credentials": "own"})
+    assert r.status_code == 200 and r.json()["credentials"] == "own", r.text
+    assert credential_call(lk, key).json()["credential_sha256"] == sha(own)
+    assert lk.admin("GET", f"/v1/admin/orgs/{org}/credits").json()["balance"] == 9

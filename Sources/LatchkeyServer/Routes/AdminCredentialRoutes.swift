@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import LatchkeyAPI
+import LatchkeyConnect
 import LatchkeyConnections
 import LatchkeyManifest
 import LatchkeyModel
@@ -21,15 +22,15 @@ struct AdminCredentialRoutes {
         group.get("/orgs/:org/integrations") { _, context in
             let org = try await existingOrg(context)
             var views: [CredentialChoiceView] = []
-            for manifest in catalog.sorted where Self.kind(manifest) != .none {
-                views.append(CredentialChoiceView(try await choices.resolution(org: org.org, provider: manifest.id, kind: Self.kind(manifest))))
+            for manifest in catalog.sorted where manifest.credentialKind != .none {
+                views.append(CredentialChoiceView(try await choices.resolution(org: org.org, provider: manifest.id, kind: manifest.credentialKind)))
             }
             return APIResponse.json(["integrations": views])
         }
         group.get("/orgs/:org/integrations/:provider") { _, context in
             let org = try await existingOrg(context)
             let manifest = try catalog.manifest(context.parameters.get("provider") ?? "")
-            return APIResponse.json(CredentialChoiceView(try await choices.resolution(org: org.org, provider: manifest.id, kind: Self.kind(manifest))))
+            return APIResponse.json(CredentialChoiceView(try await choices.resolution(org: org.org, provider: manifest.id, kind: manifest.credentialKind)))
         }
         // `{"credentials": "managed" | "own", "agents_may_choose": false}`.
         group.put("/orgs/:org/integrations/:provider") { request, context in
@@ -44,7 +45,7 @@ struct AdminCredentialRoutes {
             default: throw LatchkeyError(.invalidRequest, "agents_may_choose: must be true or false", field: "agents_may_choose")
             }
             let resolution = try await choices.choose(
-                org: org, provider: manifest.id, kind: Self.kind(manifest), credentials: credentials, agentsMayChoose: agentsMayChoose,
+                org: org, provider: manifest.id, kind: manifest.credentialKind, credentials: credentials, agentsMayChoose: agentsMayChoose,
                 actor: .admin)
             return APIResponse.json(CredentialChoiceView(resolution))
         }
@@ -56,14 +57,6 @@ struct AdminCredentialRoutes {
         return org
     }
 
-    /// How `manifest` authenticates, as far as the choice is concerned.
-    static func kind(_ manifest: ProviderManifest) -> CredentialChoices.CredentialKind {
-        switch manifest.auth {
-        case .oauth2: .app
-        case .apiKey, .basic: .key
-        case .none: .none
-        }
-    }
 }
 
 extension CredentialChoiceView {

@@ -25,7 +25,10 @@ struct AgentRoutes {
             let manifest = try catalog.manifest(try body.string("provider"))
             let owner = try ownerOrSelf(body, caller)
             try connections.authorize(caller, actFor: owner)
-            let (connection, created) = try await connections.install(provider: manifest, owner: owner, actor: caller)
+            let credentials = try body.optionalString("credentials").map { raw throws(LatchkeyError) in
+                try CredentialSource(parsing: raw, field: "credentials")
+            }
+            let (connection, created) = try await connections.install(provider: manifest, owner: owner, actor: caller, credentials: credentials)
             return APIResponse.json(ConnectionView(connection), status: created ? .created : .ok)
         }
         group.delete("/integrations/:id") { _, context in
