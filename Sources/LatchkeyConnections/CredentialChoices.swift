@@ -60,6 +60,24 @@ public struct CredentialChoices: Sendable {
         return Self.resolve(org: org, provider: provider, choice: try await choice, platformOffers: try await offers, orgHasOwn: try await own)
     }
 
+    /// What each of `orgs` uses for `provider`, in the order given: the platform's offer and every org's own apps or
+    /// keys read once, then each org's choice.
+    public func resolutions(orgs: [String], provider: ProviderID, kind: CredentialKind) async throws -> [Resolution] {
+        let offers = try await platformOffers(provider, kind: kind)
+        let owning: Set<String>
+        switch kind {
+        case .none: owning = []
+        case .app: owning = Set(try await store.apps(provider: provider).map(\.owner.org))
+        case .key: owning = Set(try await store.allConnections(ownerPrefix: nil, provider: provider, state: nil).filter(Self.isUsable).map(\.owner.org))
+        }
+        var out: [Resolution] = []
+        for org in orgs {
+            let choice = try await store.credentialChoice(org: org, provider: provider)
+            out.append(Self.resolve(org: org, provider: provider, choice: choice, platformOffers: offers, orgHasOwn: owning.contains(org)))
+        }
+        return out
+    }
+
     /// The platform's key of `provider` that `org`'s agents fall back to: when the org's choice comes to `managed`, or
     /// when the caller's install `asked` for managed credentials (which `ConnectionService.install` let it only where
     /// the org allows).

@@ -89,11 +89,14 @@ extension LatchkeyApplication {
             .group(context: DashboardContext.self)
         SignInRoutes(clock: c.clock, audit: c.audit, settings: c.settings, sessions: sessions, pages: pages).register(on: router, signedIn: signedIn)
         let integrations = IntegrationPages(
-            store: c.store, clock: c.clock, catalog: c.catalog, proxyStats: c.proxyStats, access: c.access, sessions: sessions, pages: pages)
+            store: c.store, clock: c.clock, catalog: c.catalog, proxyStats: c.proxyStats, access: c.access, choices: c.choices, sessions: sessions,
+            pages: pages)
         integrations.register(on: signedIn)
         let form = DashboardFormAction(catalog: c.catalog, sessions: sessions, pages: pages, logger: c.logger)
         ApprovalPages(desk: c.approvals, form: form, integrations: integrations).register(on: signedIn)
         AgentPages(store: c.store, grants: c.grants, desk: c.approvals, integrations: integrations).register(on: signedIn)
+        OrgPages(store: c.store, catalog: c.catalog, choices: c.choices, usage: c.usageLedger, integrations: integrations, form: form)
+            .register(on: signedIn)
         DashboardConnectionActions(form: form, connections: c.connections, connectFlow: c.connectFlow, forcedRefresh: c.forcedRefresh)
             .register(on: signedIn)
         DashboardAppActions(form: form, store: c.store, clock: c.clock, audit: c.audit, apps: c.apps, grants: c.grants).register(on: signedIn)

@@ -14,6 +14,8 @@ public protocol IdentityStore: Sendable {
     func ownerExists(_ owner: OwnerRef) async throws -> Bool
     /// Every owner of `kind` under `org`.
     func owners(kind: OwnerRef.Kind, org: String) async throws -> [OwnerRef]
+    /// The name of every org, in order.
+    func orgNames() async throws -> [String]
     /// Adds a key (by hash) to an existing agent.
     func addAgentKey(hash: String, agent: OwnerRef, at: Date) async throws
     /// The agent a key belongs to, when the key exists and is not revoked.

@@ -39,6 +39,10 @@ extension MemoryStore: IdentityStore {
         locked { $0.owners[owner] != nil }
     }
 
+    public func orgNames() async throws -> [String] {
+        locked { state in state.owners.keys.filter { $0.kind == .org }.map(\.org).sorted { ByteOrder($0) < ByteOrder($1) } }
+    }
+
     public func owners(kind: OwnerRef.Kind, org: String) async throws -> [OwnerRef] {
         locked { state in
             state.owners.keys.filter { $0.kind == kind && $0.org == org }.sorted { ByteOrder($0.description) < ByteOrder($1.description) }

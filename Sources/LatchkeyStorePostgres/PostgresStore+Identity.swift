@@ -35,6 +35,10 @@ extension PostgresStore {
             .compactMap { try? OwnerRef(parsing: try $0.value("ref", as: String.self)) }
     }
 
+    public func orgNames() async throws -> [String] {
+        try await execute("SELECT org FROM owners WHERE kind = 'org' ORDER BY org").map { try $0.required("org") }
+    }
+
     public func addAgentKey(hash: String, agent: OwnerRef, at: Date) async throws {
         try await execute("INSERT INTO agent_keys (key_hash, agent, created_at) VALUES (\(hash), \(agent.description), \(Self.time(at)))")
     }

@@ -35,6 +35,10 @@ extension SQLiteStore {
         }
     }
 
+    public func orgNames() async throws -> [String] {
+        try await pool.read { db in try String.fetchAll(db, sql: "SELECT org FROM owners WHERE kind = 'org' ORDER BY org") }
+    }
+
     public func addAgentKey(hash: String, agent: OwnerRef, at: Date) async throws {
         try await write { db in
             try db.execute(

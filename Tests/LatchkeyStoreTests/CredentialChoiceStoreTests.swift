@@ -23,6 +23,9 @@ struct CredentialChoiceStoreTests {
         #expect(try await !store.ownerExists(try OwnerRef(parsing: "org:platform")))
         try await store.createOwner(try OwnerRef(parsing: "org:platform"), at: now)
         #expect(try await store.owners(kind: .org, org: "platform") == [try OwnerRef(parsing: "org:platform")])
+        try await store.createOwner(try OwnerRef(parsing: "org:acme"), at: now)
+        try await store.createOwner(try OwnerRef(parsing: "team:acme/growth"), at: now)
+        #expect(try await store.orgNames() == ["acme", "platform"])
         await #expect(throws: LatchkeyError.self) { try await store.createOwner(.platform, at: now) }
 
         try await store.putApp(AppRegistration(

@@ -22,13 +22,13 @@ enum DashboardTemplates {
         """
 
     /// Every page template of the dashboard.
-    static let all = pages.merging(agentPages) { first, _ in first }
+    static let all = pages.merging(agentPages) { first, _ in first }.merging(orgPages) { first, _ in first }
 
     static let pages: [String: String] = [
         "layout": """
             <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
             <title>{{title}} · Latchkey admin</title>\(style)</head><body>
-            {{#signed_in}}<header><strong>Latchkey admin</strong><a href="/admin">Integrations</a><a href="/admin/approvals">Approvals</a><a href="/admin/audit">Audit log</a><span class="grow"></span>
+            {{#signed_in}}<header><strong>Latchkey admin</strong><a href="/admin">Integrations</a><a href="/admin/orgs">Orgs</a><a href="/admin/approvals">Approvals</a><a href="/admin/audit">Audit log</a><span class="grow"></span>
             <form method="post" action="/admin/logout"><input type="hidden" name="csrf" value="{{csrf}}"><button id="logout" type="submit">Sign out</button></form></header>{{/signed_in}}
             <main>{{#flash}}<div id="flash" class="flash{{#is_error}} error{{/is_error}}">{{message}}</div>{{/flash}}{{{body}}}</main></body></html>
             """,
@@ -42,11 +42,11 @@ enum DashboardTemplates {
         "integrations": """
             <h1>Integrations</h1>
             <form method="get" action="/admin" class="card"><input id="q" name="q" value="{{q}}" placeholder="Search providers"> <button type="submit">Search</button></form>
-            <table id="integrations"><tr><th>Provider</th><th>Auth</th><th>Setup</th><th>Connections</th><th>Refresh success (24 h)</th><th>Proxy errors (24 h)</th></tr>
+            <table id="integrations"><tr><th>Provider</th><th>Auth</th><th>Setup</th><th>Credentials per org</th><th>Connections</th><th>Refresh success (24 h)</th><th>Proxy errors (24 h)</th></tr>
             {{#providers}}<tr class="integration" data-provider="{{id}}"><td><a href="/admin/integrations/{{id}}">{{name}}</a><br><code>{{id}}</code></td>
-            <td>{{mode}}</td><td class="setup">{{setup}}</td><td class="counts">{{#counts}}<span class="state">{{state}}</span> {{count}}<br>{{/counts}}{{^counts}}none{{/counts}}</td>
+            <td>{{mode}}</td><td class="setup">{{setup}}</td><td class="credentials">{{#orgs}}<a href="/admin/orgs/{{org}}"><code>{{org}}</code></a>: {{label}}<br>{{/orgs}}{{#more}}and {{more}} more{{/more}}{{^orgs}}{{none}}{{/orgs}}</td><td class="counts">{{#counts}}<span class="state">{{state}}</span> {{count}}<br>{{/counts}}{{^counts}}none{{/counts}}</td>
             <td class="health">{{health}}</td><td class="proxy">{{proxy}}</td></tr>{{/providers}}
-            {{^providers}}<tr><td colspan="6">No provider matches.</td></tr>{{/providers}}</table>
+            {{^providers}}<tr><td colspan="7">No provider matches.</td></tr>{{/providers}}</table>
             <p class="muted">Refresh success counts <code>connection.refreshed</code> against <code>connection.refresh_failed</code> in the audit log. Proxy errors are calls that Latchkey refused or could not finish, or that the provider answered with a 5xx status; they are counted over every replica for the last 24 hours (another replica's calls show after a few seconds).</p>
             """,
         "integration": """
@@ -58,6 +58,9 @@ enum DashboardTemplates {
             <p class="muted">Green: refreshes; red: failed refreshes; one pair of bars per hour.</p>
             <p id="proxy-health">Proxied calls: {{proxy}}</p>{{{proxy_chart}}}<p class="muted">Green: completed calls; red: errors (Latchkey's own, or a provider 5xx); per clock hour, over every replica.</p>
             <h2>Setup</h2><p id="setup">{{setup}}</p>{{#apps}}<p class="muted">App <code>{{client_id}}</code> at <code>{{owner}}</code>, updated {{updated_at}}</p>{{/apps}}
+            <h2>Credentials per org</h2><table id="org-credentials"><tr><th>Org</th><th>Uses</th><th>Set by</th></tr>
+            {{#orgs}}<tr class="org-credentials" data-org="{{org}}"><td><a href="/admin/orgs/{{org}}"><code>{{org}}</code></a></td><td class="uses">{{label}}</td><td>{{#chosen}}an admin{{/chosen}}{{^chosen}}default{{/chosen}}</td></tr>{{/orgs}}
+            {{^orgs}}<tr><td colspan="3">{{none}}</td></tr>{{/orgs}}</table>
             <h2>Linked agents</h2><ul id="linked-agents">{{#linked}}<li><a href="/admin/agents/{{path}}"><code>{{ref}}</code></a></li>{{/linked}}{{^linked}}<li>None.</li>{{/linked}}</ul>
             <h2>Recent activity</h2>{{> events}}</div>{{/tab_dashboard}}
             {{#tab_tools}}<div class="card" id="tools"><table><tr><th>Tool</th><th>Access</th><th>Description</th><th>Input</th></tr>

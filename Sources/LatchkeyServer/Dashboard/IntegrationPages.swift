@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import LatchkeyConnect
+import LatchkeyConnections
 import LatchkeyGrants
 import LatchkeyManifest
 import LatchkeyModel
@@ -15,6 +17,7 @@ struct IntegrationPages {
     let catalog: ProviderCatalog
     let proxyStats: ProxyStats
     let access: AccessGuard
+    let choices: CredentialChoices
     let sessions: AdminSessions
     let pages: DashboardPages
 
@@ -52,9 +55,13 @@ struct IntegrationPages {
         let health = try await RefreshHealth.load(from: store, provider: nil, now: clock.now)
         let proxy = try await proxyStats.totals(now: clock.now)
         var rows: [[String: Any]] = []
+        let orgs = try await store.orgNames()
         for m in manifests {
             let apps = try await registeredApps(of: m)
+            let credentials = try await orgCredentials(m, orgs: orgs)
             rows.append([
+                "orgs": Array(credentials.prefix(Self.orgsListed)), "more": credentials.count > Self.orgsListed ? String(credentials.count - Self.orgsListed) : false,
+                "none": m.credentialKind == .none ? "none needed" : "no orgs yet",
                 "id": m.id.rawValue, "name": m.name, "mode": m.auth.mode, "setup": DashboardViews.setup(m, apps: apps),
                 "counts": DashboardViews.counts(all.filter { $0.provider == m.id }),
                 "health": (health.byProvider[m.id] ?? OutcomeCounts()).successSummary(empty: "no refreshes"),
@@ -93,6 +100,8 @@ struct IntegrationPages {
             values["proxy_chart"] = HourlyChart(hours: proxy, id: "proxy-chart", label: "Proxied calls (green) and errors (red)").svg
             values["setup"] = DashboardViews.setup(m, apps: apps)
             values["apps"] = apps.map { app -> [String: Any] in ["owner": app.owner.description, "client_id": app.clientID, "updated_at": DashboardViews.time(app.updatedAt)] }
+            values["orgs"] = try await orgCredentials(m, orgs: try await store.orgNames())
+            values["none"] = m.credentialKind == .none ? "No credentials needed." : "No orgs yet."
             values["linked"] = try await linkedAgents(m.id, connections).map { ["ref": $0.description, "path": $0.path] }
             values["events"] = try await store.events(AuditQuery(provider: m.id, limit: 20)).map(DashboardViews.event)
         }
@@ -115,6 +124,19 @@ struct IntegrationPages {
             }
         }
         return linked.sorted { $0.description < $1.description }
+    }
+
+    /// Orgs shown per provider in the integrations list; the integration's tab shows them all.
+    static let orgsListed = 5
+
+    /// What each org uses for `m`: `managed by the platform`, `own app` or `own key`; none for a provider that needs
+    /// no credential.
+    func orgCredentials(_ m: ProviderManifest, orgs: [String]) async throws -> [[String: Any]] {
+        let kind = m.credentialKind
+        guard kind != .none else { return [] }
+        return try await choices.resolutions(orgs: orgs, provider: m.id, kind: kind).map {
+            ["org": $0.org, "label": OrgPages.label($0.credentials, kind: kind), "chosen": $0.chosen != nil]
+        }
     }
 
     /// The OAuth apps of `m` at any owner; none for providers that need no app.
