@@ -161,6 +161,12 @@ let package = Package(
                 "LatchkeyRuntime", "LatchkeyStore",
             ],
             swiftSettings: swiftSettings),
+        // Remote MCP servers: how each is authorized (RFC 9728 protected resource metadata, RFC 8414 / OpenID
+        // discovery), under the outbound URL rules, with documents cached as their headers allow.
+        .target(
+            name: "LatchkeyRemoteMCP",
+            dependencies: ["LatchkeyModel", "LatchkeyHTTP", "LatchkeyManifest", "LatchkeyOAuth", "LatchkeyRuntime"],
+            swiftSettings: swiftSettings),
         // The JSON shapes of the admin and agent APIs, shared by the server, the CLI and MCP. No I/O.
         .target(name: "LatchkeyAPI", dependencies: ["LatchkeyModel"], swiftSettings: swiftSettings),
         // Master keys across replicas: rotation in resumable batches, the replicas' agreement, heartbeats, integrity checks.
@@ -189,7 +195,7 @@ let package = Package(
             dependencies: [
                 "LatchkeyModel", "LatchkeyManifest", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyHTTP", "LatchkeyOAuth",
                 "LatchkeyProxy", "LatchkeyOIDC", "LatchkeyRuntime", "LatchkeyWebhooks", "LatchkeyKeys", "LatchkeyAPI", "LatchkeyObservability", "LatchkeyConnections", "LatchkeyTokens",
-                "LatchkeyConnect", "LatchkeyMCP", "LatchkeyGrants", "LatchkeyApprovals",
+                "LatchkeyConnect", "LatchkeyMCP", "LatchkeyGrants", "LatchkeyApprovals", "LatchkeyRemoteMCP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -254,6 +260,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LatchkeyConnectionsTests", dependencies: ["LatchkeyConnections", "LatchkeyModel", "LatchkeyStore"]),
+        .testTarget(name: "LatchkeyRemoteMCPTests", dependencies: ["LatchkeyRemoteMCP", "LatchkeyHTTP", "LatchkeyModel", "LatchkeyRuntime"]),
         .testTarget(name: "LatchkeyManifestTests", dependencies: ["LatchkeyManifest"], exclude: ["Fixtures"]),
         .testTarget(name: "LatchkeyCryptoTests", dependencies: ["LatchkeyCrypto"]),
         .testTarget(

@@ -5,6 +5,7 @@ import LatchkeyKeys
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyProxy
+import LatchkeyRemoteMCP
 import LatchkeyStore
 import LatchkeyTokens
 import LatchkeyWebhooks
@@ -18,7 +19,10 @@ public enum LatchkeyApplication {
         let router = Router(context: LatchkeyContext.self)
         router.add(middleware: RequestLogMiddleware(logger: c.logger, metrics: c.metrics))
         router.add(middleware: ErrorMiddleware())
-        OperationsRoutes(store: c.store, metrics: c.metrics, openAPI: openAPI).register(on: router)
+        OperationsRoutes(
+            store: c.store, metrics: c.metrics, openAPI: openAPI,
+            clientMetadata: ClientMetadataDocument(publicURL: c.settings.publicURL, callbackURL: c.settings.callbackURL)
+        ).register(on: router)
         let personSessions = PersonSessions(store: c.store)
         ConnectRoutes(
             clock: c.clock, audit: c.audit, settings: c.settings, catalog: c.catalog, logger: c.logger, connectFlow: c.connectFlow,

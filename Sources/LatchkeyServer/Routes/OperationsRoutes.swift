@@ -2,14 +2,16 @@ import Foundation
 import Hummingbird
 import LatchkeyModel
 import LatchkeyObservability
+import LatchkeyRemoteMCP
 import LatchkeyStore
 
-/// `GET /healthz` (the process answers), `GET /readyz` (the store answers), `GET /metrics` (Prometheus text format)
-/// and `GET /openapi.yaml`.
+/// `GET /healthz` (the process answers), `GET /readyz` (the store answers), `GET /metrics` (Prometheus text format),
+/// `GET /openapi.yaml`, and `GET /oauth/client-metadata.json` (Latchkey's client ID metadata document).
 struct OperationsRoutes {
     let store: any LatchkeyStorage
     let metrics: LatchkeyMetrics
     let openAPI: String
+    let clientMetadata: ClientMetadataDocument
 
     func register(on router: Router<LatchkeyContext>) {
         router.get("/healthz") { _, _ in APIResponse.json(JSONValue.object(["status": .string("ok")])) }
@@ -23,6 +25,7 @@ struct OperationsRoutes {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render(connectionsByState: counts))))
         }
+        router.get(RouterPath(ClientMetadataDocument.path)) { _, _ in APIResponse.json(clientMetadata) }
         router.get("/openapi.yaml") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
