@@ -211,7 +211,7 @@ let package = Package(
         .executableTarget(
             name: "latchkey",
             dependencies: [
-                "LatchkeyServer", "LatchkeyStoreSQLite", "LatchkeyStorePostgres", "LatchkeyManifest", "LatchkeyHTTP", "LatchkeyAPI",
+                "LatchkeyServer", "LatchkeyStoreSQLite", "LatchkeyStorePostgres", "LatchkeyManifest", "LatchkeyHTTP", "LatchkeyAPI", "LatchkeyRemoteMCP", "LatchkeyRuntime", "LatchkeyModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

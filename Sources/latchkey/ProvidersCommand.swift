@@ -5,7 +5,7 @@ import LatchkeyManifest
 /// `latchkey providers ...`
 struct ProvidersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "providers", abstract: "Work with provider manifests.", subcommands: [Validate.self])
+        commandName: "providers", abstract: "Work with provider manifests.", subcommands: [Validate.self, ProvidersDiscoverCommand.self])
 
     /// `latchkey providers validate [DIR ...]`: one `file:line: field: message` line per problem; exit 1 on any.
     /// Warnings (`field: warning: ...`, such as a manifest without an identity lookup) are printed and do not fail it.
