@@ -55,6 +55,11 @@ def test_the_platform_owns_managed_apps_and_keys_that_only_the_admin_sees(world)
     assert lk.admin("PUT", f"/v1/admin/orgs/{org}/integrations/{METERED}", json={"credentials": "own"}).status_code == 200
     r = lk.call("GET", f"/v1/proxy/{METERED}/credential", key, headers={"Latchkey-Connection": platform_connection})
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", r.text
+    # Nor can an agent remove it.
+    r = lk.call("DELETE", f"/v1/integrations/{platform_connection}", key)
+    assert r.status_code == 404, r.text
+    assert [c["state"] for c in lk.admin("GET", "/v1/admin/connections", params={"owner": "platform"}).json()["connections"]
+            if c["id"] == platform_connection] == ["active"]
 
     # Everything but apps and API-key connections refuses the platform, naming the field.
     for method, path, body, field in [
