@@ -67,7 +67,8 @@ struct OrgPages {
         var choiceRows: [[String: Any]] = []
         for manifest in catalog.sorted where manifest.credentialKind != .none {
             let kind = manifest.credentialKind
-            guard let r = try await choices.resolutions(orgs: [org], provider: manifest.id, kind: kind).first else { continue }
+            // One org: its own apps and keys only, not every org's.
+            let r = try await choices.resolution(org: org, provider: manifest.id, kind: kind)
             choiceRows.append([
                 "provider": manifest.id.rawValue, "name": manifest.name, "label": Self.label(r.credentials, kind: kind),
                 "chosen": r.chosen != nil, "managed": r.credentials == .managed, "own": r.credentials == .own,

@@ -56,7 +56,6 @@ struct AdminCredentialRoutes {
         guard try await store.ownerExists(org) else { throw LatchkeyError(.notFound, "\(org) does not exist", field: "org") }
         return org
     }
-
 }
 
 extension CredentialChoiceView {
