@@ -30,14 +30,14 @@ struct OrgPages {
         }
         group.get("/orgs/:org") { _, context in
             try await integrations.page(context) { chrome in
-                let org = try await existingOrg(context)
+                let org = try await OrgPath.existing(context.parameters, store: store)
                 return integrations.pages.render("org", title: org.description, try await values(org.org, csrf: chrome.csrf), chrome: chrome)
             }
         }
         group.post("/orgs/:org/integrations/:provider") { request, context in
             let org = try OwnerRef(kind: .org, path: context.parameters.get("org") ?? "", field: "org")
             return try await form.run(request, context, back: "/admin/orgs/\(org.org)") { fields in
-                guard try await store.ownerExists(org) else { throw LatchkeyError(.notFound, "\(org) does not exist", field: "org") }
+                _ = try await OrgPath.existing(context.parameters, store: store)
                 let manifest = try catalog.manifest(context.parameters.get("provider") ?? "")
                 let credentials = try CredentialSource(parsing: DashboardForm.field(fields, "credentials") ?? "", field: "credentials")
                 let resolution = try await choices.choose(
@@ -46,12 +46,6 @@ struct OrgPages {
                 return "\(org) now uses \(Self.label(resolution.credentials, kind: manifest.credentialKind)) for \(manifest.name)."
             }
         }
-    }
-
-    private func existingOrg(_ context: DashboardContext) async throws -> OwnerRef {
-        let org = try OwnerRef(kind: .org, path: context.parameters.get("org") ?? "", field: "org")
-        guard try await store.ownerExists(org) else { throw LatchkeyError(.notFound, "\(org) does not exist", field: "org") }
-        return org
     }
 
     func values(_ org: String, csrf: String) async throws -> [String: Any] {

@@ -20,7 +20,7 @@ struct AdminCredentialRoutes {
         let limit = bodyLimit
         // Every provider that takes a credential, with what the org uses for it.
         group.get("/orgs/:org/integrations") { _, context in
-            let org = try await existingOrg(context)
+            let org = try await OrgPath.existing(context.parameters, store: store)
             var views: [CredentialChoiceView] = []
             for manifest in catalog.sorted where manifest.credentialKind != .none {
                 views.append(CredentialChoiceView(try await choices.resolution(org: org.org, provider: manifest.id, kind: manifest.credentialKind)))
@@ -28,13 +28,13 @@ struct AdminCredentialRoutes {
             return APIResponse.json(["integrations": views])
         }
         group.get("/orgs/:org/integrations/:provider") { _, context in
-            let org = try await existingOrg(context)
+            let org = try await OrgPath.existing(context.parameters, store: store)
             let manifest = try catalog.manifest(context.parameters.get("provider") ?? "")
             return APIResponse.json(CredentialChoiceView(try await choices.resolution(org: org.org, provider: manifest.id, kind: manifest.credentialKind)))
         }
         // `{"credentials": "managed" | "own", "agents_may_choose": false}`.
         group.put("/orgs/:org/integrations/:provider") { request, context in
-            let org = try await existingOrg(context)
+            let org = try await OrgPath.existing(context.parameters, store: store)
             let manifest = try catalog.manifest(context.parameters.get("provider") ?? "")
             let body = try await JSONBody.read(request, limit: limit)
             let credentials = try CredentialSource(parsing: try body.string("credentials"), field: "credentials")
@@ -49,12 +49,6 @@ struct AdminCredentialRoutes {
                 actor: .admin)
             return APIResponse.json(CredentialChoiceView(resolution))
         }
-    }
-
-    private func existingOrg(_ context: AdminContext) async throws -> OwnerRef {
-        let org = try OwnerRef(kind: .org, path: context.parameters.get("org") ?? "", field: "org")
-        guard try await store.ownerExists(org) else { throw LatchkeyError(.notFound, "\(org) does not exist", field: "org") }
-        return org
     }
 }
 

@@ -42,8 +42,7 @@ struct AdminGrantRoutes {
             return APIResponse.json(PolicyAnswer(org: org.org, policy: try await grants.policy(org: org)))
         }
         group.post("/orgs/:org/credits") { request, context in
-            let org = try OwnerRef(kind: .org, path: context.parameters.get("org") ?? "", field: "org")
-            guard try await store.ownerExists(org) else { throw LatchkeyError(.notFound, "\(org) does not exist", field: "org") }
+            let org = try await OrgPath.existing(context.parameters, store: store)
             let body = try await JSONBody.read(request, limit: limit)
             guard case .number(let n)? = body.object["add"], n.rounded() == n, n > 0, n < 1e12 else {
                 throw LatchkeyError(.invalidRequest, "add: must be a positive whole number of credits", field: "add")

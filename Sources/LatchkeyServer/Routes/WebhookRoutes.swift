@@ -18,7 +18,7 @@ struct WebhookRoutes {
         let limit = settings.maxJSONBodyBytes
         // Registers or replaces the webhook. The answer carries a new signing secret, shown this once.
         group.put("/orgs/:org/webhook") { request, context in
-            let org = try await existingOrg(context)
+            let org = try await OrgPath.existing(context.parameters, store: store)
             let body = try await JSONBody.read(request, limit: limit)
             let url = try body.string("url")
             let origin = try WebhookDirectory.checkedOrigin(url)
@@ -30,18 +30,18 @@ struct WebhookRoutes {
             return APIResponse.json(WebhookView(registered.webhook, secret: registered.secret))
         }
         group.get("/orgs/:org/webhook") { _, context in
-            let org = try await existingOrg(context)
+            let org = try await OrgPath.existing(context.parameters, store: store)
             return APIResponse.json(WebhookView(try await webhook(of: org), secret: nil))
         }
         group.delete("/orgs/:org/webhook") { _, context in
-            let org = try await existingOrg(context)
+            let org = try await OrgPath.existing(context.parameters, store: store)
             guard try await store.deleteWebhook(org: org.org) else { throw Self.noWebhook(org) }
             await audit.record(AuditEvent(at: clock.now, actor: .admin, action: .webhookRemoved, owner: org))
             return APIResponse.json(["org": AnyEncodable(org.org), "removed": AnyEncodable(true)])
         }
         // Recent deliveries, newest first: `?limit=` (default 50, at most 500).
         group.get("/orgs/:org/webhook/deliveries") { request, context in
-            let org = try await existingOrg(context)
+            let org = try await OrgPath.existing(context.parameters, store: store)
             var count = 50
             if let raw = request.queryValue("limit") {
                 guard let n = Int(raw), (1...500).contains(n) else {
@@ -54,19 +54,13 @@ struct WebhookRoutes {
         }
         // One delivery with every attempt: when, the receiver's status or the transport error, how long it took.
         group.get("/orgs/:org/webhook/deliveries/:id") { _, context in
-            let org = try await existingOrg(context)
+            let org = try await OrgPath.existing(context.parameters, store: store)
             let id = context.parameters.get("id") ?? ""
             guard let delivery = try await store.delivery(id: id), delivery.org == org.org else {
                 throw LatchkeyError(.notFound, "no delivery '\(id.prefix(64))' for \(org)", field: "id")
             }
             return APIResponse.json(DeliveryView(delivery, log: try await store.attempts(deliveryID: delivery.id)))
         }
-    }
-
-    func existingOrg(_ context: AdminContext) async throws -> OwnerRef {
-        let org = try OwnerRef(kind: .org, path: context.parameters.get("org") ?? "", field: "org")
-        guard try await store.ownerExists(org) else { throw LatchkeyError(.notFound, "\(org) does not exist", field: "org") }
-        return org
     }
 
     func webhook(of org: OwnerRef) async throws -> Webhook {
