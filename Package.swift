@@ -165,7 +165,11 @@ let package = Package(
         // discovery), under the outbound URL rules, with documents cached as their headers allow.
         .target(
             name: "LatchkeyRemoteMCP",
-            dependencies: ["LatchkeyModel", "LatchkeyHTTP", "LatchkeyManifest", "LatchkeyOAuth", "LatchkeyRuntime"],
+            dependencies: [
+                "LatchkeyModel", "LatchkeyHTTP", "LatchkeyManifest", "LatchkeyOAuth", "LatchkeyRuntime", "LatchkeyStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings),
         // The JSON shapes of the admin and agent APIs, shared by the server, the CLI and MCP. No I/O.
         .target(name: "LatchkeyAPI", dependencies: ["LatchkeyModel"], swiftSettings: swiftSettings),
@@ -260,7 +264,12 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LatchkeyConnectionsTests", dependencies: ["LatchkeyConnections", "LatchkeyModel", "LatchkeyStore"]),
-        .testTarget(name: "LatchkeyRemoteMCPTests", dependencies: ["LatchkeyRemoteMCP", "LatchkeyHTTP", "LatchkeyModel", "LatchkeyRuntime"]),
+        .testTarget(
+            name: "LatchkeyRemoteMCPTests",
+            dependencies: [
+                "LatchkeyRemoteMCP", "LatchkeyHTTP", "LatchkeyModel", "LatchkeyRuntime", "LatchkeyManifest", "LatchkeyStore",
+                "LatchkeyStoreMemory", .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "LatchkeyManifestTests", dependencies: ["LatchkeyManifest"], exclude: ["Fixtures"]),
         .testTarget(name: "LatchkeyCryptoTests", dependencies: ["LatchkeyCrypto"]),
         .testTarget(

@@ -59,7 +59,7 @@ struct ManifestReader {
     let expectedID: String?
 
     static let topLevelKeys: Set<String> = [
-        "id", "name", "docs", "categories", "auth", "connection_config", "proxy", "pricing", "tools",
+        "id", "name", "docs", "categories", "kind", "mcp", "auth", "connection_config", "proxy", "pricing", "tools",
     ]
 
     func read() -> ProviderManifest? {
@@ -78,6 +78,18 @@ struct ManifestReader {
         let docs = root.requiredString("docs")
         if let docs, let c = root.child("docs"), !docs.hasPrefix("https://") { c.report("must be an https URL") }
         let categories = root.child("categories")?.stringList() ?? []
+        let kind = readEnum(root, "kind", ProviderKind.self)
+        // An unknown kind says nothing of which sections belong: one diagnostic, not one per section.
+        if root.child("kind") != nil, kind == nil { return nil }
+        if kind == .mcp {
+            let spec = readRemoteMCP()
+            let pricing = readPricing()
+            guard let id, let name, let docs, let spec, let pricing else { return nil }
+            return .remoteMCP(
+                id: ProviderID(id), name: name, spec: spec, docs: docs, categories: categories, pricing: pricing, origin: .file)
+                .withSourcePath(file)
+        }
+        if let mcp = root.child("mcp") { mcp.report("only a manifest with kind: mcp has an mcp section") }
 
         let (config, configNames) = readConnectionConfig()
 

@@ -3,7 +3,12 @@ public enum ManifestWarnings {
     /// The warnings of one manifest, each as `file:0: field: warning: message`.
     public static func of(_ manifest: ProviderManifest) -> [ManifestDiagnostic] {
         var warnings: [ManifestDiagnostic] = []
-        if manifest.auth != .none, manifest.auth.identity == nil {
+        if manifest.kind == .mcp {
+            warnings.append(ManifestDiagnostic(
+                file: manifest.sourcePath, line: 0, field: "mcp",
+                message: "warning: a remote MCP server names no account, so Latchkey cannot check that a reconnect keeps the same "
+                    + "account; do not use \(manifest.id) for shared owners (org, team, project)"))
+        } else if manifest.auth != .none, manifest.auth.identity == nil {
             warnings.append(ManifestDiagnostic(
                 file: manifest.sourcePath, line: 0, field: "auth.identity",
                 message: "warning: no identity lookup, so Latchkey cannot check that a reconnect keeps the same account; "
@@ -20,7 +25,7 @@ extension AuthSpec {
         case .oauth2(let spec): spec.identity
         case .apiKey(let spec): spec.identity
         case .basic(let spec): spec.identity
-        case .none: nil
+        case .none, .remoteMCP: nil
         }
     }
 }

@@ -1,13 +1,21 @@
 import LatchkeyModel
+import Synchronization
 
-/// The loaded provider manifests.
-public struct ProviderCatalog: Sendable {
-    public let manifests: [ProviderID: ProviderManifest]
-    public init(_ manifests: [ProviderID: ProviderManifest]) { self.manifests = manifests }
+/// The providers this process knows: the manifests loaded from files, and the remote MCP servers admins added.
+///
+/// One catalog is shared by every service of a process, so a server an admin adds (or a replica's sync finds) is
+/// known everywhere at once. File manifests never change while the process runs.
+public final class ProviderCatalog: Sendable {
+    private let state: Mutex<[ProviderID: ProviderManifest]>
+
+    public init(_ manifests: [ProviderID: ProviderManifest]) { state = Mutex(manifests) }
+
+    /// Every provider, by id: a snapshot.
+    public var manifests: [ProviderID: ProviderManifest] { state.withLock { $0 } }
 
     /// The manifest of `id`, or `unknown_provider` naming the field.
     public func manifest(_ id: String, field: String = "provider") throws(LatchkeyError) -> ProviderManifest {
-        guard let m = manifests[ProviderID(id)] else {
+        guard let m = state.withLock({ $0[ProviderID(id)] }) else {
             throw LatchkeyError(.unknownProvider, "\(field): no provider '\(id.prefix(64))' is loaded", field: field)
         }
         return m
@@ -16,11 +24,41 @@ public struct ProviderCatalog: Sendable {
     /// The tool named `provider.tool`, or `not_found` naming `field`.
     public func tool(named name: String, field: String = "tool") throws(LatchkeyError) -> (ProviderManifest, ToolSpec) {
         let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
-        guard parts.count == 2, let manifest = manifests[ProviderID(parts[0])], let tool = manifest.tool(named: parts[1]) else {
+        guard parts.count == 2, let manifest = state.withLock({ $0[ProviderID(parts[0])] }), let tool = manifest.tool(named: parts[1]) else {
             throw LatchkeyError(.notFound, "\(field): no tool '\(name.prefix(80))' (expected provider.tool)", field: field)
         }
         return (manifest, tool)
     }
 
     public var sorted: [ProviderManifest] { manifests.values.sorted { $0.id < $1.id } }
+
+    /// Makes the admin-added providers exactly `stored`, leaving file manifests alone. A stored id that a file
+    /// manifest already uses is skipped (the file wins) and returned, so the caller can say so.
+    @discardableResult
+    public func replaceAdminAdded(with stored: [ProviderManifest]) -> [ProviderID] {
+        state.withLock { manifests in
+            var shadowed: [ProviderID] = []
+            for (id, m) in manifests where m.origin == .admin { manifests[id] = nil }
+            for m in stored {
+                if manifests[m.id] != nil { shadowed.append(m.id) } else { manifests[m.id] = m }
+            }
+            return shadowed
+        }
+    }
+
+    /// Adds one admin-added provider; false when the id is taken.
+    public func addAdminAdded(_ manifest: ProviderManifest) -> Bool {
+        state.withLock { manifests in
+            guard manifests[manifest.id] == nil else { return false }
+            manifests[manifest.id] = manifest
+            return true
+        }
+    }
+
+    /// Removes an admin-added provider (a file manifest is never removed).
+    public func removeAdminAdded(_ id: ProviderID) {
+        state.withLock { manifests in
+            if manifests[id]?.origin == .admin { manifests[id] = nil }
+        }
+    }
 }

@@ -16,11 +16,17 @@ public struct ProviderManifest: Sendable, Equatable {
     public var tools: [ToolSpec]
     /// The file this manifest came from, for diagnostics.
     public var sourcePath: String
+    /// An HTTP API, or a remote MCP server (`kind: mcp`).
+    public var kind: ProviderKind
+    /// The remote MCP server, for `kind: mcp`.
+    public var mcp: RemoteMCPSpec?
+    /// A file, or an admin's API call.
+    public var origin: ManifestOrigin
 
     public init(
         id: ProviderID, name: String, docs: String, categories: [String], auth: AuthSpec,
         connectionConfig: [ConnectionConfigField], proxy: ProxySpec?, pricing: Pricing, tools: [ToolSpec],
-        sourcePath: String
+        sourcePath: String, kind: ProviderKind = .api, mcp: RemoteMCPSpec? = nil, origin: ManifestOrigin = .file
     ) {
         self.id = id
         self.name = name
@@ -32,6 +38,9 @@ public struct ProviderManifest: Sendable, Equatable {
         self.pricing = pricing
         self.tools = tools
         self.sourcePath = sourcePath
+        self.kind = kind
+        self.mcp = mcp
+        self.origin = origin
     }
 
     /// The tool named `name`, if the manifest has one.
@@ -44,10 +53,13 @@ public enum AuthSpec: Sendable, Equatable {
     case apiKey(APIKeySpec)
     case basic(BasicSpec)
     case none
+    /// OAuth 2.1 as the MCP authorization specification says: the endpoints are found by discovery at connect time
+    /// and the client is pre-registered, named by Latchkey's client ID metadata document, or registered (RFC 7591).
+    case remoteMCP
 
     public var mode: String {
         switch self {
-        case .oauth2: "oauth2"
+        case .oauth2, .remoteMCP: "oauth2"
         case .apiKey: "api_key"
         case .basic: "basic"
         case .none: "none"
@@ -55,6 +67,15 @@ public enum AuthSpec: Sendable, Equatable {
     }
 
     public var oauth2: OAuth2Spec? { if case .oauth2(let s) = self { s } else { nil } }
+
+    /// Whether an OAuth app (client id and secret) may be registered for the provider: required for OAuth 2.0
+    /// manifests, optional (pre-registered) for remote MCP servers.
+    public var takesApps: Bool {
+        switch self {
+        case .oauth2, .remoteMCP: true
+        case .apiKey, .basic, .none: false
+        }
+    }
 }
 
 /// How the client authenticates at the token endpoint (RFC 6749 section 2.3.1).

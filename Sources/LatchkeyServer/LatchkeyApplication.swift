@@ -44,6 +44,7 @@ public enum LatchkeyApplication {
         AdminGrantRoutes(store: c.store, clock: c.clock, audit: c.audit, grants: c.grants, usage: c.usageLedger, bodyLimit: bodyLimit).register(on: admin)
         AdminAppRoutes(store: c.store, clock: c.clock, audit: c.audit, catalog: c.catalog, apps: c.apps, settings: c.settings).register(on: admin)
         AdminCredentialRoutes(store: c.store, catalog: c.catalog, choices: c.choices, bodyLimit: bodyLimit).register(on: admin)
+        AdminMCPServerRoutes(directory: c.mcpServers, catalog: c.catalog, bodyLimit: bodyLimit).register(on: admin)
         AdminConnectionRoutes(
             store: c.store, catalog: c.catalog, connections: c.connections, connectFlow: c.connectFlow, forcedRefresh: c.forcedRefresh,
             bodyLimit: bodyLimit
@@ -79,7 +80,12 @@ public enum LatchkeyApplication {
         return Application(
             router: router(c, openAPI: openAPI),
             configuration: .init(address: .hostname(host, port: port), serverName: "latchkey"),
-            services: refresher + [deliverer, flusher, ReplicaPresence(coordinator: c.keyring)],
+            services: refresher + [
+                deliverer, flusher, ReplicaPresence(coordinator: c.keyring),
+                MCPServerSync(
+                    directory: c.mcpServers, interval: .milliseconds(Int(c.settings.mcpServerSyncInterval * 1000)), clock: c.clock,
+                    logger: c.logger),
+            ],
             logger: c.logger)
     }
 }

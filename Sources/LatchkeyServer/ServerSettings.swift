@@ -27,6 +27,8 @@ public struct ServerSettings: Sendable {
     /// How often this process adds its proxy call counts to the store for the dashboard (5 s by default); another
     /// replica's dashboard shows a call at most this much later.
     public var proxyStatsFlushInterval: TimeInterval = 5
+    /// How often this process reads the remote MCP servers admins added on any replica (5 s by default).
+    public var mcpServerSyncInterval: TimeInterval = 5
     /// This process, as a refresh-lease holder: host, pid and a random part, unique per start.
     public var instanceID = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UInt32.random(in: 0...UInt32.max))"
 

@@ -63,6 +63,9 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     public static let keysVersionCurrent = AuditAction(rawValue: "keys.version_current")
     public static let keysVersionRetired = AuditAction(rawValue: "keys.version_retired")
 
+    public static let mcpServerAdded = AuditAction(rawValue: "mcp_server.added")
+    public static let mcpServerRemoved = AuditAction(rawValue: "mcp_server.removed")
+
     public static let orgCredentialsChosen = AuditAction(rawValue: "org.credentials_chosen")
     public static let orgPolicySet = AuditAction(rawValue: "org.policy_set")
     public static let orgSignInConfigured = AuditAction(rawValue: "org.sign_in_configured")

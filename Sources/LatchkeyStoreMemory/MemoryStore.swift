@@ -46,6 +46,7 @@ extension MemoryStore {
         var agentKeys: [String: AgentKeyRow] = [:]
         /// Orgs' credential choices, by org, then provider.
         var credentialChoices: [String: [ProviderID: CredentialChoice]] = [:]
+        var mcpServers: [ProviderID: StoredMCPServer] = [:]
         /// Daily usage, by its key (the row with zero calls and credits).
         var usage: [DailyUsage: DailyUsage] = [:]
         var narrowedKeys: [String: NarrowedKeyRecord] = [:]

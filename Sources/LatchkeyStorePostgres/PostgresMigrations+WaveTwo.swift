@@ -176,5 +176,19 @@ extension PostgresMigrations {
             CREATE INDEX usage_daily_day ON usage_daily(day)
             """
         ),
+        (
+            "v17: remote MCP servers added by admins",
+            """
+            CREATE TABLE mcp_servers (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                url TEXT NOT NULL,
+                scopes TEXT NOT NULL,
+                tools_allowed TEXT,
+                tools_denied TEXT,
+                created_at DOUBLE PRECISION NOT NULL
+            )
+            """
+        ),
     ]
 }

@@ -379,6 +379,19 @@ enum SQLiteMigrations {
                 CREATE INDEX usage_daily_day ON usage_daily(day);
                 """)
         }
+        migrator.registerMigration("v17: remote MCP servers added by admins") { db in
+            try db.execute(sql: """
+                CREATE TABLE mcp_servers (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    url TEXT NOT NULL,
+                    scopes TEXT NOT NULL,
+                    tools_allowed TEXT,
+                    tools_denied TEXT,
+                    created_at DOUBLE PRECISION NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

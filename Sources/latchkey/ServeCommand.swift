@@ -69,13 +69,15 @@ struct ServeCommand: AsyncParsableCommand {
         serverSettings.listenAddress = "\(settings.host):\(settings.port) on \(ProcessInfo.processInfo.hostName)"
         serverSettings.replicaHeartbeatInterval = settings.replicaHeartbeat
         serverSettings.proxyStatsFlushInterval = settings.proxyStatsFlush
+        serverSettings.mcpServerSyncInterval = settings.mcpServerSync
         let services = ServerComposition(
             store: store, vault: CredentialVault(keyring: MasterKeyringHolder(keyring), dataKeys: store), masterKeySource: keySource, catalog: ProviderCatalog(manifests),
             oauth: oauth, transport: http, settings: serverSettings, logger: logger)
         try await registerConfiguredApps(settings, services: services, environment: environment)
         try await configureSignIn(settings, services: services, environment: environment)
+        try await services.mcpServers.sync()
 
-        announce("\(manifests.count) provider(s) loaded; listening on \(settings.host):\(settings.port); public URL \(settings.resolvedPublicURL)")
+        announce("\(services.catalog.manifests.count) provider(s) loaded; listening on \(settings.host):\(settings.port); public URL \(settings.resolvedPublicURL)")
         let app = LatchkeyApplication.build(services, host: settings.host, port: settings.port, openAPI: OpenAPIDocument.text)
         try await app.runService()
     }

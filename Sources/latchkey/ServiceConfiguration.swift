@@ -33,6 +33,8 @@ import Yams
 ///   the database that it runs and which master keys it holds (a replica silent for five heartbeats counts as gone)
 /// - `proxy_stats_flush_seconds` [`LATCHKEY_PROXY_STATS_FLUSH_SECONDS`], default 5: how often each process adds its
 ///   proxy call counts to the store, so every replica's dashboard shows them
+/// - `mcp_server_sync_seconds` [`LATCHKEY_MCP_SERVER_SYNC_SECONDS`], default 5: how often each process reads the
+///   remote MCP servers that admins added or removed on other replicas
 /// - `apps`: OAuth apps registered at start-up, keyed by provider id:
 ///   `{owner, client_id, client_secret, scopes}`; values may reference the environment as `${NAME}`.
 /// - `sign_in`: each org's OpenID Connect identity provider for people at `/me`, keyed by org id:
@@ -62,6 +64,7 @@ struct ServiceConfiguration {
     var backgroundRefresh = true
     var replicaHeartbeat: TimeInterval = 2
     var proxyStatsFlush: TimeInterval = 5
+    var mcpServerSync: TimeInterval = 5
 
     struct AppEntry: Decodable {
         var owner: String
@@ -96,6 +99,7 @@ struct ServiceConfiguration {
         var background_refresh: Bool?
         var replica_heartbeat_seconds: Double?
         var proxy_stats_flush_seconds: Double?
+        var mcp_server_sync_seconds: Double?
         var approval_window_seconds: Double?
     }
 
@@ -132,6 +136,7 @@ struct ServiceConfiguration {
             if let v = file.background_refresh { config.backgroundRefresh = v }
             if let v = file.replica_heartbeat_seconds { config.replicaHeartbeat = v }
             if let v = file.proxy_stats_flush_seconds { config.proxyStatsFlush = v }
+            if let v = file.mcp_server_sync_seconds { config.mcpServerSync = v }
             if let v = file.approval_window_seconds { config.approvalWindow = v }
         } else if path != nil || environment["LATCHKEY_CONFIG"] != nil {
             throw ValidationError("\(filePath): the configuration file does not exist")
@@ -166,6 +171,7 @@ struct ServiceConfiguration {
         if let v = try seconds("LATCHKEY_REFRESH_LEASE_SECONDS") { config.refreshLease = v }
         if let v = try seconds("LATCHKEY_REPLICA_HEARTBEAT_SECONDS") { config.replicaHeartbeat = v }
         if let v = try seconds("LATCHKEY_PROXY_STATS_FLUSH_SECONDS") { config.proxyStatsFlush = v }
+        if let v = try seconds("LATCHKEY_MCP_SERVER_SYNC_SECONDS") { config.mcpServerSync = v }
         if let v = try seconds("LATCHKEY_APPROVAL_WINDOW_SECONDS") { config.approvalWindow = v }
         if let v = env("LATCHKEY_BACKGROUND_REFRESH") {
             switch v.lowercased() {
@@ -176,6 +182,9 @@ struct ServiceConfiguration {
         }
         guard config.proxyStatsFlush > 0 else {
             throw ValidationError("proxy_stats_flush_seconds (\(config.proxyStatsFlush)) must be a positive number of seconds")
+        }
+        guard config.mcpServerSync > 0 else {
+            throw ValidationError("mcp_server_sync_seconds (\(config.mcpServerSync)) must be a positive number of seconds")
         }
         guard config.refreshLease > config.providerTimeout else {
             // A lease that lapses while its holder still waits for the provider lets a second process refresh with

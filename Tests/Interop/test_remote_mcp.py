@@ -1,5 +1,6 @@
-"""Remote MCP servers (issue 14), slice by slice. So far: Latchkey's client ID metadata document, and discovery of
-how a real remote MCP server (the official Python SDK's, with its own authorization server) is authorized."""
+"""Remote MCP servers (issue 14), slice by slice. So far: Latchkey's client ID metadata document, discovery of how a
+real remote MCP server (the official Python SDK's, with its own authorization server) is authorized, and servers
+that an admin adds as providers, each checked by discovery first (a broken server's metadata stores nothing)."""
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,93 @@ def test_discovery_names_the_document_and_field_when_the_server_has_no_metadata_
     assert "resource_metadata: none was found" in r.stderr
     r = discover("http://mcp.example.com/mcp")
     assert r.returncode == 1 and "invalid_request: url:" in r.stderr and "https" in r.stderr
+
+
+@pytest.fixture(scope="module")
+def bad_metadata():
+    """`peers/mcp_bad_metadata.py`: one MCP server per way of getting the metadata wrong; its base URL."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(PEERS / "mcp_bad_metadata.py"), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.strip() == f"READY {port}", f"the bad metadata peer did not start: {line!r}"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_an_admin_adds_a_remote_mcp_server_as_a_provider_that_agents_and_admins_see(world, mcp_server):
+    lk = world.lk
+    server_id = world.unique("notes")
+    r = lk.admin("POST", "/v1/admin/mcp-servers", json={
+        "id": server_id, "name": "Notes", "url": mcp_server, "tools": {"deny": ["add_note"]}})
+    assert r.status_code == 201, r.text
+    assert r.json() == {"id": server_id, "name": "Notes", "url": mcp_server, "scopes": [], "tools": {"deny": ["add_note"]},
+                        "origin": "admin"}
+    listed = lk.admin("GET", "/v1/admin/mcp-servers").json()["mcp_servers"]
+    assert [s for s in listed if s["id"] == server_id] == [r.json()]
+    assert lk.admin("GET", f"/v1/admin/mcp-servers/{server_id}").json() == r.json()
+    org, key = world.org_with_agent(apps=())
+    provider = [p for p in lk.call("GET", "/v1/providers", key).json()["providers"] if p["id"] == server_id]
+    assert [(p["kind"], p["url"], p["auth_mode"], p["tools"]) for p in provider] == [("mcp", mcp_server, "oauth2", [])]
+    # An id already taken, by an admin's server or a manifest file, is a conflict; the first one stands.
+    again = lk.admin("POST", "/v1/admin/mcp-servers", json={"id": server_id, "name": "Other", "url": mcp_server})
+    assert (again.status_code, again.json()["error"]["code"], again.json()["error"]["field"]) == (409, "conflict", "id")
+    on_file = lk.admin("POST", "/v1/admin/mcp-servers", json={"id": "authlib-basic", "name": "X", "url": mcp_server})
+    assert on_file.status_code == 409
+    # Agents cannot add or remove one.
+    assert lk.call("POST", "/v1/admin/mcp-servers", key, json={"id": "mine", "name": "Mine", "url": mcp_server}).status_code in (401, 403)
+    assert lk.call("DELETE", f"/v1/admin/mcp-servers/{server_id}", key).status_code in (401, 403)
+    # Removed, it is gone from every listing and its audit trail says who did what.
+    assert lk.admin("DELETE", f"/v1/admin/mcp-servers/{server_id}").json() == {"id": server_id, "removed": True}
+    assert lk.admin("GET", f"/v1/admin/mcp-servers/{server_id}").status_code == 404
+    assert server_id not in [p["id"] for p in lk.call("GET", "/v1/providers", key).json()["providers"]]
+    actions = [e["action"] for e in lk.admin("GET", "/v1/admin/audit", params={"provider": server_id}).json()["events"]]
+    assert actions == ["mcp_server.removed", "mcp_server.added"]
+
+
+@pytest.mark.parametrize("mode, code, words", [
+    ("no-metadata", "invalid_provider_response", ["protected resource metadata", "resource_metadata: none was found"]),
+    ("wrong-resource", "invalid_provider_response", ["protected resource metadata", "resource"]),
+    ("wrong-issuer", "invalid_provider_response", ["authorization server metadata", "issuer"]),
+    ("http-authorize", "invalid_provider_response", ["authorization server metadata", "authorization_endpoint"]),
+    ("redirect", "invalid_provider_response", ["protected resource metadata", "redirect"]),
+    ("huge", "invalid_provider_response", ["protected resource metadata"]),
+])
+def test_a_server_whose_metadata_is_wrong_is_refused_with_a_clear_error_and_nothing_is_stored(world, bad_metadata, mode, code, words):
+    lk = world.lk
+    server_id = world.unique("bad")
+    r = lk.admin("POST", "/v1/admin/mcp-servers", json={"id": server_id, "name": "Bad", "url": f"{bad_metadata}/{mode}/mcp"})
+    assert r.status_code == 502, r.text
+    body = r.json()["error"]
+    assert body["code"] == code
+    for word in words:
+        assert word in body["message"], body["message"]
+    assert lk.admin("GET", f"/v1/admin/mcp-servers/{server_id}").status_code == 404
+    assert server_id not in [s["id"] for s in lk.admin("GET", "/v1/admin/mcp-servers").json()["mcp_servers"]]
+    assert lk.admin("GET", "/v1/admin/audit", params={"provider": server_id}).json()["events"] == []
+
+
+def test_the_control_server_of_the_bad_metadata_peer_is_accepted_and_redirects_were_never_followed(world, bad_metadata):
+    lk = world.lk
+    r = lk.admin("POST", "/v1/admin/mcp-servers", json={"id": world.unique("good"), "name": "Good", "url": f"{bad_metadata}/good/mcp"})
+    assert r.status_code == 201, r.text
+    seen = requests.get(bad_metadata + "/seen", timeout=10).json()
+    assert not any("?followed" in path for path in seen), seen
+
+
+def test_a_bad_field_is_named_and_nothing_is_fetched(world, bad_metadata):
+    lk = world.lk
+    for body, field in [
+        ({"id": "Bad Id", "name": "X", "url": f"{bad_metadata}/good/mcp"}, "id"),
+        ({"id": "x1", "name": "X", "url": "http://169.254.169.254/mcp"}, "url"),
+        ({"id": "x2", "name": "X", "url": f"{bad_metadata}/good/mcp#top"}, "url"),
+        ({"id": "x3", "name": "X", "url": f"{bad_metadata}/good/mcp", "tools": {"allow": ["a"], "deny": ["b"]}}, "tools"),
+        ({"id": "x4", "name": "X", "url": f"{bad_metadata}/good/mcp", "scopes": "notes"}, "scopes"),
+        ({"id": "x5", "url": f"{bad_metadata}/good/mcp"}, "name"),
+    ]:
+        r = lk.admin("POST", "/v1/admin/mcp-servers", json=body)
+        error = r.json()["error"]
+        assert (r.status_code, error["code"], error.get("field")) == (400, "invalid_request", field), (body, r.text)

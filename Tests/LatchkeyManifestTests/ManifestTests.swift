@@ -177,3 +177,72 @@ struct ToolApprovalTests {
         #expect(errors.diagnostics.contains { $0.field == "tools[1].approval" })
     }
 }
+
+@Suite("Remote MCP manifests")
+struct RemoteMCPManifestTests {
+    static func parse(_ yaml: String) -> Result<ProviderManifest, ManifestErrors> {
+        ManifestParser.parse(yaml: yaml, file: "notes.yaml", expectedID: "notes")
+    }
+
+    @Test func aKindMCPManifestNeedsOnlyItsURLAndTakesItsAuthorizationFromDiscovery() throws {
+        let m = try Self.parse("""
+            id: notes
+            name: Notes
+            docs: https://example.com/docs/mcp
+            kind: mcp
+            categories: [productivity]
+            mcp: {url: "https://mcp.example.com/mcp"}
+            """).get()
+        #expect(m.kind == .mcp && m.origin == .file && m.sourcePath == "notes.yaml")
+        #expect(m.mcp == RemoteMCPSpec(url: "https://mcp.example.com/mcp"))
+        #expect(m.auth == .remoteMCP && m.auth.mode == "oauth2" && m.auth.oauth2 == nil && m.auth.takesApps)
+        #expect(m.tools.isEmpty && m.proxy == nil && m.categories == ["productivity"] && m.pricing == .free)
+        #expect(ManifestWarnings.of(m).map(\.field) == ["mcp"])
+    }
+
+    @Test func scopesAToolFilterAndPricingAreRead() throws {
+        let m = try Self.parse("""
+            id: notes
+            name: Notes
+            docs: https://example.com/docs/mcp
+            kind: mcp
+            mcp:
+              url: http://127.0.0.1:8931/mcp
+              scopes: [notes, "read:all"]
+              tools: {deny: [delete_note]}
+            pricing: {metered: true, credits_per_call: 2}
+            """).get()
+        let spec = try #require(m.mcp)
+        #expect(spec.scopes == ["notes", "read:all"] && spec.tools == .deny(["delete_note"]))
+        #expect(spec.tools.admits("list_notes") && !spec.tools.admits("delete_note"))
+        #expect(ToolFilter.allow(["list_notes"]).admits("list_notes") && !ToolFilter.allow(["list_notes"]).admits("add_note"))
+        #expect(m.pricing == .metered(creditsPerCall: 2))
+    }
+
+    @Test func everySectionThatDiscoveryDefinesIsRefusedEachNamingItsField() {
+        guard case .failure(let errors) = Self.parse("""
+            id: notes
+            name: Notes
+            docs: https://example.com/docs/mcp
+            kind: mcp
+            mcp: {url: "https://mcp.example.com/mcp", scopes: ["bad scope"]}
+            proxy: {base_url: "https://api.example.com"}
+            tools: []
+            """)
+        else { Issue.record("loaded"); return }
+        #expect(errors.diagnostics.map(\.field) == ["proxy", "tools", "mcp.scopes"])
+    }
+
+    @Test(arguments: [
+        ("https://mcp.example.com/mcp", nil),
+        ("http://localhost:9000/mcp", nil),
+        ("https://mcp.example.com/mcp#frag", "must not have a fragment"),
+        ("https://user:pw@mcp.example.com/mcp", "must not carry credentials"),
+        ("https://{tenant}.example.com/mcp", "must not have placeholders"),
+        ("https://mcp.example.com/a b", "must be ASCII with no spaces (percent-encode anything else)"),
+        ("http://10.0.0.7/mcp", "must be https (http is allowed only to loopback hosts): 'http://10.0.0.7/mcp'"),
+    ] as [(String, String?)])
+    func aServerURLIsHTTPSWithAHostAndNothingHidden(url: String, problem: String?) {
+        #expect(RemoteMCPSpec.problem(url: url) == problem)
+    }
+}

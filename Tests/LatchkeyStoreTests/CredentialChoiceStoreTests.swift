@@ -52,7 +52,7 @@ struct CredentialChoiceStoreTests {
 
     @Test(arguments: StoreEngine.sql) func theMigrationsAreVersions14To16(_ engine: StoreEngine) async throws {
         let store = try await engine.makeMigratedStore()
-        #expect(try await store.appliedMigrations().suffix(3) == [
+        #expect(try await Array(store.appliedMigrations().dropFirst(13).prefix(3)) == [
             "v14: the platform owner and orgs' credential choices", "v15: connections made on the platform's app",
             "v16: usage per day, managed or own",
         ])

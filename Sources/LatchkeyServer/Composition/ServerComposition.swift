@@ -12,6 +12,7 @@ import LatchkeyModel
 import LatchkeyOAuth
 import LatchkeyObservability
 import LatchkeyProxy
+import LatchkeyRemoteMCP
 import LatchkeyRuntime
 import LatchkeyStore
 import LatchkeyTokens
@@ -73,6 +74,8 @@ public struct ServerComposition: Sendable {
     let consents: Consents
     let personSignIn: PersonSignIn
     let mcpSessions: MCPSessions
+    /// The remote MCP servers admins added; `sync()` loads them into the catalog.
+    public let mcpServers: MCPServerDirectory
 
     public init(
         store: any LatchkeyStorage, vault: CredentialVault, masterKeySource: any MasterKeySource, catalog: ProviderCatalog, oauth: OAuthClient,
@@ -152,6 +155,9 @@ public struct ServerComposition: Sendable {
         self.keyNarrowing = KeyNarrowing(store: store, access: access, catalog: catalog, audit: audit, clock: clock)
         self.consents = Consents(store: store, clock: clock, audit: audit, connectionCache: connectionCache, consentGate: consentGate)
         self.personSignIn = PersonSignIn(store: store, clock: clock, audit: audit, settings: settings, vault: vault, oauth: oauth)
+        self.mcpServers = MCPServerDirectory(
+            store: store, catalog: catalog, discovery: AuthorizationDiscovery(transport: transport, cache: MetadataCache(), clock: clock),
+            audit: audit, clock: clock, logger: logger)
         self.mcpSessions = MCPSessions(
             toolServer: MCPToolServer(
                 tools: tools, catalog: catalog, connections: connections, connectFlow: connectFlow, store: store, approvals: approvals),

@@ -21,8 +21,9 @@ enum DashboardViews {
 
     /// "OAuth app at 2 owners", "no OAuth app registered", or "no app needed".
     static func setup(_ manifest: ProviderManifest, apps: [AppRegistration]) -> String {
-        guard manifest.auth.oauth2 != nil else { return "no app needed (\(manifest.auth.mode))" }
+        guard manifest.auth.takesApps else { return "no app needed (\(manifest.auth.mode))" }
         switch apps.count {
+        case 0 where manifest.kind == .mcp: return "remote MCP server: client registered at connect time"
         case 0: return "no OAuth app registered"
         case 1: return "OAuth app registered at \(apps[0].owner)"
         default: return "OAuth app registered at \(apps.count) owners"

@@ -74,7 +74,7 @@ struct IntegrationPages {
     func detail(provider: String, tab: String, chrome: DashboardPages.Chrome) async throws -> Response {
         let m = try catalog.manifest(provider)
         let tab = ["dashboard", "tools", "connections"].contains(tab) ? tab : "dashboard"
-        let oauth = m.auth.oauth2 != nil
+        let oauth = m.auth.takesApps
         let writeTools = m.tools.filter { $0.access == .write }.map { "\(m.id).\($0.name)" }
         var values: [String: Any] = [
             "id": m.id.rawValue, "name": m.name, "mode": m.auth.mode, "tab_\(tab)": true, "oauth": oauth,
@@ -141,7 +141,7 @@ struct IntegrationPages {
 
     /// The OAuth apps of `m` at any owner; none for providers that need no app.
     func registeredApps(of m: ProviderManifest) async throws -> [AppRegistration] {
-        guard m.auth.oauth2 != nil else { return [] }
+        guard m.auth.takesApps else { return [] }
         return try await store.apps(provider: m.id)
     }
 

@@ -21,7 +21,7 @@ struct AdminAppRoutes {
             let body = try await JSONBody.read(request, limit: settings.maxJSONBodyBytes)
             let owner = try body.owner(platform: true)
             guard try await store.ownerExists(owner) else { throw LatchkeyError(.notFound, "owner: \(owner) does not exist", field: "owner") }
-            guard manifest.auth.oauth2 != nil else {
+            guard manifest.auth.takesApps else {
                 throw LatchkeyError(.invalidRequest, "provider: \(manifest.id) does not use OAuth apps", field: "provider")
             }
             let scopes = try body.stringList("scopes") ?? []

@@ -91,6 +91,10 @@ struct ProviderView: Encodable {
     let name: String
     let docs: String
     let auth_mode: String
+    /// `api`, or `mcp` for a remote MCP server.
+    let kind: String
+    /// A remote MCP server's endpoint.
+    let url: String?
     let scopes: [String]
     let connection_config: [String]
     let metered: Bool
@@ -102,7 +106,9 @@ struct ProviderView: Encodable {
         name = m.name
         docs = m.docs
         auth_mode = m.auth.mode
-        scopes = m.auth.oauth2?.scopes ?? []
+        kind = m.kind.rawValue
+        url = m.mcp?.url
+        scopes = m.auth.oauth2?.scopes ?? m.mcp?.scopes ?? []
         connection_config = m.connectionConfig.map(\.name)
         if case .metered(let credits) = m.pricing {
             metered = true

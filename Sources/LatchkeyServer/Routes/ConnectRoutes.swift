@@ -120,6 +120,8 @@ struct ConnectRoutes {
             values["password_label"] = spec.passwordLabel
         case .none:
             throw LatchkeyError(.invalidRequest, "\(manifest.name) needs no connection")
+        case .remoteMCP:
+            throw LatchkeyError(.invalidRequest, "\(manifest.name) is a remote MCP server, and this build cannot connect one yet")
         }
         return pages.render("connect", values)
     }
