@@ -32,13 +32,18 @@ def test_latchkey_serves_its_client_id_metadata_document_at_its_own_url(world):
 @pytest.fixture(scope="module")
 def mcp_server():
     """The Python SDK's authorizing MCP server on loopback (`peers/mcp_auth_server.py`); its MCP endpoint's URL."""
+    yield from run_peer("mcp_auth_server.py", "/mcp")
+
+
+def run_peer(script: str, path: str = ""):
+    """Runs `peers/{script}` on a free loopback port until the test module ends; yields its URL with `path`."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(PEERS / "mcp_auth_server.py"), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, str(PEERS / script), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = proc.stdout.readline()  # blocks until the server listens, or ends when it exits
-        assert line.strip() == f"READY {port}", f"the MCP peer did not start: {line!r}"
-        yield f"http://127.0.0.1:{port}/mcp"
+        assert line.strip() == f"READY {port}", f"{script} did not start: {line!r}"
+        yield f"http://127.0.0.1:{port}{path}"
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -72,16 +77,7 @@ def test_discovery_names_the_document_and_field_when_the_server_has_no_metadata_
 @pytest.fixture(scope="module")
 def bad_metadata():
     """`peers/mcp_bad_metadata.py`: one MCP server per way of getting the metadata wrong; its base URL."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(PEERS / "mcp_bad_metadata.py"), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        line = proc.stdout.readline()
-        assert line.strip() == f"READY {port}", f"the bad metadata peer did not start: {line!r}"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    yield from run_peer("mcp_bad_metadata.py")
 
 
 def test_an_admin_adds_a_remote_mcp_server_as_a_provider_that_agents_and_admins_see(world, mcp_server):
