@@ -110,7 +110,7 @@ let package = Package(
         // What every call on a connection shares: OAuth app registrations up the owner chain, and the hot path's caches.
         .target(
             name: "LatchkeyConnections",
-            dependencies: ["LatchkeyModel", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyOAuth", "LatchkeyRuntime"],
+            dependencies: ["LatchkeyModel", "LatchkeyCrypto", "LatchkeyStore", "LatchkeyOAuth", "LatchkeyRuntime", "LatchkeyManifest"],
             swiftSettings: swiftSettings
         ),
         // Usable credentials: the token broker (single-flight refresh under a lease, RefreshMachine's decisions, backoff),
@@ -166,8 +166,8 @@ let package = Package(
         .target(
             name: "LatchkeyRemoteMCP",
             dependencies: [
-                "LatchkeyModel", "LatchkeyHTTP", "LatchkeyManifest", "LatchkeyOAuth", "LatchkeyRuntime", "LatchkeyStore",
-                .product(name: "Logging", package: "swift-log"),
+                "LatchkeyModel", "LatchkeyHTTP", "LatchkeyManifest", "LatchkeyOAuth", "LatchkeyRuntime", "LatchkeyStore", "LatchkeyConnections",
+                "LatchkeyCrypto", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings),
@@ -268,7 +268,7 @@ let package = Package(
             name: "LatchkeyRemoteMCPTests",
             dependencies: [
                 "LatchkeyRemoteMCP", "LatchkeyHTTP", "LatchkeyModel", "LatchkeyRuntime", "LatchkeyManifest", "LatchkeyStore",
-                "LatchkeyStoreMemory", .product(name: "Logging", package: "swift-log"),
+                "LatchkeyStoreMemory", "LatchkeyConnections", "LatchkeyCrypto", "LatchkeyOAuth", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "LatchkeyManifestTests", dependencies: ["LatchkeyManifest"], exclude: ["Fixtures"]),
         .testTarget(name: "LatchkeyCryptoTests", dependencies: ["LatchkeyCrypto"]),

@@ -71,7 +71,12 @@ extension ConnectFlow {
         }
         try await requireLive(session)
         let manifest = try catalog.manifest(session.provider.rawValue)
-        guard let spec = manifest.auth.oauth2 else { throw LatchkeyError(.invalidState, "state: not an OAuth flow") }
+        guard manifest.auth.usesOAuthTokens else { throw LatchkeyError(.invalidState, "state: not an OAuth flow") }
+        guard let (source, setup) = try await connections.flowSetup(provider: manifest, owner: session.owner, install: session.installID)
+        else {
+            throw LatchkeyError(.appNotConfigured, "no OAuth app of \(manifest.name) is registered for \(session.owner)")
+        }
+        let (spec, credentials) = (setup.spec, setup.credentials)
 
         // RFC 9207: a provider that names its issuer must be the one we sent the person to.
         if let expected = spec.issuer, let iss = p.issuer, iss != expected {
@@ -88,10 +93,6 @@ extension ConnectFlow {
         }
         guard let code = p.code, !code.isEmpty else {
             throw LatchkeyError(.invalidRequest, "code: the callback has no authorization code", field: "code")
-        }
-        guard let (source, _, credentials) = try await connections.flowApp(provider: manifest.id, owner: session.owner, install: session.installID)
-        else {
-            throw LatchkeyError(.appNotConfigured, "no OAuth app of \(manifest.name) is registered for \(session.owner)")
         }
         let verifier = try await pending.sealedVerifier.asyncMap {
             String(decoding: try await vault.open($0, binding: Self.verifierBinding(stateHash, session)), as: UTF8.self)

@@ -27,7 +27,6 @@ public struct ConnectFlow: Sendable {
     var vault: CredentialVault { connections.vault }
     var catalog: ProviderCatalog { connections.catalog }
     var oauth: OAuthClient { connections.oauth }
-    var apps: AppDirectory { connections.apps }
     var audit: AuditTrail { connections.audit }
     var reconnectLinks: ReconnectLinks { connections.caches.reconnectLinks }
     var clock: any LatchkeyClock { connections.clock }
@@ -140,9 +139,10 @@ public struct ConnectFlow: Sendable {
         return try await store.connection(id: id)?.connection.account
     }
 
-    /// The scopes a session asks: the app's configured scopes or the manifest's defaults, plus the session's extras.
-    public func scopes(for session: ConnectSession, spec: OAuth2Spec, app: AppRegistration) -> [String] {
-        var scopes = app.scopes.isEmpty ? spec.scopes : app.scopes
+    /// The scopes a session asks: the app's configured scopes or the provider's defaults, plus the session's extras.
+    public func scopes(for session: ConnectSession, setup: OAuthSetup) -> [String] {
+        let configured = setup.app?.scopes ?? []
+        var scopes = configured.isEmpty ? setup.spec.scopes : configured
         for extra in session.extraScopes where !scopes.contains(extra) { scopes.append(extra) }
         return scopes
     }
@@ -163,9 +163,17 @@ public struct ConnectFlow: Sendable {
 
     // MARK: OAuth
 
-    /// The app `session`'s flow runs on: the platform's when the org is on managed credentials, else the nearest.
-    public func app(for session: ConnectSession) async throws -> AppRegistration? {
-        try await connections.flowApp(provider: session.provider, owner: session.owner, install: session.installID)?.app
+    /// The scopes the connect page shows for an OAuth `session`: those its flow would ask. Throws `app_not_configured`
+    /// when the flow has no app (or, for a remote MCP server, no pre-registered app and no way to be a client there).
+    /// A remote MCP server's client is registered only when the person starts the flow.
+    public func pageScopes(for session: ConnectSession) async throws -> [String] {
+        let manifest = try catalog.manifest(session.provider.rawValue)
+        let found = try await connections.flowSetup(provider: manifest, owner: session.owner, install: session.installID)
+        if let (_, setup) = found { return scopes(for: session, setup: setup) }
+        if let spec = try await connections.setups.remoteSpec(for: manifest) {
+            return scopes(for: session, setup: OAuthSetup(spec: spec, app: nil, credentials: AppCredentials(clientID: "", clientSecret: nil)))
+        }
+        throw LatchkeyError(.appNotConfigured, "\(manifest.name) is not set up yet: no OAuth app is registered for \(session.owner)")
     }
 
     /// Starts the authorization-code flow: a fresh `state` (256 random bits, single use, 10-minute TTL, bound to the
@@ -173,18 +181,21 @@ public struct ConnectFlow: Sendable {
     /// `session` is live (from `liveSession`), read once by the caller.
     public func begin(session: ConnectSession, config given: [String: String]) async throws -> BrowserRedirect {
         let manifest = try catalog.manifest(session.provider.rawValue)
-        guard let spec = manifest.auth.oauth2 else {
+        guard manifest.auth.usesOAuthTokens else {
             throw LatchkeyError(.invalidRequest, "provider: \(manifest.id) does not use OAuth", field: "provider")
         }
         let config = try validatedConfig(manifest, given)
-        guard let (_, app, credentials) = try await connections.flowApp(provider: manifest.id, owner: session.owner, install: session.installID) else {
+        guard let (_, setup) = try await connections.flowSetup(
+            provider: manifest, owner: session.owner, install: session.installID, registering: true)
+        else {
             throw LatchkeyError(.appNotConfigured, "no OAuth app of \(manifest.name) is registered for \(session.owner) or above it")
         }
+        let (spec, credentials) = (setup.spec, setup.credentials)
         let state = RandomToken.base64URL(bytes: 32)
         let stateHash = SecretHash.sha256Hex(state)
         let pkce = spec.pkce ? PKCE() : nil
         let nonce = RandomToken.base64URL(bytes: 32)
-        let scopes = scopes(for: session, spec: spec, app: app)
+        let scopes = scopes(for: session, setup: setup)
         let now = clock.now
         let sealedVerifier = try await pkce.asyncMap {
             try await vault.seal(Array($0.verifier.utf8), binding: Self.verifierBinding(stateHash, session))

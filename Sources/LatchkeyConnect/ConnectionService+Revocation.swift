@@ -14,7 +14,7 @@ extension ConnectionService {
     /// when the manifest names an endpoint. Failures are audited; removal goes on regardless.
     public func revokeAtProvider(_ stored: StoredConnection, actor: AuditActor, action: AuditAction = .connectionRevokedAtProvider) async {
         let c = stored.connection
-        guard let sealed = stored.sealedCredential, catalog.manifests[c.provider]?.auth.oauth2?.revocationURL != nil else { return }
+        guard let sealed = stored.sealedCredential, catalog.manifests[c.provider]?.auth.usesOAuthTokens == true else { return }
         let credential: Credential
         do { credential = try await vault.openCredential(sealed, for: c) } catch {
             await audit.record(AuditEvent(
@@ -34,11 +34,13 @@ extension ConnectionService {
         connectionID: ConnectionID?,
         actor: AuditActor, action: AuditAction
     ) async {
-        guard let spec = catalog.manifests[provider]?.auth.oauth2, spec.revocationURL != nil,
+        guard let manifest = catalog.manifests[provider], manifest.auth.usesOAuthTokens,
             credential.refreshToken != nil || credential.accessToken != nil
         else { return }
         do {
-            guard let (_, app) = try await apps.resolve(provider: provider, for: owner, source: source) else { return }
+            guard let setup = try await setups.setup(for: manifest, owner: owner, source: source), setup.spec.revocationURL != nil
+            else { return }
+            let (spec, app) = (setup.spec, setup.credentials)
             if let refresh = credential.refreshToken {
                 try await oauth.revoke(spec: spec, app: app, token: refresh, hint: "refresh_token", values: config)
             }

@@ -18,7 +18,8 @@ public struct ConnectionService: Sendable {
     let vault: CredentialVault
     let catalog: ProviderCatalog
     let oauth: OAuthClient
-    let apps: AppDirectory
+    /// The provider's settings and Latchkey's client there, for flows and revocations.
+    let setups: OAuthSetups
     /// Orgs' choices of managed or own credentials: which app a new connect flow runs on.
     let choices: CredentialChoices
     let audit: AuditTrail
@@ -46,14 +47,14 @@ public struct ConnectionService: Sendable {
     }
 
     public init(
-        store: any ConnectionStorage, vault: CredentialVault, catalog: ProviderCatalog, oauth: OAuthClient, apps: AppDirectory,
+        store: any ConnectionStorage, vault: CredentialVault, catalog: ProviderCatalog, oauth: OAuthClient, setups: OAuthSetups,
         choices: CredentialChoices, audit: AuditTrail, webhooks: WebhookEvents, caches: Caches, clock: any LatchkeyClock
     ) {
         self.store = store
         self.vault = vault
         self.catalog = catalog
         self.oauth = oauth
-        self.apps = apps
+        self.setups = setups
         self.choices = choices
         self.audit = audit
         self.webhooks = webhooks
@@ -93,22 +94,22 @@ public struct ConnectionService: Sendable {
         return asked
     }
 
-    /// The app a connect flow of `provider` for `owner` runs on: the one its install recorded when the link completes
+    /// The setup a connect flow of `provider` for `owner` runs on: the app its install recorded when the link completes
     /// an install, else the org's choice (a reconnect included); the platform's for `managed`, else the nearest on the
     /// owner's chain. The flow's start and its callback each ask, so a choice changed in between fails that one flow
-    /// at the code exchange.
-    public func flowApp(provider: ProviderID, owner: OwnerRef, install: ConnectionID? = nil) async throws
-        -> (source: CredentialSource, app: AppRegistration, credentials: AppCredentials)?
+    /// at the code exchange. Only the start (`registering`) may register a client with a remote MCP server.
+    public func flowSetup(provider: ProviderManifest, owner: OwnerRef, install: ConnectionID? = nil, registering: Bool = false) async throws
+        -> (source: CredentialSource, setup: OAuthSetup)?
     {
         let found = try await install.asyncMap { try await store.connection(id: $0)?.connection }
         let source: CredentialSource
         if let installed = found ?? nil, installed.state == .installed {
             source = installed.credentials
         } else {
-            source = try await choices.resolution(org: owner.org, provider: provider, kind: .app).credentials
+            source = try await choices.resolution(org: owner.org, provider: provider.id, kind: .app).credentials
         }
-        guard let (app, credentials) = try await apps.resolve(provider: provider, for: owner, source: source) else { return nil }
-        return (source, app, credentials)
+        guard let setup = try await setups.setup(for: provider, owner: owner, source: source, registering: registering) else { return nil }
+        return (source, setup)
     }
 
     /// Checks that `caller` may act for `owner`: admins for anyone, agents and people only for themselves.

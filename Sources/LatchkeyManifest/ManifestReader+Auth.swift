@@ -62,6 +62,8 @@ extension ManifestReader {
         if separator.isEmpty { auth.child("scope_separator")?.report("must not be empty") }
         let pkce = auth.optionalBool("pkce") ?? true
         let clientAuth = readEnum(auth, "client_auth", ClientAuthMethod.self) ?? .clientSecretBasic
+        // A public client proves nothing at the token endpoint but its PKCE verifier.
+        if clientAuth == .none, !pkce { auth.child("client_auth")?.report("none (a public client) needs pkce: true") }
         let format = readEnum(auth, "token_request_format", BodyFormat.self) ?? .form
         let authorizationParams = auth.child("authorization_params")?.stringMap() ?? [:]
         let tokenParams = auth.child("token_params")?.stringMap() ?? [:]

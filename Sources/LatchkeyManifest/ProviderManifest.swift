@@ -68,6 +68,14 @@ public enum AuthSpec: Sendable, Equatable {
 
     public var oauth2: OAuth2Spec? { if case .oauth2(let s) = self { s } else { nil } }
 
+    /// Whether connections hold OAuth tokens, which refresh, revocation and a 401's forced refresh apply to.
+    public var usesOAuthTokens: Bool {
+        switch self {
+        case .oauth2, .remoteMCP: true
+        case .apiKey, .basic, .none: false
+        }
+    }
+
     /// Whether an OAuth app (client id and secret) may be registered for the provider: required for OAuth 2.0
     /// manifests, optional (pre-registered) for remote MCP servers.
     public var takesApps: Bool {
@@ -78,10 +86,12 @@ public enum AuthSpec: Sendable, Equatable {
     }
 }
 
-/// How the client authenticates at the token endpoint (RFC 6749 section 2.3.1).
+/// How the client authenticates at the token endpoint (RFC 6749 section 2.3.1), or `none` for a public client
+/// (its `client_id` in the body, PKCE as its proof; RFC 7591's `token_endpoint_auth_method`).
 public enum ClientAuthMethod: String, Sendable, Equatable, CaseIterable {
     case clientSecretBasic = "client_secret_basic"
     case clientSecretPost = "client_secret_post"
+    case none
 }
 
 /// The encoding of a token request's body.
@@ -108,6 +118,9 @@ public struct OAuth2Spec: Sendable, Equatable {
     public var issuer: String?
     public var resource: String?
     public var identity: IdentitySpec?
+    /// Whether `client_id` also goes in the body of token and revocation requests under HTTP Basic (RFC 6749 allows
+    /// it; the MCP SDK's authorization server requires it). Set for remote MCP servers, not read from manifests.
+    public var clientIDInBody = false
 
     public init(
         authorizationURL: URLTemplate, tokenURL: URLTemplate, revocationURL: URLTemplate? = nil,

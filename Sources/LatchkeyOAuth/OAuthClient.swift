@@ -59,7 +59,7 @@ public struct OAuthClient: Sendable {
         var params = params
         var headers = [OutboundHeader(name: "Accept", value: "application/json")]
         for key in spec.tokenParams.keys.sorted() { params.append((key, spec.tokenParams[key]!)) }
-        Self.authenticateClient(spec.clientAuth, app: app, params: &params, headers: &headers)
+        Self.authenticateClient(spec, app: app, params: &params, headers: &headers)
         let body: [UInt8]
         switch spec.tokenRequestFormat {
         case .form:
@@ -76,17 +76,20 @@ public struct OAuthClient: Sendable {
     }
 
     /// Authenticates the client as RFC 6749 section 2.3.1 says: HTTP basic with the form-encoded id and secret,
-    /// or both in the request body.
+    /// or both in the request body; a public client sends its id alone.
     static func authenticateClient(
-        _ method: ClientAuthMethod, app: AppCredentials, params: inout [(String, String)], headers: inout [OutboundHeader]
+        _ spec: OAuth2Spec, app: AppCredentials, params: inout [(String, String)], headers: inout [OutboundHeader]
     ) {
-        switch method {
+        switch spec.clientAuth {
         case .clientSecretBasic:
             let pair = FormEncoding.percentEncode(app.clientID) + ":" + FormEncoding.percentEncode(app.clientSecret ?? "")
             headers.append(OutboundHeader(name: "Authorization", value: "Basic " + Base64.standard(Array(pair.utf8))))
+            if spec.clientIDInBody { params.append(("client_id", app.clientID)) }
         case .clientSecretPost:
             params.append(("client_id", app.clientID))
             if let secret = app.clientSecret { params.append(("client_secret", secret)) }
+        case .none:
+            params.append(("client_id", app.clientID))
         }
     }
 

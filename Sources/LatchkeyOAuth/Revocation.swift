@@ -18,7 +18,7 @@ extension OAuthClient {
         }
         var params: [(String, String)] = [("token", token), ("token_type_hint", hint)]
         var headers = [OutboundHeader(name: "Accept", value: "application/json")]
-        Self.authenticateClient(spec.clientAuth, app: app, params: &params, headers: &headers)
+        Self.authenticateClient(spec, app: app, params: &params, headers: &headers)
         headers.append(OutboundHeader(name: "Content-Type", value: "application/x-www-form-urlencoded"))
         let response = try await send(
             OutboundRequest(method: "POST", url: url, headers: headers, body: Array(FormEncoding.encode(params).utf8)),

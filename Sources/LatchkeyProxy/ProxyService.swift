@@ -205,7 +205,7 @@ public struct ProxyService: Sendable {
                 return response
             }
             // A 401 may mean the token died early: refresh once and try again, whatever the retry setting.
-            if response.status == 401, !refreshedOn401, manifest.auth.oauth2 != nil, credential.refreshToken != nil {
+            if response.status == 401, !refreshedOn401, manifest.auth.usesOAuthTokens, credential.refreshToken != nil {
                 refreshedOn401 = true
                 response.body.cancel()
                 let latest = try await store.connection(id: connection.id) ?? stored

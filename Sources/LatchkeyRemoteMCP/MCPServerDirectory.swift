@@ -28,7 +28,7 @@ public struct MCPServerRequest: Sendable, Equatable {
 /// malformed or mismatched is refused with the discovery's error, and nothing is stored. An id a manifest file or
 /// another server already uses is 409 `conflict`. Removing one is refused while a connection of it is not revoked.
 public struct MCPServerDirectory: Sendable {
-    let store: any MCPServerStore & ConnectionStore
+    let store: any MCPServerStore & MCPClientStore & ConnectionStore
     let catalog: ProviderCatalog
     let discovery: AuthorizationDiscovery
     let audit: AuditTrail
@@ -36,7 +36,7 @@ public struct MCPServerDirectory: Sendable {
     let logger: Logger
 
     public init(
-        store: any MCPServerStore & ConnectionStore, catalog: ProviderCatalog, discovery: AuthorizationDiscovery, audit: AuditTrail,
+        store: any MCPServerStore & MCPClientStore & ConnectionStore, catalog: ProviderCatalog, discovery: AuthorizationDiscovery, audit: AuditTrail,
         clock: any LatchkeyClock, logger: Logger
     ) {
         self.store = store
@@ -76,6 +76,8 @@ public struct MCPServerDirectory: Sendable {
             throw LatchkeyError(.conflict, "id: \(provider) still has \(live) connection(s); revoke them first", field: "id")
         }
         let removed = try await store.deleteMCPServer(id: provider)
+        // The clients registered there go with it: a server added again under this id may be another server.
+        _ = try await store.deleteMCPClients(provider: provider)
         catalog.removeAdminAdded(provider)
         guard removed else { throw LatchkeyError(.notFound, "id: no MCP server '\(id.prefix(64))' was added by an admin", field: "id") }
         await audit.record(AuditEvent(at: clock.now, actor: .admin, action: .mcpServerRemoved, owner: nil, provider: provider))

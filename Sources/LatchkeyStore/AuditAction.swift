@@ -65,6 +65,8 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
 
     public static let mcpServerAdded = AuditAction(rawValue: "mcp_server.added")
     public static let mcpServerRemoved = AuditAction(rawValue: "mcp_server.removed")
+    /// Latchkey registered itself as a client (RFC 7591) at a remote MCP server's authorization server for an org.
+    public static let mcpClientRegistered = AuditAction(rawValue: "mcp_client.registered")
 
     public static let orgCredentialsChosen = AuditAction(rawValue: "org.credentials_chosen")
     public static let orgPolicySet = AuditAction(rawValue: "org.policy_set")

@@ -47,6 +47,8 @@ extension MemoryStore {
         /// Orgs' credential choices, by org, then provider.
         var credentialChoices: [String: [ProviderID: CredentialChoice]] = [:]
         var mcpServers: [ProviderID: StoredMCPServer] = [:]
+        /// Clients registered at remote MCP servers, by `StoredMCPClient.rowID`.
+        var mcpClients: [String: StoredMCPClient] = [:]
         /// Daily usage, by its key (the row with zero calls and credits).
         var usage: [DailyUsage: DailyUsage] = [:]
         var narrowedKeys: [String: NarrowedKeyRecord] = [:]

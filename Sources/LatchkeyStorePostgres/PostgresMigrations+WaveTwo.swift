@@ -190,5 +190,21 @@ extension PostgresMigrations {
             )
             """
         ),
+        (
+            "v18: clients registered at remote MCP servers",
+            """
+            CREATE TABLE mcp_clients (
+                provider TEXT NOT NULL,
+                org TEXT NOT NULL,
+                issuer TEXT NOT NULL,
+                client_id TEXT NOT NULL,
+                client_secret BYTEA,
+                auth_method TEXT NOT NULL,
+                secret_expires_at DOUBLE PRECISION,
+                registered_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (provider, org)
+            )
+            """
+        ),
     ]
 }

@@ -392,6 +392,21 @@ enum SQLiteMigrations {
                 );
                 """)
         }
+        migrator.registerMigration("v18: clients registered at remote MCP servers") { db in
+            try db.execute(sql: """
+                CREATE TABLE mcp_clients (
+                    provider TEXT NOT NULL,
+                    org TEXT NOT NULL,
+                    issuer TEXT NOT NULL,
+                    client_id TEXT NOT NULL,
+                    client_secret BLOB,
+                    auth_method TEXT NOT NULL,
+                    secret_expires_at DOUBLE PRECISION,
+                    registered_at DOUBLE PRECISION NOT NULL,
+                    PRIMARY KEY (provider, org)
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -20,7 +20,7 @@ public struct ForcedRefresh: Sendable {
 
     /// Refreshes `stored` and returns the connection. Throws `provider_unavailable` when the refresh did not happen.
     public func run(_ stored: StoredConnection) async throws -> Connection {
-        guard catalog.manifests[stored.connection.provider]?.auth.oauth2 != nil else {
+        guard catalog.manifests[stored.connection.provider]?.auth.usesOAuthTokens == true else {
             throw LatchkeyError(.invalidRequest, "id: \(stored.connection.provider) does not use OAuth tokens", field: "id")
         }
         let (connection, credential) = try await broker.credential(for: stored, force: true)

@@ -38,7 +38,8 @@ public final class TokenBroker: Sendable {
     let vault: CredentialVault
     let catalog: ProviderCatalog
     let oauth: OAuthClient
-    let apps: AppDirectory
+    /// The provider's settings and Latchkey's client there, as the connection's connect flow used them.
+    let setups: OAuthSetups
     let cache: ConnectionCache
     let webhooks: WebhookEvents
     let metrics: LatchkeyMetrics
@@ -55,14 +56,14 @@ public final class TokenBroker: Sendable {
 
     public init(
         store: any ConnectionStore & RefreshLeaseStore, vault: CredentialVault, catalog: ProviderCatalog, oauth: OAuthClient,
-        apps: AppDirectory, cache: ConnectionCache, webhooks: WebhookEvents, metrics: LatchkeyMetrics, clock: any LatchkeyClock,
+        setups: OAuthSetups, cache: ConnectionCache, webhooks: WebhookEvents, metrics: LatchkeyMetrics, clock: any LatchkeyClock,
         settings: Settings, random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
     ) {
         self.store = store
         self.vault = vault
         self.catalog = catalog
         self.oauth = oauth
-        self.apps = apps
+        self.setups = setups
         self.cache = cache
         self.webhooks = webhooks
         self.metrics = metrics
@@ -87,10 +88,10 @@ public final class TokenBroker: Sendable {
             throw LatchkeyError(.notConnected, "connection \(connection.id) has no credential yet; finish its connect flow first")
         }
         let credential = try await open(sealed, of: connection)
-        guard let manifest = catalog.manifests[connection.provider], let spec = manifest.auth.oauth2, credential.refreshToken != nil
+        guard let manifest = catalog.manifests[connection.provider], manifest.auth.usesOAuthTokens, credential.refreshToken != nil
         else { return (connection, credential) }
         guard force || isDue(connection) else { return (connection, credential) }
-        return try await sharedRefresh(connection.id, spec: spec, seenVersion: connection.version)
+        return try await sharedRefresh(connection.id, manifest: manifest, seenVersion: connection.version)
     }
 
     /// Whether a token is close enough to its expiry to refresh before use: within the refresh window, but never
@@ -119,12 +120,12 @@ public final class TokenBroker: Sendable {
     }
 
     /// Refreshes once for every concurrent caller in this process.
-    private func sharedRefresh(_ id: ConnectionID, spec: OAuth2Spec, seenVersion: Int) async throws -> (Connection, Credential) {
+    private func sharedRefresh(_ id: ConnectionID, manifest: ProviderManifest, seenVersion: Int) async throws -> (Connection, Credential) {
         let task = inFlight.withLock { tasks -> Task<(Connection, Credential), any Error> in
             if let running = tasks[id] { return running }
             let task = Task { [self] in
                 defer { _ = inFlight.withLock { $0.removeValue(forKey: id) } }
-                return try await refresh(id, spec: spec, seenVersion: seenVersion)
+                return try await refresh(id, manifest: manifest, seenVersion: seenVersion)
             }
             tasks[id] = task
             return task
@@ -133,7 +134,7 @@ public final class TokenBroker: Sendable {
     }
 
     /// One refresh, step by step as ``RefreshMachine`` decides.
-    private func refresh(_ id: ConnectionID, spec: OAuth2Spec, seenVersion: Int) async throws -> (Connection, Credential) {
+    private func refresh(_ id: ConnectionID, manifest: ProviderManifest, seenVersion: Int) async throws -> (Connection, Credential) {
         var machine = RefreshMachine(connectionID: id, seenVersion: seenVersion, waitLimit: clock.now.addingTimeInterval(settings.leaseTTL + 5))
         var lease: LeaseEnding?
         var latest: (stored: StoredConnection, credential: Credential)?
@@ -157,7 +158,7 @@ public final class TokenBroker: Sendable {
                     action = machine.waited()
                 case .callProvider:
                     guard let (stored, old) = latest, let refreshToken = old.refreshToken else { preconditionFailure("called without a row") }
-                    (action, grant) = try await callProvider(stored.connection, spec: spec, refreshToken: refreshToken, machine: &machine)
+                    (action, grant) = try await callProvider(stored.connection, manifest: manifest, refreshToken: refreshToken, machine: &machine)
                 case .writeRefreshed(let row):
                     guard let (stored, old) = latest, let grant else { preconditionFailure("wrote without a row and a grant") }
                     var credential = grant.credential
@@ -199,15 +200,23 @@ public final class TokenBroker: Sendable {
     }
 
     /// Calls the provider's token endpoint on the app that issued the connection's tokens: the platform's for a
-    /// managed connection, else the nearest of the connection's owner.
+    /// managed connection, else the nearest of the connection's owner (for a remote MCP server without one, the
+    /// client Latchkey registered there). A remote server whose metadata cannot be read fails like its token endpoint.
     private func callProvider(
-        _ row: Connection, spec: OAuth2Spec, refreshToken: String, machine: inout RefreshMachine
+        _ row: Connection, manifest: ProviderManifest, refreshToken: String, machine: inout RefreshMachine
     ) async throws -> (RefreshMachine.Action, TokenGrant?) {
-        guard let (_, app) = try await apps.resolve(provider: row.provider, for: row.owner, source: row.credentials) else {
+        let setup: OAuthSetup?
+        do {
+            setup = try await setups.setup(for: manifest, owner: row.owner, source: row.credentials)
+        } catch {
+            let failure = error as? LatchkeyError ?? LatchkeyError(.providerUnavailable, "\(row.provider): its OAuth settings cannot be read")
+            return (machine.refreshFailed(row, error: failure, now: clock.now), nil)
+        }
+        guard let setup else {
             throw LatchkeyError(.appNotConfigured, "no OAuth app of \(row.provider) is registered for \(row.owner)")
         }
         do {
-            let grant = try await oauth.refresh(spec: spec, app: app, refreshToken: refreshToken, config: row.config)
+            let grant = try await oauth.refresh(spec: setup.spec, app: setup.credentials, refreshToken: refreshToken, config: row.config)
             return (machine.refreshed(row, expiresAt: grant.expiresAt, scopes: grant.scopes, now: clock.now), grant)
         } catch {
             return (machine.refreshFailed(row, error: error, now: clock.now), nil)

@@ -1,9 +1,12 @@
 """Remote MCP servers (issue 14), slice by slice. So far: Latchkey's client ID metadata document, discovery of how a
-real remote MCP server (the official Python SDK's, with its own authorization server) is authorized, and servers
-that an admin adds as providers, each checked by discovery first (a broken server's metadata stores nothing)."""
+real remote MCP server (the official Python SDK's, with its own authorization server) is authorized, servers that an
+admin adds as providers (each checked by discovery first: a broken server's metadata stores nothing), and connecting
+one on each way of being its client (a pre-registered app, dynamic registration, the client ID metadata document),
+then refreshing and revoking its tokens as for any connection."""
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -35,10 +38,16 @@ def mcp_server():
     yield from run_peer("mcp_auth_server.py", "/mcp")
 
 
-def run_peer(script: str, path: str = ""):
+@pytest.fixture(scope="module")
+def cimd_server():
+    """The same SDK server, whose authorization server also takes client ID metadata documents (`--cimd`)."""
+    yield from run_peer("mcp_auth_server.py", "/mcp", "--cimd")
+
+
+def run_peer(script: str, path: str = "", *flags: str):
     """Runs `peers/{script}` on a free loopback port until the test module ends; yields its URL with `path`."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(PEERS / script), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, str(PEERS / script), "--port", str(port), *flags],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = proc.stdout.readline()  # blocks until the server listens, or ends when it exits
@@ -153,3 +162,115 @@ def test_a_bad_field_is_named_and_nothing_is_fetched(world, bad_metadata):
         r = lk.admin("POST", "/v1/admin/mcp-servers", json=body)
         error = r.json()["error"]
         assert (r.status_code, error["code"], error.get("field")) == (400, "invalid_request", field), (body, r.text)
+
+
+def peer_state(server_url: str) -> dict:
+    return requests.get(server_url.removesuffix("/mcp") + "/peer/state", timeout=10).json()
+
+
+def live_tokens(server_url: str, client_id: str) -> tuple[int, int]:
+    """How many access and refresh tokens of `client_id` the server holds now."""
+    state = peer_state(server_url)
+    return tuple(len([t for t in state[kind] if t["client_id"] == client_id]) for kind in ("access_tokens", "refresh_tokens"))
+
+
+def add_server(world, url: str) -> str:
+    server_id = world.unique("notes")
+    r = world.lk.admin("POST", "/v1/admin/mcp-servers", json={"id": server_id, "name": "Notes", "url": url})
+    assert r.status_code == 201, r.text
+    return server_id
+
+
+def connect_remote(world, key: str, provider: str) -> tuple[dict, dict]:
+    """A person connects `provider` from a connect link (the SDK's authorization server consents at once): the
+    connection, and the query of the authorization request Latchkey sent the browser with."""
+    link = world.connect_link(key, provider)
+    browser = requests.Session()
+    page = browser.get(link, timeout=30)
+    assert page.status_code == 200 and "notes" in page.text, page.text[:300]
+    r = browser.post(link + "/start", data={}, allow_redirects=False, timeout=30)
+    assert r.status_code == 303, r.text[:300]
+    query = {k: v[0] for k, v in parse_qs(urlsplit(r.headers["Location"]).query).items()}
+    r = browser.get(r.headers["Location"], allow_redirects=False, timeout=30)
+    assert r.status_code == 302, r.text[:300]
+    r = browser.get(r.headers["Location"], allow_redirects=False, timeout=30)
+    assert r.status_code == 200, r.text[r.text.find("<main"):][:800]
+    [connection] = [c for c in world.connections(key) if c["provider"] == provider]
+    return connection, query
+
+
+def test_a_person_connects_a_server_that_registers_clients_and_the_client_is_reused_per_org(world, mcp_server):
+    lk = world.lk
+    server_id = add_server(world, mcp_server)
+    org, key = world.org_with_agent(apps=())
+    before = peer_state(mcp_server)["registrations"]
+    connection, query = connect_remote(world, key, server_id)
+    assert connection["state"] == "active" and connection["expires_at"]
+    # OAuth 2.1 as the MCP authorization spec says: PKCE S256, the resource indicator, the registered client.
+    assert (query["code_challenge_method"], query["resource"], query["scope"]) == ("S256", mcp_server, "notes")
+    state = peer_state(mcp_server)
+    assert state["registrations"] == before + 1 and state["clients"][query["client_id"]] == "client_secret_basic"
+    assert {"client_id": query["client_id"], "resource": mcp_server} in state["access_tokens"]
+    events = lk.admin("GET", "/v1/admin/audit", params={"provider": server_id}).json()["events"]
+    assert [e["action"] for e in events if e["action"] == "mcp_client.registered"] == ["mcp_client.registered"]
+    # Another agent of the org connects on the same client: nothing more is registered.
+    other = world.agent(org, "team", "proj", "second")
+    _, again = connect_remote(world, other, server_id)
+    assert again["client_id"] == query["client_id"] and peer_state(mcp_server)["registrations"] == before + 1
+    # Neither the tokens nor the client secret ever reach an answer.
+    for r in (lk.call("GET", "/v1/connections", key), lk.admin("GET", f"/v1/admin/connections/{connection['id']}"),
+              lk.admin("GET", "/v1/admin/audit", params={"provider": server_id})):
+        assert "mcp_at_" not in r.text and "mcp_rt_" not in r.text
+
+
+def test_a_remote_connection_refreshes_and_its_revocation_reaches_the_server(world, mcp_server):
+    lk = world.lk
+    server_id = add_server(world, mcp_server)
+    _, key = world.org_with_agent(apps=())
+    connection, query = connect_remote(world, key, server_id)
+    assert live_tokens(mcp_server, query["client_id"]) == (1, 1)
+    r = lk.admin("POST", f"/v1/admin/connections/{connection['id']}/refresh")
+    assert r.status_code == 200, r.text
+    # The SDK's server rotates the refresh token and leaves the old access token to expire.
+    assert live_tokens(mcp_server, query["client_id"]) == (2, 1)
+    # A server with a live connection cannot be removed.
+    assert lk.admin("DELETE", f"/v1/admin/mcp-servers/{server_id}").status_code == 409
+    r = lk.admin("POST", f"/v1/admin/connections/{connection['id']}/revoke")
+    assert r.status_code == 200, r.text
+    # Revocation reached the server's RFC 7009 endpoint: the tokens Latchkey held are gone there.
+    assert live_tokens(mcp_server, query["client_id"]) == (1, 0)
+    events = [e["action"] for e in lk.admin("GET", "/v1/admin/audit", params={"provider": server_id}).json()["events"]]
+    assert "connection.refresh_forced" in events and "connection.revoked_at_provider" in events
+    assert lk.admin("DELETE", f"/v1/admin/mcp-servers/{server_id}").status_code == 200
+
+
+def test_a_pre_registered_app_comes_before_registration(world, mcp_server):
+    lk = world.lk
+    server_id = add_server(world, mcp_server)
+    org, key = world.org_with_agent(apps=())
+    client_id = world.unique("pre-")
+    r = requests.post(mcp_server.removesuffix("/mcp") + "/peer/clients", timeout=10, json={
+        "client_id": client_id, "client_secret": "pre-secret-" + client_id, "redirect_uri": lk.url + "/oauth/callback"})
+    assert r.status_code == 201
+    r = lk.admin("PUT", f"/v1/admin/apps/{server_id}", json={"owner": f"org:{org}", "client_id": client_id,
+                                                             "client_secret": "pre-secret-" + client_id})
+    assert r.status_code == 200, r.text
+    before = peer_state(mcp_server)["registrations"]
+    connection, query = connect_remote(world, key, server_id)
+    assert query["client_id"] == client_id and connection["state"] == "active"
+    assert peer_state(mcp_server)["registrations"] == before
+    assert lk.admin("POST", f"/v1/admin/connections/{connection['id']}/refresh").status_code == 200
+
+
+def test_a_server_that_takes_client_id_metadata_documents_gets_latchkeys_and_registers_nothing(world, cimd_server):
+    lk = world.lk
+    server_id = add_server(world, cimd_server)
+    _, key = world.org_with_agent(apps=())
+    connection, query = connect_remote(world, key, server_id)
+    assert query["client_id"] == lk.url + "/oauth/client-metadata.json" and connection["state"] == "active"
+    state = peer_state(cimd_server)
+    assert state["registrations"] == 0 and state["documents_fetched"] >= 1
+    # A public client: the refresh goes with the client id alone, and PKCE proved the code exchange.
+    assert lk.admin("POST", f"/v1/admin/connections/{connection['id']}/refresh").status_code == 200
+    assert lk.admin("POST", f"/v1/admin/connections/{connection['id']}/revoke").status_code == 200
+    assert live_tokens(cimd_server, query["client_id"]) == (1, 0)

@@ -178,6 +178,30 @@ struct CodeExchangeTests {
         #expect(json.value(atPath: "code_verifier") == nil)
     }
 
+    @Test func aPublicClientSendsItsIDAloneAndPKCEIsItsProof() async throws {
+        let transport = RecordingTransport { _ in response(200, #"{"access_token":"at"}"#) }
+        _ = try await OAuthClient(transport: transport).exchangeCode(
+            spec: spec(.none), app: AppCredentials(clientID: "https://lk/oauth/client-metadata.json", clientSecret: nil), code: "c",
+            verifier: "v", redirectURI: "https://lk/cb", config: [:])
+        let sent = try #require(transport.requests.first)
+        #expect(!sent.headers.contains { $0.name == "Authorization" })
+        let body = String(decoding: sent.body ?? [], as: UTF8.self)
+        #expect(body.hasSuffix("&code_verifier=v&client_id=https%3A%2F%2Flk%2Foauth%2Fclient-metadata.json") && !body.contains("secret"))
+    }
+
+    /// The MCP SDK's authorization server reads `client_id` from the body even under HTTP Basic.
+    @Test func basicAuthenticationAlsoNamesTheClientInTheBodyWhenTheSpecSaysSo() async throws {
+        let transport = RecordingTransport { _ in response(200, #"{"access_token":"at"}"#) }
+        var remote = spec(.clientSecretBasic)
+        remote.clientIDInBody = true
+        _ = try await OAuthClient(transport: transport).refresh(
+            spec: remote, app: AppCredentials(clientID: "dyn-1", clientSecret: "sec"), refreshToken: "rt", config: [:])
+        let sent = try #require(transport.requests.first)
+        #expect(sent.headers.contains { $0.name == "Authorization" && $0.value.hasPrefix("Basic ") })
+        let body = String(decoding: sent.body ?? [], as: UTF8.self)
+        #expect(body.contains("client_id=dyn-1") && !body.contains("sec"))
+    }
+
     @Test(arguments: [
         (400, #"{"error":"invalid_grant"}"#, LatchkeyError.Code.providerError),
         (503, "down", .providerUnavailable),

@@ -17,6 +17,9 @@ final class ScriptedTransport: HTTPTransport {
 
     var seen: [String] { state.withLock { $0.seen.map { "\($0.method) \($0.url)" } } }
 
+    /// Every request sent to `url`, in order.
+    func requests(to url: String) -> [OutboundRequest] { state.withLock { $0.seen.filter { $0.url == url } } }
+
     func send(_ request: OutboundRequest) async throws -> OutboundResponse {
         let answer = state.withLock { state -> Answer? in
             state.seen.append(request)

@@ -14,7 +14,8 @@ extension ConnectionHarness {
     public func connectionService() -> ConnectionService {
         let apps = AppDirectory(store: store, vault: vault, clock: clock)
         return ConnectionService(
-            store: store, vault: vault, catalog: catalog, oauth: OAuthClient(transport: provider, now: { [clock] in clock.now }), apps: apps,
+            store: store, vault: vault, catalog: catalog, oauth: OAuthClient(transport: provider, now: { [clock] in clock.now }),
+            setups: OAuthSetups(apps: apps, remote: nil),
             choices: CredentialChoices(store: store, cache: ConnectionCache(clock: clock), audit: AuditTrail(store: store, logger: logger), clock: clock),
             audit: AuditTrail(store: store, logger: logger), webhooks: WebhookEvents(store: store, clock: clock, wakeup: WakeSignal(), logger: logger),
             caches: ConnectionService.Caches(

@@ -94,7 +94,7 @@ public struct ConnectionHarness: Sendable {
     public func broker(holder: String = "process-a", random: Double = 1) -> TokenBroker {
         TokenBroker(
             store: store, vault: vault, catalog: catalog, oauth: OAuthClient(transport: provider, now: { [clock] in clock.now }),
-            apps: AppDirectory(store: store, vault: vault, clock: clock), cache: ConnectionCache(clock: clock),
+            setups: OAuthSetups(apps: AppDirectory(store: store, vault: vault, clock: clock), remote: nil), cache: ConnectionCache(clock: clock),
             webhooks: WebhookEvents(store: store, clock: clock, wakeup: WakeSignal(), logger: logger), metrics: LatchkeyMetrics(),
             clock: clock, settings: TokenBroker.Settings(holder: holder, leaseTTL: Self.leaseTTL), random: { random })
     }

@@ -121,8 +121,14 @@ public struct ServerComposition: Sendable {
         let usageLedger = UsageLedger(store: store)
         self.usageLedger = usageLedger
 
+        // One discovery (and one cache of metadata documents) for adding servers and for their flows and refreshes.
+        let discovery = AuthorizationDiscovery(transport: transport, cache: MetadataCache(), clock: clock)
+        let setups = OAuthSetups(
+            apps: apps,
+            remote: RemoteMCPAuthorization(
+                discovery: discovery, store: store, vault: vault, transport: transport, audit: audit, clock: clock, publicURL: settings.publicURL))
         let connections = ConnectionService(
-            store: store, vault: vault, catalog: catalog, oauth: oauth, apps: apps, choices: choices, audit: audit, webhooks: webhooks,
+            store: store, vault: vault, catalog: catalog, oauth: oauth, setups: setups, choices: choices, audit: audit, webhooks: webhooks,
             caches: ConnectionService.Caches(
                 connections: connectionCache, reconnectLinks: reconnectLinks, agentKeys: agentKeys, refresherWake: refresherWake),
             clock: clock)
@@ -131,7 +137,7 @@ public struct ServerComposition: Sendable {
         self.connectFlow = connectFlow
 
         let broker = TokenBroker(
-            store: store, vault: vault, catalog: catalog, oauth: oauth, apps: apps, cache: connectionCache, webhooks: webhooks, metrics: metrics,
+            store: store, vault: vault, catalog: catalog, oauth: oauth, setups: setups, cache: connectionCache, webhooks: webhooks, metrics: metrics,
             clock: clock, settings: TokenBroker.Settings(holder: settings.instanceID, leaseTTL: settings.refreshLeaseTTL))
         let access = AccessGuard(store: store, clock: clock)
         let filer = ApprovalFiler(
@@ -156,7 +162,7 @@ public struct ServerComposition: Sendable {
         self.consents = Consents(store: store, clock: clock, audit: audit, connectionCache: connectionCache, consentGate: consentGate)
         self.personSignIn = PersonSignIn(store: store, clock: clock, audit: audit, settings: settings, vault: vault, oauth: oauth)
         self.mcpServers = MCPServerDirectory(
-            store: store, catalog: catalog, discovery: AuthorizationDiscovery(transport: transport, cache: MetadataCache(), clock: clock),
+            store: store, catalog: catalog, discovery: discovery,
             audit: audit, clock: clock, logger: logger)
         self.mcpSessions = MCPSessions(
             toolServer: MCPToolServer(

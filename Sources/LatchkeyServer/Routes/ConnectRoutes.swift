@@ -102,11 +102,8 @@ struct ConnectRoutes {
         ]
         if let account = try await connectFlow.expectedAccount(session) { values["expected_account"] = account.displayName }
         switch manifest.auth {
-        case .oauth2(let spec):
-            guard let app = try await connectFlow.app(for: session) else {
-                throw LatchkeyError(.appNotConfigured, "\(manifest.name) is not set up yet: no OAuth app is registered for \(session.owner)")
-            }
-            let scopes = connectFlow.scopes(for: session, spec: spec, app: app)
+        case .oauth2, .remoteMCP:
+            let scopes = try await connectFlow.pageScopes(for: session)
             values["oauth"] = true
             values["scopes"] = scopes
             values["has_scopes"] = !scopes.isEmpty
@@ -120,8 +117,6 @@ struct ConnectRoutes {
             values["password_label"] = spec.passwordLabel
         case .none:
             throw LatchkeyError(.invalidRequest, "\(manifest.name) needs no connection")
-        case .remoteMCP:
-            throw LatchkeyError(.invalidRequest, "\(manifest.name) is a remote MCP server, and this build cannot connect one yet")
         }
         return pages.render("connect", values)
     }

@@ -3,19 +3,32 @@ server routes (metadata, dynamic registration, authorize, token, revocation) and
 and bearer check in front of a Streamable HTTP MCP server. Nothing of the authorization server is hand-written but
 the in-memory store of clients, codes and tokens that the SDK's provider protocol asks for.
 
-Run as `python3 mcp_auth_server.py --port N`; prints `READY <port>` once it listens on 127.0.0.1. Authorization
-is granted at once (the peer plays a person who always consents), so a flow needs no browser."""
+Run as `python3 mcp_auth_server.py --port N [--cimd]`; prints `READY <port>` once it listens on 127.0.0.1.
+Authorization is granted at once (the peer plays a person who always consents), so a flow needs no browser.
+
+The SDK's authorization server cannot consume a client ID metadata document by itself. With `--cimd` the peer's
+provider does (its `get_client` fetches a URL client id's document and checks it names itself), and a small wrapper
+adds `client_id_metadata_document_supported: true` to the SDK's metadata. For the tests' eyes only:
+`POST /peer/clients` pre-registers a client (as a vendor's console would), and `GET /peer/state` shows the clients
+and how many tokens are live."""
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import secrets
+import urllib.error
+import urllib.request
 import socket
 import sys
 import time
 
 import uvicorn
 from pydantic import AnyHttpUrl
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
+from mcp.server.auth.handlers import revoke
 from mcp.server.auth.provider import (AccessToken, AuthorizationCode, AuthorizationParams, RefreshToken, TokenError,
                                       construct_redirect_uri)
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
@@ -23,21 +36,50 @@ from mcp.server.mcpserver import MCPServer
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 
+class RevocationRequest(revoke.RevocationRequest):
+    """The SDK's revocation request, with the fix of python-sdk PR #3512 for issue #3508 (open in mcp 2.3): without a
+    default, `client_secret` is required, so a client authenticating with HTTP Basic (or a public client) that follows
+    RFC 7009 is refused with 400. Latchkey sends what RFC 7009 says; the peer takes it as the fixed SDK will."""
+    client_secret: str | None = None
+
+
+revoke.RevocationRequest = RevocationRequest
+
+
 class MemoryProvider:
     """The SDK's `OAuthAuthorizationServerProvider`, in memory."""
 
-    def __init__(self, resource: str, token_ttl: int):
+    def __init__(self, resource: str, token_ttl: int, cimd: bool):
         self.resource = resource
         self.token_ttl = token_ttl
+        self.cimd = cimd
+        self.registrations = 0
+        self.documents_fetched = 0
         self.clients: dict[str, OAuthClientInformationFull] = {}
         self.codes: dict[str, AuthorizationCode] = {}
         self.access: dict[str, AccessToken] = {}
         self.refresh: dict[str, RefreshToken] = {}
 
     async def get_client(self, client_id: str):
+        if self.cimd and client_id.startswith(("https://", "http://127.0.0.1:")):
+            return await self.metadata_document_client(client_id)
         return self.clients.get(client_id)
 
+    async def metadata_document_client(self, url: str):
+        """A client ID metadata document: fetched from its URL, which it must name as its `client_id`."""
+        document = await asyncio.to_thread(fetch_document, url)
+        self.documents_fetched += 1
+        if document is None:
+            return None
+        if document.get("client_id") != url or document.get("token_endpoint_auth_method") != "none":
+            return None
+        return OAuthClientInformationFull(
+            client_id=url, redirect_uris=document["redirect_uris"], token_endpoint_auth_method="none",
+            grant_types=document["grant_types"], response_types=document["response_types"],
+            client_name=document.get("client_name"), scope="notes")
+
     async def register_client(self, client_info: OAuthClientInformationFull):
+        self.registrations += 1
         self.clients[client_info.client_id] = client_info
 
     async def authorize(self, client, params: AuthorizationParams) -> str:
@@ -88,9 +130,24 @@ class MemoryProvider:
         self.refresh.pop(token.token, None)
 
 
-def build(port: int, token_ttl: int) -> MCPServer:
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def fetch_document(url: str) -> dict | None:
+    """GETs a JSON document without following redirects; None unless it answers 200 with a JSON object."""
+    try:
+        with urllib.request.build_opener(NoRedirects).open(url, timeout=10) as answer:
+            document = json.loads(answer.read(65536))
+    except (urllib.error.URLError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def build(port: int, token_ttl: int, cimd: bool) -> MCPServer:
     base = f"http://127.0.0.1:{port}"
-    provider = MemoryProvider(resource=f"{base}/mcp", token_ttl=token_ttl)
+    provider = MemoryProvider(resource=f"{base}/mcp", token_ttl=token_ttl, cimd=cimd)
     server = MCPServer(
         name="notes", auth_server_provider=provider,
         auth=AuthSettings(
@@ -110,20 +167,69 @@ def build(port: int, token_ttl: int) -> MCPServer:
         notes.append(text)
         return f"kept {len(notes)}"
 
+    @server.custom_route("/peer/clients", methods=["POST"])
+    async def preregister(request: Request) -> JSONResponse:
+        body = await request.json()
+        provider.clients[body["client_id"]] = OAuthClientInformationFull(
+            client_id=body["client_id"], client_secret=body["client_secret"], redirect_uris=[body["redirect_uri"]],
+            token_endpoint_auth_method="client_secret_basic", grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"], scope="notes")
+        return JSONResponse({"client_id": body["client_id"]}, status_code=201)
+
+    @server.custom_route("/peer/state", methods=["GET"])
+    async def state(request: Request) -> JSONResponse:
+        return JSONResponse({
+            "registrations": provider.registrations, "documents_fetched": provider.documents_fetched,
+            "clients": {c.client_id: c.token_endpoint_auth_method for c in provider.clients.values()},
+            "access_tokens": [{"client_id": t.client_id, "resource": t.resource} for t in provider.access.values()],
+            "refresh_tokens": [{"client_id": t.client_id} for t in provider.refresh.values()]})
+
     return server
+
+
+class AdvertiseMetadataDocuments:
+    """Adds `client_id_metadata_document_supported: true` to the SDK's authorization server metadata."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != "/.well-known/oauth-authorization-server":
+            return await self.app(scope, receive, send)
+        held = {}
+
+        async def hold(message):
+            if message["type"] == "http.response.start":
+                held["start"] = message
+            elif message["type"] == "http.response.body":
+                held["body"] = held.get("body", b"") + message.get("body", b"")
+                if not message.get("more_body"):
+                    document = json.loads(held["body"])
+                    document["client_id_metadata_document_supported"] = True
+                    body = json.dumps(document).encode()
+                    start = held["start"]
+                    start["headers"] = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"] + [
+                        (b"content-length", str(len(body)).encode())]
+                    await send(start)
+                    await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, hold)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--token-ttl", type=int, default=3600)
+    parser.add_argument("--cimd", action="store_true")
     args, _ = parser.parse_known_args()
     port = args.port
     if port == 0:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-    app = build(port, args.token_ttl).streamable_http_app()
+    app = build(port, args.token_ttl, args.cimd).streamable_http_app()
+    if args.cimd:
+        app = AdvertiseMetadataDocuments(app)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     original = server.startup
