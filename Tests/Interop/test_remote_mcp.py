@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from conftest import LATCHKEY_BIN, free_port
+from test_connect_flow import chromium
 
 PEERS = Path(__file__).parent / "peers"
 
@@ -210,7 +211,7 @@ def test_a_person_connects_a_server_that_registers_clients_and_the_client_is_reu
     assert (query["code_challenge_method"], query["resource"], query["scope"]) == ("S256", mcp_server, "notes")
     state = peer_state(mcp_server)
     assert state["registrations"] == before + 1 and state["clients"][query["client_id"]] == "client_secret_basic"
-    assert {"client_id": query["client_id"], "resource": mcp_server} in state["access_tokens"]
+    assert [t["resource"] for t in state["access_tokens"] if t["client_id"] == query["client_id"]] == [mcp_server]
     events = lk.admin("GET", "/v1/admin/audit", params={"provider": server_id}).json()["events"]
     assert [e["action"] for e in events if e["action"] == "mcp_client.registered"] == ["mcp_client.registered"]
     # Another agent of the org connects on the same client: nothing more is registered.
@@ -274,3 +275,38 @@ def test_a_server_that_takes_client_id_metadata_documents_gets_latchkeys_and_reg
     assert lk.admin("POST", f"/v1/admin/connections/{connection['id']}/refresh").status_code == 200
     assert lk.admin("POST", f"/v1/admin/connections/{connection['id']}/revoke").status_code == 200
     assert live_tokens(cimd_server, query["client_id"]) == (1, 0)
+
+
+def test_a_person_connects_a_remote_mcp_server_in_chromium_and_no_token_is_stored_in_the_clear(world, mcp_server, output_dir):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    lk = world.lk
+    server_id = add_server(world, mcp_server)
+    _, key = world.org_with_agent(apps=())
+    r = lk.call("POST", "/v1/integrations", key, json={"provider": server_id})
+    assert r.status_code == 201, r.text
+    installed = r.json()
+    link = world.connect_link(key, server_id)
+    driver = chromium()
+    try:
+        driver.get(link)
+        assert "Connect your Notes" in driver.find_element(By.TAG_NAME, "h1").text
+        assert "notes" in driver.find_element(By.TAG_NAME, "main").text
+        driver.save_screenshot(str(output_dir / "remote-mcp-01-connect-page.png"))
+        driver.find_element(By.ID, "connect-button").click()
+        # The SDK's authorization server consents at once and sends the browser back to Latchkey's callback.
+        WebDriverWait(driver, 30).until(EC.presence_of_element_located((By.ID, "connect-success")))
+        driver.save_screenshot(str(output_dir / "remote-mcp-02-connect-success.png"))
+    finally:
+        driver.quit()
+    [connection] = world.connections(key)
+    assert (connection["id"], connection["state"], connection["scopes"]) == (installed["id"], "active", ["notes"])
+    state = peer_state(mcp_server)
+    tokens = [t["token"] for kind in ("access_tokens", "refresh_tokens") for t in state[kind]]
+    secrets_ = [lk.admin("GET", "/v1/admin/audit").text, lk.call("GET", "/v1/connections", key).text]
+    raw = lk.db_bytes()
+    for token in tokens:
+        assert token.encode() not in raw
+        assert all(token not in text for text in secrets_)

@@ -181,8 +181,8 @@ def build(port: int, token_ttl: int, cimd: bool) -> MCPServer:
         return JSONResponse({
             "registrations": provider.registrations, "documents_fetched": provider.documents_fetched,
             "clients": {c.client_id: c.token_endpoint_auth_method for c in provider.clients.values()},
-            "access_tokens": [{"client_id": t.client_id, "resource": t.resource} for t in provider.access.values()],
-            "refresh_tokens": [{"client_id": t.client_id} for t in provider.refresh.values()]})
+            "access_tokens": [{"client_id": t.client_id, "resource": t.resource, "token": t.token} for t in provider.access.values()],
+            "refresh_tokens": [{"client_id": t.client_id, "token": t.token} for t in provider.refresh.values()]})
 
     return server
 
