@@ -91,7 +91,7 @@ let package = Package(
             name: "LatchkeyProxy",
             dependencies: [
                 "LatchkeyModel", "LatchkeyManifest", "LatchkeyHTTP", "LatchkeyOAuth", "LatchkeyStore", "LatchkeyRuntime", "LatchkeyConnections",
-                "LatchkeyTokens", "LatchkeyObservability", "LatchkeyGrants",
+                "LatchkeyTokens", "LatchkeyObservability", "LatchkeyGrants", "LatchkeyRemoteMCP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -39,8 +39,8 @@ public struct GrantDirectory: Sendable {
             var byProvider: [ProviderID: Set<String>] = [:]
             for name in names {
                 guard case .string(let name) = name else { throw LatchkeyError(.invalidRequest, "tools: must be an array of strings", field: "tools") }
-                let (manifest, tool) = try catalog.tool(named: name)
-                byProvider[manifest.id, default: []].insert(tool.name)
+                let (provider, tool) = try catalog.grantableTool(named: name)
+                byProvider[provider, default: []].insert(tool)
             }
             return byProvider.keys.sorted().map { Grant(capability: .tools(provider: $0, names: byProvider[$0] ?? [])) }
         case (nil, nil):
@@ -79,24 +79,24 @@ public struct GrantDirectory: Sendable {
 
     /// Adds one tool (`provider.tool`) to an agent's grants, keeping the others.
     public func grant(_ tool: String, to agent: OwnerRef, actor: Caller) async throws {
-        let (manifest, spec) = try catalog.tool(named: tool)
+        let (provider, name) = try catalog.grantableTool(named: tool)
         var grants = try await self.grants(of: agent)
-        if let index = grants.firstIndex(where: { $0.isPlainTools(of: manifest.id) }),
+        if let index = grants.firstIndex(where: { $0.isPlainTools(of: provider) }),
             case .tools(_, let names) = grants[index].capability
         {
-            grants[index].capability = .tools(provider: manifest.id, names: names.union([spec.name]))
+            grants[index].capability = .tools(provider: provider, names: names.union([name]))
         } else {
-            grants.append(Grant(capability: .tools(provider: manifest.id, names: [spec.name])))
+            grants.append(Grant(capability: .tools(provider: provider, names: [name])))
         }
         try await replace(agent, with: grants, actor: actor)
     }
 
     /// Withdraws one tool (`provider.tool`) from every tool grant of an agent, keeping the rest.
     public func withdraw(_ tool: String, from agent: OwnerRef, actor: Caller) async throws {
-        let (manifest, spec) = try catalog.tool(named: tool)
+        let (withdrawn, name) = try catalog.grantableTool(named: tool)
         let grants = try await self.grants(of: agent).compactMap { grant -> Grant? in
-            guard case .tools(let provider, let names) = grant.capability, provider == manifest.id else { return grant }
-            let left = names.subtracting([spec.name])
+            guard case .tools(let provider, let names) = grant.capability, provider == withdrawn else { return grant }
+            let left = names.subtracting([name])
             guard !left.isEmpty else { return nil }
             var kept = grant
             kept.capability = .tools(provider: provider, names: left)

@@ -64,7 +64,11 @@ public struct KeyNarrowing: Sendable {
         for index in grants.indices {
             // No grant outlives its key.
             grants[index].expiresAt = min(grants[index].expiresAt ?? expiresAt, expiresAt)
-            let isWrite = { (provider: ProviderID, tool: String) in catalog.manifests[provider]?.tool(named: tool)?.access == .write }
+            // A remote MCP server's tool may write (its hints are the server's word, read at call time): count it as a write.
+            let isWrite = { (provider: ProviderID, tool: String) in
+                guard let manifest = catalog.manifests[provider] else { return false }
+                return manifest.kind == .mcp || manifest.tool(named: tool)?.access == .write
+            }
             guard standing.covers(grants[index], isWriteTool: isWrite) else {
                 let parent = scope.map { "the narrowed key \($0.keyID)" } ?? "\(agent)"
                 throw LatchkeyError(

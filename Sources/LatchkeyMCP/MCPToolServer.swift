@@ -149,6 +149,10 @@ public struct MCPToolServer: Sendable {
                 let toolName = try providerTool(name)
                 let outcome = try await tools.call(
                     toolName, arguments: arguments, connectionID: nil, user: nil, caller: caller)
+                // A remote MCP server's result goes back as it came: its content types, isError and structured content.
+                if outcome.isMCPResult, let passed = try? JSONDecoder().decode(CallTool.Result.self, from: Data(outcome.result.serialized())) {
+                    return passed
+                }
                 return CallTool.Result(
                     content: [.text(text: outcome.result.text, annotations: nil, _meta: nil)],
                     structuredContent: Optional<MCP.Value>.some(outcome.json.mcpValue), isError: !outcome.succeeded)
@@ -188,12 +192,16 @@ public struct MCPToolServer: Sendable {
         return s
     }
 
-    /// Maps `{provider}_{tool}` back to `provider.tool`, preferring the longest provider id that fits.
+    /// Maps `{provider}_{tool}` back to `provider.tool`, preferring the longest provider id that fits. A remote MCP
+    /// server's tools are its server's to know: the call finds out whether the tool exists.
     func providerTool(_ name: String) throws(LatchkeyError) -> String {
-        for provider in catalog.manifests.keys.sorted(by: { $0.rawValue.count > $1.rawValue.count })
+        let manifests = catalog.manifests
+        for provider in manifests.keys.sorted(by: { $0.rawValue.count > $1.rawValue.count })
         where name.hasPrefix(provider.rawValue + "_") {
             let tool = String(name.dropFirst(provider.rawValue.count + 1))
-            if catalog.manifests[provider]?.tool(named: tool) != nil { return "\(provider).\(tool)" }
+            if manifests[provider]?.tool(named: tool) != nil || (manifests[provider]?.kind == .mcp && !tool.isEmpty) {
+                return "\(provider).\(tool)"
+            }
         }
         throw LatchkeyError(.notFound, "tool: no tool named \(name.prefix(80))", field: "tool")
     }

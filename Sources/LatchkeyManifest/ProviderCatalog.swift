@@ -30,6 +30,19 @@ public final class ProviderCatalog: Sendable {
         return (manifest, tool)
     }
 
+    /// `provider.tool` as a grant names it: a manifest's tool, or any well-formed tool name of a remote MCP server
+    /// (whose server lists its tools at run time); `not_found` naming `field` otherwise.
+    public func grantableTool(named name: String, field: String = "tool") throws(LatchkeyError) -> (provider: ProviderID, tool: String) {
+        let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+        if parts.count == 2, let manifest = state.withLock({ $0[ProviderID(parts[0])] }), manifest.kind == .mcp,
+            RemoteMCPSpec.isValidToolName(parts[1])
+        {
+            return (manifest.id, parts[1])
+        }
+        let (manifest, tool) = try self.tool(named: name, field: field)
+        return (manifest.id, tool.name)
+    }
+
     public var sorted: [ProviderManifest] { manifests.values.sorted { $0.id < $1.id } }
 
     /// Makes the admin-added providers exactly `stored`, leaving file manifests alone. A stored id that a file

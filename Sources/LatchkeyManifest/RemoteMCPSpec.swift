@@ -46,6 +46,13 @@ public struct RemoteMCPSpec: Sendable, Equatable {
         }
         return nil
     }
+
+    /// Whether `name` can be a remote server's tool name: 1 to 64 ASCII letters, digits, `_`, `-` or `.`, as the MCP
+    /// specification recommends.
+    public static func isValidToolName(_ name: String) -> Bool {
+        (1...64).contains(name.utf8.count)
+            && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0) }
+    }
 }
 
 /// Which of a remote server's tools agents may see: all of them, only those allowed, or all but those denied.

@@ -107,18 +107,11 @@ public struct ProxyService: Sendable {
         let response: OutboundStreamingResponse
         do {
             response = try await streamUsable(call, manifest: manifest, stored: stored, caller: caller)
-        } catch var error as LatchkeyError {
+        } catch let error as LatchkeyError {
             // A call held for approval has not failed.
             if error.code != .approvalRequired { stats.record(manifest.id, at: clock.now, failed: true) }
             guard error.code == .reauthRequired else { throw error }
-            if let link = await reconnectLinks.reconnectLink(for: stored.connection, caller: caller) {
-                error.connectURL = link.url
-                error.connectURLExpiresAt = link.expiresAt
-                error.message += "; a person can connect it again at the connect_url"
-            } else {
-                error.message += "; an admin can create a connect link for it"
-            }
-            throw error
+            throw await reconnectLinks.withReconnectLink(error, for: stored.connection, caller: caller)
         } catch {
             stats.record(manifest.id, at: clock.now, failed: true)
             throw error

@@ -3,6 +3,7 @@ import LatchkeyConnections
 import LatchkeyGrants
 import LatchkeyManifest
 import LatchkeyModel
+import LatchkeyRemoteMCP
 import LatchkeyStore
 
 /// Which tools a caller may use, and running one.
@@ -14,11 +15,14 @@ public struct ToolRunner: Sendable {
     let access: AccessGuard
     /// Holds calls that wait for a person's approval.
     let approvals: any ApprovalFiling
+    /// The tools of remote MCP servers; nil where they are not served.
+    let remote: RemoteToolGateway?
 
     public init(
         catalog: ProviderCatalog, store: any ConnectionStore, resolver: ConnectionResolver, proxy: ProxyService, access: AccessGuard,
-        approvals: any ApprovalFiling
+        approvals: any ApprovalFiling, remote: RemoteToolGateway? = nil
     ) {
+        self.remote = remote
         self.catalog = catalog
         self.store = store
         self.resolver = resolver
@@ -42,12 +46,15 @@ public struct ToolRunner: Sendable {
     /// What a tool call came to: the provider's status and answer, and the connection it ran on.
     public struct Outcome: Sendable {
         public var status: Int
-        /// The provider's answer: JSON when it sent JSON, else its text.
+        /// The provider's answer: JSON when it sent JSON, else its text. For a remote MCP server's tool, its
+        /// `tools/call` result as it sent it (`content`, `isError`, `structuredContent`).
         public var result: JSONValue
         public var connection: ConnectionID
+        /// Whether `result` is a remote MCP server's tool result, to be passed on to an MCP client as it is.
+        public var isMCPResult = false
 
-        /// Whether the provider answered with a 2xx status.
-        public var succeeded: Bool { (200..<300).contains(status) }
+        /// Whether the provider answered with a 2xx status (and, for a remote MCP tool, without `isError`).
+        public var succeeded: Bool { (200..<300).contains(status) && !(isMCPResult && result.objectValue?["isError"] == .bool(true)) }
 
         /// `{"status", "result", "connection"}`, as the agents' API answers.
         public var json: JSONValue {
@@ -59,21 +66,26 @@ public struct ToolRunner: Sendable {
     /// and its org's policy allow on one of those connections (write tools only when granted), each saying whether it
     /// waits for approval. An admin sees every tool.
     public func available(to caller: Caller) async throws -> [ToolView] {
-        func view(_ m: ProviderManifest, _ t: ToolSpec, _ approval: Grant.Approval) -> ToolView {
+        func view(_ m: ProviderManifest, _ t: ListedTool, _ approval: Grant.Approval) -> ToolView {
             let waits = approval == .eachCall || t.approval == .eachCall
             return ToolView(
                 name: "\(m.id).\(t.name)", provider: m.id.rawValue, tool: t.name, description: t.description, access: t.access.rawValue,
                 approval: waits ? Grant.Approval.eachCall.rawValue : nil, input: t.input)
         }
         guard case .agent(let agent, _, _) = caller else {
-            return catalog.sorted.flatMap { m in m.tools.map { view(m, $0, .none) } }
+            return catalog.sorted.flatMap { m in m.tools.map { view(m, ListedTool($0), .none) } }
         }
         let usable = try await store.connections(owners: agent.inheritanceChain, provider: nil)
             .filter { $0.state == .active || $0.state == .error }
         let connections = Dictionary(grouping: usable, by: \.provider).mapValues { $0.map(\.id) }
         guard let standing = try await access.standing(of: caller) else { return [] }
+        var remoteTools: [ProviderID: [ListedTool]] = [:]
+        for m in catalog.sorted where m.kind == .mcp {
+            guard let first = connections[m.id]?.first else { continue }
+            remoteTools[m.id] = await self.remoteTools(m, on: first, caller: caller)
+        }
         return catalog.sorted.flatMap { m in
-            m.tools.compactMap { tool in
+            (remoteTools[m.id] ?? m.tools.map(ListedTool.init)).compactMap { tool in
                 let decisions = (connections[m.id] ?? []).map { connection in
                     standing.decide(AccessRequest(provider: m.id, kind: .tool(name: tool.name), connection: connection), writes: tool.access == .write)
                 }
@@ -98,6 +110,11 @@ public struct ToolRunner: Sendable {
     public func call(
         _ name: String, arguments: JSONValue, connectionID: String?, user: String?, caller: Caller, approved: Bool = false
     ) async throws -> Outcome {
+        let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+        if parts.count == 2, let manifest = catalog.manifests[ProviderID(parts[0])], manifest.kind == .mcp {
+            return try await callRemote(
+                manifest, tool: parts[1], arguments: arguments, connectionID: connectionID, user: user, caller: caller, approved: approved)
+        }
         let (manifest, tool) = try lookup(name)
         let standing = try await access.standing(of: caller)
         try standing?.requireOnSomeConnection(manifest.id, .tool(name: tool.name), writes: tool.access == .write)
@@ -126,5 +143,60 @@ public struct ToolRunner: Sendable {
             manifest: manifest, stored: stored, caller: caller)
         let result = JSONValue.parse(response.body) ?? .string(String(decoding: response.body, as: UTF8.self))
         return Outcome(status: response.status, result: result, connection: stored.connection.id)
+    }
+
+    /// A remote MCP server's tools as tool specs (its `readOnlyHint` a read, anything else a write), as the server
+    /// behind `connection` lists them; none when they cannot be listed now (the listing of other tools goes on).
+    func remoteTools(_ manifest: ProviderManifest, on connection: ConnectionID, caller: Caller) async -> [ListedTool] {
+        guard let remote, let stored = try? await store.connection(id: connection),
+            let tools = try? await remote.tools(manifest, on: stored, caller: caller)
+        else { return [] }
+        return tools.map(ListedTool.init)
+    }
+
+    /// A tool as the listing needs it: a manifest's, or a remote MCP server's.
+    struct ListedTool {
+        var name: String
+        var description: String
+        var access: ToolSpec.Access
+        var approval: ToolSpec.Approval
+        var input: JSONValue
+
+        init(_ tool: ToolSpec) {
+            (name, description, access, approval, input) = (tool.name, tool.description, tool.access, tool.approval, tool.input)
+        }
+
+        init(_ tool: RemoteTool) {
+            (name, description, access, approval, input) = (tool.name, tool.description, tool.readOnly ? .read : .write, .none, tool.input)
+        }
+    }
+
+    /// Runs a remote MCP server's tool: the connection resolved, the tool found in its list, the grant checked
+    /// (a write unless the server hints it only reads), approval as for any tool, then `tools/call` upstream.
+    func callRemote(
+        _ manifest: ProviderManifest, tool name: String, arguments: JSONValue, connectionID: String?, user: String?, caller: Caller,
+        approved: Bool
+    ) async throws -> Outcome {
+        guard let remote else {
+            throw LatchkeyError(.notFound, "tool: remote MCP tools are not served here", field: "tool")
+        }
+        let standing = try await access.standing(of: caller)
+        var args = arguments
+        if case .object(var object) = args {
+            object.removeValue(forKey: "connection")
+            args = .object(object)
+        }
+        let stored = try await resolver.resolve(
+            caller: caller, provider: manifest.id, connectionID: connectionID ?? arguments.objectValue?["connection"]?.stringValue, user: user)
+        let tool = try await remote.tool(name, of: manifest, on: stored, caller: caller)
+        let access = AccessRequest(provider: manifest.id, kind: .tool(name: tool.name), connection: stored.connection.id)
+        let approval = try standing?.require(access, writes: !tool.readOnly) ?? .none
+        if !approved, standing != nil, approval == .eachCall {
+            let ticket = try await approvals.file(
+                .tool(name: "\(manifest.id).\(tool.name)", arguments: arguments), summary: access.summary, connection: stored.connection, caller: caller)
+            throw LatchkeyError.approvalRequired(access.summary, ticket)
+        }
+        let result = try await remote.call(tool, arguments: args, of: manifest, on: stored, caller: caller)
+        return Outcome(status: 200, result: result, connection: stored.connection.id, isMCPResult: true)
     }
 }

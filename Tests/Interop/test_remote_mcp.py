@@ -3,6 +3,7 @@ real remote MCP server (the official Python SDK's, with its own authorization se
 admin adds as providers (each checked by discovery first: a broken server's metadata stores nothing), and connecting
 one on each way of being its client (a pre-registered app, dynamic registration, the client ID metadata document),
 then refreshing and revoking its tokens as for any connection."""
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import requests
 
 from conftest import LATCHKEY_BIN, free_port
 from test_connect_flow import chromium
+from test_mcp import MCPAgent
 
 PEERS = Path(__file__).parent / "peers"
 
@@ -310,3 +312,46 @@ def test_a_person_connects_a_remote_mcp_server_in_chromium_and_no_token_is_store
     for token in tokens:
         assert token.encode() not in raw
         assert all(token not in text for text in secrets_)
+
+
+def test_an_agent_uses_a_remote_servers_tools_through_latchkey_and_never_sees_its_token(world, mcp_server):
+    lk = world.lk
+    server_id = add_server(world, mcp_server)
+    org, key = world.org_with_agent(apps=())
+    connect_remote(world, key, server_id)
+    # The agents' API lists the server's tools by their hints: list_notes says it only reads, add_note says nothing.
+    tools = {t["name"]: t for t in lk.call("GET", "/v1/tools", key).json()["tools"]}
+    assert tools[f"{server_id}.list_notes"]["access"] == "read"
+    assert f"{server_id}.add_note" not in tools, "a write the agent was not granted is not listed"
+    refused = lk.call("POST", f"/v1/tools/{server_id}.add_note/call", key, json={"arguments": {"text": "x"}})
+    assert refused.status_code == 403, refused.text
+    r = lk.admin("PUT", f"/v1/admin/agents/{org}/team/proj/agent/grants", json={"tools": [f"{server_id}.add_note"]})
+    assert r.status_code == 200, r.text
+    tools = {t["name"]: t for t in lk.call("GET", "/v1/tools", key).json()["tools"]}
+    assert tools[f"{server_id}.add_note"]["access"] == "write"
+    assert tools[f"{server_id}.add_note"]["input"]["properties"]["text"]["type"] == "string"
+    added = lk.call("POST", f"/v1/tools/{server_id}.add_note/call", key, json={"arguments": {"text": "via the API"}})
+    assert added.status_code == 200, added.text
+    assert added.json()["result"]["content"][0]["text"] == "kept 1" and added.json()["result"]["isError"] is False
+    missing = lk.call("POST", f"/v1/tools/{server_id}.drop_notes/call", key, json={"arguments": {}})
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
+    answers = [added.text, missing.text]
+
+    async def over_mcp():
+        async with MCPAgent(lk.url + "/mcp", key) as agent:
+            names = await agent.tool_names()
+            assert {f"{server_id}_list_notes", f"{server_id}_add_note"} <= names
+            result = await agent.call(f"{server_id}_add_note", {"text": "via MCP"})
+            assert not result.is_error and result.content[0].text == "kept 2"
+            result = await agent.call(f"{server_id}_list_notes", {})
+            assert not result.is_error
+            assert [c.text for c in result.content] == ["via the API", "via MCP"], result
+            return agent.seen
+
+    answers += asyncio.run(over_mcp())
+    # The agent never saw the server's tokens: not in one answer it got.
+    state = peer_state(mcp_server)
+    tokens = [t["token"] for kind in ("access_tokens", "refresh_tokens") for t in state[kind]]
+    assert tokens
+    for answer in answers:
+        assert not any(token in answer for token in tokens)

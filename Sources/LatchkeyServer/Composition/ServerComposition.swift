@@ -146,7 +146,10 @@ public struct ServerComposition: Sendable {
             store: store, broker: broker, transport: transport, rateLimits: RateLimitGate(), stats: proxyStats, usage: usageLedger,
             metrics: metrics,
             reconnectLinks: connectFlow, access: access, approvals: filer, clock: clock)
-        let tools = ToolRunner(catalog: catalog, store: store, resolver: resolver, proxy: proxy, access: access, approvals: filer)
+        let remoteTools = RemoteToolGateway(
+            client: StreamableHTTPClient(transport: transport), broker: broker, reconnectLinks: connectFlow, clock: clock)
+        let tools = ToolRunner(
+            catalog: catalog, store: store, resolver: resolver, proxy: proxy, access: access, approvals: filer, remote: remoteTools)
         let approvals = ApprovalDesk(
             store: store, vault: vault, audit: audit, clock: clock, catalog: catalog, resolver: resolver, proxy: proxy, tools: tools,
             keys: agentKeys, identities: store, publicURL: settings.publicURL)

@@ -1,0 +1,131 @@
+import Foundation
+import LatchkeyConnections
+import LatchkeyManifest
+import LatchkeyModel
+import LatchkeyRemoteMCP
+import LatchkeyRuntime
+import LatchkeyStore
+import LatchkeyTokens
+import Synchronization
+
+/// Agents' calls to the tools of remote MCP servers: one upstream session per connection in this process, opened
+/// with the connection's token and reopened when the server ends it, and each connection's tool list kept for a
+/// while. A 401 refreshes the token once and tries again, as the proxy does.
+///
+/// Sessions live in the process that opened them; any replica opens its own for the same connection, so a call
+/// reaches the server whichever replica takes it. The token goes only to the server's own URL, never follows a
+/// redirect (the client refuses them), and is never in an answer.
+public final class RemoteToolGateway: Sendable {
+    let client: StreamableHTTPClient
+    let broker: TokenBroker
+    /// Links for a connection that needs a person again.
+    let reconnectLinks: any ReconnectLinkSource
+    let clock: any LatchkeyClock
+    /// How long a connection's tool list is kept.
+    let toolsTTL: TimeInterval
+
+    private let sessions = Mutex<[ConnectionID: RemoteMCPSession]>([:])
+    private let toolLists = Mutex<[ConnectionID: (tools: [RemoteTool], at: Date)]>([:])
+
+    public init(
+        client: StreamableHTTPClient, broker: TokenBroker, reconnectLinks: any ReconnectLinkSource, clock: any LatchkeyClock,
+        toolsTTL: TimeInterval = 60
+    ) {
+        self.client = client
+        self.broker = broker
+        self.reconnectLinks = reconnectLinks
+        self.clock = clock
+        self.toolsTTL = toolsTTL
+    }
+
+    /// The tools of the server behind `stored` that its manifest lets agents see.
+    public func tools(_ manifest: ProviderManifest, on stored: StoredConnection, caller: Caller) async throws -> [RemoteTool] {
+        let id = stored.connection.id
+        let now = clock.now
+        if let kept = toolLists.withLock({ $0[id] }), now.timeIntervalSince(kept.at) < toolsTTL { return kept.tools }
+        let filter = manifest.mcp?.tools ?? .all
+        let tools = try await withSession(manifest, stored, caller) { session, token throws(RemoteMCPFailure) in
+            try await self.client.tools(session, filter: filter, token: token)
+        }
+        toolLists.withLock { $0[id] = (tools, now) }
+        return tools
+    }
+
+    /// The tool `name` of the server behind `stored`, or `not_found` naming it.
+    public func tool(_ name: String, of manifest: ProviderManifest, on stored: StoredConnection, caller: Caller) async throws -> RemoteTool {
+        guard let tool = try await tools(manifest, on: stored, caller: caller).first(where: { $0.name == name }) else {
+            throw LatchkeyError(.notFound, "tool: \(manifest.id) has no tool named \(name.prefix(80))", field: "tool")
+        }
+        return tool
+    }
+
+    /// Calls the tool and returns the server's result as it sent it.
+    public func call(
+        _ tool: RemoteTool, arguments: JSONValue, of manifest: ProviderManifest, on stored: StoredConnection, caller: Caller
+    ) async throws -> JSONValue {
+        try await withSession(manifest, stored, caller) { session, token throws(RemoteMCPFailure) in
+            try await self.client.callTool(session, name: tool.name, arguments: arguments, token: token)
+        }
+    }
+
+    /// Forgets what this process holds for a connection (its session and tool list).
+    public func forget(_ id: ConnectionID) {
+        _ = sessions.withLock { $0.removeValue(forKey: id) }
+        _ = toolLists.withLock { $0.removeValue(forKey: id) }
+    }
+
+    /// Runs `operation` in the connection's session: opens one when there is none, opens a new one once when the
+    /// server ended it, and refreshes the token once when the server refuses it. A connection that needs a person
+    /// again fails with `reauth_required` and a link `caller` may hand on.
+    private func withSession<T: Sendable>(
+        _ manifest: ProviderManifest, _ stored: StoredConnection, _ caller: Caller,
+        _ operation: @Sendable (RemoteMCPSession, String) async throws(RemoteMCPFailure) -> T
+    ) async throws -> T {
+        do {
+            return try await inSession(manifest, stored, operation)
+        } catch let error as LatchkeyError where error.code == .reauthRequired {
+            throw await reconnectLinks.withReconnectLink(error, for: stored.connection, caller: caller)
+        }
+    }
+
+    private func inSession<T: Sendable>(
+        _ manifest: ProviderManifest, _ stored: StoredConnection,
+        _ operation: @Sendable (RemoteMCPSession, String) async throws(RemoteMCPFailure) -> T
+    ) async throws -> T {
+        guard let url = manifest.mcp?.url else {
+            throw LatchkeyError(.invalidRequest, "provider: \(manifest.id) is not a remote MCP server", field: "provider")
+        }
+        let id = stored.connection.id
+        var (_, credential) = try await broker.credential(for: stored)
+        var refreshed = false
+        var reopened = false
+        while true {
+            guard let token = credential.accessToken else {
+                throw LatchkeyError(.notConnected, "connection \(id) has no access token; connect it again")
+            }
+            do throws(RemoteMCPFailure) {
+                let session: RemoteMCPSession
+                if let open = sessions.withLock({ $0[id] }) {
+                    session = open
+                } else {
+                    session = try await client.open(url: url, token: token)
+                    sessions.withLock { $0[id] = session }
+                }
+                return try await operation(session, token)
+            } catch .sessionGone where !reopened {
+                reopened = true
+                _ = sessions.withLock { $0.removeValue(forKey: id) }
+            } catch .unauthorized where !refreshed {
+                refreshed = true
+                _ = sessions.withLock { $0.removeValue(forKey: id) }
+                (_, credential) = try await broker.credential(for: stored, force: true)
+            } catch .unauthorized {
+                throw LatchkeyError(.providerError, "\(manifest.name) refused the connection's token even after a refresh")
+            } catch .sessionGone {
+                throw LatchkeyError(.providerUnavailable, "\(manifest.name) ended the session again as soon as it was opened")
+            } catch .failed(let error) {
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import LatchkeyManifest
+import LatchkeyModel
+
+extension StreamableHTTPClient {
+    /// The most `tools/list` pages read from one server.
+    static let maxToolPages = 20
+
+    /// Every tool of the server that `filter` admits, page by page.
+    public func tools(_ session: RemoteMCPSession, filter: ToolFilter, token: String) async throws(RemoteMCPFailure) -> [RemoteTool] {
+        var tools: [RemoteTool] = []
+        var cursor: String?
+        for page in 1...Self.maxToolPages {
+            let params: JSONValue = cursor.map { .object(["cursor": .string($0)]) } ?? .object([:])
+            let (found, next) = RemoteTool.page(try await request(session, id: page, method: "tools/list", params: params, token: token), filter: filter)
+            tools += found
+            guard let next, !next.isEmpty else { break }
+            cursor = next
+        }
+        return tools
+    }
+
+    /// Calls the server's tool `name` with `arguments`; the result as the server sent it (`content`, `isError`,
+    /// `structuredContent`).
+    public func callTool(_ session: RemoteMCPSession, name: String, arguments: JSONValue, token: String) async throws(RemoteMCPFailure)
+        -> JSONValue
+    {
+        try await request(session, id: 1, method: "tools/call", params: .object(["name": .string(name), "arguments": arguments]), token: token)
+    }
+}

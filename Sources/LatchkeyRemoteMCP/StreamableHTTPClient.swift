@@ -1,0 +1,161 @@
+import Foundation
+import LatchkeyHTTP
+import LatchkeyModel
+import LatchkeyOAuth
+
+/// A session Latchkey holds with a remote MCP server: the `Mcp-Session-Id` it was given (none for a stateless
+/// server) and the protocol version agreed at `initialize`.
+public struct RemoteMCPSession: Sendable, Equatable {
+    public var url: String
+    public var sessionID: String?
+    public var protocolVersion: String
+
+    public init(url: String, sessionID: String?, protocolVersion: String) {
+        self.url = url
+        self.sessionID = sessionID
+        self.protocolVersion = protocolVersion
+    }
+}
+
+/// Why a request to a remote MCP server did not give a result.
+public enum RemoteMCPFailure: Error, Sendable, Equatable {
+    /// 401: the token was refused (expired or revoked); refresh once and try again.
+    case unauthorized
+    /// 404 on a request that carried a session id: the server ended the session; open a new one.
+    case sessionGone
+    /// Anything else, as Latchkey's error (a JSON-RPC error of the server's is `provider_error` with its code).
+    case failed(LatchkeyError)
+}
+
+/// The client half of MCP's Streamable HTTP transport, on Latchkey's outbound `HTTPTransport` (its URL rules, caps and
+/// timeouts, no redirects), with the bearer token passed in for each request and sent to the server's URL only.
+///
+/// Each JSON-RPC request is one POST; the answer is either one JSON object or an SSE stream whose events carry the
+/// server's messages, the response among them. Notifications the server sends in the stream before its response
+/// are passed to `onMessage`.
+public struct StreamableHTTPClient: Sendable {
+    let transport: any HTTPTransport
+    /// The largest answer read (a tool's result included).
+    public var maxResponseBytes = 8 * 1024 * 1024
+    public var connectTimeout: Duration = .seconds(5)
+    public var totalTimeout: Duration = .seconds(60)
+
+    /// The protocol version Latchkey asks for.
+    public static let protocolVersion = "2025-11-25"
+    /// The versions Latchkey speaks, should the server answer with an older one.
+    public static let supportedVersions: Set<String> = ["2025-11-25", "2025-06-18", "2025-03-26"]
+
+    public init(transport: any HTTPTransport) {
+        self.transport = transport
+    }
+
+    /// Opens a session: `initialize`, then `notifications/initialized`.
+    public func open(url: String, token: String) async throws(RemoteMCPFailure) -> RemoteMCPSession {
+        let params: JSONValue = .object([
+            "protocolVersion": .string(Self.protocolVersion), "capabilities": .object([:]),
+            "clientInfo": .object(["name": .string("latchkey"), "version": .string("1")]),
+        ])
+        let opening = RemoteMCPSession(url: url, sessionID: nil, protocolVersion: Self.protocolVersion)
+        let (result, headers) = try await exchange(opening, id: 0, method: "initialize", params: params, token: token)
+        let version = result.objectValue?["protocolVersion"]?.stringValue ?? ""
+        guard Self.supportedVersions.contains(version) else {
+            throw .failed(LatchkeyError(
+                .invalidProviderResponse, "initialize at \(url.prefix(200)): protocolVersion '\(version.prefix(40))' is not one Latchkey speaks",
+                field: "protocolVersion"))
+        }
+        let session = RemoteMCPSession(
+            url: url, sessionID: headers.first { $0.name.lowercased() == "mcp-session-id" }?.value, protocolVersion: version)
+        try await notify(session, method: "notifications/initialized", token: token)
+        return session
+    }
+
+    /// Sends `method` with `params` in `session` and returns the result.
+    public func request(_ session: RemoteMCPSession, id: Int, method: String, params: JSONValue, token: String) async throws(RemoteMCPFailure)
+        -> JSONValue
+    {
+        try await exchange(session, id: id, method: method, params: params, token: token).result
+    }
+
+    /// Sends a notification; the server answers 202 with no body.
+    public func notify(_ session: RemoteMCPSession, method: String, token: String) async throws(RemoteMCPFailure) {
+        let body = JSONValue.object(["jsonrpc": .string("2.0"), "method": .string(method)])
+        let response = try await post(session, body: body, token: token)
+        guard (200..<300).contains(response.status) else { throw failure(response, session: session, method: method) }
+    }
+
+    private func exchange(_ session: RemoteMCPSession, id: Int, method: String, params: JSONValue, token: String) async throws(RemoteMCPFailure)
+        -> (result: JSONValue, headers: [OutboundHeader])
+    {
+        let body = JSONValue.object(["jsonrpc": .string("2.0"), "id": .number(Double(id)), "method": .string(method), "params": params])
+        let response = try await post(session, body: body, token: token)
+        guard response.status == 200 else { throw failure(response, session: session, method: method) }
+        let contentType = response.header("Content-Type")?.lowercased() ?? ""
+        let messages = contentType.hasPrefix("text/event-stream") ? Self.events(in: response.body) : [JSONValue.parse(response.body)].compactMap { $0 }
+        let place = "\(method) at \(session.url.prefix(200))"
+        guard let answer = messages.first(where: { $0.objectValue?["id"]?.numberValue == Double(id) })?.objectValue else {
+            throw .failed(LatchkeyError(.invalidProviderResponse, "\(place): the server sent no response to the request"))
+        }
+        if let error = answer["error"]?.objectValue {
+            let code = error["code"]?.numberValue.map { String(Int($0)) } ?? "?"
+            let message = error["message"]?.stringValue.map { String($0.prefix(200)) } ?? ""
+            throw .failed(LatchkeyError(.providerError, "\(place): the server answered JSON-RPC error \(code): \(message)"))
+        }
+        guard let result = answer["result"] else {
+            throw .failed(LatchkeyError(.invalidProviderResponse, "\(place): the response has neither result nor error", field: "result"))
+        }
+        return (result, response.headers)
+    }
+
+    private func post(_ session: RemoteMCPSession, body: JSONValue, token: String) async throws(RemoteMCPFailure) -> OutboundResponse {
+        var headers = [
+            OutboundHeader(name: "Accept", value: "application/json, text/event-stream"),
+            OutboundHeader(name: "Content-Type", value: "application/json"),
+            OutboundHeader(name: "MCP-Protocol-Version", value: session.protocolVersion),
+            OutboundHeader(name: "Authorization", value: "Bearer " + token),
+        ]
+        if let id = session.sessionID { headers.append(OutboundHeader(name: "Mcp-Session-Id", value: id)) }
+        let request = OutboundRequest(
+            method: "POST", url: session.url, headers: headers, body: body.serialized(), connectTimeout: connectTimeout,
+            totalTimeout: totalTimeout, maxResponseBytes: maxResponseBytes, followRedirects: false)
+        do {
+            return try await transport.send(request)
+        } catch let error as OutboundError {
+            throw .failed(LatchkeyError(outbound: error, step: "the MCP server at \(session.url.prefix(200))", limit: maxResponseBytes))
+        } catch {
+            throw .failed(LatchkeyError(.providerUnavailable, "the MCP server at \(session.url.prefix(200)) could not be reached"))
+        }
+    }
+
+    private func failure(_ response: OutboundResponse, session: RemoteMCPSession, method: String) -> RemoteMCPFailure {
+        switch response.status {
+        case 401: return .unauthorized
+        case 404 where session.sessionID != nil: return .sessionGone
+        case 500..<600, 429:
+            return .failed(LatchkeyError(.providerUnavailable, "\(method) at \(session.url.prefix(200)): the server answered HTTP \(response.status)"))
+        default:
+            return .failed(LatchkeyError(.providerError, "\(method) at \(session.url.prefix(200)): the server answered HTTP \(response.status)"))
+        }
+    }
+
+    /// The JSON messages in an SSE body: each event's `data:` lines, joined; events that are not JSON are skipped.
+    static func events(in body: [UInt8]) -> [JSONValue] {
+        var messages: [JSONValue] = []
+        var data: [String] = []
+        func flush() {
+            if !data.isEmpty, let message = JSONValue.parse(Array(data.joined(separator: "\n").utf8)) { messages.append(message) }
+            data = []
+        }
+        // By bytes: as Characters, "\r\n" is one grapheme and would never split at "\n".
+        for raw in body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            let line = String(decoding: raw.last == UInt8(ascii: "\r") ? raw.dropLast() : raw, as: UTF8.self)
+            if line.isEmpty {
+                flush()
+            } else if line.hasPrefix("data:") {
+                let value = line.dropFirst(5)
+                data.append(String(value.hasPrefix(" ") ? value.dropFirst() : value))
+            }
+        }
+        flush()
+        return messages
+    }
+}
