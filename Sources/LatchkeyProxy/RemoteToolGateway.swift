@@ -26,6 +26,9 @@ public final class RemoteToolGateway: Sendable {
 
     private let sessions = Mutex<[ConnectionID: RemoteMCPSession]>([:])
     private let toolLists = Mutex<[ConnectionID: (tools: [RemoteTool], at: Date)]>([:])
+    /// Concurrent calls on a connection with no session yet open one; those with no tool list read one.
+    private let openings = SingleFlight<ConnectionID, RemoteMCPSession>()
+    private let listings = SingleFlight<ConnectionID, [RemoteTool]>()
 
     public init(
         client: StreamableHTTPClient, broker: TokenBroker, reconnectLinks: any ReconnectLinkSource, clock: any LatchkeyClock,
@@ -44,11 +47,13 @@ public final class RemoteToolGateway: Sendable {
         let now = clock.now
         if let kept = toolLists.withLock({ $0[id] }), now.timeIntervalSince(kept.at) < toolsTTL { return kept.tools }
         let filter = manifest.mcp?.tools ?? .all
-        let tools = try await withSession(manifest, stored, caller) { session, token throws(RemoteMCPFailure) in
-            try await self.client.tools(session, filter: filter, token: token)
+        return try await listings.value(for: id) {
+            let tools = try await self.withSession(manifest, stored, caller) { session, token throws(RemoteMCPFailure) in
+                try await self.client.tools(session, filter: filter, token: token)
+            }
+            self.toolLists.withLock { $0[id] = (tools, now) }
+            return tools
         }
-        toolLists.withLock { $0[id] = (tools, now) }
-        return tools
     }
 
     /// The tool `name` of the server behind `stored`, or `not_found` naming it.
@@ -88,6 +93,22 @@ public final class RemoteToolGateway: Sendable {
         }
     }
 
+    /// The connection's open session, or one opened now (once for all who ask at the same time).
+    private func session(_ id: ConnectionID, url: String, token: String) async throws(RemoteMCPFailure) -> RemoteMCPSession {
+        if let open = sessions.withLock({ $0[id] }) { return open }
+        do {
+            return try await openings.value(for: id) {
+                let session = try await self.client.open(url: url, token: token)
+                self.sessions.withLock { $0[id] = session }
+                return session
+            }
+        } catch let failure as RemoteMCPFailure {
+            throw failure
+        } catch {
+            throw .failed(LatchkeyError(.internalError, "the session with \(url.prefix(200)) could not be opened"))
+        }
+    }
+
     private func inSession<T: Sendable>(
         _ manifest: ProviderManifest, _ stored: StoredConnection,
         _ operation: @Sendable (RemoteMCPSession, String) async throws(RemoteMCPFailure) -> T
@@ -104,14 +125,7 @@ public final class RemoteToolGateway: Sendable {
                 throw LatchkeyError(.notConnected, "connection \(id) has no access token; connect it again")
             }
             do throws(RemoteMCPFailure) {
-                let session: RemoteMCPSession
-                if let open = sessions.withLock({ $0[id] }) {
-                    session = open
-                } else {
-                    session = try await client.open(url: url, token: token)
-                    sessions.withLock { $0[id] = session }
-                }
-                return try await operation(session, token)
+                return try await operation(try await session(id, url: url, token: token), token)
             } catch .sessionGone where !reopened {
                 reopened = true
                 _ = sessions.withLock { $0.removeValue(forKey: id) }

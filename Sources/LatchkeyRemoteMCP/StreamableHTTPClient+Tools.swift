@@ -9,9 +9,9 @@ extension StreamableHTTPClient {
     public func tools(_ session: RemoteMCPSession, filter: ToolFilter, token: String) async throws(RemoteMCPFailure) -> [RemoteTool] {
         var tools: [RemoteTool] = []
         var cursor: String?
-        for page in 1...Self.maxToolPages {
+        for _ in 1...Self.maxToolPages {
             let params: JSONValue = cursor.map { .object(["cursor": .string($0)]) } ?? .object([:])
-            let (found, next) = RemoteTool.page(try await request(session, id: page, method: "tools/list", params: params, token: token), filter: filter)
+            let (found, next) = RemoteTool.page(try await request(session, method: "tools/list", params: params, token: token), filter: filter)
             tools += found
             guard let next, !next.isEmpty else { break }
             cursor = next
@@ -24,6 +24,6 @@ extension StreamableHTTPClient {
     public func callTool(_ session: RemoteMCPSession, name: String, arguments: JSONValue, token: String) async throws(RemoteMCPFailure)
         -> JSONValue
     {
-        try await request(session, id: 1, method: "tools/call", params: .object(["name": .string(name), "arguments": arguments]), token: token)
+        try await request(session, method: "tools/call", params: .object(["name": .string(name), "arguments": arguments]), token: token)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import LatchkeyHTTP
 import LatchkeyModel
 import LatchkeyOAuth
+import Synchronization
 
 /// A session Latchkey holds with a remote MCP server: the `Mcp-Session-Id` it was given (none for a stateless
 /// server) and the protocol version agreed at `initialize`.
@@ -35,6 +36,9 @@ public enum RemoteMCPFailure: Error, Sendable, Equatable {
 /// are passed to `onMessage`.
 public struct StreamableHTTPClient: Sendable {
     let transport: any HTTPTransport
+    /// JSON-RPC request ids, unique within every session this client holds: a server matches answers to requests by
+    /// id, and two concurrent requests with one id in a session leave one of them unanswered.
+    private let requestIDs = RequestIDs()
     /// The largest answer read (a tool's result included).
     public var maxResponseBytes = 8 * 1024 * 1024
     public var connectTimeout: Duration = .seconds(5)
@@ -56,7 +60,7 @@ public struct StreamableHTTPClient: Sendable {
             "clientInfo": .object(["name": .string("latchkey"), "version": .string("1")]),
         ])
         let opening = RemoteMCPSession(url: url, sessionID: nil, protocolVersion: Self.protocolVersion)
-        let (result, headers) = try await exchange(opening, id: 0, method: "initialize", params: params, token: token)
+        let (result, headers) = try await exchange(opening, method: "initialize", params: params, token: token)
         let version = result.objectValue?["protocolVersion"]?.stringValue ?? ""
         guard Self.supportedVersions.contains(version) else {
             throw .failed(LatchkeyError(
@@ -69,11 +73,11 @@ public struct StreamableHTTPClient: Sendable {
         return session
     }
 
-    /// Sends `method` with `params` in `session` and returns the result.
-    public func request(_ session: RemoteMCPSession, id: Int, method: String, params: JSONValue, token: String) async throws(RemoteMCPFailure)
+    /// Sends `method` with `params` in `session` (under a request id of its own) and returns the result.
+    public func request(_ session: RemoteMCPSession, method: String, params: JSONValue, token: String) async throws(RemoteMCPFailure)
         -> JSONValue
     {
-        try await exchange(session, id: id, method: method, params: params, token: token).result
+        try await exchange(session, method: method, params: params, token: token).result
     }
 
     /// Sends a notification; the server answers 202 with no body.
@@ -83,9 +87,10 @@ public struct StreamableHTTPClient: Sendable {
         guard (200..<300).contains(response.status) else { throw failure(response, session: session, method: method) }
     }
 
-    private func exchange(_ session: RemoteMCPSession, id: Int, method: String, params: JSONValue, token: String) async throws(RemoteMCPFailure)
+    private func exchange(_ session: RemoteMCPSession, method: String, params: JSONValue, token: String) async throws(RemoteMCPFailure)
         -> (result: JSONValue, headers: [OutboundHeader])
     {
+        let id = requestIDs.next()
         let body = JSONValue.object(["jsonrpc": .string("2.0"), "id": .number(Double(id)), "method": .string(method), "params": params])
         let response = try await post(session, body: body, token: token)
         guard response.status == 200 else { throw failure(response, session: session, method: method) }
@@ -158,4 +163,11 @@ public struct StreamableHTTPClient: Sendable {
         flush()
         return messages
     }
+}
+
+/// A counter of request ids shared by every copy of a client.
+final class RequestIDs: Sendable {
+    private let last = Atomic<Int>(0)
+
+    func next() -> Int { last.wrappingAdd(1, ordering: .relaxed).newValue }
 }

@@ -5,6 +5,7 @@ one on each way of being its client (a pre-registered app, dynamic registration,
 then refreshing and revoking its tokens as for any connection."""
 import asyncio
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -12,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from conftest import LATCHKEY_BIN, free_port
+from conftest import LATCHKEY_BIN, api_instant, free_port, wait_past
 from test_connect_flow import chromium
 from test_mcp import MCPAgent
 
@@ -45,6 +46,12 @@ def mcp_server():
 def cimd_server():
     """The same SDK server, whose authorization server also takes client ID metadata documents (`--cimd`)."""
     yield from run_peer("mcp_auth_server.py", "/mcp", "--cimd")
+
+
+@pytest.fixture(scope="module")
+def short_lived_server():
+    """The SDK server whose access tokens live four seconds."""
+    yield from run_peer("mcp_auth_server.py", "/mcp", "--token-ttl", "4")
 
 
 def run_peer(script: str, path: str = "", *flags: str):
@@ -355,3 +362,46 @@ def test_an_agent_uses_a_remote_servers_tools_through_latchkey_and_never_sees_it
     assert tokens
     for answer in answers:
         assert not any(token in answer for token in tokens)
+
+
+def test_an_access_token_expiring_mid_use_is_refreshed_once_for_fifty_concurrent_tool_calls(on_use_world, short_lived_server):
+    # No background refresher here: the calls meet the expired token themselves.
+    world = on_use_world
+    lk = world.lk
+    server_id = add_server(world, short_lived_server)
+    _, key = world.org_with_agent(apps=())
+    connection, query = connect_remote(world, key, server_id)
+    call = lambda _: lk.call("POST", f"/v1/tools/{server_id}.list_notes/call", key, json={"arguments": {}})
+    assert call(0).status_code == 200
+    wait_past(api_instant(connection["expires_at"]), "the access token expires")
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(call, range(50)))
+    assert [r.status_code for r in answers] == [200] * 50, {r.text for r in answers if r.status_code != 200}
+    # One refresh: the first access token and the one refresh gave, no more.
+    assert live_tokens(short_lived_server, query["client_id"])[0] == 2
+    events = [e["action"] for e in lk.admin("GET", "/v1/admin/audit", params={"provider": server_id}).json()["events"]]
+    assert events.count("connection.refreshed") == 1
+
+
+def test_a_grant_revoked_at_the_server_gives_reauth_required_with_a_link_over_mcp(world, mcp_server):
+    lk = world.lk
+    server_id = add_server(world, mcp_server)
+    _, key = world.org_with_agent(apps=())
+    connection, query = connect_remote(world, key, server_id)
+    assert lk.call("POST", f"/v1/tools/{server_id}.list_notes/call", key, json={"arguments": {}}).status_code == 200
+    r = requests.post(mcp_server.removesuffix("/mcp") + "/peer/revoke-grants", json={"client_id": query["client_id"]}, timeout=10)
+    assert r.status_code == 200
+
+    async def over_mcp():
+        async with MCPAgent(lk.url + "/mcp", key) as agent:
+            return await agent.call(f"{server_id}_list_notes", {})
+
+    result = asyncio.run(over_mcp())
+    assert result.is_error
+    text = result.content[0].text
+    assert text.startswith("reauth_required:") and f"{lk.url}/connect/cs_" in text, text
+    [after] = world.connections(key)
+    assert after["state"] == "needs_reauth"
+    # Over the agents' API the same call is 424 with the link.
+    r = lk.call("POST", f"/v1/tools/{server_id}.list_notes/call", key, json={"arguments": {}})
+    assert (r.status_code, r.json()["error"]["code"]) == (424, "reauth_required") and r.json()["error"]["connect_url"]

@@ -69,6 +69,19 @@ import Testing
         #expect(sent[2].header("MCP-Protocol-Version") == "2025-06-18")
     }
 
+    /// A server matches answers to requests by id: concurrent requests in one session never share one.
+    @Test func concurrentRequestsInASessionHaveIDsOfTheirOwn() async throws {
+        let server = FakeServer(Self.standard)
+        let client = StreamableHTTPClient(transport: server)
+        let session = try await client.open(url: Self.url, token: "t")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<20 { group.addTask { _ = try await client.callTool(session, name: "add_note", arguments: .object([:]), token: "t") } }
+            try await group.waitForAll()
+        }
+        let ids = server.sent.compactMap { JSONValue.parse($0.body ?? [])?.objectValue?["id"]?.numberValue }
+        #expect(ids.count == 21 && Set(ids).count == 21)
+    }
+
     @Test func toolsAreReadPageByPageWithHintsAsGivenAndBadNamesLeftOut() async throws {
         let client = StreamableHTTPClient(transport: FakeServer(Self.standard))
         let session = try await client.open(url: Self.url, token: "t")
@@ -96,7 +109,7 @@ import Testing
     @Test func aServerErrorAJSONRPCErrorAndAMissingResponseAreLatchkeyErrors() async throws {
         let cases: [(OutboundResponse, LatchkeyError.Code, String)] = [
             (OutboundResponse(status: 503), .providerUnavailable, "HTTP 503"),
-            (Self.sse(#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"Unknown tool: x"}}"#), .providerError, "-32602: Unknown tool"),
+            (Self.sse(#"{"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"Unknown tool: x"}}"#), .providerError, "-32602: Unknown tool"),
             (Self.sse(#"{"jsonrpc":"2.0","method":"notifications/progress","params":{}}"#), .invalidProviderResponse, "no response"),
             (OutboundResponse(status: 302, headers: [OutboundHeader(name: "Location", value: "https://evil.example/")]), .providerError, "HTTP 302"),
         ]
@@ -116,7 +129,7 @@ import Testing
 
     @Test func aServerSpeakingAnUnknownProtocolVersionIsRefused() async throws {
         let client = StreamableHTTPClient(transport: FakeServer { method, body in
-            method == "initialize" ? Self.sse(#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2024-01-01"}}"#) : Self.standard(method, body)
+            method == "initialize" ? Self.sse(#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2024-01-01"}}"#) : Self.standard(method, body)
         })
         do {
             _ = try await client.open(url: Self.url, token: "t")

@@ -9,8 +9,8 @@ Authorization is granted at once (the peer plays a person who always consents), 
 The SDK's authorization server cannot consume a client ID metadata document by itself. With `--cimd` the peer's
 provider does (its `get_client` fetches a URL client id's document and checks it names itself), and a small wrapper
 adds `client_id_metadata_document_supported: true` to the SDK's metadata. For the tests' eyes only:
-`POST /peer/clients` pre-registers a client (as a vendor's console would), and `GET /peer/state` shows the clients
-and how many tokens are live."""
+`POST /peer/clients` pre-registers a client (as a vendor's console would), `POST /peer/revoke-grants` withdraws
+every grant of a client (as a person can at the vendor), and `GET /peer/state` shows the clients and live tokens."""
 from __future__ import annotations
 
 import argparse
@@ -175,6 +175,15 @@ def build(port: int, token_ttl: int, cimd: bool) -> MCPServer:
             token_endpoint_auth_method="client_secret_basic", grant_types=["authorization_code", "refresh_token"],
             response_types=["code"], scope="notes")
         return JSONResponse({"client_id": body["client_id"]}, status_code=201)
+
+    @server.custom_route("/peer/revoke-grants", methods=["POST"])
+    async def revoke_grants(request: Request) -> JSONResponse:
+        """A person withdraws the grant at the vendor: every token of the client is gone."""
+        client_id = (await request.json())["client_id"]
+        for tokens in (provider.access, provider.refresh):
+            for token in [t for t, v in tokens.items() if v.client_id == client_id]:
+                del tokens[token]
+        return JSONResponse({"revoked": client_id})
 
     @server.custom_route("/peer/state", methods=["GET"])
     async def state(request: Request) -> JSONResponse:
