@@ -223,3 +223,25 @@ def test_a_replica_killed_while_holding_the_lease_is_replaced_when_the_lease_exp
     assert holder_after.split(":")[1] == str(third.proc.pid) and fence_after > fence, (holder_after, fence_after)
     assert expires_after <= time.time()
     first.start()
+
+
+def test_a_remote_mcp_server_added_on_one_replica_serves_its_tools_on_every_replica(replicas):
+    from test_remote_mcp import add_server, connect_remote, peer_state, run_peer
+
+    world, first, second, third = replicas
+    peer = run_peer("mcp_auth_server.py", "/mcp")
+    url = next(peer)
+    try:
+        server_id = add_server(World(first, world.peer), url)
+        # Every replica's catalog learns it from the database within mcp_server_sync_seconds.
+        wait_until(lambda: all(lk.admin("GET", f"/v1/admin/mcp-servers/{server_id}").status_code == 200 for lk in (second, third)),
+                   "the other replicas know the server")
+        _, key = world.org_with_agent(apps=())
+        _, query = connect_remote(world, key, server_id)
+        for lk in (first, second, third):
+            r = lk.call("POST", f"/v1/tools/{server_id}.list_notes/call", key, json={"arguments": {}})
+            assert r.status_code == 200 and r.json()["result"]["isError"] is False, (lk.url, r.text)
+        # One client registered for the org, whichever replica asked; each replica holds its own upstream session.
+        assert list(peer_state(url)["clients"]).count(query["client_id"]) == 1
+    finally:
+        peer.close()
