@@ -12,6 +12,9 @@ import Synchronization
 /// with the connection's token and reopened when the server ends it, and each connection's tool list kept for a
 /// while. A 401 refreshes the token once and tries again, as the proxy does.
 ///
+/// While a session is open, the gateway listens on its stream from the server: a `notifications/tools/list_changed`
+/// there drops the connection's tool list and signals `toolsChanged`, so agents' open MCP sessions are told.
+///
 /// Sessions live in the process that opened them; any replica opens its own for the same connection, so a call
 /// reaches the server whichever replica takes it. The token goes only to the server's own URL, never follows a
 /// redirect (the client refuses them), and is never in an answer.
@@ -21,19 +24,25 @@ public final class RemoteToolGateway: Sendable {
     /// Links for a connection that needs a person again.
     let reconnectLinks: any ReconnectLinkSource
     let clock: any LatchkeyClock
+    /// Signalled when a server says its tools changed.
+    let toolsChanged: WakeSignal
     /// How long a connection's tool list is kept.
     let toolsTTL: TimeInterval
+    /// How long one listen on a server's stream lasts before it is opened again.
+    let listenSpan: Duration = .seconds(300)
 
     private let sessions = Mutex<[ConnectionID: RemoteMCPSession]>([:])
     private let toolLists = Mutex<[ConnectionID: (tools: [RemoteTool], at: Date)]>([:])
     /// Concurrent calls on a connection with no session yet open one; those with no tool list read one.
     private let openings = SingleFlight<ConnectionID, RemoteMCPSession>()
     private let listings = SingleFlight<ConnectionID, [RemoteTool]>()
+    private let listeners = Mutex<[ConnectionID: Task<Void, Never>]>([:])
 
     public init(
         client: StreamableHTTPClient, broker: TokenBroker, reconnectLinks: any ReconnectLinkSource, clock: any LatchkeyClock,
-        toolsTTL: TimeInterval = 60
+        toolsChanged: WakeSignal, toolsTTL: TimeInterval = 60
     ) {
+        self.toolsChanged = toolsChanged
         self.client = client
         self.broker = broker
         self.reconnectLinks = reconnectLinks
@@ -77,6 +86,36 @@ public final class RemoteToolGateway: Sendable {
     public func forget(_ id: ConnectionID) {
         _ = sessions.withLock { $0.removeValue(forKey: id) }
         _ = toolLists.withLock { $0.removeValue(forKey: id) }
+        listeners.withLock { $0.removeValue(forKey: id)?.cancel() }
+    }
+
+    /// Listens on the session's stream from the server while it is the connection's session: again after each
+    /// listen ends, until the server refuses it or offers none (the next session opened listens anew).
+    private func listen(_ id: ConnectionID, session: RemoteMCPSession, token: String) {
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                guard let self, self.sessions.withLock({ $0[id] }) == session else { return }
+                do {
+                    let offered = try await self.client.listen(session, token: token, lasting: self.listenSpan) { message in
+                        if message.objectValue?["method"]?.stringValue == "notifications/tools/list_changed" { self.toolsChangedUpstream(id) }
+                    }
+                    guard offered else { return }
+                } catch {
+                    return
+                }
+                try? await self.clock.sleep(for: .seconds(1))
+            }
+        }
+        listeners.withLock { listeners in
+            listeners[id]?.cancel()
+            listeners[id] = task
+        }
+    }
+
+    /// A server said its tools changed: its list is read again when next asked, and agents' sessions are told.
+    private func toolsChangedUpstream(_ id: ConnectionID) {
+        _ = toolLists.withLock { $0.removeValue(forKey: id) }
+        toolsChanged.signal()
     }
 
     /// Runs `operation` in the connection's session: opens one when there is none, opens a new one once when the
@@ -100,6 +139,7 @@ public final class RemoteToolGateway: Sendable {
             return try await openings.value(for: id) {
                 let session = try await self.client.open(url: url, token: token)
                 self.sessions.withLock { $0[id] = session }
+                self.listen(id, session: session, token: token)
                 return session
             }
         } catch let failure as RemoteMCPFailure {

@@ -142,26 +142,50 @@ public struct StreamableHTTPClient: Sendable {
         }
     }
 
-    /// The JSON messages in an SSE body: each event's `data:` lines, joined; events that are not JSON are skipped.
+    /// The JSON messages in a whole SSE body.
     static func events(in body: [UInt8]) -> [JSONValue] {
-        var messages: [JSONValue] = []
-        var data: [String] = []
-        func flush() {
-            if !data.isEmpty, let message = JSONValue.parse(Array(data.joined(separator: "\n").utf8)) { messages.append(message) }
-            data = []
+        var decoder = SSEDecoder()
+        return decoder.feed(body) + decoder.finish()
+    }
+
+    /// Listens on the session's own stream from the server (a GET), handing each message the server sends to
+    /// `onMessage`, until the server ends the stream, `lasting` has passed, or the task is cancelled. Returns false
+    /// when the server offers no such stream (405).
+    public func listen(_ session: RemoteMCPSession, token: String, lasting: Duration, onMessage: @Sendable (JSONValue) -> Void)
+        async throws(RemoteMCPFailure) -> Bool
+    {
+        var headers = [
+            OutboundHeader(name: "Accept", value: "text/event-stream"),
+            OutboundHeader(name: "MCP-Protocol-Version", value: session.protocolVersion),
+            OutboundHeader(name: "Authorization", value: "Bearer " + token),
+        ]
+        if let id = session.sessionID { headers.append(OutboundHeader(name: "Mcp-Session-Id", value: id)) }
+        let request = OutboundRequest(
+            method: "GET", url: session.url, headers: headers, connectTimeout: connectTimeout, totalTimeout: lasting,
+            maxResponseBytes: maxResponseBytes, followRedirects: false)
+        let response: OutboundStreamingResponse
+        do {
+            response = try await transport.stream(request, upload: nil)
+        } catch let error as OutboundError {
+            throw .failed(LatchkeyError(outbound: error, step: "the MCP server at \(session.url.prefix(200))", limit: maxResponseBytes))
+        } catch {
+            throw .failed(LatchkeyError(.providerUnavailable, "the MCP server at \(session.url.prefix(200)) could not be reached"))
         }
-        // By bytes: as Characters, "\r\n" is one grapheme and would never split at "\n".
-        for raw in body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            let line = String(decoding: raw.last == UInt8(ascii: "\r") ? raw.dropLast() : raw, as: UTF8.self)
-            if line.isEmpty {
-                flush()
-            } else if line.hasPrefix("data:") {
-                let value = line.dropFirst(5)
-                data.append(String(value.hasPrefix(" ") ? value.dropFirst() : value))
+        if response.status == 405 { return false }
+        guard response.status == 200 else {
+            response.body.cancel()
+            throw failure(OutboundResponse(status: response.status), session: session, method: "GET")
+        }
+        var decoder = SSEDecoder()
+        do {
+            for try await chunk in response.body {
+                for message in decoder.feed(chunk) { onMessage(message) }
             }
+            for message in decoder.finish() { onMessage(message) }
+        } catch {
+            // A timeout or a dropped transfer ends this listen; the caller listens again.
         }
-        flush()
-        return messages
+        return true
     }
 }
 

@@ -405,3 +405,38 @@ def test_a_grant_revoked_at_the_server_gives_reauth_required_with_a_link_over_mc
     # Over the agents' API the same call is 424 with the link.
     r = lk.call("POST", f"/v1/tools/{server_id}.list_notes/call", key, json={"arguments": {}})
     assert (r.status_code, r.json()["error"]["code"]) == (424, "reauth_required") and r.json()["error"]["connect_url"]
+
+
+def test_a_servers_tools_list_changed_reaches_the_agents_open_session(world, mcp_server):
+    lk = world.lk
+    server_id = add_server(world, mcp_server)
+    org, key = world.org_with_agent(apps=())
+    connect_remote(world, key, server_id)
+    r = lk.admin("PUT", f"/v1/admin/agents/{org}/team/proj/agent/grants", json={"tools": [f"{server_id}.open_archive"]})
+    assert r.status_code == 200, r.text
+    notices: list[str] = []
+
+    async def record(message):
+        if "list_changed" in repr(message) or "ToolListChanged" in repr(message):
+            notices.append(repr(message))
+
+    async def scenario():
+        from mcp import Client
+        from mcp.client.streamable_http import streamable_http_client
+        from mcp.shared._httpx_utils import create_mcp_http_client
+
+        async with create_mcp_http_client(headers={"Authorization": f"Bearer {key}"}) as http:
+            async with Client(streamable_http_client(lk.url + "/mcp", http_client=http), message_handler=record) as client:
+                names = {t.name for t in (await client.list_tools()).tools}
+                assert f"{server_id}_open_archive" in names and f"{server_id}_count_notes" not in names
+                before = len(notices)
+                result = await client.call_tool(f"{server_id}_open_archive", {})
+                assert not result.is_error and result.content[0].text == "archive open"
+                deadline = asyncio.get_running_loop().time() + 20
+                while len(notices) == before and asyncio.get_running_loop().time() < deadline:
+                    await asyncio.sleep(0.05)
+                assert len(notices) > before, "the server's list_changed reached the agent's session"
+                names = {t.name for t in (await client.list_tools()).tools}
+                assert f"{server_id}_count_notes" in names
+
+    asyncio.run(scenario())

@@ -29,7 +29,8 @@ struct ShippedManifestTests {
 
     @Test func everyManifestHasTwoToolsAndAWriteToolWhereTheAPICanWrite() {
         let readOnlyAPIs: Set<String> = ["brave-search", "hacker-news"]
-        for m in manifests.values {
+        // A remote MCP server's tools come from its own tools/list.
+        for m in manifests.values where m.kind == .api {
             #expect(m.tools.count >= 2, "\(m.id)")
             if !readOnlyAPIs.contains(m.id.rawValue) {
                 #expect(m.tools.contains { $0.access == .write }, "\(m.id) has no write tool")
@@ -55,6 +56,17 @@ struct ShippedManifestTests {
         #expect(manifests["github"]?.auth.oauth2?.defaultTokenLifetime == nil)  // documented never to expire
         #expect(manifests["hacker-news"]?.auth == AuthSpec.none)
         if case .apiKey = manifests["brave-search"]?.auth {} else { Issue.record("brave-search is not an API-key provider") }
+    }
+
+    /// Vendors' own remote MCP servers, each as its vendor documents it (the `docs` page names the URL and OAuth).
+    @Test func atLeastTenRemoteMCPServersShip() {
+        let servers = manifests.values.filter { $0.kind == .mcp }
+        #expect(servers.count >= 10)
+        for m in servers {
+            #expect(m.id.rawValue.hasSuffix("-mcp") && m.auth == .remoteMCP && m.origin == .file, "\(m.id)")
+            #expect(m.docs.hasPrefix("https://") && m.mcp?.url.hasPrefix("https://") == true, "\(m.id)")
+            #expect(m.mcp.map { RemoteMCPSpec.problem(url: $0.url) == nil } == true, "\(m.id)")
+        }
     }
 
     @Test func noShippedURLIsPlainHTTP() {

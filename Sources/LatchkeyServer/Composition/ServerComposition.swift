@@ -147,7 +147,8 @@ public struct ServerComposition: Sendable {
             metrics: metrics,
             reconnectLinks: connectFlow, access: access, approvals: filer, clock: clock)
         let remoteTools = RemoteToolGateway(
-            client: StreamableHTTPClient(transport: transport), broker: broker, reconnectLinks: connectFlow, clock: clock)
+            client: StreamableHTTPClient(transport: transport), broker: broker, reconnectLinks: connectFlow, clock: clock,
+            toolsChanged: toolsChanged)
         let tools = ToolRunner(
             catalog: catalog, store: store, resolver: resolver, proxy: proxy, access: access, approvals: filer, remote: remoteTools)
         let approvals = ApprovalDesk(

@@ -32,8 +32,9 @@ from mcp.server.auth.handlers import revoke
 from mcp.server.auth.provider import (AccessToken, AuthorizationCode, AuthorizationParams, RefreshToken, TokenError,
                                       construct_redirect_uri)
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from mcp.types import ToolAnnotations
 
 
 class RevocationRequest(revoke.RevocationRequest):
@@ -166,6 +167,18 @@ def build(port: int, token_ttl: int, cimd: bool) -> MCPServer:
         """Keeps a note."""
         notes.append(text)
         return f"kept {len(notes)}"
+
+    def count_notes() -> int:
+        """How many notes are kept."""
+        return len(notes)
+
+    @server.tool()
+    async def open_archive(ctx: Context) -> str:
+        """Adds the count_notes tool (a read), and tells the session its tools changed, on the session's own stream."""
+        if "count_notes" not in {t.name for t in await server.list_tools()}:
+            server.add_tool(count_notes, annotations=ToolAnnotations.model_validate({"readOnlyHint": True}))
+        await ctx.session.send_tool_list_changed()
+        return "archive open"
 
     @server.custom_route("/peer/clients", methods=["POST"])
     async def preregister(request: Request) -> JSONResponse:
