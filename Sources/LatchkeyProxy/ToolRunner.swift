@@ -145,6 +145,17 @@ public struct ToolRunner: Sendable {
         return Outcome(status: response.status, result: result, connection: stored.connection.id)
     }
 
+    /// A remote MCP server's tools as the first usable of `connections` lists them, for an admin's eyes (the
+    /// dashboard's Available Tools); none when there is no such connection or the server cannot list them now.
+    public func remoteTools(of manifest: ProviderManifest, among connections: [Connection]) async -> [ToolView] {
+        guard let usable = connections.first(where: { $0.state == .active || $0.state == .error }) else { return [] }
+        return await remoteTools(manifest, on: usable.id, caller: .admin).map { tool in
+            ToolView(
+                name: "\(manifest.id).\(tool.name)", provider: manifest.id.rawValue, tool: tool.name, description: tool.description,
+                access: tool.access.rawValue, approval: nil, input: tool.input)
+        }
+    }
+
     /// A remote MCP server's tools as tool specs (its `readOnlyHint` a read, anything else a write), as the server
     /// behind `connection` lists them; none when they cannot be listed now (the listing of other tools goes on).
     func remoteTools(_ manifest: ProviderManifest, on connection: ConnectionID, caller: Caller) async -> [ListedTool] {

@@ -99,7 +99,8 @@ extension LatchkeyApplication {
             .group(context: DashboardContext.self)
         SignInRoutes(clock: c.clock, audit: c.audit, settings: c.settings, sessions: sessions, pages: pages).register(on: router, signedIn: signedIn)
         let integrations = IntegrationPages(
-            store: c.store, clock: c.clock, catalog: c.catalog, proxyStats: c.proxyStats, access: c.access, choices: c.choices, sessions: sessions,
+            store: c.store, clock: c.clock, catalog: c.catalog, proxyStats: c.proxyStats, access: c.access, tools: c.tools, choices: c.choices,
+            sessions: sessions,
             pages: pages)
         integrations.register(on: signedIn)
         let form = DashboardFormAction(catalog: c.catalog, sessions: sessions, pages: pages, logger: c.logger)

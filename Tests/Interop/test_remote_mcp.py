@@ -356,6 +356,12 @@ def test_an_agent_uses_a_remote_servers_tools_through_latchkey_and_never_sees_it
             return agent.seen
 
     answers += asyncio.run(over_mcp())
+    # The dashboard's Available Tools tab lists the server's tools once a connection exists.
+    from test_dashboard import sign_in
+    page = sign_in(lk).get(f"{lk.url}/admin/integrations/{server_id}?tab=tools", timeout=30)
+    assert page.status_code == 200 and "list_notes" in page.text and "add_note" in page.text
+    assert "This integration has no tools" not in page.text
+    answers.append(page.text)
     # The agent never saw the server's tokens: not in one answer it got.
     state = peer_state(mcp_server)
     tokens = [t["token"] for kind in ("access_tokens", "refresh_tokens") for t in state[kind]]

@@ -1,6 +1,7 @@
 import Foundation
 import LatchkeyManifest
 import LatchkeyModel
+import LatchkeyProxy
 import LatchkeyStore
 
 /// Turns model values into the plain dictionaries the templates read. No secret ever goes in.
@@ -39,8 +40,17 @@ enum DashboardViews {
     }
 
     static func tool(_ t: ToolSpec) -> [String: Any] {
+        tool(name: t.name, access: t.access.rawValue, description: t.description, input: t.input)
+    }
+
+    /// A remote MCP server's tool, as its server lists it.
+    static func tool(_ t: ToolRunner.ToolView) -> [String: Any] {
+        tool(name: t.tool, access: t.access, description: t.description, input: t.input)
+    }
+
+    static func tool(name: String, access: String, description: String, input: JSONValue) -> [String: Any] {
         var fields: [[String: Any]] = []
-        if case .object(let schema) = t.input, case .object(let properties)? = schema["properties"] {
+        if case .object(let schema) = input, case .object(let properties)? = schema["properties"] {
             var required: Set<String> = []
             if case .array(let names)? = schema["required"] {
                 for case .string(let name) in names { required.insert(name) }
@@ -51,7 +61,7 @@ enum DashboardViews {
                 fields.append(["name": name, "type": type, "required": required.contains(name)])
             }
         }
-        return ["name": t.name, "access": t.access.rawValue, "description": t.description, "fields": fields]
+        return ["name": name, "access": access, "description": description, "fields": fields]
     }
 
     static func connection(_ c: Connection, oauth: Bool) -> [String: Any] {

@@ -17,6 +17,8 @@ struct IntegrationPages {
     let catalog: ProviderCatalog
     let proxyStats: ProxyStats
     let access: AccessGuard
+    /// A remote MCP server's tools, as its server lists them.
+    let tools: ToolRunner
     let choices: CredentialChoices
     let sessions: AdminSessions
     let pages: DashboardPages
@@ -84,6 +86,8 @@ struct IntegrationPages {
         if m.docs.hasPrefix("https://") || m.docs.hasPrefix("http://") { values["docs"] = m.docs }
         let connections = try await store.allConnections(ownerPrefix: nil, provider: m.id, state: nil)
         switch tab {
+        case "tools" where m.kind == .mcp:
+            values["tools"] = await tools.remoteTools(of: m, among: connections).map(DashboardViews.tool)
         case "tools":
             values["tools"] = m.tools.map(DashboardViews.tool)
         case "connections":
