@@ -4,6 +4,9 @@
 #define LATCHKEY_CCURL_SHIM_H
 
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
 
 typedef size_t (*latchkey_curl_data_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
 
@@ -16,6 +19,22 @@ static inline CURLcode latchkey_easy_setopt_callback(CURL *h, CURLoption o, latc
 
 static inline CURLcode latchkey_easy_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode latchkey_easy_getinfo_pointer(CURL *h, CURLINFO i, void **v) { return curl_easy_getinfo(h, i, v); }
+
+typedef curl_socket_t (*latchkey_curl_opensocket_callback)(void *clientp, curlsocktype purpose, struct curl_sockaddr *address);
+static inline CURLcode latchkey_easy_setopt_opensocket(CURL *h, latchkey_curl_opensocket_callback v) {
+    return curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, v);
+}
+static const curl_socket_t latchkey_socket_bad = CURL_SOCKET_BAD;
+
+/// Copies the address of a curl_sockaddr into `out` (16 bytes): 4 bytes for IPv4, 16 for IPv6; returns how many, or 0.
+static inline int latchkey_sockaddr_bytes(struct curl_sockaddr *a, unsigned char *out) {
+    if (a->family == AF_INET) { memcpy(out, &((struct sockaddr_in *)&a->addr)->sin_addr, 4); return 4; }
+    if (a->family == AF_INET6) { memcpy(out, &((struct sockaddr_in6 *)&a->addr)->sin6_addr, 16); return 16; }
+    return 0;
+}
+
+/// The socket curl would have opened itself.
+static inline curl_socket_t latchkey_open_socket(struct curl_sockaddr *a) { return socket(a->family, a->socktype, a->protocol); }
 
 /// Return values of write and read callbacks, as constants Swift can see.
 static const size_t latchkey_writefunc_pause = CURL_WRITEFUNC_PAUSE;

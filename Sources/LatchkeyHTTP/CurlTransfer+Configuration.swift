@@ -93,6 +93,16 @@ extension CurlTransfer {
         }
         try set(CURLOPT_WRITEFUNCTION, CURLOPT_WRITEDATA, { CurlTransfer.deliver($0, $1, $2, $3, to: CurlTransfer.receiveBody) }, "WRITE")
         try set(CURLOPT_HEADERFUNCTION, CURLOPT_HEADERDATA, { CurlTransfer.deliver($0, $1, $2, $3, to: CurlTransfer.receiveHeaderLine) }, "HEADER")
+        if addressPolicy != .any {
+            // Each address the host resolved to is checked before its socket is opened.
+            try check(latchkey_easy_setopt_opensocket(easy) { context, _, address in
+                guard let context, let address else { return latchkey_socket_bad }
+                return Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue().openSocket(address)
+            }, "OPENSOCKETFUNCTION")
+            try check(latchkey_easy_setopt_pointer(easy, CURLOPT_OPENSOCKETDATA, context), "OPENSOCKETDATA")
+            // A connection another request opened (perhaps to an address this one may not reach) is never reused.
+            try set(CURLOPT_FRESH_CONNECT, 1, "FRESH_CONNECT")
+        }
 
         // Method and body.
         let method = request.method
@@ -182,5 +192,19 @@ extension StringProtocol {
         var slice = Substring(self)
         while let last = slice.last, last.isNewline { slice = slice.dropLast() }
         return String(slice)
+    }
+}
+
+extension CurlTransfer {
+    /// Opens the socket for `address` when the address policy admits it; otherwise records it and refuses.
+    func openSocket(_ address: UnsafeMutablePointer<curl_sockaddr>) -> curl_socket_t {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let count = Int(latchkey_sockaddr_bytes(address, &bytes))
+        let found = Array(bytes.prefix(count))
+        guard count > 0, addressPolicy.admits(found) else {
+            refusedAddress = count > 0 ? AddressRange.text(of: found) : "an address of another family"
+            return latchkey_socket_bad
+        }
+        return latchkey_open_socket(address)
     }
 }

@@ -27,6 +27,10 @@ final class CurlTransfer: @unchecked Sendable {
     /// Strings a curl error text must not contain to be shown: path, query, user info, header values.
     private let redactions: [String]
     let maxBodyBytes: Int
+    /// Which addresses the transfer may connect to.
+    let addressPolicy: OutboundAddressPolicy
+    /// The last address the policy refused, for the error when no other address served.
+    var refusedAddress: String?
 
     private var body: [UInt8] = []
     private var headers: [OutboundHeader] = []
@@ -61,6 +65,7 @@ final class CurlTransfer: @unchecked Sendable {
         self.redactions =
             (target.sensitiveParts + request.headers.map(\.value)).filter { $0.count >= 3 }
         self.maxBodyBytes = max(0, request.maxResponseBytes)
+        self.addressPolicy = request.addressPolicy
         self.channel = streaming ? ResponseBodyChannel() : nil
         self.upload = upload
         try configure(easy, request, target)
@@ -143,6 +148,12 @@ final class CurlTransfer: @unchecked Sendable {
             )
         }
         guard code == CURLE_OK else {
+            if let refusedAddress, code == CURLE_COULDNT_CONNECT {
+                return .failure(OutboundError(
+                    code: .refusedAddress,
+                    message: "\(method) \(origin): \(refusedAddress) is a private, link-local or reserved address, which this request may not reach",
+                    curlCode: Int(code.rawValue)))
+            }
             if upload != nil, code == CURLE_ABORTED_BY_CALLBACK {
                 // CURLE_ABORTED_BY_CALLBACK: the upload's writer failed.
                 return .failure(OutboundError(code: .transport, message: "\(method) \(origin): the request body was aborted", curlCode: 42))

@@ -11,6 +11,9 @@ public struct OutboundError: Error, Sendable, CustomStringConvertible {
         case insecureURL = "insecure_url"
         /// The host did not resolve, or refused the connection.
         case connectFailed = "connect_failed"
+        /// Every address the host resolved to is one the request's address policy refuses (private, link-local,
+        /// a metadata service). Raised before a socket is opened.
+        case refusedAddress = "refused_address"
         /// The connect or total timeout passed.
         case timeout
         /// The response body (or its headers) exceeded the request's limit.

@@ -39,6 +39,8 @@ public struct OutboundRequest: Sendable {
     /// Whether to follow redirects. Default `false`. When `true`, at most 5 hops are followed,
     /// and only to the same scheme, host and port; a redirect elsewhere is returned as is.
     public var followRedirects: Bool
+    /// Which addresses the host may resolve to; `.any` unless the URL came from a third party's metadata.
+    public var addressPolicy: OutboundAddressPolicy
 
     public init(
         method: String = "GET",
@@ -48,8 +50,10 @@ public struct OutboundRequest: Sendable {
         connectTimeout: Duration = .seconds(5),
         totalTimeout: Duration = .seconds(30),
         maxResponseBytes: Int = 5 * 1024 * 1024,
-        followRedirects: Bool = false
+        followRedirects: Bool = false,
+        addressPolicy: OutboundAddressPolicy = .any
     ) {
+        self.addressPolicy = addressPolicy
         self.method = method
         self.url = url
         self.headers = headers

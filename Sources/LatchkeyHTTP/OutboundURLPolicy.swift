@@ -70,12 +70,16 @@ public enum OutboundURLPolicy {
     }
 
     private static func isIPv6Loopback(_ host: String) -> Bool {
-        guard host.contains(":"), !host.contains("%") else { return false }
+        guard let bytes = ipv6Bytes(host) else { return false }
+        return bytes.prefix(15).allSatisfy { $0 == 0 } && bytes[15] == 1
+    }
+
+    /// The 16 bytes of a textual IPv6 address (no zone); nil for anything else.
+    static func ipv6Bytes(_ host: String) -> [UInt8]? {
+        guard host.contains(":"), !host.contains("%") else { return nil }
         var address = in6_addr()
-        guard inet_pton(AF_INET6, host, &address) == 1 else { return false }
-        return withUnsafeBytes(of: &address) { bytes in
-            bytes.prefix(15).allSatisfy { $0 == 0 } && bytes[15] == 1
-        }
+        guard inet_pton(AF_INET6, host, &address) == 1 else { return nil }
+        return withUnsafeBytes(of: &address) { Array($0) }
     }
 }
 

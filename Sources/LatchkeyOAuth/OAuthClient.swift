@@ -11,6 +11,8 @@ extension LatchkeyError {
         case .connectFailed: self.init(.providerUnavailable, "\(step): the provider could not be reached")
         case .responseTooLarge: self.init(.invalidProviderResponse, "\(step): the provider's answer exceeded \(limit) bytes")
         case .insecureURL, .invalidURL: self.init(.invalidRequest, "\(step): \(error.message)")
+        case .refusedAddress:
+            self.init(.invalidRequest, "\(step): \(error.message); an admin can allow its network (mcp_allowed_networks)")
         case .tlsFailed: self.init(.providerUnavailable, "\(step): TLS with the provider failed")
         case .cancelled: self.init(.providerUnavailable, "\(step): the call was cancelled")
         case .transport: self.init(.providerUnavailable, "\(step): \(error.message)")

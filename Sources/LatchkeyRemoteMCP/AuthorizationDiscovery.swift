@@ -32,6 +32,8 @@ public struct AuthorizationDiscovery: Sendable {
     public var maxDocumentBytes = 256 * 1024
     public var connectTimeout: Duration = .seconds(5)
     public var totalTimeout: Duration = .seconds(15)
+    /// The addresses a server's URLs may resolve to: public ones (and loopback), unless an admin allowed a network.
+    public var addressPolicy = OutboundAddressPolicy.publicOnly(allowing: [])
 
     public init(transport: any HTTPTransport, cache: MetadataCache, clock: any LatchkeyClock) {
         self.transport = transport
@@ -96,7 +98,7 @@ public struct AuthorizationDiscovery: Sendable {
                 OutboundHeader(name: "MCP-Protocol-Version", value: Self.protocolVersion),
             ],
             body: Array(initialize.utf8), connectTimeout: connectTimeout, totalTimeout: totalTimeout, maxResponseBytes: maxDocumentBytes,
-            followRedirects: false)
+            followRedirects: false, addressPolicy: addressPolicy)
         let response: OutboundResponse
         do {
             response = try await transport.send(request)
@@ -126,7 +128,7 @@ public struct AuthorizationDiscovery: Sendable {
         if let kept = cache.body(url, now: now) { return kept }
         let request = OutboundRequest(
             url: url, headers: [OutboundHeader(name: "Accept", value: "application/json")], connectTimeout: connectTimeout,
-            totalTimeout: totalTimeout, maxResponseBytes: maxDocumentBytes, followRedirects: false)
+            totalTimeout: totalTimeout, maxResponseBytes: maxDocumentBytes, followRedirects: false, addressPolicy: addressPolicy)
         let response: OutboundResponse
         do {
             response = try await transport.send(request)

@@ -35,7 +35,7 @@ struct ClientRegistration: Sendable {
     }
 
     /// The registration request: JSON, no redirects, the discovery's caps.
-    func request(connectTimeout: Duration, totalTimeout: Duration, maxResponseBytes: Int) -> OutboundRequest {
+    func request(connectTimeout: Duration, totalTimeout: Duration, maxResponseBytes: Int, addressPolicy: OutboundAddressPolicy) -> OutboundRequest {
         var metadata: [String: JSONValue] = [
             "client_name": .string("Latchkey"),
             "client_uri": .string(clientURI),
@@ -51,7 +51,7 @@ struct ClientRegistration: Sendable {
                 OutboundHeader(name: "Accept", value: "application/json"), OutboundHeader(name: "Content-Type", value: "application/json"),
             ],
             body: JSONValue.object(metadata).serialized(), connectTimeout: connectTimeout, totalTimeout: totalTimeout,
-            maxResponseBytes: maxResponseBytes, followRedirects: false)
+            maxResponseBytes: maxResponseBytes, followRedirects: false, addressPolicy: addressPolicy)
     }
 
     /// Reads the server's answer. An error answer is `provider_error` (4xx, with its OAuth error code) or

@@ -102,7 +102,8 @@ public struct RemoteMCPAuthorization: RemoteAuthorization {
         let response: OutboundResponse
         do {
             response = try await transport.send(registration.request(
-                connectTimeout: discovery.connectTimeout, totalTimeout: discovery.totalTimeout, maxResponseBytes: discovery.maxDocumentBytes))
+                connectTimeout: discovery.connectTimeout, totalTimeout: discovery.totalTimeout, maxResponseBytes: discovery.maxDocumentBytes,
+                addressPolicy: discovery.addressPolicy))
         } catch let error as OutboundError {
             throw LatchkeyError(outbound: error, step: step, limit: discovery.maxDocumentBytes)
         }

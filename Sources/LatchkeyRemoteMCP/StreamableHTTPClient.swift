@@ -43,6 +43,8 @@ public struct StreamableHTTPClient: Sendable {
     public var maxResponseBytes = 8 * 1024 * 1024
     public var connectTimeout: Duration = .seconds(5)
     public var totalTimeout: Duration = .seconds(60)
+    /// The addresses a server's URL may resolve to: public ones (and loopback), unless an admin allowed a network.
+    public var addressPolicy = OutboundAddressPolicy.publicOnly(allowing: [])
 
     /// The protocol version Latchkey asks for.
     public static let protocolVersion = "2025-11-25"
@@ -121,7 +123,7 @@ public struct StreamableHTTPClient: Sendable {
         if let id = session.sessionID { headers.append(OutboundHeader(name: "Mcp-Session-Id", value: id)) }
         let request = OutboundRequest(
             method: "POST", url: session.url, headers: headers, body: body.serialized(), connectTimeout: connectTimeout,
-            totalTimeout: totalTimeout, maxResponseBytes: maxResponseBytes, followRedirects: false)
+            totalTimeout: totalTimeout, maxResponseBytes: maxResponseBytes, followRedirects: false, addressPolicy: addressPolicy)
         do {
             return try await transport.send(request)
         } catch let error as OutboundError {
@@ -162,7 +164,7 @@ public struct StreamableHTTPClient: Sendable {
         if let id = session.sessionID { headers.append(OutboundHeader(name: "Mcp-Session-Id", value: id)) }
         let request = OutboundRequest(
             method: "GET", url: session.url, headers: headers, connectTimeout: connectTimeout, totalTimeout: lasting,
-            maxResponseBytes: maxResponseBytes, followRedirects: false)
+            maxResponseBytes: maxResponseBytes, followRedirects: false, addressPolicy: addressPolicy)
         let response: OutboundStreamingResponse
         do {
             response = try await transport.stream(request, upload: nil)

@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyHTTP
 import LatchkeyConnect
 
 /// The settings the server reads, resolved from `config/latchkey.yaml` and the environment by the executable.
@@ -29,6 +30,8 @@ public struct ServerSettings: Sendable {
     public var proxyStatsFlushInterval: TimeInterval = 5
     /// How often this process reads the remote MCP servers admins added on any replica (5 s by default).
     public var mcpServerSyncInterval: TimeInterval = 5
+    /// Networks remote MCP servers' URLs may reach although private, link-local or reserved (`mcp_allowed_networks`).
+    public var mcpAllowedNetworks: [AddressRange] = []
     /// This process, as a refresh-lease holder: host, pid and a random part, unique per start.
     public var instanceID = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UInt32.random(in: 0...UInt32.max))"
 

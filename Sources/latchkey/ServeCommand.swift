@@ -70,6 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
         serverSettings.replicaHeartbeatInterval = settings.replicaHeartbeat
         serverSettings.proxyStatsFlushInterval = settings.proxyStatsFlush
         serverSettings.mcpServerSyncInterval = settings.mcpServerSync
+        serverSettings.mcpAllowedNetworks = settings.mcpAllowedNetworks.compactMap(AddressRange.init)
         let services = ServerComposition(
             store: store, vault: CredentialVault(keyring: MasterKeyringHolder(keyring), dataKeys: store), masterKeySource: keySource, catalog: ProviderCatalog(manifests),
             oauth: oauth, transport: http, settings: serverSettings, logger: logger)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LatchkeyHTTP
 import LatchkeyModel
 import Yams
 
@@ -65,6 +66,8 @@ struct ServiceConfiguration {
     var replicaHeartbeat: TimeInterval = 2
     var proxyStatsFlush: TimeInterval = 5
     var mcpServerSync: TimeInterval = 5
+    /// Networks (CIDR) that remote MCP servers' URLs may reach although private, link-local or reserved.
+    var mcpAllowedNetworks: [String] = []
 
     struct AppEntry: Decodable {
         var owner: String
@@ -100,6 +103,7 @@ struct ServiceConfiguration {
         var replica_heartbeat_seconds: Double?
         var proxy_stats_flush_seconds: Double?
         var mcp_server_sync_seconds: Double?
+        var mcp_allowed_networks: [String]?
         var approval_window_seconds: Double?
     }
 
@@ -137,6 +141,7 @@ struct ServiceConfiguration {
             if let v = file.replica_heartbeat_seconds { config.replicaHeartbeat = v }
             if let v = file.proxy_stats_flush_seconds { config.proxyStatsFlush = v }
             if let v = file.mcp_server_sync_seconds { config.mcpServerSync = v }
+            if let v = file.mcp_allowed_networks { config.mcpAllowedNetworks = v }
             if let v = file.approval_window_seconds { config.approvalWindow = v }
         } else if path != nil || environment["LATCHKEY_CONFIG"] != nil {
             throw ValidationError("\(filePath): the configuration file does not exist")
@@ -172,6 +177,12 @@ struct ServiceConfiguration {
         if let v = try seconds("LATCHKEY_REPLICA_HEARTBEAT_SECONDS") { config.replicaHeartbeat = v }
         if let v = try seconds("LATCHKEY_PROXY_STATS_FLUSH_SECONDS") { config.proxyStatsFlush = v }
         if let v = try seconds("LATCHKEY_MCP_SERVER_SYNC_SECONDS") { config.mcpServerSync = v }
+        if let v = env("LATCHKEY_MCP_ALLOWED_NETWORKS") {
+            config.mcpAllowedNetworks = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        for network in config.mcpAllowedNetworks where AddressRange(network) == nil {
+            throw ValidationError("mcp_allowed_networks: '\(network.prefix(60))' is not an IPv4 or IPv6 network in CIDR notation (10.0.0.0/8)")
+        }
         if let v = try seconds("LATCHKEY_APPROVAL_WINDOW_SECONDS") { config.approvalWindow = v }
         if let v = env("LATCHKEY_BACKGROUND_REFRESH") {
             switch v.lowercased() {

@@ -446,3 +446,14 @@ def test_a_servers_tools_list_changed_reaches_the_agents_open_session(world, mcp
                 assert f"{server_id}_count_notes" in names
 
     asyncio.run(scenario())
+
+
+def test_a_server_on_a_private_link_local_or_metadata_address_is_refused_before_any_connection(world):
+    lk = world.lk
+    for url in ["https://169.254.169.254/mcp", "https://10.1.2.3/mcp", "https://[fd00:ec2::254]/mcp", "https://[::ffff:192.168.0.1]/mcp"]:
+        server_id = world.unique("internal")
+        r = lk.admin("POST", "/v1/admin/mcp-servers", json={"id": server_id, "name": "Internal", "url": url})
+        error = r.json()["error"]
+        assert (r.status_code, error["code"]) == (400, "invalid_request"), (url, r.text)
+        assert "private, link-local or reserved" in error["message"] and "mcp_allowed_networks" in error["message"], error
+        assert lk.admin("GET", f"/v1/admin/mcp-servers/{server_id}").status_code == 404

@@ -122,7 +122,9 @@ public struct ServerComposition: Sendable {
         self.usageLedger = usageLedger
 
         // One discovery (and one cache of metadata documents) for adding servers and for their flows and refreshes.
-        let discovery = AuthorizationDiscovery(transport: transport, cache: MetadataCache(), clock: clock)
+        var discovery = AuthorizationDiscovery(transport: transport, cache: MetadataCache(), clock: clock)
+        let remoteAddresses = OutboundAddressPolicy.publicOnly(allowing: settings.mcpAllowedNetworks)
+        discovery.addressPolicy = remoteAddresses
         let setups = OAuthSetups(
             apps: apps,
             remote: RemoteMCPAuthorization(
@@ -146,8 +148,10 @@ public struct ServerComposition: Sendable {
             store: store, broker: broker, transport: transport, rateLimits: RateLimitGate(), stats: proxyStats, usage: usageLedger,
             metrics: metrics,
             reconnectLinks: connectFlow, access: access, approvals: filer, clock: clock)
+        var remoteClient = StreamableHTTPClient(transport: transport)
+        remoteClient.addressPolicy = remoteAddresses
         let remoteTools = RemoteToolGateway(
-            client: StreamableHTTPClient(transport: transport), broker: broker, reconnectLinks: connectFlow, clock: clock,
+            client: remoteClient, broker: broker, reconnectLinks: connectFlow, clock: clock,
             toolsChanged: toolsChanged)
         let tools = ToolRunner(
             catalog: catalog, store: store, resolver: resolver, proxy: proxy, access: access, approvals: filer, remote: remoteTools)
