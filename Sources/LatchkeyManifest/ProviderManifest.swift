@@ -121,6 +121,9 @@ public struct OAuth2Spec: Sendable, Equatable {
     /// Whether `client_id` also goes in the body of token and revocation requests under HTTP Basic (RFC 6749 allows
     /// it; the MCP SDK's authorization server requires it). Set for remote MCP servers, not read from manifests.
     public var clientIDInBody = false
+    /// Whether the endpoints came from a server's own metadata (a remote MCP server's discovery) rather than from a
+    /// manifest an admin chose: calls to them reach only the addresses allowed for such URLs.
+    public var endpointsDiscovered = false
 
     public init(
         authorizationURL: URLTemplate, tokenURL: URLTemplate, revocationURL: URLTemplate? = nil,

@@ -29,6 +29,8 @@ public struct OAuthClient: Sendable {
     public var connectTimeout: Duration = .seconds(5)
     public var totalTimeout: Duration = .seconds(15)
     public var maxResponseBytes = 1 << 20
+    /// The addresses that endpoints a server's own metadata named may reach (``OAuth2Spec/endpointsDiscovered``).
+    public var discoveredEndpointAddresses = OutboundAddressPolicy.publicOnly(allowing: [])
 
     public init(transport: any HTTPTransport, now: @escaping @Sendable () -> Date = Date.init) {
         self.transport = transport
@@ -73,7 +75,10 @@ public struct OAuthClient: Sendable {
             for (k, v) in params { object[k] = .string(v) }
             body = JSONValue.object(object).serialized()
         }
-        let response = try await send(OutboundRequest(method: "POST", url: url, headers: headers, body: body), step: step)
+        let request = OutboundRequest(
+            method: "POST", url: url, headers: headers, body: body,
+            addressPolicy: spec.endpointsDiscovered ? discoveredEndpointAddresses : .any)
+        let response = try await send(request, step: step)
         return try interpretTokenResponse(response, spec: spec, step: step)
     }
 

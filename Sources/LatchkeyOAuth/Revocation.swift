@@ -21,7 +21,9 @@ extension OAuthClient {
         Self.authenticateClient(spec, app: app, params: &params, headers: &headers)
         headers.append(OutboundHeader(name: "Content-Type", value: "application/x-www-form-urlencoded"))
         let response = try await send(
-            OutboundRequest(method: "POST", url: url, headers: headers, body: Array(FormEncoding.encode(params).utf8)),
+            OutboundRequest(
+                method: "POST", url: url, headers: headers, body: Array(FormEncoding.encode(params).utf8),
+                addressPolicy: spec.endpointsDiscovered ? discoveredEndpointAddresses : .any),
             step: "revocation")
         guard (200..<300).contains(response.status) else {
             throw LatchkeyError(

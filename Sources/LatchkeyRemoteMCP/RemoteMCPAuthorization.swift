@@ -91,6 +91,7 @@ public struct RemoteMCPAuthorization: RemoteAuthorization {
             scopes: mcp.scopes.isEmpty ? found.protectedResource.scopesSupported ?? [] : mcp.scopes, pkce: true, clientAuth: confidential,
             defaultTokenLifetime: nil, issuer: server.issuer, resource: found.protectedResource.resource)
         spec.clientIDInBody = true
+        spec.endpointsDiscovered = true
         return (spec, server)
     }
 

@@ -71,6 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         serverSettings.proxyStatsFlushInterval = settings.proxyStatsFlush
         serverSettings.mcpServerSyncInterval = settings.mcpServerSync
         serverSettings.mcpAllowedNetworks = settings.mcpAllowedNetworks.compactMap(AddressRange.init)
+        oauth.discoveredEndpointAddresses = .publicOnly(allowing: serverSettings.mcpAllowedNetworks)
         let services = ServerComposition(
             store: store, vault: CredentialVault(keyring: MasterKeyringHolder(keyring), dataKeys: store), masterKeySource: keySource, catalog: ProviderCatalog(manifests),
             oauth: oauth, transport: http, settings: serverSettings, logger: logger)

@@ -189,6 +189,19 @@ struct CodeExchangeTests {
         #expect(body.hasSuffix("&code_verifier=v&client_id=https%3A%2F%2Flk%2Foauth%2Fclient-metadata.json") && !body.contains("secret"))
     }
 
+    /// Endpoints a server's own metadata named reach only public addresses; a manifest's reach what the admin chose.
+    @Test func endpointsFromAServersMetadataReachOnlyTheAllowedAddresses() async throws {
+        let transport = RecordingTransport { _ in response(200, #"{"access_token":"at"}"#) }
+        var discovered = spec(.clientSecretBasic)
+        discovered.endpointsDiscovered = true
+        discovered.revocationURL = URLTemplate("https://p/revoke")
+        let app = AppCredentials(clientID: "i", clientSecret: "s")
+        _ = try await OAuthClient(transport: transport).refresh(spec: discovered, app: app, refreshToken: "rt", config: [:])
+        try await OAuthClient(transport: transport).revoke(spec: discovered, app: app, token: "rt", hint: "refresh_token", values: [:])
+        _ = try await OAuthClient(transport: transport).refresh(spec: spec(.clientSecretBasic), app: app, refreshToken: "rt", config: [:])
+        #expect(transport.requests.map(\.addressPolicy) == [.publicOnly(allowing: []), .publicOnly(allowing: []), .any])
+    }
+
     /// The MCP SDK's authorization server reads `client_id` from the body even under HTTP Basic.
     @Test func basicAuthenticationAlsoNamesTheClientInTheBodyWhenTheSpecSaysSo() async throws {
         let transport = RecordingTransport { _ in response(200, #"{"access_token":"at"}"#) }

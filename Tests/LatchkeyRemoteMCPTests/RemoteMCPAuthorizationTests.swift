@@ -62,7 +62,7 @@ import Testing
         #expect(spec.authorizationURL.raw == "https://auth.example.com/tenant1/authorize")
         #expect(spec.tokenURL.raw == "https://auth.example.com/tenant1/token")
         #expect(spec.revocationURL?.raw == "https://auth.example.com/tenant1/revoke")
-        #expect(spec.resource == D.server && spec.issuer == D.issuer && spec.pkce && spec.clientIDInBody)
+        #expect(spec.resource == D.server && spec.issuer == D.issuer && spec.pkce && spec.clientIDInBody && spec.endpointsDiscovered)
         // The server's own scopes when the manifest names none; RFC 8414's default client authentication.
         #expect(spec.scopes == ["tools:read"] && spec.clientAuth == .clientSecretBasic)
         var named = manifest
