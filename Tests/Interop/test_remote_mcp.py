@@ -368,6 +368,9 @@ def test_an_agent_uses_a_remote_servers_tools_through_latchkey_and_never_sees_it
     assert tokens
     for answer in answers:
         assert not any(token in answer for token in tokens)
+    # Nor does Latchkey's log hold one.
+    log = lk.log_path.read_text()
+    assert not any(token in log for token in tokens)
 
 
 def test_an_access_token_expiring_mid_use_is_refreshed_once_for_fifty_concurrent_tool_calls(on_use_world, short_lived_server):
@@ -457,3 +460,20 @@ def test_a_server_on_a_private_link_local_or_metadata_address_is_refused_before_
         assert (r.status_code, error["code"]) == (400, "invalid_request"), (url, r.text)
         assert "private, link-local or reserved" in error["message"] and "mcp_allowed_networks" in error["message"], error
         assert lk.admin("GET", f"/v1/admin/mcp-servers/{server_id}").status_code == 404
+
+
+def test_a_registration_endpoint_that_answers_500_is_a_clear_error_and_nothing_is_stored(world, bad_metadata):
+    lk = world.lk
+    server_id = add_server(world, f"{bad_metadata}/register-500/mcp")
+    _, key = world.org_with_agent(apps=())
+    link = world.connect_link(key, server_id)
+    browser = requests.Session()
+    assert browser.get(link, timeout=30).status_code == 200
+    for attempt in (1, 2):
+        r = browser.post(link + "/start", data={}, allow_redirects=False, timeout=30)
+        assert r.status_code >= 500 and "client registration at" in r.text and "nothing was registered" in r.text, r.text[:400]
+        # Nothing was kept: the next start asks the server again.
+        assert requests.get(bad_metadata + "/seen", timeout=10).json()["/register-500/register"] == attempt
+    actions = [e["action"] for e in lk.admin("GET", "/v1/admin/audit", params={"provider": server_id}).json()["events"]]
+    assert "mcp_client.registered" not in actions
+    assert [c["state"] for c in world.connections(key)] == []

@@ -8,7 +8,8 @@ servers that Latchkey's discovery must refuse with a clear error. Each mode live
 - `wrong-issuer`: authorization server metadata whose `issuer` is not the one named;
 - `http-authorize`: an `http` authorization endpoint on a host that is not loopback;
 - `redirect`: the protected resource metadata answers with a redirect to the real document;
-- `huge`: protected resource metadata of 10 MB.
+- `huge`: protected resource metadata of 10 MB;
+- `register-500`: good metadata, but its registration endpoint answers 500.
 
 Run as `python3 mcp_bad_metadata.py --port N`; prints `READY <port>`. It counts the requests it saw per path at
 `GET /seen` (JSON), so a test can show what Latchkey fetched."""
@@ -19,7 +20,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-MODES = {"good", "no-metadata", "wrong-resource", "wrong-issuer", "http-authorize", "redirect", "huge"}
+MODES = {"good", "no-metadata", "wrong-resource", "wrong-issuer", "http-authorize", "redirect", "huge", "register-500"}
 SEEN: dict[str, int] = {}
 LOCK = threading.Lock()
 
@@ -59,6 +60,8 @@ class Handler(BaseHTTPRequestHandler):
             if mode != "no-metadata":
                 challenge += f', resource_metadata="{self.base}/.well-known/oauth-protected-resource/{mode}/mcp"'
             return self.send(401, b"", {"WWW-Authenticate": challenge})
+        if parts == ["register-500", "register"]:
+            return self.send(500, b'{"error":"server_error"}', {"Content-Type": "application/json"})
         self.send(404)
 
     def do_GET(self):
