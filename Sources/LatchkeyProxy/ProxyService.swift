@@ -221,6 +221,37 @@ public struct ProxyService: Sendable {
         }
     }
 
+    /// Meters a call that goes to the provider some other way than through this proxy (a remote MCP server's tool
+    /// call): its credits are drawn first (`credits_exhausted` when the pool is empty), `run` makes the call, and it
+    /// counts in the hourly stats and the org's usage as a proxied call would. A call that gave no result (it threw)
+    /// is refunded and counts as failed.
+    public func metered<T: Sendable>(
+        _ manifest: ProviderManifest, stored: StoredConnection, caller: Caller, _ run: () async throws -> T
+    ) async throws -> T {
+        let connection = stored.connection
+        let charge = CreditCharge.of(manifest, connection: connection, caller: caller)
+        if let charge {
+            guard try await store.drawCredits(org: charge.org, amount: charge.credits, provider: manifest.id, agent: caller.actorName) else {
+                throw LatchkeyError(.creditsExhausted, "the credit pool of org:\(charge.org) is exhausted; an admin can add credits")
+            }
+            metrics.creditsUsed(provider: manifest.id, amount: charge.credits)
+        }
+        do {
+            let result = try await run()
+            stats.record(manifest.id, at: clock.now, failed: false)
+            recordUsage(
+                CreditCharge.payer(connection: connection, caller: caller), caller: caller, provider: manifest.id, connection: connection,
+                charge: charge)
+            return result
+        } catch {
+            stats.record(manifest.id, at: clock.now, failed: true)
+            if let charge {
+                try? await store.refundCredits(org: charge.org, amount: charge.credits, provider: manifest.id, agent: caller.actorName)
+            }
+            throw error
+        }
+    }
+
     /// Counts a call that reached the provider against the org that uses it (none for the admin on the platform's key).
     private func recordUsage(_ org: String, caller: Caller, provider: ProviderID, connection: Connection, charge: CreditCharge?) {
         guard !org.isEmpty else { return }

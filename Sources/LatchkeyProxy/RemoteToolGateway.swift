@@ -21,6 +21,8 @@ import Synchronization
 public final class RemoteToolGateway: Sendable {
     let client: StreamableHTTPClient
     let broker: TokenBroker
+    /// Reads a connection's latest row before a 401's refresh.
+    let store: any ConnectionStore
     /// Links for a connection that needs a person again.
     let reconnectLinks: any ReconnectLinkSource
     let clock: any LatchkeyClock
@@ -39,9 +41,10 @@ public final class RemoteToolGateway: Sendable {
     private let listeners = Mutex<[ConnectionID: Task<Void, Never>]>([:])
 
     public init(
-        client: StreamableHTTPClient, broker: TokenBroker, reconnectLinks: any ReconnectLinkSource, clock: any LatchkeyClock,
-        toolsChanged: WakeSignal, toolsTTL: TimeInterval = 60
+        client: StreamableHTTPClient, broker: TokenBroker, store: any ConnectionStore, reconnectLinks: any ReconnectLinkSource,
+        clock: any LatchkeyClock, toolsChanged: WakeSignal, toolsTTL: TimeInterval = 60
     ) {
+        self.store = store
         self.toolsChanged = toolsChanged
         self.client = client
         self.broker = broker
@@ -157,7 +160,7 @@ public final class RemoteToolGateway: Sendable {
             throw LatchkeyError(.invalidRequest, "provider: \(manifest.id) is not a remote MCP server", field: "provider")
         }
         let id = stored.connection.id
-        var (_, credential) = try await broker.credential(for: stored)
+        var (connection, credential) = try await broker.credential(for: stored)
         var refreshed = false
         var reopened = false
         while true {
@@ -172,7 +175,9 @@ public final class RemoteToolGateway: Sendable {
             } catch .unauthorized where !refreshed {
                 refreshed = true
                 _ = sessions.withLock { $0.removeValue(forKey: id) }
-                (_, credential) = try await broker.credential(for: stored, force: true)
+                // Another call may have refreshed already; then its token is the one to retry with.
+                let latest = try await store.connection(id: id) ?? stored
+                (connection, credential) = try await broker.credential(for: latest, force: latest.connection.version <= connection.version)
             } catch .unauthorized {
                 throw LatchkeyError(.providerError, "\(manifest.name) refused the connection's token even after a refresh")
             } catch .sessionGone {

@@ -207,7 +207,9 @@ public struct ToolRunner: Sendable {
                 .tool(name: "\(manifest.id).\(tool.name)", arguments: arguments), summary: access.summary, connection: stored.connection, caller: caller)
             throw LatchkeyError.approvalRequired(access.summary, ticket)
         }
-        let result = try await remote.call(tool, arguments: args, of: manifest, on: stored, caller: caller)
+        let result = try await proxy.metered(manifest, stored: stored, caller: caller) {
+            try await remote.call(tool, arguments: args, of: manifest, on: stored, caller: caller)
+        }
         return Outcome(status: 200, result: result, connection: stored.connection.id, isMCPResult: true)
     }
 }

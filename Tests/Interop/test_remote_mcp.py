@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from conftest import LATCHKEY_BIN, api_instant, free_port, wait_past
+from conftest import LATCHKEY_BIN, api_instant, free_port, wait_past, wait_until
 from test_connect_flow import chromium
 from test_mcp import MCPAgent
 
@@ -368,6 +368,10 @@ def test_an_agent_uses_a_remote_servers_tools_through_latchkey_and_never_sees_it
     assert tokens
     for answer in answers:
         assert not any(token in answer for token in tokens)
+    # The calls that reached the server count in the org's usage, as proxied calls do (own credentials: no credits).
+    usage = lambda: lk.admin("GET", f"/v1/admin/orgs/{org}/credits").json()["usage"]
+    wait_until(lambda: usage() == [{"provider": server_id, "agent": f"agent:{org}/team/proj/agent", "credentials": "own",
+                                    "calls": 3, "credits": 0}], "the remote calls are counted")
     # Nor does Latchkey's log hold one.
     log = lk.log_path.read_text()
     assert not any(token in log for token in tokens)

@@ -151,7 +151,7 @@ public struct ServerComposition: Sendable {
         var remoteClient = StreamableHTTPClient(transport: transport)
         remoteClient.addressPolicy = remoteAddresses
         let remoteTools = RemoteToolGateway(
-            client: remoteClient, broker: broker, reconnectLinks: connectFlow, clock: clock,
+            client: remoteClient, broker: broker, store: store, reconnectLinks: connectFlow, clock: clock,
             toolsChanged: toolsChanged)
         let tools = ToolRunner(
             catalog: catalog, store: store, resolver: resolver, proxy: proxy, access: access, approvals: filer, remote: remoteTools)
