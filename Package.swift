@@ -141,7 +141,7 @@ let package = Package(
             name: "LatchkeyMCP",
             dependencies: [
                 "LatchkeyAPI", "LatchkeyModel", "LatchkeyManifest", "LatchkeyStore", "LatchkeyRuntime", "LatchkeyProxy", "LatchkeyConnect",
-                "LatchkeyApprovals",
+                "LatchkeyApprovals", "LatchkeyRemoteMCP",
                 .product(name: "MCP", package: "swift-sdk"),
             ],
             swiftSettings: swiftSettings

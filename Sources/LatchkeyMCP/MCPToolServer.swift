@@ -5,6 +5,7 @@ import LatchkeyConnect
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyProxy
+import LatchkeyRemoteMCP
 import LatchkeyStore
 import MCP
 
@@ -79,8 +80,19 @@ public struct MCPToolServer: Sendable {
         await server.withMethodHandler(ListTools.self) { _ in
             ListTools.Result(tools: try await tools(for: caller))
         }
-        await server.withMethodHandler(CallTool.self) { params in
-            await call(params.name, arguments: JSONValue.object((params.arguments ?? [:]).mapValues(JSONValue.init(mcp:))), caller: caller)
+        await server.withMethodHandler(CallTool.self) { [weak server] params in
+            // A client that asked for progress (a token in `_meta`) gets a remote server's progress, under its token;
+            // the session's server is held only while the call runs.
+            let session = server
+            let onProgress: (@Sendable (ToolProgress) async -> Void)? = params._meta?.progressToken.map { token in
+                { step in
+                    try? await session?.notify(
+                        ProgressNotification.message(.init(progressToken: token, progress: step.progress, total: step.total, message: step.message)))
+                }
+            }
+            return await call(
+                params.name, arguments: JSONValue.object((params.arguments ?? [:]).mapValues(JSONValue.init(mcp:))), caller: caller,
+                onProgress: onProgress)
         }
         return server
     }
@@ -98,7 +110,9 @@ public struct MCPToolServer: Sendable {
     }
 
     /// Runs a tool; every failure is an MCP tool error with a readable message, never a protocol error.
-    func call(_ name: String, arguments: JSONValue, caller: Caller) async -> CallTool.Result {
+    func call(
+        _ name: String, arguments: JSONValue, caller: Caller, onProgress: (@Sendable (ToolProgress) async -> Void)? = nil
+    ) async -> CallTool.Result {
         do {
             guard case .agent(let agent, let scope, _) = caller else { throw LatchkeyError(.forbidden, "/mcp serves agents") }
             let result: JSONValue
@@ -148,7 +162,7 @@ public struct MCPToolServer: Sendable {
             default:
                 let toolName = try providerTool(name)
                 let outcome = try await tools.call(
-                    toolName, arguments: arguments, connectionID: nil, user: nil, caller: caller)
+                    toolName, arguments: arguments, connectionID: nil, user: nil, caller: caller, onProgress: onProgress)
                 // A remote MCP server's result goes back as it came: its content types, isError and structured content.
                 if outcome.isMCPResult, let passed = try? JSONDecoder().decode(CallTool.Result.self, from: Data(outcome.result.serialized())) {
                     return passed

@@ -39,6 +39,8 @@ public final class RemoteToolGateway: Sendable {
     private let openings = SingleFlight<ConnectionID, RemoteMCPSession>()
     private let listings = SingleFlight<ConnectionID, [RemoteTool]>()
     private let listeners = Mutex<[ConnectionID: Task<Void, Never>]>([:])
+    /// Where the progress of each call waiting here goes, by the progress token sent upstream.
+    private let progressRoutes = Mutex<[String: (ConnectionID, @Sendable (ToolProgress) async -> Void)]>([:])
 
     public init(
         client: StreamableHTTPClient, broker: TokenBroker, store: any ConnectionStore, reconnectLinks: any ReconnectLinkSource,
@@ -76,12 +78,37 @@ public final class RemoteToolGateway: Sendable {
         return tool
     }
 
-    /// Calls the tool and returns the server's result as it sent it.
+    /// Calls the tool and returns the server's result as it sent it. With `onProgress`, the server is asked for
+    /// progress under a token of Latchkey's own (the session is shared by every agent of the connection, so an
+    /// agent's token is never sent on), and each step it reports, in the answer's stream or on the session's stream,
+    /// reaches `onProgress` until the result is in.
     public func call(
-        _ tool: RemoteTool, arguments: JSONValue, of manifest: ProviderManifest, on stored: StoredConnection, caller: Caller
+        _ tool: RemoteTool, arguments: JSONValue, of manifest: ProviderManifest, on stored: StoredConnection, caller: Caller,
+        onProgress: (@Sendable (ToolProgress) async -> Void)? = nil
     ) async throws -> JSONValue {
-        try await withSession(manifest, stored, caller) { session, token throws(RemoteMCPFailure) in
-            try await self.client.callTool(session, name: tool.name, arguments: arguments, token: token)
+        let id = stored.connection.id
+        let progressToken = onProgress.map { route in
+            let token = "latchkey-" + RandomToken.base64URL(bytes: 12)
+            progressRoutes.withLock { $0[token] = (id, route) }
+            return token
+        }
+        defer { if let progressToken { _ = progressRoutes.withLock { $0.removeValue(forKey: progressToken) } } }
+        return try await withSession(manifest, stored, caller) { session, token throws(RemoteMCPFailure) in
+            try await self.client.callTool(session, name: tool.name, arguments: arguments, token: token, progressToken: progressToken) {
+                message in await self.received(message, on: id)
+            }
+        }
+    }
+
+    /// A message the server sent of its own: progress for a call waiting here, or word that its tools changed.
+    private func received(_ message: JSONValue, on id: ConnectionID) async {
+        if let (token, step) = ToolProgress.reported(in: message) {
+            // Only the server the call went to reports its progress (a token is random, and also checked against the
+            // connection it was sent on).
+            guard let key = token.stringValue, let (connection, route) = progressRoutes.withLock({ $0[key] }), connection == id else { return }
+            await route(step)
+        } else if message.objectValue?["method"]?.stringValue == "notifications/tools/list_changed" {
+            toolsChangedUpstream(id)
         }
     }
 
@@ -100,7 +127,7 @@ public final class RemoteToolGateway: Sendable {
                 guard let self, self.sessions.withLock({ $0[id] }) == session else { return }
                 do {
                     let offered = try await self.client.listen(session, token: token, lasting: self.listenSpan) { message in
-                        if message.objectValue?["method"]?.stringValue == "notifications/tools/list_changed" { self.toolsChangedUpstream(id) }
+                        await self.received(message, on: id)
                     }
                     guard offered else { return }
                 } catch {

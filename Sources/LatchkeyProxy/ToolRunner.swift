@@ -106,14 +106,17 @@ public struct ToolRunner: Sendable {
 
     /// Runs a tool: validates the arguments, resolves the connection, checks the grant on it and calls the provider.
     /// A call that needs approval (by its grant, or its tool) is filed and answered with `approval_required`, unless
-    /// `approved` says a person approved this very call.
+    /// `approved` says a person approved this very call. A remote MCP server's progress on the call goes to
+    /// `onProgress` (other tools report none).
     public func call(
-        _ name: String, arguments: JSONValue, connectionID: String?, user: String?, caller: Caller, approved: Bool = false
+        _ name: String, arguments: JSONValue, connectionID: String?, user: String?, caller: Caller, approved: Bool = false,
+        onProgress: (@Sendable (ToolProgress) async -> Void)? = nil
     ) async throws -> Outcome {
         let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
         if parts.count == 2, let manifest = catalog.manifests[ProviderID(parts[0])], manifest.kind == .mcp {
             return try await callRemote(
-                manifest, tool: parts[1], arguments: arguments, connectionID: connectionID, user: user, caller: caller, approved: approved)
+                manifest, tool: parts[1], arguments: arguments, connectionID: connectionID, user: user, caller: caller, approved: approved,
+                onProgress: onProgress)
         }
         let (manifest, tool) = try lookup(name)
         let standing = try await access.standing(of: caller)
@@ -186,7 +189,7 @@ public struct ToolRunner: Sendable {
     /// (a write unless the server hints it only reads), approval as for any tool, then `tools/call` upstream.
     func callRemote(
         _ manifest: ProviderManifest, tool name: String, arguments: JSONValue, connectionID: String?, user: String?, caller: Caller,
-        approved: Bool
+        approved: Bool, onProgress: (@Sendable (ToolProgress) async -> Void)?
     ) async throws -> Outcome {
         guard let remote else {
             throw LatchkeyError(.notFound, "tool: remote MCP tools are not served here", field: "tool")
@@ -208,7 +211,7 @@ public struct ToolRunner: Sendable {
             throw LatchkeyError.approvalRequired(access.summary, ticket)
         }
         let result = try await proxy.metered(manifest, stored: stored, caller: caller) {
-            try await remote.call(tool, arguments: args, of: manifest, on: stored, caller: caller)
+            try await remote.call(tool, arguments: args, of: manifest, on: stored, caller: caller, onProgress: onProgress)
         }
         return Outcome(status: 200, result: result, connection: stored.connection.id, isMCPResult: true)
     }

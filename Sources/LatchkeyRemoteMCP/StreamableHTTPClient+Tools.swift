@@ -20,10 +20,14 @@ extension StreamableHTTPClient {
     }
 
     /// Calls the server's tool `name` with `arguments`; the result as the server sent it (`content`, `isError`,
-    /// `structuredContent`).
-    public func callTool(_ session: RemoteMCPSession, name: String, arguments: JSONValue, token: String) async throws(RemoteMCPFailure)
-        -> JSONValue
-    {
-        try await request(session, method: "tools/call", params: .object(["name": .string(name), "arguments": arguments]), token: token)
+    /// `structuredContent`). With a `progressToken`, the server is asked for progress, and its messages before the
+    /// result (progress among them) go to `onMessage`.
+    public func callTool(
+        _ session: RemoteMCPSession, name: String, arguments: JSONValue, token: String, progressToken: String? = nil,
+        onMessage: (@Sendable (JSONValue) async -> Void)? = nil
+    ) async throws(RemoteMCPFailure) -> JSONValue {
+        var params: [String: JSONValue] = ["name": .string(name), "arguments": arguments]
+        if let progressToken { params["_meta"] = .object(["progressToken": .string(progressToken)]) }
+        return try await request(session, method: "tools/call", params: .object(params), token: token, onMessage: onMessage)
     }
 }

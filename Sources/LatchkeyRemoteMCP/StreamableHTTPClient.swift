@@ -75,31 +75,50 @@ public struct StreamableHTTPClient: Sendable {
         return session
     }
 
-    /// Sends `method` with `params` in `session` (under a request id of its own) and returns the result.
-    public func request(_ session: RemoteMCPSession, method: String, params: JSONValue, token: String) async throws(RemoteMCPFailure)
-        -> JSONValue
-    {
-        try await exchange(session, method: method, params: params, token: token).result
+    /// Sends `method` with `params` in `session` (under a request id of its own) and returns the result. Messages the
+    /// server sends in the answer's stream before the result (progress, logging) are handed to `onMessage` as they
+    /// arrive.
+    public func request(
+        _ session: RemoteMCPSession, method: String, params: JSONValue, token: String,
+        onMessage: (@Sendable (JSONValue) async -> Void)? = nil
+    ) async throws(RemoteMCPFailure) -> JSONValue {
+        try await exchange(session, method: method, params: params, token: token, onMessage: onMessage).result
     }
 
     /// Sends a notification; the server answers 202 with no body.
     public func notify(_ session: RemoteMCPSession, method: String, token: String) async throws(RemoteMCPFailure) {
         let body = JSONValue.object(["jsonrpc": .string("2.0"), "method": .string(method)])
-        let response = try await post(session, body: body, token: token)
-        guard (200..<300).contains(response.status) else { throw failure(response, session: session, method: method) }
+        let response = try await open(session, method: "POST", body: body, token: token)
+        response.body.cancel()
+        guard (200..<300).contains(response.status) else { throw failure(response.status, session: session, method: method) }
     }
 
-    private func exchange(_ session: RemoteMCPSession, method: String, params: JSONValue, token: String) async throws(RemoteMCPFailure)
-        -> (result: JSONValue, headers: [OutboundHeader])
-    {
+    private func exchange(
+        _ session: RemoteMCPSession, method: String, params: JSONValue, token: String,
+        onMessage: (@Sendable (JSONValue) async -> Void)? = nil
+    ) async throws(RemoteMCPFailure) -> (result: JSONValue, headers: [OutboundHeader]) {
         let id = requestIDs.next()
         let body = JSONValue.object(["jsonrpc": .string("2.0"), "id": .number(Double(id)), "method": .string(method), "params": params])
-        let response = try await post(session, body: body, token: token)
-        guard response.status == 200 else { throw failure(response, session: session, method: method) }
-        let contentType = response.header("Content-Type")?.lowercased() ?? ""
-        let messages = contentType.hasPrefix("text/event-stream") ? Self.events(in: response.body) : [JSONValue.parse(response.body)].compactMap { $0 }
+        let response = try await open(session, method: "POST", body: body, token: token)
+        guard response.status == 200 else {
+            response.body.cancel()
+            throw failure(response.status, session: session, method: method)
+        }
         let place = "\(method) at \(session.url.prefix(200))"
-        guard let answer = messages.first(where: { $0.objectValue?["id"]?.numberValue == Double(id) })?.objectValue else {
+        let answer: [String: JSONValue]?
+        do {
+            if response.header("Content-Type")?.lowercased().hasPrefix("text/event-stream") == true {
+                answer = try await Self.answer(to: id, in: response.body, onMessage: onMessage)
+            } else {
+                answer = JSONValue.parse(try await response.collected(upTo: maxResponseBytes).body)?.objectValue
+                    .flatMap { $0["id"]?.numberValue == Double(id) ? $0 : nil }
+            }
+        } catch let error as OutboundError {
+            throw .failed(LatchkeyError(outbound: error, step: "the MCP server at \(session.url.prefix(200))", limit: maxResponseBytes))
+        } catch {
+            throw .failed(LatchkeyError(.providerUnavailable, "\(place): the answer broke off"))
+        }
+        guard let answer else {
             throw .failed(LatchkeyError(.invalidProviderResponse, "\(place): the server sent no response to the request"))
         }
         if let error = answer["error"]?.objectValue {
@@ -113,19 +132,46 @@ public struct StreamableHTTPClient: Sendable {
         return (result, response.headers)
     }
 
-    private func post(_ session: RemoteMCPSession, body: JSONValue, token: String) async throws(RemoteMCPFailure) -> OutboundResponse {
+    /// Reads an SSE answer until the response to request `id` arrives (the rest of the stream is then dropped),
+    /// handing the server's other messages to `onMessage` on the way.
+    static func answer(
+        to id: Int, in body: OutboundBodyStream, onMessage: (@Sendable (JSONValue) async -> Void)?
+    ) async throws -> [String: JSONValue]? {
+        var decoder = SSEDecoder()
+        func take(_ messages: [JSONValue]) async -> [String: JSONValue]? {
+            for message in messages {
+                guard let object = message.objectValue else { continue }
+                if object["method"] == nil, object["id"]?.numberValue == Double(id) { return object }
+                if object["method"] != nil { await onMessage?(message) }
+            }
+            return nil
+        }
+        for try await chunk in body {
+            if let answer = await take(decoder.feed(chunk)) {
+                body.cancel()
+                return answer
+            }
+        }
+        return await take(decoder.finish())
+    }
+
+    /// Starts an exchange with the server's URL: the token in `Authorization`, the session's headers, no redirects,
+    /// the body read as it arrives.
+    private func open(
+        _ session: RemoteMCPSession, method: String, body: JSONValue? = nil, token: String, lasting: Duration? = nil
+    ) async throws(RemoteMCPFailure) -> OutboundStreamingResponse {
         var headers = [
-            OutboundHeader(name: "Accept", value: "application/json, text/event-stream"),
-            OutboundHeader(name: "Content-Type", value: "application/json"),
+            OutboundHeader(name: "Accept", value: body == nil ? "text/event-stream" : "application/json, text/event-stream"),
             OutboundHeader(name: "MCP-Protocol-Version", value: session.protocolVersion),
             OutboundHeader(name: "Authorization", value: "Bearer " + token),
         ]
+        if body != nil { headers.append(OutboundHeader(name: "Content-Type", value: "application/json")) }
         if let id = session.sessionID { headers.append(OutboundHeader(name: "Mcp-Session-Id", value: id)) }
         let request = OutboundRequest(
-            method: "POST", url: session.url, headers: headers, body: body.serialized(), connectTimeout: connectTimeout,
-            totalTimeout: totalTimeout, maxResponseBytes: maxResponseBytes, followRedirects: false, addressPolicy: addressPolicy)
+            method: method, url: session.url, headers: headers, body: body?.serialized(), connectTimeout: connectTimeout,
+            totalTimeout: lasting ?? totalTimeout, maxResponseBytes: maxResponseBytes, followRedirects: false, addressPolicy: addressPolicy)
         do {
-            return try await transport.send(request)
+            return try await transport.stream(request, upload: nil)
         } catch let error as OutboundError {
             throw .failed(LatchkeyError(outbound: error, step: "the MCP server at \(session.url.prefix(200))", limit: maxResponseBytes))
         } catch {
@@ -133,57 +179,35 @@ public struct StreamableHTTPClient: Sendable {
         }
     }
 
-    private func failure(_ response: OutboundResponse, session: RemoteMCPSession, method: String) -> RemoteMCPFailure {
-        switch response.status {
+    private func failure(_ status: Int, session: RemoteMCPSession, method: String) -> RemoteMCPFailure {
+        switch status {
         case 401: return .unauthorized
         case 404 where session.sessionID != nil: return .sessionGone
         case 500..<600, 429:
-            return .failed(LatchkeyError(.providerUnavailable, "\(method) at \(session.url.prefix(200)): the server answered HTTP \(response.status)"))
+            return .failed(LatchkeyError(.providerUnavailable, "\(method) at \(session.url.prefix(200)): the server answered HTTP \(status)"))
         default:
-            return .failed(LatchkeyError(.providerError, "\(method) at \(session.url.prefix(200)): the server answered HTTP \(response.status)"))
+            return .failed(LatchkeyError(.providerError, "\(method) at \(session.url.prefix(200)): the server answered HTTP \(status)"))
         }
-    }
-
-    /// The JSON messages in a whole SSE body.
-    static func events(in body: [UInt8]) -> [JSONValue] {
-        var decoder = SSEDecoder()
-        return decoder.feed(body) + decoder.finish()
     }
 
     /// Listens on the session's own stream from the server (a GET), handing each message the server sends to
     /// `onMessage`, until the server ends the stream, `lasting` has passed, or the task is cancelled. Returns false
     /// when the server offers no such stream (405).
-    public func listen(_ session: RemoteMCPSession, token: String, lasting: Duration, onMessage: @Sendable (JSONValue) -> Void)
+    public func listen(_ session: RemoteMCPSession, token: String, lasting: Duration, onMessage: @Sendable (JSONValue) async -> Void)
         async throws(RemoteMCPFailure) -> Bool
     {
-        var headers = [
-            OutboundHeader(name: "Accept", value: "text/event-stream"),
-            OutboundHeader(name: "MCP-Protocol-Version", value: session.protocolVersion),
-            OutboundHeader(name: "Authorization", value: "Bearer " + token),
-        ]
-        if let id = session.sessionID { headers.append(OutboundHeader(name: "Mcp-Session-Id", value: id)) }
-        let request = OutboundRequest(
-            method: "GET", url: session.url, headers: headers, connectTimeout: connectTimeout, totalTimeout: lasting,
-            maxResponseBytes: maxResponseBytes, followRedirects: false, addressPolicy: addressPolicy)
-        let response: OutboundStreamingResponse
-        do {
-            response = try await transport.stream(request, upload: nil)
-        } catch let error as OutboundError {
-            throw .failed(LatchkeyError(outbound: error, step: "the MCP server at \(session.url.prefix(200))", limit: maxResponseBytes))
-        } catch {
-            throw .failed(LatchkeyError(.providerUnavailable, "the MCP server at \(session.url.prefix(200)) could not be reached"))
-        }
+        let response = try await open(session, method: "GET", token: token, lasting: lasting)
         if response.status == 405 { return false }
         guard response.status == 200 else {
             response.body.cancel()
-            throw failure(OutboundResponse(status: response.status), session: session, method: "GET")
+            throw failure(response.status, session: session, method: "GET")
         }
         var decoder = SSEDecoder()
         do {
             for try await chunk in response.body {
-                for message in decoder.feed(chunk) { onMessage(message) }
+                for message in decoder.feed(chunk) { await onMessage(message) }
             }
-            for message in decoder.finish() { onMessage(message) }
+            for message in decoder.finish() { await onMessage(message) }
         } catch {
             // A timeout or a dropped transfer ends this listen; the caller listens again.
         }

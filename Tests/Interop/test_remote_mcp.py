@@ -455,6 +455,50 @@ def test_a_servers_tools_list_changed_reaches_the_agents_open_session(world, mcp
     asyncio.run(scenario())
 
 
+def test_a_remote_tools_progress_reaches_each_agent_that_asked_for_it_and_no_other(world, mcp_server):
+    lk = world.lk
+    server_id = add_server(world, mcp_server)
+    _, key = world.org_with_agent(apps=())
+    connect_remote(world, key, server_id)
+    heard: dict[str, list] = {"three": [], "five": [], "none": []}
+
+    async def session(name: str, steps: int | None):
+        from mcp import Client
+        from mcp.client.streamable_http import streamable_http_client
+        from mcp.shared._httpx_utils import create_mcp_http_client
+
+        async def progress(progress, total, message):
+            heard[name].append((progress, total, message))
+
+        async def other(message):
+            if "progress" in repr(message).lower():
+                heard["none"].append(repr(message))
+
+        async with create_mcp_http_client(headers={"Authorization": f"Bearer {key}"}) as http:
+            async with Client(streamable_http_client(lk.url + "/mcp", http_client=http),
+                              message_handler=other if steps is None else None) as client:
+                result = await client.call_tool(f"{server_id}_export_notes", {"steps": steps or 2},
+                                                progress_callback=progress if steps else None)
+                assert not result.is_error and result.content[0].text.endswith(f"notes in {steps or 2} steps"), result
+                expected = steps or 0
+                deadline = asyncio.get_running_loop().time() + 20
+                while len(heard[name]) < expected and asyncio.get_running_loop().time() < deadline:
+                    await asyncio.sleep(0.05)
+
+    async def scenario():
+        # Two sessions of the agent call at once on the one upstream session; a third asks for no progress.
+        await asyncio.gather(session("three", 3), session("five", 5), session("none", None))
+
+    asyncio.run(scenario())
+    assert heard["three"] == [(n, 3.0, f"step {n} of 3") for n in (1, 2, 3)]
+    assert heard["five"] == [(n, 5.0, f"step {n} of 5") for n in (1, 2, 3, 4, 5)]
+    assert heard["none"] == [], "a call that asked for no progress is told none"
+    # Upstream, Latchkey asked under tokens of its own, never an agent's; the call that asked for none asked none.
+    tokens = peer_state(mcp_server)["progress_tokens"]
+    assert sorted(t is None for t in tokens) == [False, False, True], tokens
+    assert all(t.startswith("latchkey-") for t in tokens if t is not None) and len(set(tokens)) == 3
+
+
 def test_a_server_on_a_private_link_local_or_metadata_address_is_refused_before_any_connection(world):
     lk = world.lk
     for url in ["https://169.254.169.254/mcp", "https://10.1.2.3/mcp", "https://[fd00:ec2::254]/mcp", "https://[::ffff:192.168.0.1]/mcp"]:

@@ -127,6 +127,49 @@ import Testing
         }
     }
 
+    /// Progress the server reports in the answer's stream reaches the caller in order, before the result; the
+    /// request carried the caller's progress token, and nothing after the response is read.
+    @Test func progressInTheAnswersStreamReachesTheCallerBeforeTheResult() async throws {
+        let server = FakeServer { method, body in
+            guard method == "tools/call" else { return Self.standard(method, body) }
+            let id = body.objectValue?["id"]?.numberValue.map { String(Int($0)) } ?? "null"
+            let token = body.objectValue?["params"]?.objectValue?["_meta"]?.objectValue?["progressToken"]?.stringValue ?? "none"
+            return Self.sse(
+                #"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"\#(token)","progress":1,"total":2,"message":"half"}}"#,
+                #"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"\#(token)","progress":2,"total":2}}"#,
+                #"{"jsonrpc":"2.0","id":\#(id),"result":{"content":[],"isError":false}}"#,
+                #"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"\#(token)","progress":3}}"#)
+        }
+        let client = StreamableHTTPClient(transport: server)
+        let session = try await client.open(url: Self.url, token: "t")
+        let seen = Seen()
+        let result = try await client.callTool(session, name: "export", arguments: .object([:]), token: "t", progressToken: "p-1") { message in
+            seen.add(ToolProgress.reported(in: message))
+        }
+        #expect(result.objectValue?["isError"] == .bool(false))
+        #expect(seen.all == [
+            Seen.Step(token: .string("p-1"), progress: ToolProgress(progress: 1, total: 2, message: "half")),
+            Seen.Step(token: .string("p-1"), progress: ToolProgress(progress: 2, total: 2)),
+        ])
+        // Without a token, none is sent.
+        _ = try await client.callTool(session, name: "export", arguments: .object([:]), token: "t")
+        #expect(JSONValue.parse(server.sent.last?.body ?? [])?.objectValue?["params"]?.objectValue?["_meta"] == nil)
+    }
+
+    final class Seen: @unchecked Sendable {
+        struct Step: Equatable {
+            var token: JSONValue
+            var progress: ToolProgress
+        }
+        private let lock = NSLock()
+        private var steps: [Step] = []
+        func add(_ step: (token: JSONValue, progress: ToolProgress)?) {
+            guard let step else { return }
+            lock.withLock { steps.append(Step(token: step.token, progress: step.progress)) }
+        }
+        var all: [Step] { lock.withLock { steps } }
+    }
+
     @Test func aServerSpeakingAnUnknownProtocolVersionIsRefused() async throws {
         let client = StreamableHTTPClient(transport: FakeServer { method, body in
             method == "initialize" ? Self.sse(#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2024-01-01"}}"#) : Self.standard(method, body)

@@ -180,6 +180,20 @@ def build(port: int, token_ttl: int, cimd: bool) -> MCPServer:
         await ctx.session.send_tool_list_changed()
         return "archive open"
 
+    progress_tokens: list = []
+
+    @server.tool(annotations={"readOnlyHint": True})
+    async def export_notes(steps: int, ctx: Context) -> str:
+        """Exports the notes in steps, reporting progress after each (to a caller that asked for it)."""
+        meta = ctx.request_context.meta
+        # The SDK's meta is a TypedDict keyed `progress_token` (the wire's `progressToken`).
+        meta = meta if isinstance(meta, dict) else {}
+        progress_tokens.append(meta.get("progress_token", meta.get("progressToken")))
+        for step in range(1, steps + 1):
+            await asyncio.sleep(0.02)
+            await ctx.report_progress(step, steps, f"step {step} of {steps}")
+        return f"exported {len(notes)} notes in {steps} steps"
+
     @server.custom_route("/peer/clients", methods=["POST"])
     async def preregister(request: Request) -> JSONResponse:
         body = await request.json()
@@ -202,6 +216,7 @@ def build(port: int, token_ttl: int, cimd: bool) -> MCPServer:
     async def state(request: Request) -> JSONResponse:
         return JSONResponse({
             "registrations": provider.registrations, "documents_fetched": provider.documents_fetched,
+            "progress_tokens": progress_tokens,
             "clients": {c.client_id: c.token_endpoint_auth_method for c in provider.clients.values()},
             "access_tokens": [{"client_id": t.client_id, "resource": t.resource, "token": t.token} for t in provider.access.values()],
             "refresh_tokens": [{"client_id": t.client_id, "token": t.token} for t in provider.refresh.values()]})
