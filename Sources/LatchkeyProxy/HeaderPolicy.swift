@@ -15,8 +15,7 @@ public enum HeaderPolicy {
 
     /// The caller's headers that may be forwarded. Throws when a header holds CR, LF or NUL.
     public static func forwardable(_ headers: [OutboundHeader]) throws(LatchkeyError) -> [OutboundHeader] {
-        let named = Set(headers.filter { $0.name.lowercased() == "connection" }
-            .flatMap { $0.value.lowercased().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
+        let named = namedInConnection(headers)
         var out: [OutboundHeader] = []
         for h in headers {
             guard HeaderRules.isSafe(name: h.name, value: h.value) else {
@@ -29,11 +28,20 @@ public enum HeaderPolicy {
         return out
     }
 
-    /// The provider's headers that may go back to the caller: no cookies, no hop-by-hop headers.
+    /// The provider's headers that may go back to the caller: no cookies, no hop-by-hop headers, none that its
+    /// `Connection` header names (they belong to the connection between the provider and Latchkey).
     public static func returnable(_ headers: [OutboundHeader]) -> [OutboundHeader] {
-        headers.filter {
+        let named = namedInConnection(headers)
+        return headers.filter {
             let lower = $0.name.lowercased()
-            return !hopByHop.contains(lower) && lower != "set-cookie" && lower != "set-cookie2" && !lower.hasPrefix("latchkey-")
+            return !hopByHop.contains(lower) && !named.contains(lower) && lower != "set-cookie" && lower != "set-cookie2"
+                && !lower.hasPrefix("latchkey-")
         }
+    }
+
+    /// The header names (lowercased) that any `Connection` header lists.
+    static func namedInConnection(_ headers: [OutboundHeader]) -> Set<String> {
+        Set(headers.filter { $0.name.lowercased() == "connection" }
+            .flatMap { $0.value.lowercased().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
     }
 }

@@ -5,8 +5,8 @@ import LatchkeyModel
 /// Builds the provider URL for a proxied call and refuses anything that could leave the manifest's base URL.
 ///
 /// The caller's path is appended to the base URL. It is refused (400 `invalid_request`) when it holds `..`
-/// (also percent-encoded), a leading `//`, a scheme, a backslash, control characters, or encoded slashes that
-/// would smuggle a segment; and the final URL must have the base URL's scheme, host and port, and lie under its path.
+/// (also percent-encoded, or with `;` parameters), a leading `//`, a scheme, a backslash, control characters,
+/// encoded slashes that would smuggle a segment, or escapes that are no valid UTF-8 (overlong forms among them); and the final URL must have the base URL's scheme, host and port, and lie under its path.
 public enum ProxyTarget {
     /// The final URL for `path` (as received, still percent-encoded, without a leading slash) and `query`
     /// (the raw query string, or nil).
@@ -16,7 +16,7 @@ public enum ProxyTarget {
     /// scheme, host and port are checked.
     public static func url(base: String, path: String, query: String?, encodedByLatchkey: Bool = false) throws(LatchkeyError) -> String {
         if encodedByLatchkey {
-            if path.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == ".." || $0 == "." }) {
+            if path.split(separator: "/", omittingEmptySubsequences: false).contains(where: isDotSegment) {
                 throw LatchkeyError(.invalidRequest, "path: holds a dot segment", field: "path")
             }
         } else {
@@ -50,13 +50,53 @@ public enum ProxyTarget {
         for encoded in ["%2f", "%5c", "%2e", "%00", "%0a", "%0d", "%25", "%23", "%3f", "%09"] where lower.contains(encoded) {
             throw refuse("holds an encoded '\(encoded)' that could change the path")
         }
+        try checkEscapes(path)
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        for segment in segments where segment == ".." || segment == "." {
+        for segment in segments where isDotSegment(segment) {
             throw refuse("holds a dot segment")
         }
         if segments.dropLast().contains(where: \.isEmpty) { throw refuse("holds an empty segment (//)") }
         if let first = segments.first, first.contains(":") { throw refuse("must not be an absolute URL") }
         if path.contains("://") { throw refuse("must not hold a URL") }
+    }
+
+    /// Whether a segment is `.` or `..`, with or without path parameters: servers such as Tomcat and Spring drop
+    /// `;...` from a segment and then resolve the dots, so `..;` would leave the base path there.
+    static func isDotSegment(_ segment: Substring) -> Bool {
+        let name = segment.prefix { $0 != ";" }
+        return name == "." || name == ".."
+    }
+
+    /// Every `%` starts two hex digits, and the escaped bytes are valid UTF-8: an overlong form (`%c0%ae` is a '.'
+    /// to a lenient decoder), a surrogate, a stray or truncated sequence is refused.
+    static func checkEscapes(_ path: String) throws(LatchkeyError) {
+        func refuse(_ why: String) -> LatchkeyError { LatchkeyError(.invalidRequest, "path: \(why)", field: "path") }
+        var bytes = Array(path.utf8)[...]
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(bytes.count)
+        while let byte = bytes.popFirst() {
+            guard byte == UInt8(ascii: "%") else {
+                decoded.append(byte)
+                continue
+            }
+            guard bytes.count >= 2, let high = hexValue(bytes[bytes.startIndex]), let low = hexValue(bytes[bytes.startIndex + 1]) else {
+                throw refuse("holds a '%' that does not start two hex digits")
+            }
+            decoded.append(high << 4 | low)
+            bytes = bytes.dropFirst(2)
+        }
+        guard String(validating: decoded, as: UTF8.self) != nil else {
+            throw refuse("holds escaped bytes that are not valid UTF-8 (an overlong or broken sequence)")
+        }
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 
     static func checkQuery(_ query: String) throws(LatchkeyError) {

@@ -20,6 +20,20 @@ def connected(world):
     return org, key
 
 
+def test_headers_the_provider_names_in_its_connection_header_never_reach_the_caller(world, connected):
+    org, key = connected
+    with socket.create_connection(("127.0.0.1", world.lk.port), timeout=30) as s:
+        s.sendall((f"GET /v1/proxy/authlib-basic/echo/x?hop=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   f"Authorization: Bearer {key}\r\nConnection: close\r\n\r\n").encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin1").lower()
+    assert head.startswith("http/1.1 200"), head
+    assert "x-upstream: echo" in head, "other provider headers still come back"
+    assert "x-hop-internal" not in head and "peer-internal" not in head, head
+
+
 def test_a_proxied_call_reaches_the_provider_with_the_credential_injected(world, connected):
     org, key = connected
     r = world.lk.call("GET", "/v1/proxy/authlib-basic/echo/a/b?x=1&y=two", key,
@@ -52,6 +66,9 @@ HOSTILE_PATHS = [
     "../admin", "a/../../etc/passwd", "a/%2e%2e/b", "%2E%2E/x", "a/%2e./b", "./x", "a/./b", "/evil.example/x", "//evil.example",
     "http://evil.example/", "https:evil.example", "a\\..\\b", "a%5c..%5cb", "a%2fb", "a%00b", "a#frag", "a%23b", "a%3fb",
     "a%252e%252e/b", "a//b", "a%0d%0aX-Injected:%20y", "a%09b", "a%2F..%2Fb", "x/%2E%2e/%2e%2E/y", "x/http://evil.example/",
+    # Dot segments with path parameters, and overlong or invalid UTF-8 escapes (issue 15, gap 3).
+    "a/..;/b", "..;/admin", "a/.;/b", "a/..;jsessionid=x/b", "a/%c0%ae%c0%ae/b", "%c0%ae%c0%ae/x", "a/%e0%80%ae/b",
+    "a/%c0%af/b", "a/%ff/b", "a/%zz/b",
 ]
 HOSTILE_HEADERS = [
     "Latchkey-Connection: ../../admin\r\n", "Latchkey-User: ../other\r\n", "Latchkey-User: otherorg/alice\r\n",

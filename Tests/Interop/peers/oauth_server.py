@@ -505,6 +505,10 @@ def create_app(issuer, access_token_ttl, port):
         )
         response.headers["Set-Cookie"] = "upstream_session=1; Path=/"
         response.headers["X-Upstream"] = "echo"
+        if "hop" in request.args:
+            # Headers this hop names in `Connection` belong to the connection between the peer and Latchkey.
+            response.headers["Connection"] = "X-Hop-Internal, keep-alive"
+            response.headers["X-Hop-Internal"] = "peer-internal"
         return response
 
     @app.get("/api/credential")
