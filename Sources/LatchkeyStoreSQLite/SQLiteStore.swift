@@ -10,8 +10,10 @@ import LatchkeyStore
 public final class SQLiteStore: LatchkeyStorage {
     let pool: DatabasePool
 
-    /// Opens (creating if needed) the database at `path` and runs pending migrations.
+    /// Opens (creating if needed) the database at `path` and runs pending migrations. The database is the owner's
+    /// alone (0600), and so are its WAL and shared-memory files (SQLite gives them the database's mode).
     public init(path: String) throws {
+        try Self.restrictFiles(at: path)
         var config = Configuration()
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in
@@ -19,6 +21,21 @@ public final class SQLiteStore: LatchkeyStorage {
         }
         pool = try DatabasePool(path: path, configuration: config)
         try SQLiteMigrations.migrator().migrate(pool)
+    }
+
+    /// Creates the database file 0600 when it is missing, and takes away any access of others from it and from the
+    /// WAL, shared-memory and journal files already there (a database created by an older Latchkey, or copied in).
+    static func restrictFiles(at path: String) throws {
+        guard path != ":memory:", !path.isEmpty else { return }
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw LatchkeyError(.internalError, "the database \(path) could not be opened (errno \(errno))") }
+        defer { close(fd) }
+        guard fchmod(fd, 0o600) == 0 else { throw LatchkeyError(.internalError, "the database \(path) could not be made 0600 (errno \(errno))") }
+        for suffix in ["-wal", "-shm", "-journal"] where FileManager.default.fileExists(atPath: path + suffix) {
+            guard chmod(path + suffix, 0o600) == 0 else {
+                throw LatchkeyError(.internalError, "\(path + suffix) could not be made 0600 (errno \(errno))")
+            }
+        }
     }
 
     /// The applied migration identifiers, oldest first.
