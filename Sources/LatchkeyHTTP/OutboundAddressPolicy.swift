@@ -66,7 +66,7 @@ public struct AddressRange: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The bytes of a dotted-quad IPv4 or a textual IPv6 address.
-    static func bytes(of text: String) -> [UInt8]? {
+    public static func bytes(of text: String) -> [UInt8]? {
         if let octets = OutboundURLPolicy.dottedQuad(text) { return octets.map(UInt8.init) }
         return OutboundURLPolicy.ipv6Bytes(text)
     }

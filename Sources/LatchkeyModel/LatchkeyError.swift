@@ -59,6 +59,8 @@ public struct LatchkeyError: Error, Sendable, Equatable, CustomStringConvertible
         public static let approvalExpired = Code(rawValue: "approval_expired")
         public static let payloadTooLarge = Code(rawValue: "payload_too_large")
         public static let rateLimited = Code(rawValue: "rate_limited")
+        /// The server holds as many connections as it may (503).
+        public static let serverBusy = Code(rawValue: "server_busy")
         public static let internalError = Code(rawValue: "internal_error")
     }
 

@@ -79,6 +79,7 @@ public enum LatchkeyApplication {
             logger: c.logger)
         return Application(
             router: router(c, openAPI: openAPI),
+            server: GuardedHTTP1Channel.builder(limits: c.settings.httpLimits),
             configuration: .init(address: .hostname(host, port: port), serverName: "latchkey"),
             services: refresher + [
                 deliverer, flusher, ReplicaPresence(coordinator: c.keyring),
@@ -97,7 +98,8 @@ extension LatchkeyApplication {
         let pages = DashboardPages()
         let signedIn = router.group("/admin").add(middleware: DashboardAuthentication(sessions: sessions, clock: c.clock))
             .group(context: DashboardContext.self)
-        SignInRoutes(clock: c.clock, audit: c.audit, settings: c.settings, sessions: sessions, pages: pages).register(on: router, signedIn: signedIn)
+        SignInRoutes(clock: c.clock, audit: c.audit, settings: c.settings, sessions: sessions, pages: pages, failures: c.authFailures)
+            .register(on: router, signedIn: signedIn)
         let integrations = IntegrationPages(
             store: c.store, clock: c.clock, catalog: c.catalog, proxyStats: c.proxyStats, access: c.access, tools: c.tools, choices: c.choices,
             sessions: sessions,
@@ -115,7 +117,8 @@ extension LatchkeyApplication {
 
     /// Bearer-key authentication: the admin key, or (unless `adminOnly`) an agent key.
     static func callerAuthentication(_ c: ServerComposition, adminOnly: Bool) -> CallerAuthentication {
-        CallerAuthentication(adminKeyHash: c.settings.adminKeyHash, identities: c.store, adminOnly: adminOnly, cache: c.agentKeys)
+        CallerAuthentication(
+            adminKeyHash: c.settings.adminKeyHash, identities: c.store, adminOnly: adminOnly, cache: c.agentKeys, failures: c.authFailures)
     }
 
     /// The master keyring as agreed with the other replicas sharing `store`: the database's wrapping version is

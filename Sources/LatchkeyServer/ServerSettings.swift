@@ -32,6 +32,12 @@ public struct ServerSettings: Sendable {
     public var mcpServerSyncInterval: TimeInterval = 5
     /// Networks remote MCP servers' URLs may reach although private, link-local or reserved (`mcp_allowed_networks`).
     public var mcpAllowedNetworks: [AddressRange] = []
+    /// How many failed authentications a client address (or a kind of key) may have in a window (`auth_failures_*`).
+    public var authFailureLimits = AuthFailureLimiter.Limits()
+    /// Reverse proxies whose `X-Forwarded-For` names the client, for the per-address limits (`trusted_proxies`).
+    public var trustedProxies: [AddressRange] = []
+    /// The HTTP server's timeouts and connection cap (`http_*`).
+    public var httpLimits = HTTPServerLimits()
     /// This process, as a refresh-lease holder: host, pid and a random part, unique per start.
     public var instanceID = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UInt32.random(in: 0...UInt32.max))"
 

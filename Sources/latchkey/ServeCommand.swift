@@ -72,6 +72,15 @@ struct ServeCommand: AsyncParsableCommand {
         serverSettings.mcpServerSyncInterval = settings.mcpServerSync
         serverSettings.mcpAllowedNetworks = settings.mcpAllowedNetworks.compactMap(AddressRange.init)
         oauth.discoveredEndpointAddresses = .publicOnly(allowing: serverSettings.mcpAllowedNetworks)
+        serverSettings.httpLimits.headerTimeout = settings.httpHeaderTimeout
+        serverSettings.httpLimits.idleTimeout = settings.httpIdleTimeout
+        serverSettings.httpLimits.bodyTimeout = settings.httpBodyTimeout
+        serverSettings.httpLimits.maxConnections = settings.httpMaxConnections
+        serverSettings.authFailureLimits.perAddress = settings.authFailuresPerAddress
+        serverSettings.authFailureLimits.perKind = settings.authFailuresPerKeyKind
+        serverSettings.authFailureLimits.window = settings.authFailureWindow
+        serverSettings.trustedProxies = settings.trustedProxies.compactMap(AddressRange.init)
+        FileDescriptorLimit.raise(toHold: settings.httpMaxConnections, logger: logger)
         let services = ServerComposition(
             store: store, vault: CredentialVault(keyring: MasterKeyringHolder(keyring), dataKeys: store), masterKeySource: keySource, catalog: ProviderCatalog(manifests),
             oauth: oauth, transport: http, settings: serverSettings, logger: logger)

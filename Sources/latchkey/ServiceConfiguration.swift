@@ -68,6 +68,15 @@ struct ServiceConfiguration {
     var mcpServerSync: TimeInterval = 5
     /// Networks (CIDR) that remote MCP servers' URLs may reach although private, link-local or reserved.
     var mcpAllowedNetworks: [String] = []
+    var httpHeaderTimeout: TimeInterval = 10
+    var httpIdleTimeout: TimeInterval = 60
+    var httpBodyTimeout: TimeInterval = 60
+    var httpMaxConnections = 4096
+    var authFailuresPerAddress = 20
+    var authFailuresPerKeyKind = 200
+    var authFailureWindow: TimeInterval = 60
+    /// Reverse proxies (CIDR) whose `X-Forwarded-For` names the client.
+    var trustedProxies: [String] = []
 
     struct AppEntry: Decodable {
         var owner: String
@@ -105,6 +114,14 @@ struct ServiceConfiguration {
         var mcp_server_sync_seconds: Double?
         var mcp_allowed_networks: [String]?
         var approval_window_seconds: Double?
+        var http_header_timeout_seconds: Double?
+        var http_idle_timeout_seconds: Double?
+        var http_body_timeout_seconds: Double?
+        var http_max_connections: Int?
+        var auth_failures_per_address: Int?
+        var auth_failures_per_key_kind: Int?
+        var auth_failure_window_seconds: Double?
+        var trusted_proxies: [String]?
     }
 
     /// Reads the file (when it exists) and applies environment overrides.
@@ -143,6 +160,14 @@ struct ServiceConfiguration {
             if let v = file.mcp_server_sync_seconds { config.mcpServerSync = v }
             if let v = file.mcp_allowed_networks { config.mcpAllowedNetworks = v }
             if let v = file.approval_window_seconds { config.approvalWindow = v }
+            if let v = file.http_header_timeout_seconds { config.httpHeaderTimeout = v }
+            if let v = file.http_idle_timeout_seconds { config.httpIdleTimeout = v }
+            if let v = file.http_body_timeout_seconds { config.httpBodyTimeout = v }
+            if let v = file.http_max_connections { config.httpMaxConnections = v }
+            if let v = file.auth_failures_per_address { config.authFailuresPerAddress = v }
+            if let v = file.auth_failures_per_key_kind { config.authFailuresPerKeyKind = v }
+            if let v = file.auth_failure_window_seconds { config.authFailureWindow = v }
+            if let v = file.trusted_proxies { config.trustedProxies = v }
         } else if path != nil || environment["LATCHKEY_CONFIG"] != nil {
             throw ValidationError("\(filePath): the configuration file does not exist")
         }
@@ -184,6 +209,39 @@ struct ServiceConfiguration {
             throw ValidationError("mcp_allowed_networks: '\(network.prefix(60))' is not an IPv4 or IPv6 network in CIDR notation (10.0.0.0/8)")
         }
         if let v = try seconds("LATCHKEY_APPROVAL_WINDOW_SECONDS") { config.approvalWindow = v }
+        if let v = try seconds("LATCHKEY_HTTP_HEADER_TIMEOUT_SECONDS") { config.httpHeaderTimeout = v }
+        if let v = try seconds("LATCHKEY_HTTP_IDLE_TIMEOUT_SECONDS") { config.httpIdleTimeout = v }
+        if let v = try seconds("LATCHKEY_HTTP_BODY_TIMEOUT_SECONDS") { config.httpBodyTimeout = v }
+        if let v = env("LATCHKEY_HTTP_MAX_CONNECTIONS") {
+            guard let n = Int(v) else { throw ValidationError("LATCHKEY_HTTP_MAX_CONNECTIONS: '\(v.prefix(20))' is not a whole number") }
+            config.httpMaxConnections = n
+        }
+        for (name, value) in [
+            ("http_header_timeout_seconds", config.httpHeaderTimeout), ("http_idle_timeout_seconds", config.httpIdleTimeout),
+            ("http_body_timeout_seconds", config.httpBodyTimeout),
+        ] where !(value > 0 && value.isFinite) {
+            throw ValidationError("\(name) (\(value)) must be a positive number of seconds")
+        }
+        func count(_ name: String) throws -> Int? {
+            guard let v = env(name) else { return nil }
+            guard let n = Int(v) else { throw ValidationError("\(name): '\(v.prefix(20))' is not a whole number") }
+            return n
+        }
+        if let v = try count("LATCHKEY_AUTH_FAILURES_PER_ADDRESS") { config.authFailuresPerAddress = v }
+        if let v = try count("LATCHKEY_AUTH_FAILURES_PER_KEY_KIND") { config.authFailuresPerKeyKind = v }
+        if let v = try seconds("LATCHKEY_AUTH_FAILURE_WINDOW_SECONDS") { config.authFailureWindow = v }
+        if let v = env("LATCHKEY_TRUSTED_PROXIES") {
+            config.trustedProxies = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        for network in config.trustedProxies where AddressRange(network) == nil {
+            throw ValidationError("trusted_proxies: '\(network.prefix(60))' is not an IPv4 or IPv6 network in CIDR notation (10.0.0.0/8)")
+        }
+        guard config.authFailuresPerAddress >= 1, config.authFailuresPerKeyKind >= 1, config.authFailureWindow > 0 else {
+            throw ValidationError("auth_failures_per_address and auth_failures_per_key_kind must be at least 1, auth_failure_window_seconds positive")
+        }
+        guard config.httpMaxConnections >= 1 else {
+            throw ValidationError("http_max_connections (\(config.httpMaxConnections)) must be at least 1")
+        }
         if let v = env("LATCHKEY_BACKGROUND_REFRESH") {
             switch v.lowercased() {
             case "on", "true", "1": config.backgroundRefresh = true

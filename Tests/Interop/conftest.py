@@ -144,6 +144,10 @@ class Latchkey:
             "LATCHKEY_PROVIDERS": str(providers),
             "LATCHKEY_RETURN_TO_ALLOWLIST": "http://127.0.0.1:9",
             "LATCHKEY_PROVIDER_TIMEOUT_SECONDS": "3",
+            # Every test's wrong keys come from 127.0.0.1 to a shared Latchkey: the guessing limit is met only where a
+            # test asks for it (test_hostile_traffic.py).
+            "LATCHKEY_AUTH_FAILURES_PER_ADDRESS": "100000",
+            "LATCHKEY_AUTH_FAILURES_PER_KEY_KIND": "100000",
             **(env or {}),
         }
         self.proc = None

@@ -38,6 +38,8 @@ public struct ServerComposition: Sendable {
     // This process's caches and signals.
     /// Agent keys recently found valid (one second).
     let agentKeys: AgentKeyCache
+    /// Failed authentications per client address and kind of key.
+    let authFailures: AuthFailureLimiter
     /// Signalled when an agent's tools may have changed in this process (a connection written, grants set).
     let toolsChanged = WakeSignal()
     /// Wakes the background refresher (a connection was just connected).
@@ -97,6 +99,7 @@ public struct ServerComposition: Sendable {
         let reconnectLinks = ReconnectLinks()
         self.connectionCache = connectionCache
         self.agentKeys = agentKeys
+        authFailures = AuthFailureLimiter(limits: settings.authFailureLimits, trustedProxies: settings.trustedProxies, clock: clock)
 
         let audit = AuditTrail(store: store, logger: logger)
         let webhooks = WebhookEvents(store: store, clock: clock, wakeup: webhookWakeup, logger: logger)

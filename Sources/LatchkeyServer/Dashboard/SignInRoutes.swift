@@ -13,6 +13,8 @@ struct SignInRoutes {
     let settings: ServerSettings
     let sessions: AdminSessions
     let pages: DashboardPages
+    /// Wrong admin keys count against the client's address, as wrong bearer keys do.
+    let failures: AuthFailureLimiter
 
     func register(on router: Router<LatchkeyContext>, signedIn: RouterGroup<DashboardContext>) {
         router.get("/admin/login") { request, _ in
@@ -21,12 +23,19 @@ struct SignInRoutes {
             }
             return pages.render("login", title: "Sign in", [:])
         }
-        router.post("/admin/login") { request, _ in
+        router.post("/admin/login") { request, context in
+            let address = failures.address(of: request.headers, peer: context.peerAddress)
+            if let refused = failures.refusal(for: address) { return tooMany(refused) }
             let form = (try? await DashboardForm.read(request)) ?? [:]
             let key = form["admin_key"] ?? ""
             guard !key.isEmpty, SecretHash.constantTimeEquals(SecretHash.sha256Hex(key), settings.adminKeyHash) else {
                 await audit.record(AuditEvent(at: clock.now, actor: .browser, action: .adminSignIn, outcome: "failure"))
-                return pages.render("login", title: "Sign in", ["error": "That admin key is not right."], status: .unauthorized)
+                let wrong = LatchkeyError(.unauthenticated, "That admin key is not right.")
+                let answer = failures.failed(address: address, kind: "admin", otherwise: wrong)
+                guard answer.code == .rateLimited else {
+                    return pages.render("login", title: "Sign in", ["error": wrong.message], status: .unauthorized)
+                }
+                return tooMany(answer)
             }
             let (id, _) = try await sessions.start(now: clock.now)
             await audit.record(AuditEvent(at: clock.now, actor: .admin, action: .adminSignIn))
@@ -45,6 +54,13 @@ struct SignInRoutes {
             response.headers.append(cookie("", maxAge: 0))
             return response
         }
+    }
+
+    /// The sign-in page with the limit's message, 429 with `Retry-After`.
+    func tooMany(_ error: LatchkeyError) -> Response {
+        var response = pages.render("login", title: "Sign in", ["error": error.message], status: .tooManyRequests)
+        response.headers[.retryAfter] = String(error.retryAfter ?? 1)
+        return response
     }
 
     /// The session cookie: only for `/admin`, never to scripts, never cross-site, and only over https when served so.

@@ -34,6 +34,7 @@ enum APIResponse {
         case .toolNotGranted, .notGranted, .exceedsParent: .forbidden
         case .payloadTooLarge: .contentTooLarge
         case .rateLimited: .tooManyRequests
+        case .serverBusy: .serviceUnavailable
         case .sessionExpired, .sessionUsed, .sessionRevoked, .approvalExpired: .gone
         case .approvalRequired: .accepted
         case .approvalDeclined: .forbidden

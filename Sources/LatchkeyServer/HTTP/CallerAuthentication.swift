@@ -12,18 +12,23 @@ import Synchronization
 /// (looked up by hash; a narrowed key holds the agent to its scope until it expires).
 ///
 /// With `adminOnly`, agent keys are refused with `forbidden`. A missing, wrong or revoked key is
-/// `unauthenticated`. Keys are compared only as SHA-256 hashes.
+/// `unauthenticated`, and counts against the client's address (see ``AuthFailureLimiter``). Keys are compared only
+/// as SHA-256 hashes.
 struct CallerAuthentication: RouterMiddleware {
     typealias Context = LatchkeyContext
     let adminKeyHash: String
     let identities: any IdentityStore & NarrowedKeyStore
     let adminOnly: Bool
     let cache: AgentKeyCache
+    /// Counts wrong keys per client address and kind of key; past its limits, 429.
+    let failures: AuthFailureLimiter
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let token = request.bearerToken else {
             throw LatchkeyError(.unauthenticated, "Authorization: a bearer token is required", field: "Authorization")
         }
+        let address = failures.address(of: request.headers, peer: context.peerAddress)
+        try failures.checkAddress(address)
         let hash = SecretHash.sha256Hex(token)
         var context = context
         if SecretHash.constantTimeEquals(hash, adminKeyHash) {
@@ -32,7 +37,10 @@ struct CallerAuthentication: RouterMiddleware {
             if adminOnly { throw LatchkeyError(.forbidden, "this route needs the admin key") }
             context.caller = caller
         } else {
-            throw LatchkeyError(.unauthenticated, "Authorization: the key is wrong or revoked", field: "Authorization")
+            let kind = token.hasPrefix("lk_admin_") ? "admin" : token.hasPrefix(AgentKey.prefix) ? "agent" : "other"
+            throw failures.failed(
+                address: address, kind: kind,
+                otherwise: LatchkeyError(.unauthenticated, "Authorization: the key is wrong or revoked", field: "Authorization"))
         }
         return try await next(request, context)
     }

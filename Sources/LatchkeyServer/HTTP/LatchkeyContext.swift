@@ -12,9 +12,12 @@ public struct LatchkeyContext: RequestContext {
     public var caller: Caller?
     /// Set by the dashboard's session check on `/admin` pages; nil elsewhere.
     var dashboard: DashboardSignIn?
+    /// The connection's peer address (`nil` when unknown, as for a Unix socket).
+    let peerAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        peerAddress = source.channel.remoteAddress?.ipAddress
     }
 }
 

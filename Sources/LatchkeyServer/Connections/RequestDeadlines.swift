@@ -1,0 +1,111 @@
+import NIOCore
+import NIOHTTPTypes
+
+/// Closes a connection whose client keeps it without moving on: a head not whole within the header timeout (counted
+/// from its first byte, or from the connection opening), no next request within the idle timeout, or no body part
+/// within the body timeout while Latchkey asks for one. It sits after the HTTP codec; ``IncomingBytes``, first in the
+/// pipeline, tells it when a head's first byte arrives.
+final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private enum Phase {
+        /// No request yet on this connection, or none since the last response.
+        case waiting(first: Bool)
+        case readingHead
+        case readingBody
+        /// The request is in; Latchkey is answering (no deadline: a response may stream for long).
+        case answering
+    }
+
+    private let limits: HTTPServerLimits
+    private var phase = Phase.waiting(first: true)
+    private var timer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+
+    init(limits: HTTPServerLimits) {
+        self.limits = limits
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { arm(limits.headerTimeout) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(limits.headerTimeout)
+        context.fireChannelActive()
+    }
+
+    /// The first bytes of a head arrived (from ``IncomingBytes``).
+    func bytesArrived() {
+        guard case .waiting(let first) = phase else { return }
+        phase = .readingHead
+        if !first { arm(limits.headerTimeout) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            phase = .readingBody
+            disarm()
+        case .body:
+            disarm()
+        case .end:
+            phase = .answering
+            disarm()
+        }
+        context.fireChannelRead(data)
+    }
+
+    /// Latchkey asks for more of the request: while a body is due, it must come within the body timeout.
+    func read(context: ChannelHandlerContext) {
+        if case .readingBody = phase, timer == nil { arm(limits.bodyTimeout) }
+        context.read()
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data), case .answering = phase {
+            phase = .waiting(first: false)
+            arm(limits.idleTimeout)
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func arm(_ seconds: Double) {
+        timer?.cancel()
+        guard let context else { return }
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [weak self] in
+            self?.timer = nil
+            context.close(promise: nil)
+        }
+    }
+
+    private func disarm() {
+        timer?.cancel()
+        timer = nil
+    }
+}
+
+/// First in a connection's pipeline: tells ``RequestDeadlines`` when bytes arrive, so that a head's deadline runs
+/// from its first byte.
+final class IncomingBytes: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    /// The connection's deadlines, found in the pipeline at the first read (they are added after this handler).
+    private weak var deadlines: RequestDeadlines?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if deadlines == nil { deadlines = try? context.pipeline.syncOperations.handler(type: RequestDeadlines.self) }
+        deadlines?.bytesArrived()
+        context.fireChannelRead(data)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import LatchkeyHTTP
+import LatchkeyModel
+import LatchkeyRuntime
+import Testing
+
+@testable import LatchkeyServer
+
+/// Guessing keys is limited per client address and per kind of key; successes are never counted.
+@Suite struct AuthFailureLimiterTests {
+    let wrong = LatchkeyError(.unauthenticated, "wrong")
+
+    func limiter(_ clock: ManualClock, perAddress: Int = 3, perKind: Int = 5) -> AuthFailureLimiter {
+        var limits = AuthFailureLimiter.Limits()
+        limits.perAddress = perAddress
+        limits.perKind = perKind
+        limits.window = 60
+        return AuthFailureLimiter(limits: limits, trustedProxies: [], clock: clock)
+    }
+
+    @Test func anAddressPastItsFailuresIsRefusedUntilItsWindowEnds() throws {
+        let clock = ManualClock()
+        let limiter = limiter(clock)
+        #expect(limiter.failed(address: "10.0.0.1", kind: "agent", otherwise: wrong).code == .unauthenticated)
+        #expect(limiter.failed(address: "10.0.0.1", kind: "agent", otherwise: wrong).code == .unauthenticated)
+        let third = limiter.failed(address: "10.0.0.1", kind: "agent", otherwise: wrong)
+        #expect(third.code == .rateLimited && third.retryAfter == 60)
+        clock.advance(by: .seconds(20))
+        #expect(throws: LatchkeyError.self) { try limiter.checkAddress("10.0.0.1") }
+        do {
+            try limiter.checkAddress("10.0.0.1")
+        } catch {
+            #expect(error.retryAfter == 40)
+        }
+        // Another address is not held back.
+        try limiter.checkAddress("10.0.0.2")
+        clock.advance(by: .seconds(40))
+        try limiter.checkAddress("10.0.0.1")
+    }
+
+    @Test func aKindPastItsFailuresAnswersWrongKeys429ButNeverHoldsBackAnAddress() throws {
+        let clock = ManualClock()
+        let limiter = limiter(clock, perAddress: 100, perKind: 5)
+        let answers = (1...6).map { limiter.failed(address: "10.0.1.\($0)", kind: "admin", otherwise: wrong).code }
+        #expect(answers == [.unauthenticated, .unauthenticated, .unauthenticated, .unauthenticated, .rateLimited, .rateLimited])
+        // No address is refused before its key is looked at: a right key from any of them is served.
+        for n in 1...6 { try limiter.checkAddress("10.0.1.\(n)") }
+        // Other kinds are counted apart.
+        #expect(limiter.failed(address: "10.0.1.9", kind: "agent", otherwise: wrong).code == .unauthenticated)
+    }
+
+    @Test func behindATrustedProxyTheClientIsTheLastUntrustedForwardedAddress() {
+        let proxies = [AddressRange("10.0.0.0/8")!]
+        #expect(ClientAddress.of(peer: "10.1.2.3", forwardedFor: ["198.51.100.7, 203.0.113.9"], trustedProxies: proxies) == "203.0.113.9")
+        #expect(ClientAddress.of(peer: "10.1.2.3", forwardedFor: ["203.0.113.9", "10.4.4.4"], trustedProxies: proxies) == "203.0.113.9")
+        // An untrusted peer's header is ignored: it could name anyone.
+        #expect(ClientAddress.of(peer: "203.0.113.50", forwardedFor: ["198.51.100.7"], trustedProxies: proxies) == "203.0.113.50")
+        // Garbage in the header never becomes an address.
+        #expect(ClientAddress.of(peer: "10.1.2.3", forwardedFor: ["not-an-address"], trustedProxies: proxies) == "10.1.2.3")
+        #expect(ClientAddress.of(peer: nil, forwardedFor: [], trustedProxies: proxies) == "unknown")
+    }
+}
