@@ -318,6 +318,11 @@ let package = Package(
                 "LatchkeyModel", "LatchkeyRuntime", "LatchkeyObservability",
             ]
         ),
-        .testTarget(name: "LatchkeyServerTests", dependencies: ["LatchkeyServer", "LatchkeyProxy", "LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyCrypto"]),
+        .testTarget(
+            name: "LatchkeyServerTests",
+            dependencies: [
+                "LatchkeyServer", "LatchkeyProxy", "LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyStoreMemory", "LatchkeyCrypto", "LatchkeyHTTP",
+                "LatchkeyManifest", "LatchkeyOAuth", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+            ]),
     ]
 )

@@ -161,8 +161,12 @@ def test_operations_routes_answer(world):
     import yaml
     assert world.lk.call("GET", "/healthz").json() == {"status": "ok"}
     assert world.lk.call("GET", "/readyz").json() == {"status": "ready"}
-    doc = yaml.safe_load(world.lk.call("GET", "/openapi.yaml").text)
+    served = world.lk.call("GET", "/openapi.yaml").text
+    doc = yaml.safe_load(served)
     assert doc["openapi"].startswith("3.1") and "/v1/connect-sessions" in doc["paths"]
+    # The one document, as it lives in docs/ (no copy to drift).
+    from conftest import ROOT
+    assert served == (ROOT / "docs" / "openapi.yaml").read_text()
     r = world.lk.call("GET", "/nope")
     assert r.status_code == 404 and r.headers["Latchkey-Error"] == "not_found"
     assert r.headers["Latchkey-Request-Id"]
