@@ -202,40 +202,34 @@ struct ServiceConfiguration {
         if let v = try seconds("LATCHKEY_REPLICA_HEARTBEAT_SECONDS") { config.replicaHeartbeat = v }
         if let v = try seconds("LATCHKEY_PROXY_STATS_FLUSH_SECONDS") { config.proxyStatsFlush = v }
         if let v = try seconds("LATCHKEY_MCP_SERVER_SYNC_SECONDS") { config.mcpServerSync = v }
-        if let v = env("LATCHKEY_MCP_ALLOWED_NETWORKS") {
-            config.mcpAllowedNetworks = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        }
-        for network in config.mcpAllowedNetworks where AddressRange(network) == nil {
-            throw ValidationError("mcp_allowed_networks: '\(network.prefix(60))' is not an IPv4 or IPv6 network in CIDR notation (10.0.0.0/8)")
-        }
-        if let v = try seconds("LATCHKEY_APPROVAL_WINDOW_SECONDS") { config.approvalWindow = v }
-        if let v = try seconds("LATCHKEY_HTTP_HEADER_TIMEOUT_SECONDS") { config.httpHeaderTimeout = v }
-        if let v = try seconds("LATCHKEY_HTTP_IDLE_TIMEOUT_SECONDS") { config.httpIdleTimeout = v }
-        if let v = try seconds("LATCHKEY_HTTP_BODY_TIMEOUT_SECONDS") { config.httpBodyTimeout = v }
-        if let v = env("LATCHKEY_HTTP_MAX_CONNECTIONS") {
-            guard let n = Int(v) else { throw ValidationError("LATCHKEY_HTTP_MAX_CONNECTIONS: '\(v.prefix(20))' is not a whole number") }
-            config.httpMaxConnections = n
-        }
-        for (name, value) in [
-            ("http_header_timeout_seconds", config.httpHeaderTimeout), ("http_idle_timeout_seconds", config.httpIdleTimeout),
-            ("http_body_timeout_seconds", config.httpBodyTimeout),
-        ] where !(value > 0 && value.isFinite) {
-            throw ValidationError("\(name) (\(value)) must be a positive number of seconds")
+        /// A comma-separated list of networks in CIDR notation, each checked.
+        func networks(_ name: String, setting: String, into list: inout [String]) throws {
+            if let v = env(name) { list = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+            for network in list where AddressRange(network) == nil {
+                throw ValidationError("\(setting): '\(network.prefix(60))' is not an IPv4 or IPv6 network in CIDR notation (10.0.0.0/8)")
+            }
         }
         func count(_ name: String) throws -> Int? {
             guard let v = env(name) else { return nil }
             guard let n = Int(v) else { throw ValidationError("\(name): '\(v.prefix(20))' is not a whole number") }
             return n
         }
+        try networks("LATCHKEY_MCP_ALLOWED_NETWORKS", setting: "mcp_allowed_networks", into: &config.mcpAllowedNetworks)
+        if let v = try seconds("LATCHKEY_APPROVAL_WINDOW_SECONDS") { config.approvalWindow = v }
+        if let v = try seconds("LATCHKEY_HTTP_HEADER_TIMEOUT_SECONDS") { config.httpHeaderTimeout = v }
+        if let v = try seconds("LATCHKEY_HTTP_IDLE_TIMEOUT_SECONDS") { config.httpIdleTimeout = v }
+        if let v = try seconds("LATCHKEY_HTTP_BODY_TIMEOUT_SECONDS") { config.httpBodyTimeout = v }
+        if let v = try count("LATCHKEY_HTTP_MAX_CONNECTIONS") { config.httpMaxConnections = v }
+        for (name, value) in [
+            ("http_header_timeout_seconds", config.httpHeaderTimeout), ("http_idle_timeout_seconds", config.httpIdleTimeout),
+            ("http_body_timeout_seconds", config.httpBodyTimeout),
+        ] where !(value > 0 && value.isFinite) {
+            throw ValidationError("\(name) (\(value)) must be a positive number of seconds")
+        }
         if let v = try count("LATCHKEY_AUTH_FAILURES_PER_ADDRESS") { config.authFailuresPerAddress = v }
         if let v = try count("LATCHKEY_AUTH_FAILURES_PER_KEY_KIND") { config.authFailuresPerKeyKind = v }
         if let v = try seconds("LATCHKEY_AUTH_FAILURE_WINDOW_SECONDS") { config.authFailureWindow = v }
-        if let v = env("LATCHKEY_TRUSTED_PROXIES") {
-            config.trustedProxies = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        }
-        for network in config.trustedProxies where AddressRange(network) == nil {
-            throw ValidationError("trusted_proxies: '\(network.prefix(60))' is not an IPv4 or IPv6 network in CIDR notation (10.0.0.0/8)")
-        }
+        try networks("LATCHKEY_TRUSTED_PROXIES", setting: "trusted_proxies", into: &config.trustedProxies)
         guard config.authFailuresPerAddress >= 1, config.authFailuresPerKeyKind >= 1, config.authFailureWindow > 0 else {
             throw ValidationError("auth_failures_per_address and auth_failures_per_key_kind must be at least 1, auth_failure_window_seconds positive")
         }
