@@ -67,7 +67,9 @@ public struct CredentialVault: Sendable {
 
     /// Seals raw bytes for `binding.owner`.
     public func seal(_ plaintext: [UInt8], binding: SealBinding) async throws -> [UInt8] {
-        let key = try await dataKey(for: binding.owner, create: true)!
+        guard let key = try await dataKey(for: binding.owner, create: true) else {
+            throw LatchkeyError(.internalError, "no data key could be made for \(binding.owner)")
+        }
         return try Sealer.seal(plaintext, with: key, binding: binding)
     }
 

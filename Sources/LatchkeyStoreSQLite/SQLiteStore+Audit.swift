@@ -39,7 +39,7 @@ extension SQLiteStore {
                 let values: [(any DatabaseValueConvertible)?] = filter.arguments.map { $0 }
                 return try Row.fetchAll(
                     db, sql: "SELECT * FROM audit_events\(filter.whereSQL) ORDER BY id DESC LIMIT ?", arguments: StatementArguments(values)
-                ).map(Self.auditEvent)
+                ).map { row throws in try Self.auditEvent(row) }
             }
         }
     }
@@ -52,14 +52,15 @@ extension SQLiteStore {
         }
     }
 
-    static func auditEvent(_ row: Row) -> AuditEvent {
-        let owner: String? = row["owner"]
-        let provider: String? = row["provider"]
-        let connection: String? = row["connection_id"]
-        let at: Double = row["at"]
+    /// An audit event from its row; a value of the wrong type fails the read with `internal_error` naming the column.
+    static func auditEvent(_ row: Row) throws(LatchkeyError) -> AuditEvent {
+        let owner = try optional(row, "owner", as: String.self)
+        let provider = try optional(row, "provider", as: String.self)
+        let connection = try optional(row, "connection_id", as: String.self)
         return AuditEvent(
-            id: row["id"], at: Date(timeIntervalSince1970: at), actor: AuditActor(rawValue: row["actor"]), action: AuditAction(rawValue: row["action"]),
-            owner: owner.flatMap { try? OwnerRef(parsing: $0) }, provider: provider.map { ProviderID($0) },
-            connectionID: connection.map { ConnectionID(rawValue: $0) }, outcome: row["outcome"], detail: row["detail"])
+            id: try required(row, "id"), at: try time(row, "at"), actor: AuditActor(rawValue: try required(row, "actor")),
+            action: AuditAction(rawValue: try required(row, "action")), owner: owner.flatMap { try? OwnerRef(parsing: $0) },
+            provider: provider.map { ProviderID($0) }, connectionID: connection.map { ConnectionID(rawValue: $0) },
+            outcome: try required(row, "outcome"), detail: try optional(row, "detail"))
     }
 }

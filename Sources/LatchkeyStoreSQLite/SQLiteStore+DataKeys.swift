@@ -9,7 +9,7 @@ extension SQLiteStore {
     public func dataKey(for owner: OwnerRef) async throws -> WrappedDataKeyRecord? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT key_version, ciphertext FROM data_keys WHERE owner = ?", arguments: [owner.description])
-                .map { WrappedDataKeyRecord(owner: owner, keyVersion: $0["key_version"], ciphertext: Array($0["ciphertext"] as Data)) }
+                .map { row throws in try Self.wrappedDataKey(row, owner: owner) }
         }
     }
 
@@ -18,8 +18,9 @@ extension SQLiteStore {
             try db.execute(
                 sql: "INSERT INTO data_keys (owner, key_version, ciphertext) VALUES (?, ?, ?) ON CONFLICT (owner) DO NOTHING",
                 arguments: [key.owner.description, key.keyVersion, Data(key.ciphertext)])
-            let row = try Row.fetchOne(db, sql: "SELECT key_version, ciphertext FROM data_keys WHERE owner = ?", arguments: [key.owner.description])!
-            return WrappedDataKeyRecord(owner: key.owner, keyVersion: row["key_version"], ciphertext: Array(row["ciphertext"] as Data))
+            guard let row = try Row.fetchOne(db, sql: "SELECT key_version, ciphertext FROM data_keys WHERE owner = ?", arguments: [key.owner.description])
+            else { throw LatchkeyError(.conflict, "the data key of \(key.owner) was removed while it was written; try again") }
+            return try Self.wrappedDataKey(row, owner: key.owner)
         }
     }
 
@@ -33,7 +34,7 @@ extension SQLiteStore {
     public func dataKeyCounts() async throws -> [Int: Int] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT key_version, COUNT(*) AS n FROM data_keys GROUP BY key_version")
-                .reduce(into: [Int: Int]()) { $0[$1["key_version"]] = $1["n"] }
+                .reduce(into: [Int: Int]()) { counts, row throws in counts[try Self.required(row, "key_version")] = try Self.required(row, "n") }
         }
     }
 
@@ -44,8 +45,8 @@ extension SQLiteStore {
                 db, sql: "SELECT owner, key_version, ciphertext FROM data_keys WHERE key_version <> ? ORDER BY key_version, owner LIMIT ?",
                 arguments: [version, limit]
             ).compactMap { row in
-                guard let owner = try? OwnerRef(parsing: row["owner"]) else { return nil }
-                return WrappedDataKeyRecord(owner: owner, keyVersion: row["key_version"], ciphertext: Array(row["ciphertext"] as Data))
+                guard let owner = try? OwnerRef(parsing: try Self.required(row, "owner", as: String.self)) else { return nil }
+                return try Self.wrappedDataKey(row, owner: owner)
             }
         }
     }
@@ -65,5 +66,13 @@ extension SQLiteStore {
             }
             return replaced
         }
+    }
+}
+
+extension SQLiteStore {
+    /// A wrapped data key from its row; a value of the wrong type fails the read with `internal_error` naming the column.
+    static func wrappedDataKey(_ row: Row, owner: OwnerRef) throws(LatchkeyError) -> WrappedDataKeyRecord {
+        WrappedDataKeyRecord(
+            owner: owner, keyVersion: try required(row, "key_version"), ciphertext: Array(try required(row, "ciphertext", as: Data.self)))
     }
 }

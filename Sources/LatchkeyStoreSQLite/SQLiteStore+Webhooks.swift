@@ -14,7 +14,10 @@ extension SQLiteStore {
                     w.id, w.org, w.url, Self.json(w.events.map(\.rawValue)), Data(w.sealedSecret), Self.time(w.createdAt),
                     Self.time(w.updatedAt),
                 ])
-            return try Row.fetchOne(db, sql: "SELECT * FROM webhooks WHERE org = ?", arguments: [w.org]).map(Self.webhook)!
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM webhooks WHERE org = ?", arguments: [w.org]) else {
+                throw LatchkeyError(.conflict, "the webhook of \(w.org) was removed while it was written; try again")
+            }
+            return try Self.webhook(row)
         }
     }
 

@@ -43,4 +43,36 @@ import Testing
         }
         #expect(try await store.connection(id: intact.id)?.connection == intact)
     }
+
+    /// Audit events and data keys are read through checked columns too: a value of the wrong type is an error
+    /// naming the column, never a trap (GRDB's typed subscript stops the process on one).
+    @Test func anAuditEventOrDataKeyHoldingTheWrongTypeFailsItsReadInsteadOfStoppingTheProcess() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-malformed-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("test.db").path
+        let store = try SQLiteStore(path: path)
+        let org = try OwnerRef(parsing: "org:acme")
+        try await store.createOwner(org, at: now)
+        try await store.append(AuditEvent(at: now, actor: .admin, action: .adminSignIn))
+        _ = try await store.insertDataKeyIfAbsent(WrappedDataKeyRecord(owner: org, keyVersion: 1, ciphertext: [1, 2, 3]))
+        let outside = try DatabaseQueue(path: path)
+        try await outside.write { db in
+            try db.execute(sql: "UPDATE audit_events SET at = 'yesterday'")
+            try db.execute(sql: "UPDATE data_keys SET key_version = 'one'")
+        }
+        try outside.close()
+        func expectDamaged(_ column: String, _ read: () async throws -> Void) async {
+            do {
+                try await read()
+                Issue.record("a damaged \(column) was read as if it were whole")
+            } catch let error as LatchkeyError {
+                #expect(error.code == .internalError && error.message.contains(column), "\(error.message)")
+            } catch {
+                Issue.record("\(error)")
+            }
+        }
+        await expectDamaged("at") { _ = try await store.events(AuditQuery()) }
+        await expectDamaged("key_version") { _ = try await store.dataKey(for: org) }
+        await expectDamaged("key_version") { _ = try await store.dataKeyCounts() }
+    }
 }
