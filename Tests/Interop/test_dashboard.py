@@ -157,12 +157,15 @@ def test_an_admin_uses_the_dashboard_in_chromium(world, output_dir):
 
     def flash(expected: str) -> str:
         """The message of the page after an action, once it says `expected` (the previous page may show one too)."""
-        from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+        from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 
         def check(d):
             text = d.find_element(By.ID, "flash").text
             return text if expected in text else False
-        return WebDriverWait(driver, 15, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(check)
+        # While the next page replaces the last, Chromium may also answer "Node with given id does not belong to the
+        # document" (a WebDriverException of its own, seen once in CI): that too means "look again".
+        return WebDriverWait(driver, 15, ignored_exceptions=(
+            NoSuchElementException, StaleElementReferenceException, WebDriverException)).until(check)
 
     try:
         driver.get(lk.url + "/admin")
