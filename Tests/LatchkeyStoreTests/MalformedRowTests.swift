@@ -10,14 +10,20 @@ import Testing
 @Suite struct MalformedRowTests {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    @Test(arguments: ["created_at", "updated_at", "expires_at"])
-    func aConnectionWhoseTimeIsNotATimeFailsItsOwnReadOnly(_ column: String) async throws {
+    /// A new SQLite store in a folder of its own, with the org `acme`; its file's path, for another program to damage.
+    func freshStore() async throws -> (store: SQLiteStore, path: String, org: OwnerRef) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-malformed-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("test.db").path
         let store = try SQLiteStore(path: path)
         let org = try OwnerRef(parsing: "org:acme")
         try await store.createOwner(org, at: now)
+        return (store, path, org)
+    }
+
+    @Test(arguments: ["created_at", "updated_at", "expires_at"])
+    func aConnectionWhoseTimeIsNotATimeFailsItsOwnReadOnly(_ column: String) async throws {
+        let (store, path, org) = try await freshStore()
         func connection(_ provider: ProviderID) -> Connection {
             Connection(
                 id: .random(), provider: provider, owner: org, state: .active, expiresAt: now.addingTimeInterval(60), isDefault: true,
@@ -47,12 +53,7 @@ import Testing
     /// Audit events and data keys are read through checked columns too: a value of the wrong type is an error
     /// naming the column, never a trap (GRDB's typed subscript stops the process on one).
     @Test func anAuditEventOrDataKeyHoldingTheWrongTypeFailsItsReadInsteadOfStoppingTheProcess() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-malformed-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let path = dir.appendingPathComponent("test.db").path
-        let store = try SQLiteStore(path: path)
-        let org = try OwnerRef(parsing: "org:acme")
-        try await store.createOwner(org, at: now)
+        let (store, path, org) = try await freshStore()
         try await store.append(AuditEvent(at: now, actor: .admin, action: .adminSignIn))
         _ = try await store.insertDataKeyIfAbsent(WrappedDataKeyRecord(owner: org, keyVersion: 1, ciphertext: [1, 2, 3]))
         let outside = try DatabaseQueue(path: path)

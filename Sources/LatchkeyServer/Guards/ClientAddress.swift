@@ -6,6 +6,8 @@ enum ClientAddress {
     /// not (a proxy appends the address it saw, so the entries before the last untrusted one may be forged).
     static func of(peer: String?, forwardedFor: [String], trustedProxies: [AddressRange]) -> String {
         guard let peer else { return "unknown" }
+        // With no proxy trusted, the peer is the client: nothing to parse on each request.
+        if trustedProxies.isEmpty { return peer }
         func trusted(_ address: String) -> Bool {
             guard let bytes = AddressRange.bytes(of: address) else { return false }
             return trustedProxies.contains { $0.contains(bytes) }
