@@ -12,7 +12,7 @@ BIN := .build/$(BUILD_CONFIG)/latchkey
 
 # Debian packages: to build, and the real peers the tests run against.
 BUILD_PACKAGES := libcurl4-openssl-dev libsqlite3-dev libssl-dev pkg-config
-TEST_PACKAGES := chromium chromium-driver postgresql
+TEST_PACKAGES := chromium chromium-driver postgresql nginx-light
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: serve test build test-unit test-interop test-with-postgres deps deps-test validate clean

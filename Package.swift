@@ -142,8 +142,8 @@ let package = Package(
             name: "LatchkeyMCP",
             dependencies: [
                 "LatchkeyAPI", "LatchkeyModel", "LatchkeyManifest", "LatchkeyStore", "LatchkeyRuntime", "LatchkeyProxy", "LatchkeyConnect",
-                "LatchkeyApprovals", "LatchkeyRemoteMCP",
-                .product(name: "MCP", package: "swift-sdk"),
+                "LatchkeyApprovals", "LatchkeyRemoteMCP", "LatchkeyCrypto",
+                .product(name: "MCP", package: "swift-sdk"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -269,6 +269,8 @@ let package = Package(
                 "LatchkeyWebhooks", "LatchkeyManifest", "LatchkeyCrypto",
             ]
         ),
+        .testTarget(
+            name: "LatchkeyMCPTests", dependencies: ["LatchkeyMCP", "LatchkeyModel", .product(name: "MCP", package: "swift-sdk")]),
         .testTarget(name: "LatchkeyConnectionsTests", dependencies: ["LatchkeyConnections", "LatchkeyModel", "LatchkeyStore"]),
         .testTarget(
             name: "LatchkeyRemoteMCPTests",

@@ -88,4 +88,5 @@ public protocol AuditStore: Sendable {
 /// Everything Latchkey stores, behind one value that a live store (SQLite, PostgreSQL) implements.
 public protocol LatchkeyStorage: IdentityStore, DataKeyStore, AppStore, ConnectionStore, RefreshLeaseStore, PendingFlowStore, AuditStore,
     CreditStore, WebhookStore, AdminSessionStore, ProxyStatsStore, ReplicaRegistry, KeyringStateStore, PersonStore, PersonSessionStore,
-    ConsentStore, CapabilityGrantStore, NarrowedKeyStore, ApprovalStore, CredentialChoiceStore, UsageStore, MCPServerStore, MCPClientStore {}
+    ConsentStore, CapabilityGrantStore, NarrowedKeyStore, ApprovalStore, CredentialChoiceStore, UsageStore, MCPServerStore, MCPClientStore,
+    MCPSessionStore {}

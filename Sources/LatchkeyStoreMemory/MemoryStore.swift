@@ -49,6 +49,8 @@ extension MemoryStore {
         var mcpServers: [ProviderID: StoredMCPServer] = [:]
         /// Clients registered at remote MCP servers, by `StoredMCPClient.rowID`.
         var mcpClients: [String: StoredMCPClient] = [:]
+        /// Agents' MCP sessions, by id hash.
+        var mcpSessions: [String: StoredMCPSession] = [:]
         /// Daily usage, by its key (the row with zero calls and credits).
         var usage: [DailyUsage: DailyUsage] = [:]
         var narrowedKeys: [String: NarrowedKeyRecord] = [:]

@@ -206,5 +206,20 @@ extension PostgresMigrations {
             )
             """
         ),
+        (
+            "v19: agents' MCP sessions, for every replica",
+            """
+            CREATE TABLE mcp_sessions (
+                id_hash TEXT PRIMARY KEY,
+                agent TEXT NOT NULL,
+                key_hash TEXT,
+                initialize BYTEA NOT NULL,
+                opened_at DOUBLE PRECISION NOT NULL,
+                last_used DOUBLE PRECISION NOT NULL
+            );
+            CREATE INDEX mcp_sessions_by_agent ON mcp_sessions (agent, last_used);
+            CREATE INDEX mcp_sessions_by_use ON mcp_sessions (last_used)
+            """
+        ),
     ]
 }

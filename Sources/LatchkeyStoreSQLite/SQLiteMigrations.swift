@@ -407,6 +407,20 @@ enum SQLiteMigrations {
                 );
                 """)
         }
+        migrator.registerMigration("v19: agents' MCP sessions, for every replica") { db in
+            try db.execute(sql: """
+                CREATE TABLE mcp_sessions (
+                    id_hash TEXT PRIMARY KEY,
+                    agent TEXT NOT NULL,
+                    key_hash TEXT,
+                    initialize BLOB NOT NULL,
+                    opened_at DOUBLE PRECISION NOT NULL,
+                    last_used DOUBLE PRECISION NOT NULL
+                );
+                CREATE INDEX mcp_sessions_by_agent ON mcp_sessions (agent, last_used);
+                CREATE INDEX mcp_sessions_by_use ON mcp_sessions (last_used);
+                """)
+        }
         return migrator
     }
 }

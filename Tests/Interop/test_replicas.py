@@ -5,15 +5,18 @@ within a second."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import Person, World, start_replica, start_world, wait_past, wait_until
+from conftest import Person, World, free_port, start_replica, start_world, wait_past, wait_until
 
 POSTGRES = os.environ.get("LATCHKEY_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(not POSTGRES, reason="needs LATCHKEY_TEST_POSTGRES_URL (make test sets it)")
@@ -244,4 +247,119 @@ def test_a_remote_mcp_server_added_on_one_replica_serves_its_tools_on_every_repl
         # One client registered for the org, whichever replica asked; each replica holds its own upstream session.
         assert list(peer_state(url)["clients"]).count(query["client_id"]) == 1
     finally:
+        peer.close()
+
+
+def start_nginx(workdir, upstreams: list[int]) -> tuple[str, Path, subprocess.Popen]:
+    """nginx as the README sets it up in front of replicas: round robin over `upstreams`, no session affinity, answers
+    streamed through. Its access log names the replica that served each request and the request's MCP session."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    home = Path(tempfile.mkdtemp(prefix="nginx-", dir=workdir))
+    (home / "logs").mkdir()
+    port = free_port()
+    servers = " ".join(f"server 127.0.0.1:{p};" for p in upstreams)
+    (home / "nginx.conf").write_text(f"""
+worker_processes 1;
+daemon off;
+error_log {home}/logs/error.log warn;
+pid {home}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+  log_format sessions '$upstream_addr $request_method $status $http_mcp_session_id';
+  access_log {home}/logs/access.log sessions;
+  client_body_temp_path {home}/body; proxy_temp_path {home}/proxy;
+  fastcgi_temp_path {home}/fastcgi; uwsgi_temp_path {home}/uwsgi; scgi_temp_path {home}/scgi;
+  upstream latchkey {{ {servers} keepalive 16; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://latchkey;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_buffering off;
+      proxy_read_timeout 3600s;
+    }}
+  }}
+}}
+""")
+    proc = subprocess.Popen([nginx, "-p", str(home), "-c", "nginx.conf"], stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+
+    def listening() -> bool:
+        assert proc.poll() is None, proc.stderr.read()
+        try:
+            return requests.get(url + "/healthz", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    wait_until(listening, "nginx to listen")
+    return url, home / "logs" / "access.log", proc
+
+
+def test_an_mcp_session_behind_round_robin_nginx_is_served_by_all_three_replicas(replicas, workdir):
+    """Gap 6 of issue 15: a session's requests land on every replica in turn, and each serves it (before, each
+    replica knew only the sessions it opened and answered 404 for the others)."""
+    import asyncio
+
+    from test_remote_mcp import add_server, connect_remote, run_peer
+
+    world, first, second, third = replicas
+    peer = run_peer("mcp_auth_server.py", "/mcp")
+    url, access_log, nginx = start_nginx(workdir, [lk.port for lk in (first, second, third)])
+    try:
+        server_id = add_server(World(second, world.peer), next(peer))
+        wait_until(lambda: all(lk.admin("GET", f"/v1/admin/mcp-servers/{server_id}").status_code == 200 for lk in (first, third)),
+                   "every replica knows the server")
+        _, key = world.org_with_agent(apps=())
+        connect_remote(world, key, server_id)
+        steps: list = []
+        session_ids: list[str] = []
+
+        async def scenario():
+            from mcp import Client
+            from mcp.client.streamable_http import streamable_http_client
+            from mcp.shared._httpx_utils import create_mcp_http_client
+
+            async def progress(progress, total, message):
+                steps.append((progress, total, message))
+
+            async with create_mcp_http_client(headers={"Authorization": f"Bearer {key}"}) as http:
+                async with Client(streamable_http_client(url + "/mcp", http_client=http)) as client:
+                    for _ in range(3):
+                        names = {t.name for t in (await client.list_tools()).tools}
+                        assert f"{server_id}_list_notes" in names and "latchkey_connect_link" in names, names
+                    for _ in range(6):
+                        result = await client.call_tool(f"{server_id}_list_notes", {})
+                        assert not result.is_error, result
+                    result = await client.call_tool(f"{server_id}_export_notes", {"steps": 4}, progress_callback=progress)
+                    assert not result.is_error and result.content[0].text.endswith("notes in 4 steps"), result
+
+        asyncio.run(scenario())
+        # Every step of the call came, in order, before its result, though the call crossed replicas.
+        assert steps == [(n, 4.0, f"step {n} of 4") for n in range(1, 5)], steps
+
+        served: dict[str, set[str]] = {}
+        lines = [l.split() for l in access_log.read_text().splitlines()]
+        for line in lines:
+            if len(line) == 4 and line[3] != "-":
+                served.setdefault(line[3], set()).add(line[0])
+                assert line[2] in ("200", "202"), line
+        assert len(served) == 1, served
+        session_id, upstreams = next(iter(served.items()))
+        assert upstreams == {f"127.0.0.1:{lk.port}" for lk in (first, second, third)}, upstreams
+        requests_in_session = sum(1 for l in lines if len(l) == 4 and l[3] == session_id)
+        print(f"\none MCP session over nginx round robin: {requests_in_session} requests served by {len(upstreams)} replicas")
+
+        # The client ended the session (DELETE) on one replica: no replica serves it any more.
+        assert any(l[1] == "DELETE" and l[3] == session_id for l in lines if len(l) == 4)
+        for lk in (first, second, third):
+            r = requests.post(lk.url + "/mcp", headers={
+                "Authorization": f"Bearer {key}", "Mcp-Session-Id": session_id, "Accept": "application/json, text/event-stream",
+                "Content-Type": "application/json", "MCP-Protocol-Version": "2025-06-18"},
+                json={"jsonrpc": "2.0", "id": 99, "method": "ping"}, timeout=30)
+            assert r.status_code == 404, (lk.url, r.status_code, r.text)
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=30)
         peer.close()

@@ -157,6 +157,9 @@ def test_a_rotation_on_one_replica_reaches_every_replica_sharing_the_key_file_wh
         for lk in (first, second, third):
             s = fleet.status(lk)
             assert (s["current_version"], s["loaded_versions"], s["versions_in_use"]) == (2, [2], {"2": 60}), s
+        # Each replica's row in the store follows at its own next heartbeat after it dropped version 1.
+        wait_until(lambda: all(set(r["loaded_versions"]) == {"2"} for r in fleet.status(third)["replicas"]),
+                   "every replica's heartbeat to record that it holds version 2 only", interval=HEARTBEAT / 2)
         assert {r["wrapping_version"] for r in fleet.status(third)["replicas"]} == {2}
         assert len({r["loaded_versions"]["2"] for r in fleet.status(third)["replicas"]}) == 1
         table = subprocess.run(

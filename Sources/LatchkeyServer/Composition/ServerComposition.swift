@@ -178,6 +178,6 @@ public struct ServerComposition: Sendable {
         self.mcpSessions = MCPSessions(
             toolServer: MCPToolServer(
                 tools: tools, catalog: catalog, connections: connections, connectFlow: connectFlow, store: store, approvals: approvals),
-            toolsChanged: toolsChanged, clock: clock, publicURL: settings.publicURL)
+            store: store, toolsChanged: toolsChanged, clock: clock, publicURL: settings.publicURL, logger: logger)
     }
 }
