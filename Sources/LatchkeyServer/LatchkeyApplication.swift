@@ -43,6 +43,7 @@ public enum LatchkeyApplication {
         AdminSignInRoutes(store: c.store, clock: c.clock, audit: c.audit, personSignIn: c.personSignIn, settings: c.settings).register(on: admin)
         AdminGrantRoutes(store: c.store, clock: c.clock, audit: c.audit, grants: c.grants, usage: c.usageLedger, bodyLimit: bodyLimit).register(on: admin)
         AdminAppRoutes(store: c.store, clock: c.clock, audit: c.audit, catalog: c.catalog, apps: c.apps, settings: c.settings).register(on: admin)
+        AdminAuditRoutes(store: c.store).register(on: admin)
         AdminCredentialRoutes(store: c.store, catalog: c.catalog, choices: c.choices, bodyLimit: bodyLimit).register(on: admin)
         AdminMCPServerRoutes(directory: c.mcpServers, catalog: c.catalog, bodyLimit: bodyLimit).register(on: admin)
         AdminConnectionRoutes(

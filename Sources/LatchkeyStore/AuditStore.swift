@@ -79,10 +79,25 @@ public struct AuditQuery: Sendable, Equatable {
 
 /// The append-only audit log. Contract: events are never updated or deleted; listing is newest first, with
 /// increasing ids in order of appending.
+///
+/// Each event is appended to its org's hash chain (``AuditChain``) in the transaction that writes it, under a lock on
+/// the chain's head, so replicas never fork a chain and a chain's numbers run 1, 2, 3 … without gaps.
 public protocol AuditStore: Sendable {
     func append(_ event: AuditEvent) async throws
     /// The events matching `query`, newest first, at most `query.limit`.
     func events(_ query: AuditQuery) async throws -> [AuditEvent]
+    /// The events with ids above `afterID`, at or after `since` when set, of `chain` only when set, in id order (which
+    /// is each chain's order), at most `limit`, with their places in their chains. An event that was never chained
+    /// (a forged row) is listed only when `chain` is nil.
+    func chainedEvents(afterID: Int64, chain: String?, since: Date?, limit: Int) async throws -> [ChainedAuditEvent]
+    /// The events of `chain` numbered above `afterSeq`, in chain order, at most `limit`.
+    func auditChain(_ chain: String, afterSeq: Int64, limit: Int) async throws -> [ChainedAuditEvent]
+    /// Every chain's head, by chain.
+    func auditChainHeads() async throws -> [AuditChainHead]
+    /// Every chain some event is in.
+    func auditChainNames() async throws -> [String]
+    /// Events without a complete place in a chain (written outside Latchkey), oldest first, at most `limit`.
+    func unchainedAuditEvents(limit: Int) async throws -> [ChainedAuditEvent]
 }
 
 /// Everything Latchkey stores, behind one value that a live store (SQLite, PostgreSQL) implements.

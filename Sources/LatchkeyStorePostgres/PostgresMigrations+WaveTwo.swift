@@ -221,5 +221,20 @@ extension PostgresMigrations {
             CREATE INDEX mcp_sessions_by_use ON mcp_sessions (last_used)
             """
         ),
+        (
+            "v20: the audit log's hash chains",
+            """
+            ALTER TABLE audit_events ADD COLUMN chain TEXT;
+            ALTER TABLE audit_events ADD COLUMN seq BIGINT;
+            ALTER TABLE audit_events ADD COLUMN prev_hash TEXT;
+            ALTER TABLE audit_events ADD COLUMN hash TEXT;
+            CREATE UNIQUE INDEX audit_events_chain_seq ON audit_events(chain, seq);
+            CREATE TABLE audit_chain_heads (
+                chain TEXT PRIMARY KEY,
+                seq BIGINT NOT NULL,
+                hash TEXT NOT NULL
+            )
+            """
+        ),
     ]
 }

@@ -10,6 +10,9 @@ enum PostgresMigrations {
     /// Every migration, in order: wave 1's spine, then wave 2's.
     static var all: [(id: String, sql: String)] { spine + waveTwo }
 
+    /// The migration after which the events written before it are chained, in Swift, in its transaction.
+    static let chainsMigration = "v20: the audit log's hash chains"
+
     /// Applies every migration not yet recorded, in order, under the schema's advisory lock.
     /// - Parameter schema: the schema to create first when the store uses one of its own; nil for the search path's.
     static func migrate(_ store: PostgresStore, schema: String?) async throws {
@@ -36,6 +39,7 @@ enum PostgresMigrations {
                 where !statement.isEmpty {
                     try await tx.execute(PostgresQuery(unsafeSQL: statement))
                 }
+                if migration.id == chainsMigration { try await PostgresStore.chainAuditBacklog(in: tx) }
                 try await tx.execute("INSERT INTO latchkey_migrations (id) VALUES (\(migration.id))")
             }
         }

@@ -67,7 +67,7 @@ extension PostgresStore {
                         Self.compareAndSwap(connection, outcome.sealedCredential, expectedVersion: outcome.expectedVersion)).isEmpty
                 }
                 if let e = outcome.audit {
-                    try await tx.execute(Self.auditInsert(e))
+                    try await Self.appendAudit(e, in: tx)
                 }
                 let until = outcome.keepOthersOutUntil.map(Self.time) ?? 0
                 try await tx.execute(

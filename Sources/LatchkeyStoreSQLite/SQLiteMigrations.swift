@@ -421,6 +421,21 @@ enum SQLiteMigrations {
                 CREATE INDEX mcp_sessions_by_use ON mcp_sessions (last_used);
                 """)
         }
+        migrator.registerMigration("v20: the audit log's hash chains") { db in
+            try db.execute(sql: """
+                ALTER TABLE audit_events ADD COLUMN chain TEXT;
+                ALTER TABLE audit_events ADD COLUMN seq INTEGER;
+                ALTER TABLE audit_events ADD COLUMN prev_hash TEXT;
+                ALTER TABLE audit_events ADD COLUMN hash TEXT;
+                CREATE UNIQUE INDEX audit_events_chain_seq ON audit_events(chain, seq);
+                CREATE TABLE audit_chain_heads (
+                    chain TEXT PRIMARY KEY,
+                    seq INTEGER NOT NULL,
+                    hash TEXT NOT NULL
+                );
+                """)
+            try SQLiteStore.chainAuditBacklog(db)
+        }
         return migrator
     }
 }

@@ -3,13 +3,14 @@ CLI, and never a secret."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import time
 
 import pytest
 
-from conftest import CLIENT_SECRETS, LATCHKEY_BIN, Person
+from conftest import CLIENT_SECRETS, LATCHKEY_BIN, Person, World, start_world
 
 
 def audit(lk, **params) -> dict:
@@ -123,3 +124,82 @@ def test_the_whole_log_holds_no_token_or_secret(world, history):
     assert issued
     for secret in [*issued, *CLIENT_SECRETS.values(), lk.admin_key]:
         assert secret not in text
+
+
+def chain_hash(line: dict) -> str:
+    """The hash of an exported event, computed here from the README's definition alone."""
+    fields = ["latchkey-audit-v1", line["chain"], str(line["seq"]), str(line["at_us"]), line["actor"], line["action"],
+              line.get("owner"), line.get("provider"), line.get("connection"), line["outcome"], line.get("detail")]
+    canonical = b"".join(b"~" if f is None else f"{len(f.encode())}:".encode() + f.encode() for f in fields)
+    return hashlib.sha256(bytes.fromhex(line["prev_hash"]) + canonical).hexdigest()
+
+
+def export(lk, **params) -> list[dict]:
+    r = lk.admin("GET", "/v1/admin/audit/export", params=params)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/x-ndjson"), r.text
+    return [json.loads(line) for line in r.text.splitlines()]
+
+
+def sqlite(lk, statement: str) -> None:
+    subprocess.run(["sqlite3", str(lk.db_path), statement], check=True, capture_output=True, text=True, timeout=60)
+
+
+def test_verify_names_the_first_edited_removed_or_reordered_event_and_the_export_carries_the_chain(workdir):
+    """Issue 15 gap 8: before, anyone with the database could edit or delete audit rows without a trace."""
+    lk, peer = start_world(workdir, "audit-chain")
+    try:
+        world = World(lk, peer)
+        edited, removed, reordered = (world.org_with_agent(apps=("authlib-basic", "authlib-post"))[0] for _ in range(3))
+        ok = cli(lk, "verify")
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert all(f"{org} " in ok.stdout for org in (edited, removed, reordered)) and "BROKEN" not in ok.stdout, ok.stdout
+
+        # The export: every event once, oldest first, each chain linked and each hash what the README's formula gives.
+        lines = export(lk)
+        assert [l["id"] for l in lines] == sorted(l["id"] for l in lines) and len(lines) >= 18
+        last: dict[str, str] = {}
+        for line in lines:
+            assert line["prev_hash"] == last.get(line["chain"], "0" * 64), line
+            assert chain_hash(line) == line["hash"], line
+            last[line["chain"]] = line["hash"]
+        # Paged, filtered by org and time, and through the CLI: the same lines.
+        assert export(lk, after_id=lines[4]["id"], limit=3) == lines[5:8]
+        assert export(lk, org=edited) == [l for l in lines if l["chain"] == edited]
+        assert export(lk, since=lines[-1]["at_us"] / 1e6) == [l for l in lines if l["at_us"] >= lines[-1]["at_us"]]
+        via_cli = subprocess.run([LATCHKEY_BIN, "admin", "audit", "export"], capture_output=True, text=True, timeout=60,
+                                 env={"LATCHKEY_URL": lk.url, "LATCHKEY_ADMIN_KEY": lk.admin_key, "PATH": "/usr/bin:/bin"})
+        assert via_cli.returncode == 0 and [json.loads(l) for l in via_cli.stdout.splitlines()] == lines, via_cli.stderr
+
+        def events_of(org: str) -> list[dict]:
+            return [l for l in lines if l["chain"] == org]
+
+        # Someone with the database file edits one event, removes another, and swaps two more.
+        target = events_of(edited)[2]
+        sqlite(lk, f"UPDATE audit_events SET outcome = 'failure' WHERE id = {target['id']}")
+        gone, after_gone = events_of(removed)[1], events_of(removed)[2]
+        sqlite(lk, f"DELETE FROM audit_events WHERE id = {gone['id']}")
+        a, b = events_of(reordered)[1], events_of(reordered)[3]
+        sqlite(lk, f"UPDATE audit_events SET seq = -1 WHERE id = {a['id']}; UPDATE audit_events SET seq = {a['seq']} WHERE id = {b['id']};"
+                   f" UPDATE audit_events SET seq = {b['seq']} WHERE id = {a['id']}")
+
+        broken = cli(lk, "verify")
+        assert broken.returncode == 1, broken.stdout + broken.stderr
+        assert f"{edited}: event {target['id']} (number {target['seq']}) was edited" in broken.stdout, broken.stdout
+        assert f"{removed}: event {after_gone['id']} (number {after_gone['seq']}) follows number {gone['seq'] - 1}" in broken.stdout, broken.stdout
+        assert f"{reordered}: event {b['id']} (number {a['seq']})" in broken.stdout, broken.stdout
+        report = lk.admin("GET", "/v1/admin/audit/verify").json()
+        problems = {c["org"]: (c["broken"]["event_id"], c["broken"]["problem"]) for c in report["chains"] if "broken" in c}
+        assert report["ok"] is False and problems == {
+            edited: (target["id"], "edited"), removed: (after_gone["id"], "removed"), reordered: (b["id"], "reordered")}, report
+        # One org's chain alone: the others are not its concern.
+        assert cli(lk, "verify", "--org", world.org_with_agent(apps=())[0]).returncode == 0
+        # Undoing the edit mends that chain: the check is of the content, not of a flag.
+        sqlite(lk, f"UPDATE audit_events SET outcome = '{target['outcome']}' WHERE id = {target['id']}")
+        assert cli(lk, "verify", "--org", edited).returncode == 0
+        # Bad input is a clear error.
+        for params, field in [({"since": "yesterday"}, "since"), ({"after_id": "-1"}, "after_id"), ({"limit": "0"}, "limit")]:
+            r = lk.admin("GET", "/v1/admin/audit/export", params=params)
+            assert r.status_code == 400 and r.json()["error"]["field"] == field, r.text
+    finally:
+        lk.stop()
+        peer.stop()

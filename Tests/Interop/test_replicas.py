@@ -4,6 +4,7 @@ within a second."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -363,3 +364,44 @@ def test_an_mcp_session_behind_round_robin_nginx_is_served_by_all_three_replicas
         nginx.terminate()
         nginx.wait(timeout=30)
         peer.close()
+
+
+def test_three_replicas_writing_the_audit_log_at_once_keep_one_chain_per_org_that_psql_cannot_edit_unseen(replicas):
+    """Issue 15 gap 8 on PostgreSQL: each replica takes the chain's head under the database's lock, so concurrent
+    writers never fork a chain; an edit made with psql is named by `latchkey admin audit verify` on any replica."""
+    world, first, second, third = replicas
+    org, _ = world.org_with_agent(apps=())
+    fleet = (first, second, third)
+
+    def make_agent(n: int) -> int:
+        lk = fleet[n % 3]
+        return lk.admin("POST", "/v1/admin/agents", json={"project": f"{org}/team/proj", "id": f"a{n}"}).status_code
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        assert set(pool.map(make_agent, range(60))) == {201}
+
+    def verify(lk, *args) -> subprocess.CompletedProcess:
+        return subprocess.run([os.environ["LATCHKEY_BIN"], "admin", "audit", "verify", *args], capture_output=True, text=True, timeout=120,
+                              env={"LATCHKEY_URL": lk.url, "LATCHKEY_ADMIN_KEY": lk.admin_key, "PATH": "/usr/bin:/bin"})
+
+    report = second.admin("GET", "/v1/admin/audit/verify", params={"org": org}).json()
+    [chain] = report["chains"]
+    assert report["ok"] and chain["events"] == chain["head_seq"] and chain["events"] >= 63, report
+    for lk in fleet:
+        assert verify(lk).returncode == 0
+    # Every event of the org, written by three processes at once, sits in one unbroken sequence.
+    lines = [l for l in (requests.get(third.url + "/v1/admin/audit/export", params={"org": org},
+                                      headers={"Authorization": f"Bearer {third.admin_key}"}, timeout=60).text.splitlines())]
+    seqs = [json.loads(l)["seq"] for l in lines]
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) == chain["events"]
+
+    target = json.loads(lines[30])
+    psql = ["psql", POSTGRES, "-At", "-c"]
+    subprocess.run(psql + [f"UPDATE audit_events SET actor = 'system' WHERE id = {target['id']}"], check=True, capture_output=True)
+    try:
+        for lk in fleet:
+            out = verify(lk, "--org", org)
+            assert out.returncode == 1 and f"event {target['id']} (number {target['seq']}) was edited" in out.stdout, out.stdout
+    finally:
+        subprocess.run(psql + [f"UPDATE audit_events SET actor = '{target['actor']}' WHERE id = {target['id']}"], check=True, capture_output=True)
+    assert verify(first, "--org", org).returncode == 0

@@ -6,7 +6,7 @@ import LatchkeyModel
 import LatchkeyRuntime
 import LatchkeyStore
 
-/// `/v1/admin`: OAuth app registrations, and the audit log. Admin key only.
+/// `/v1/admin/apps`: OAuth app registrations. Admin key only.
 struct AdminAppRoutes {
     let store: any LatchkeyStorage
     let clock: any LatchkeyClock
@@ -33,14 +33,6 @@ struct AdminAppRoutes {
                 "provider": .string(manifest.id.rawValue), "owner": .string(owner.description),
                 "scopes": .array(scopes.map(JSONValue.string)), "redirect_uri": .string(settings.callbackURL),
             ]))
-        }
-        group.get("/audit") { request, _ in
-            let query = try AuditQueryParameters.read(request)
-            let events = try await store.events(query)
-            var body: [String: AnyEncodable] = ["events": AnyEncodable(events)]
-            // A full page may have more below it: `before` continues the listing.
-            if events.count == query.limit, let last = events.last?.id { body["next_before"] = AnyEncodable(last) }
-            return APIResponse.json(body)
         }
     }
 }

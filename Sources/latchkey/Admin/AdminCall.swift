@@ -36,7 +36,7 @@ enum AdminCall {
 
     /// A path segment or query value, percent-encoded.
     static func encoded(_ value: String) -> String {
-        AuditCommand.percentEncoded(value)
+        AuditListCommand.percentEncoded(value)
     }
 }
 

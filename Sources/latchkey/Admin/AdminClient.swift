@@ -33,12 +33,17 @@ struct AdminClient: Sendable {
         try await send("GET", path, body: nil)
     }
 
+    /// A GET whose answer is not one JSON document (JSON lines): its `json` is null.
+    func getLines(_ path: String) async throws(AdminClientError) -> Answer {
+        try await send("GET", path, body: nil, expectingJSON: false)
+    }
+
     func post(_ path: String, body: JSONValue = .object([:])) async throws(AdminClientError) -> Answer {
         try await send("POST", path, body: body)
     }
 
     /// Sends one call. A non-2xx answer throws, carrying the server's error code and message.
-    func send(_ method: String, _ path: String, body: JSONValue?) async throws(AdminClientError) -> Answer {
+    func send(_ method: String, _ path: String, body: JSONValue?, expectingJSON: Bool = true) async throws(AdminClientError) -> Answer {
         var headers = [OutboundHeader(name: "Authorization", value: "Bearer \(adminKey)"), OutboundHeader(name: "Accept", value: "application/json")]
         if body != nil { headers.append(OutboundHeader(name: "Content-Type", value: "application/json")) }
         let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -64,6 +69,7 @@ struct AdminClient: Sendable {
             throw AdminClientError(.server(status: response.status, code: code), "\(code): \(message)")
         }
         guard let json else {
+            if !expectingJSON { return Answer(body: response.body, json: .null) }
             throw AdminClientError(.server(status: response.status, code: "invalid_response"), "the server's answer is not JSON")
         }
         return Answer(body: response.body, json: json)
