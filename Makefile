@@ -54,7 +54,7 @@ deps-test:
 	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
-	@$(PYTHON) -c "import authlib, flask, selenium, requests, pytest, mcp, yaml" 2>/dev/null || \
+	@$(PYTHON) -c "import authlib, flask, selenium, requests, pytest, mcp, yaml, schemathesis" 2>/dev/null || \
 	  $(PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/Interop/requirements.txt
 
 clean:
