@@ -43,10 +43,12 @@ extension SQLiteStore {
     }
 
     static func app(_ row: Row) throws -> AppRegistration? {
-        guard let owner = try? OwnerRef(parsing: row["owner"]) else { return nil }
+        let ownerText = try Self.required(row, "owner", as: String.self)
+        guard let owner = try? OwnerRef(parsing: ownerText) else { return nil }
         return AppRegistration(
-            provider: ProviderID(row["provider"] as String), owner: owner, clientID: row["client_id"],
-            sealedClientSecret: (row["client_secret"] as Data?).map { Array($0) },
-            scopes: decode([String].self, row["scopes"]) ?? [], updatedAt: try Self.time(row, "updated_at"))
+            provider: ProviderID(try Self.required(row, "provider", as: String.self)), owner: owner,
+            clientID: try Self.required(row, "client_id", as: String.self),
+            sealedClientSecret: try Self.optional(row, "client_secret", as: Data.self).map { Array($0) },
+            scopes: decode([String].self, try Self.optional(row, "scopes", as: String.self)) ?? [], updatedAt: try Self.time(row, "updated_at"))
     }
 }

@@ -30,7 +30,7 @@ extension SQLiteStore {
                 db, sql: "SELECT * FROM capability_grants WHERE owner IN (\(databaseQuestionMarks(count: owners.count))) ORDER BY owner, position",
                 arguments: StatementArguments(owners.map(\.description)))
             {
-                found[row["owner"], default: []].append(try Self.storedGrant(row))
+                found[try Self.required(row, "owner", as: String.self), default: []].append(try Self.storedGrant(row))
             }
             return found
         }
@@ -53,17 +53,19 @@ extension SQLiteStore {
     public func accessPolicy(org: String) async throws -> OrgAccessPolicy {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT read_tools, proxy FROM org_access_policies WHERE org = ?", arguments: [org]).map {
-                try OrgAccessPolicy(storedReadTools: $0["read_tools"], proxy: $0["proxy"])
+                try OrgAccessPolicy(
+                    storedReadTools: try Self.required($0, "read_tools", as: String.self), proxy: try Self.required($0, "proxy", as: String.self))
             } ?? .open
         }
     }
 
     static func storedGrant(_ row: Row) throws -> StoredGrant {
         StoredGrant(
-            provider: ProviderID(row["provider"]), tools: try StoredJSON.required([String].self, row["tools"], "tools"),
-            methods: try StoredJSON.required([String].self, row["methods"], "methods"),
-            paths: try StoredJSON.required([String].self, row["paths"], "paths"),
-            connection: (row["connection_id"] as String?).map(ConnectionID.init(rawValue:)), expiresAt: try Self.optionalTime(row, "expires_at"),
-            approval: row["approval"])
+            provider: ProviderID(try Self.required(row, "provider", as: String.self)),
+            tools: try StoredJSON.required([String].self, try Self.optional(row, "tools", as: String.self), "tools"),
+            methods: try StoredJSON.required([String].self, try Self.optional(row, "methods", as: String.self), "methods"),
+            paths: try StoredJSON.required([String].self, try Self.optional(row, "paths", as: String.self), "paths"),
+            connection: try Self.optional(row, "connection_id", as: String.self).map(ConnectionID.init(rawValue:)),
+            expiresAt: try Self.optionalTime(row, "expires_at"), approval: try Self.required(row, "approval", as: String.self))
     }
 }

@@ -54,7 +54,9 @@ extension SQLiteStore {
         try await pool.read { db in
             var counts: [ConnectionState: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM connections GROUP BY state") {
-                if let state = ConnectionState(rawValue: row["state"]) { counts[state] = row["n"] }
+                if let state = ConnectionState(rawValue: try Self.required(row, "state", as: String.self)) {
+                    counts[state] = try Self.required(row, "n", as: Int.self)
+                }
             }
             return counts
         }
@@ -72,9 +74,7 @@ extension SQLiteStore {
 
     public func connection(id: ConnectionID) async throws -> StoredConnection? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM connections WHERE id = ?", arguments: [id.rawValue]).flatMap { row in
-                try Self.connection(row).map { StoredConnection(connection: $0, sealedCredential: (row["credential"] as Data?).map { Array($0) }) }
-            }
+            try Row.fetchOne(db, sql: "SELECT * FROM connections WHERE id = ?", arguments: [id.rawValue]).flatMap(Self.storedConnection)
         }
     }
 
@@ -106,9 +106,7 @@ extension SQLiteStore {
             return try Row.fetchAll(
                 db, sql: sql + " ORDER BY created_at, id",
                 arguments: StatementArguments(args)
-            ).compactMap { row in
-                try Self.connection(row).map { StoredConnection(connection: $0, sealedCredential: (row["credential"] as Data?).map { Array($0) }) }
-            }
+            ).compactMap(Self.storedConnection)
         }
     }
 
@@ -121,9 +119,7 @@ extension SQLiteStore {
                     AND credential IS NOT NULL ORDER BY expires_at LIMIT ?
                     """,
                 arguments: [Self.time(before), limit]
-            ).compactMap { row in
-                try Self.connection(row).map { StoredConnection(connection: $0, sealedCredential: (row["credential"] as Data?).map { Array($0) }) }
-            }
+            ).compactMap(Self.storedConnection)
         }
     }
 
@@ -132,9 +128,7 @@ extension SQLiteStore {
             try Row.fetchAll(
                 db, sql: "SELECT * FROM connections WHERE credential IS NOT NULL AND id > ? ORDER BY id LIMIT ?",
                 arguments: [after?.rawValue ?? "", limit]
-            ).compactMap { row in
-                try Self.connection(row).map { StoredConnection(connection: $0, sealedCredential: (row["credential"] as Data?).map { Array($0) }) }
-            }
+            ).compactMap(Self.storedConnection)
         }
     }
 
@@ -148,20 +142,33 @@ extension SQLiteStore {
         }
     }
 
+    /// The connection in `row` with its sealed credential; nil where ``connection(_:)`` skips the row.
+    static func storedConnection(_ row: Row) throws -> StoredConnection? {
+        guard let connection = try Self.connection(row) else { return nil }
+        return StoredConnection(connection: connection, sealedCredential: try Self.optional(row, "credential", as: Data.self).map { Array($0) })
+    }
+
     static func connection(_ row: Row) throws -> Connection? {
-        guard let owner = try? OwnerRef(parsing: row["owner"]), let state = ConnectionState(rawValue: row["state"]) else { return nil }
-        let accountID: String? = row["account_id"]
-        guard let credentials = (row["credentials"] as String?).flatMap(CredentialSource.init(rawValue:)) else {
+        let ownerText = try Self.required(row, "owner", as: String.self)
+        guard let owner = try? OwnerRef(parsing: ownerText),
+            let state = ConnectionState(rawValue: try Self.required(row, "state", as: String.self))
+        else { return nil }
+        let accountID = try Self.optional(row, "account_id", as: String.self)
+        guard let credentials = try Self.optional(row, "credentials", as: String.self).flatMap(CredentialSource.init(rawValue:)) else {
             throw LatchkeyError.malformedRow(column: "credentials")
         }
         return Connection(
-            id: ConnectionID(rawValue: row["id"]), provider: ProviderID(row["provider"]), owner: owner, state: state,
-            account: accountID.map { AccountIdentity(id: $0, name: row["account_name"]) },
-            scopesRequested: decode([String].self, row["scopes_requested"]) ?? [],
-            scopesGranted: decode([String].self, row["scopes_granted"]) ?? [],
-            config: decode([String: String].self, row["config"]) ?? [:],
-            expiresAt: try Self.optionalTime(row, "expires_at"), lastRefreshedAt: try Self.optionalTime(row, "last_refreshed_at"), lastError: row["last_error"],
-            isDefault: (row["is_default"] as Int) == 1, createdAt: try Self.time(row, "created_at"), updatedAt: try Self.time(row, "updated_at"),
-            version: row["version"], credentials: credentials)
+            id: ConnectionID(rawValue: try Self.required(row, "id", as: String.self)),
+            provider: ProviderID(try Self.required(row, "provider", as: String.self)), owner: owner, state: state,
+            account: try accountID.map { id throws(LatchkeyError) in
+                AccountIdentity(id: id, name: try Self.optional(row, "account_name", as: String.self))
+            },
+            scopesRequested: decode([String].self, try Self.optional(row, "scopes_requested", as: String.self)) ?? [],
+            scopesGranted: decode([String].self, try Self.optional(row, "scopes_granted", as: String.self)) ?? [],
+            config: decode([String: String].self, try Self.optional(row, "config", as: String.self)) ?? [:],
+            expiresAt: try Self.optionalTime(row, "expires_at"), lastRefreshedAt: try Self.optionalTime(row, "last_refreshed_at"),
+            lastError: try Self.optional(row, "last_error", as: String.self),
+            isDefault: try Self.required(row, "is_default", as: Int.self) == 1, createdAt: try Self.time(row, "created_at"),
+            updatedAt: try Self.time(row, "updated_at"), version: try Self.required(row, "version", as: Int.self), credentials: credentials)
     }
 }

@@ -49,9 +49,12 @@ extension SQLiteStore {
     }
 
     static func consent(_ row: Row) throws -> Consent? {
-        guard let grantee = try? OwnerRef(parsing: row["grantee"]), let person = try? OwnerRef(parsing: row["person"]) else { return nil }
+        let granteeText = try Self.required(row, "grantee", as: String.self)
+        guard let grantee = try? OwnerRef(parsing: granteeText) else { return nil }
+        let personText = try Self.required(row, "person", as: String.self)
+        guard let person = try? OwnerRef(parsing: personText) else { return nil }
         return Consent(
-            connectionID: ConnectionID(rawValue: row["connection_id"]), grantee: grantee, person: person, grantedAt: try Self.time(row, "granted_at"),
-            expiresAt: try Self.optionalTime(row, "expires_at"))
+            connectionID: ConnectionID(rawValue: try Self.required(row, "connection_id", as: String.self)), grantee: grantee, person: person,
+            grantedAt: try Self.time(row, "granted_at"), expiresAt: try Self.optionalTime(row, "expires_at"))
     }
 }

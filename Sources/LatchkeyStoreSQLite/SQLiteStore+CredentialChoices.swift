@@ -29,14 +29,14 @@ extension SQLiteStore {
     }
 
     static func credentialChoice(_ row: Row) throws -> CredentialChoice {
-        guard let credentials = (row["credentials"] as String?).flatMap(CredentialSource.init(rawValue:)) else {
+        guard let credentials = try Self.optional(row, "credentials", as: String.self).flatMap(CredentialSource.init(rawValue:)) else {
             throw LatchkeyError.malformedRow(column: "credentials")
         }
         guard let agentsMayChoose = Bool.fromDatabaseValue(row["agents_may_choose"] as DatabaseValue) else {
             throw LatchkeyError.malformedRow(column: "agents_may_choose")
         }
         return CredentialChoice(
-            org: row["org"], provider: ProviderID(row["provider"] as String), credentials: credentials, agentsMayChoose: agentsMayChoose,
-            updatedAt: try Self.time(row, "updated_at"))
+            org: try Self.required(row, "org", as: String.self), provider: ProviderID(try Self.required(row, "provider", as: String.self)),
+            credentials: credentials, agentsMayChoose: agentsMayChoose, updatedAt: try Self.time(row, "updated_at"))
     }
 }

@@ -44,7 +44,9 @@ extension SQLiteStore {
     public func creditUsage(org: String) async throws -> [CreditUsage] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM credit_usage WHERE org = ? ORDER BY provider, agent", arguments: [org]).map {
-                CreditUsage(provider: $0["provider"], agent: $0["agent"], calls: $0["calls"], credits: $0["credits"])
+                CreditUsage(
+                    provider: try Self.required($0, "provider", as: String.self), agent: try Self.required($0, "agent", as: String.self),
+                    calls: try Self.required($0, "calls", as: Int.self), credits: try Self.required($0, "credits", as: Int.self))
             }
         }
     }

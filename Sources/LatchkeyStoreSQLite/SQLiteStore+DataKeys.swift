@@ -45,7 +45,8 @@ extension SQLiteStore {
                 db, sql: "SELECT owner, key_version, ciphertext FROM data_keys WHERE key_version <> ? ORDER BY key_version, owner LIMIT ?",
                 arguments: [version, limit]
             ).compactMap { row in
-                guard let owner = try? OwnerRef(parsing: try Self.required(row, "owner", as: String.self)) else { return nil }
+                let ownerText = try Self.required(row, "owner", as: String.self)
+                guard let owner = try? OwnerRef(parsing: ownerText) else { return nil }
                 return try Self.wrappedDataKey(row, owner: owner)
             }
         }

@@ -25,14 +25,16 @@ extension SQLiteStore {
     public func session(tokenHash: String) async throws -> ConnectSession? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM connect_sessions WHERE token_hash = ?", arguments: [tokenHash]).flatMap { row in
-                guard let owner = try? OwnerRef(parsing: row["owner"]) else { return nil }
-                let connectionID: String? = row["connection_id"]
-                let installID: String? = row["install_id"]
+                let ownerText = try Self.required(row, "owner", as: String.self)
+                guard let owner = try? OwnerRef(parsing: ownerText) else { return nil }
+                let connectionID = try Self.optional(row, "connection_id", as: String.self)
+                let installID = try Self.optional(row, "install_id", as: String.self)
                 return ConnectSession(
-                    tokenHash: tokenHash, provider: ProviderID(row["provider"]), owner: owner,
+                    tokenHash: tokenHash, provider: ProviderID(try Self.required(row, "provider", as: String.self)), owner: owner,
                     connectionID: connectionID.map(ConnectionID.init(rawValue:)), installID: installID.map(ConnectionID.init(rawValue:)),
-                    extraScopes: Self.decode([String].self, row["extra_scopes"]) ?? [], returnTo: row["return_to"],
-                    createdBy: row["created_by"], createdAt: try Self.time(row, "created_at"), expiresAt: try Self.time(row, "expires_at"),
+                    extraScopes: Self.decode([String].self, try Self.optional(row, "extra_scopes", as: String.self)) ?? [],
+                    returnTo: try Self.optional(row, "return_to", as: String.self), createdBy: try Self.required(row, "created_by", as: String.self),
+                    createdAt: try Self.time(row, "created_at"), expiresAt: try Self.time(row, "expires_at"),
                     usedAt: try Self.optionalTime(row, "used_at"))
             }
         }
@@ -78,12 +80,15 @@ extension SQLiteStore {
     }
 
     static func authorizationState(_ row: Row, hash: String) throws -> AuthorizationState? {
-        guard let owner = try? OwnerRef(parsing: row["owner"]) else { return nil }
+        let ownerText = try Self.required(row, "owner", as: String.self)
+        guard let owner = try? OwnerRef(parsing: ownerText) else { return nil }
         return AuthorizationState(
-            stateHash: hash, sessionTokenHash: row["session_token_hash"], provider: ProviderID(row["provider"]),
-            owner: owner, sealedVerifier: (row["verifier"] as Data?).map { Array($0) },
-            browserBindingHash: row["browser_binding_hash"], scopes: Self.decode([String].self, row["scopes"]) ?? [],
-            config: Self.decode([String: String].self, row["config"]) ?? [:],
+            stateHash: hash, sessionTokenHash: try Self.required(row, "session_token_hash", as: String.self),
+            provider: ProviderID(try Self.required(row, "provider", as: String.self)), owner: owner,
+            sealedVerifier: try Self.optional(row, "verifier", as: Data.self).map { Array($0) },
+            browserBindingHash: try Self.required(row, "browser_binding_hash", as: String.self),
+            scopes: Self.decode([String].self, try Self.optional(row, "scopes", as: String.self)) ?? [],
+            config: Self.decode([String: String].self, try Self.optional(row, "config", as: String.self)) ?? [:],
             createdAt: try Self.time(row, "created_at"), expiresAt: try Self.time(row, "expires_at"))
     }
 

@@ -26,9 +26,9 @@ extension SQLiteStore {
         let row = try Row.fetchOne(db, sql: "SELECT fence, expires_at FROM refresh_leases WHERE connection_id = ?", arguments: [id.rawValue])
         let fence: Int64
         if let row {
-            let live: Double = row["expires_at"]
+            let live = try Self.required(row, "expires_at", as: Double.self)
             guard live <= time(now) else { return nil }
-            fence = (row["fence"] as Int64) + 1
+            fence = try Self.required(row, "fence", as: Int64.self) + 1
             try db.execute(
                 sql: "UPDATE refresh_leases SET holder = ?, fence = ?, expires_at = ? WHERE connection_id = ?",
                 arguments: [holder, fence, time(expires), id.rawValue])
@@ -73,7 +73,8 @@ extension SQLiteStore {
         guard let current = try Row.fetchOne(
             db, sql: "SELECT holder, fence FROM refresh_leases WHERE connection_id = ?", arguments: [lease.connectionID.rawValue])
         else { return false }
-        return (current["holder"] as String) == lease.holder && (current["fence"] as Int64) == lease.fence
+        return try Self.required(current, "holder", as: String.self) == lease.holder
+            && Self.required(current, "fence", as: Int64.self) == lease.fence
     }
 
     public func releaseRefreshLease(_ lease: RefreshLease, keepOthersOutUntil: Date?) async throws {
@@ -91,7 +92,9 @@ extension SQLiteStore {
                 db, sql: "SELECT holder, fence, expires_at FROM refresh_leases WHERE connection_id = ? AND expires_at > 0",
                 arguments: [id.rawValue]
             ).map { row in
-                RefreshLease(connectionID: id, holder: row["holder"], fence: row["fence"], expiresAt: try Self.time(row, "expires_at"))
+                RefreshLease(
+                    connectionID: id, holder: try Self.required(row, "holder", as: String.self),
+                    fence: try Self.required(row, "fence", as: Int64.self), expiresAt: try Self.time(row, "expires_at"))
             }
         }
     }

@@ -34,11 +34,12 @@ extension SQLiteStore {
     }
 
     static func mcpServer(_ row: Row) throws -> StoredMCPServer {
-        let allowed = row["tools_allowed"] as String?
-        let denied = row["tools_denied"] as String?
+        let allowed = try Self.optional(row, "tools_allowed", as: String.self)
+        let denied = try Self.optional(row, "tools_denied", as: String.self)
         return StoredMCPServer(
-            id: ProviderID(row["id"] as String), name: row["name"], url: row["url"],
-            scopes: try StoredJSON.required([String].self, row["scopes"], "scopes"),
+            id: ProviderID(try Self.required(row, "id", as: String.self)), name: try Self.required(row, "name", as: String.self),
+            url: try Self.required(row, "url", as: String.self),
+            scopes: try StoredJSON.required([String].self, try Self.optional(row, "scopes", as: String.self), "scopes"),
             toolsAllowed: try allowed.map { text throws(LatchkeyError) in try StoredJSON.required([String].self, text, "tools_allowed") },
             toolsDenied: try denied.map { text throws(LatchkeyError) in try StoredJSON.required([String].self, text, "tools_denied") },
             createdAt: try Self.time(row, "created_at"))

@@ -58,10 +58,11 @@ extension SQLiteStore {
     }
 
     static func narrowedKey(_ row: Row) throws -> NarrowedKeyRecord {
-        guard let agent = try? OwnerRef(parsing: row["agent"]) else { throw LatchkeyError.malformedRow(column: "agent") }
-        return NarrowedKeyRecord(
-            keyHash: row["key_hash"], agent: agent, parentHash: row["parent_hash"], depth: row["depth"],
-            grants: try StoredJSON.required([StoredGrant].self, row["grants"], "grants"), createdAt: try Self.time(row, "created_at"),
-            expiresAt: try Self.time(row, "expires_at"))
+        NarrowedKeyRecord(
+            keyHash: try Self.required(row, "key_hash", as: String.self),
+            agent: try OwnerRef(stored: Self.required(row, "agent", as: String.self), column: "agent"),
+            parentHash: try Self.required(row, "parent_hash", as: String.self), depth: try Self.required(row, "depth", as: Int.self),
+            grants: try StoredJSON.required([StoredGrant].self, try Self.optional(row, "grants", as: String.self), "grants"),
+            createdAt: try Self.time(row, "created_at"), expiresAt: try Self.time(row, "expires_at"))
     }
 }

@@ -60,9 +60,12 @@ extension SQLiteStore {
         }
     }
 
-    static func personRecord(_ row: Row) -> PersonRecord? {
-        guard let person = try? OwnerRef(parsing: row["person"]) else { return nil }
-        return PersonRecord(person: person, email: row["email"], issuer: row["issuer"], subject: row["subject"])
+    static func personRecord(_ row: Row) throws(LatchkeyError) -> PersonRecord? {
+        let personText = try Self.required(row, "person", as: String.self)
+        guard let person = try? OwnerRef(parsing: personText) else { return nil }
+        return PersonRecord(
+            person: person, email: try Self.optional(row, "email", as: String.self), issuer: try Self.optional(row, "issuer", as: String.self),
+            subject: try Self.optional(row, "subject", as: String.self))
     }
 }
 
@@ -83,8 +86,10 @@ extension SQLiteStore {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM sign_in_providers WHERE org = ?", arguments: [org]).map { row in
                 SignInProvider(
-                    org: row["org"], issuer: row["issuer"], clientID: row["client_id"],
-                    sealedClientSecret: (row["client_secret"] as Data?).map { Array($0) }, updatedAt: try Self.time(row, "updated_at"))
+                    org: try Self.required(row, "org", as: String.self), issuer: try Self.required(row, "issuer", as: String.self),
+                    clientID: try Self.required(row, "client_id", as: String.self),
+                    sealedClientSecret: try Self.optional(row, "client_secret", as: Data.self).map { Array($0) },
+                    updatedAt: try Self.time(row, "updated_at"))
             }
         }
     }
@@ -109,7 +114,7 @@ extension SQLiteStore {
             guard let row = try Row.fetchOne(db, sql: "SELECT used_at FROM sign_in_links WHERE token_hash = ?", arguments: [tokenHash]) else {
                 return .unknown
             }
-            return (row["used_at"] as Double?) == nil ? .expired : .alreadyUsed
+            return try Self.optional(row, "used_at", as: Double.self) == nil ? .expired : .alreadyUsed
         }
     }
 
@@ -141,8 +146,9 @@ extension SQLiteStore {
 
     static func signInState(_ row: Row) throws -> SignInState {
         SignInState(
-            stateHash: row["state_hash"], org: row["org"], nonceHash: row["nonce_hash"], sealedVerifier: Array(row["verifier"] as Data),
-            browserBindingHash: row["browser_binding_hash"], next: row["next"], createdAt: try Self.time(row, "created_at"),
-            expiresAt: try Self.time(row, "expires_at"))
+            stateHash: try Self.required(row, "state_hash", as: String.self), org: try Self.required(row, "org", as: String.self),
+            nonceHash: try Self.required(row, "nonce_hash", as: String.self), sealedVerifier: Array(try Self.required(row, "verifier", as: Data.self)),
+            browserBindingHash: try Self.required(row, "browser_binding_hash", as: String.self), next: try Self.required(row, "next", as: String.self),
+            createdAt: try Self.time(row, "created_at"), expiresAt: try Self.time(row, "expires_at"))
     }
 }

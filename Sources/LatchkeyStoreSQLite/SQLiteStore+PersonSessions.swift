@@ -19,7 +19,7 @@ extension SQLiteStore {
         // Sendable values out of the read (a `Row` is not), so the asynchronous read is the one called.
         let found = try await pool.read { db -> (person: String, expiry: Double)? in
             try Row.fetchOne(db, sql: "SELECT person, expires_at FROM person_sessions WHERE id_hash = ?", arguments: [idHash])
-                .map { ($0["person"], $0["expires_at"]) }
+                .map { (try Self.required($0, "person", as: String.self), try Self.required($0, "expires_at", as: Double.self)) }
         }
         guard let found, let person = try? OwnerRef(parsing: found.person) else { return nil }
         let expiry = found.expiry

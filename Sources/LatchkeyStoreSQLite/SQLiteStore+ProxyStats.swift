@@ -28,7 +28,9 @@ extension SQLiteStore {
         let arguments: StatementArguments = StatementArguments(filter.arguments.map { $0 as any DatabaseValueConvertible })
         return try await pool.read { db in
             try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                ProxyHourCounts(provider: ProviderID(row["provider"] as String), hour: row["hour"], succeeded: row["succeeded"], failed: row["failed"])
+                ProxyHourCounts(
+                    provider: ProviderID(try Self.required(row, "provider", as: String.self)), hour: try Self.required(row, "hour", as: Int.self),
+                    succeeded: try Self.required(row, "succeeded", as: Int.self), failed: try Self.required(row, "failed", as: Int.self))
             }
         }
     }

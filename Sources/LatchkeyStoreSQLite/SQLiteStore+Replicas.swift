@@ -21,8 +21,10 @@ extension SQLiteStore {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM replicas WHERE seen_at >= ? ORDER BY address, id", arguments: [Self.time(seenSince)]).map { row in
                 ReplicaHeartbeat(
-                    id: row["id"], address: row["address"], startedAt: try Self.time(row, "started_at"), seenAt: try Self.time(row, "seen_at"),
-                    keyFingerprints: ReplicaHeartbeat.decodeFingerprints(row["key_fingerprints"]), wrappingVersion: row["wrapping_version"])
+                    id: try Self.required(row, "id", as: String.self), address: try Self.required(row, "address", as: String.self),
+                    startedAt: try Self.time(row, "started_at"), seenAt: try Self.time(row, "seen_at"),
+                    keyFingerprints: ReplicaHeartbeat.decodeFingerprints(try Self.required(row, "key_fingerprints", as: String.self)),
+                    wrappingVersion: try Self.required(row, "wrapping_version", as: Int.self))
             }
         }
     }

@@ -36,14 +36,15 @@ extension SQLiteStore {
     }
 
     static func dailyUsage(_ row: Row) throws -> DailyUsage {
-        guard let credentials = (row["credentials"] as String?).flatMap(CredentialSource.init(rawValue:)) else {
+        guard let credentials = try Self.optional(row, "credentials", as: String.self).flatMap(CredentialSource.init(rawValue:)) else {
             throw LatchkeyError.malformedRow(column: "credentials")
         }
         for column in ["day", "calls", "credits"] where Int.fromDatabaseValue(row[column] as DatabaseValue) == nil {
             throw LatchkeyError.malformedRow(column: column)
         }
         return DailyUsage(
-            org: row["org"], day: row["day"], provider: ProviderID(row["provider"] as String), agent: row["agent"], credentials: credentials,
-            calls: row["calls"], credits: row["credits"])
+            org: try Self.required(row, "org", as: String.self), day: try Self.required(row, "day", as: Int.self),
+            provider: ProviderID(try Self.required(row, "provider", as: String.self)), agent: try Self.required(row, "agent", as: String.self),
+            credentials: credentials, calls: try Self.required(row, "calls", as: Int.self), credits: try Self.required(row, "credits", as: Int.self))
     }
 }

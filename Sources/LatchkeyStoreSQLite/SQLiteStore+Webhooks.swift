@@ -125,8 +125,9 @@ extension SQLiteStore {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt", arguments: [deliveryID]).map {
                 WebhookAttempt(
-                    deliveryID: $0["delivery_id"], number: $0["attempt"], at: try Self.time($0, "at"), statusCode: $0["status_code"],
-                    error: $0["error"], durationMilliseconds: $0["duration_ms"])
+                    deliveryID: try Self.required($0, "delivery_id", as: String.self), number: try Self.required($0, "attempt", as: Int.self),
+                    at: try Self.time($0, "at"), statusCode: try Self.optional($0, "status_code", as: Int.self),
+                    error: try Self.optional($0, "error", as: String.self), durationMilliseconds: try Self.required($0, "duration_ms", as: Int.self))
             }
         }
     }
@@ -142,21 +143,25 @@ extension SQLiteStore {
 
     static func webhook(_ row: Row) throws -> Webhook {
         Webhook(
-            id: row["id"], org: row["org"], url: row["url"],
-            events: (decode([String].self, row["events"]) ?? []).compactMap(WebhookEventType.init(rawValue:)),
-            sealedSecret: Array(row["secret"] as Data), createdAt: try Self.time(row, "created_at"), updatedAt: try Self.time(row, "updated_at"))
+            id: try Self.required(row, "id", as: String.self), org: try Self.required(row, "org", as: String.self),
+            url: try Self.required(row, "url", as: String.self),
+            events: (decode([String].self, try Self.optional(row, "events", as: String.self)) ?? []).compactMap(WebhookEventType.init(rawValue:)),
+            sealedSecret: Array(try Self.required(row, "secret", as: Data.self)), createdAt: try Self.time(row, "created_at"),
+            updatedAt: try Self.time(row, "updated_at"))
     }
 
     static func delivery(_ row: Row) throws -> WebhookDelivery? {
-        guard let event = WebhookEventType(rawValue: row["event"]), let status = WebhookDeliveryStatus(rawValue: row["status"]) else {
-            return nil
-        }
-        let connection: String? = row["connection_id"]
+        guard let event = WebhookEventType(rawValue: try Self.required(row, "event", as: String.self)),
+            let status = WebhookDeliveryStatus(rawValue: try Self.required(row, "status", as: String.self))
+        else { return nil }
+        let connection = try Self.optional(row, "connection_id", as: String.self)
         return WebhookDelivery(
-            id: row["id"], webhookID: row["webhook_id"], org: row["org"], eventID: row["event_id"], event: event,
-            connectionID: connection.map(ConnectionID.init(rawValue:)), payload: Array(row["payload"] as Data), status: status,
-            attempts: row["attempts"], createdAt: try Self.time(row, "created_at"), nextAttemptAt: try Self.optionalTime(row, "next_attempt_at"),
-            lastAttemptAt: try Self.optionalTime(row, "last_attempt_at"), lastStatusCode: row["last_status_code"], lastError: row["last_error"],
+            id: try Self.required(row, "id", as: String.self), webhookID: try Self.required(row, "webhook_id", as: String.self),
+            org: try Self.required(row, "org", as: String.self), eventID: try Self.required(row, "event_id", as: String.self), event: event,
+            connectionID: connection.map(ConnectionID.init(rawValue:)), payload: Array(try Self.required(row, "payload", as: Data.self)),
+            status: status, attempts: try Self.required(row, "attempts", as: Int.self), createdAt: try Self.time(row, "created_at"),
+            nextAttemptAt: try Self.optionalTime(row, "next_attempt_at"), lastAttemptAt: try Self.optionalTime(row, "last_attempt_at"),
+            lastStatusCode: try Self.optional(row, "last_status_code", as: Int.self), lastError: try Self.optional(row, "last_error", as: String.self),
             deliveredAt: try Self.optionalTime(row, "delivered_at"))
     }
 }
