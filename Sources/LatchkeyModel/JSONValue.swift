@@ -51,6 +51,10 @@ public enum JSONValue: Sendable, Equatable, Hashable, Codable {
     public init?(foundation any: Any) {
         switch any {
         case is NSNull: self = .null
+        case let n as NSDecimalNumber:
+            // JSONSerialization reads numbers past 64-bit integers as decimals, whose `doubleValue` is off in the last
+            // digits (12349012345679012345690 became 1.2349012345679015e22): the nearest double is read from the digits.
+            self = .number(Double(n.stringValue) ?? n.doubleValue)
         case let n as NSNumber:
             // JSONSerialization gives booleans as NSNumber; tell them apart by their type encoding.
             if CFGetTypeIDCompat(n) { self = .bool(n.boolValue) } else { self = .number(n.doubleValue) }
