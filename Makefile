@@ -15,7 +15,7 @@ BUILD_PACKAGES := libcurl4-openssl-dev libsqlite3-dev libssl-dev pkg-config
 TEST_PACKAGES := chromium chromium-driver postgresql nginx-light
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test build test-unit test-interop test-with-postgres deps deps-test validate clean
+.PHONY: serve test build test-unit test-interop test-with-postgres deps deps-test validate fuzz clean
 
 serve: deps build
 	$(BIN) serve
@@ -43,6 +43,24 @@ test-interop:
 
 validate: build
 	$(BIN) providers validate providers/
+
+# By hand: libFuzzer on each parser that reads what strangers send (Sources/LatchkeyFuzzing), FUZZ_SECONDS each, from
+# the committed corpus (Tests/Fuzz/corpus). New interesting inputs go to .build-fuzz/found; a crash is written to
+# Tests/Fuzz/crashes/TARGET/, which `make test` replays from then on (commit it with its fix). Exit 1 when any target
+# crashed. FUZZ_TARGETS picks some.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= manifest proxy-path callback-query token-response json-body webhook-signature owner-reference
+fuzz: deps
+	$(SWIFT) build --product latchkey-fuzz --build-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .build-fuzz/found/$$t Tests/Fuzz/crashes/$$t; \
+	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Fuzz/lsan-suppressions.txt LATCHKEY_FUZZ_TARGET=$$t .build-fuzz/debug/latchkey-fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=Tests/Fuzz/crashes/$$t/ .build-fuzz/found/$$t Tests/Fuzz/corpus/$$t > .build-fuzz/$$t.log 2>&1 \
+	    || failed="$$failed $$t"; \
+	  grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb|^#[0-9]+.*DONE|ERROR|fuzz finding" .build-fuzz/$$t.log | head -5; \
+	done; \
+	if [ -n "$$failed" ]; then echo "crashed:$$failed (see .build-fuzz/TARGET.log and Tests/Fuzz/crashes)"; exit 1; fi
 
 # Installs only the Debian packages that are missing (apt-get update runs only when something is).
 deps:

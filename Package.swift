@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "latchkey", targets: ["latchkey"]),
+        .executable(name: "latchkey-fuzz", targets: ["latchkey-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
@@ -269,6 +270,14 @@ let package = Package(
                 "LatchkeyWebhooks", "LatchkeyManifest", "LatchkeyCrypto",
             ]
         ),
+        // The parsers that read what strangers send, as fuzz targets (`make fuzz`; `swift test` replays the corpus).
+        .target(
+            name: "LatchkeyFuzzing",
+            dependencies: ["LatchkeyManifest", "LatchkeyModel", "LatchkeyOAuth", "LatchkeyProxy", "LatchkeyCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "latchkey-fuzz", dependencies: ["LatchkeyFuzzing"], swiftSettings: swiftSettings),
+        .testTarget(name: "LatchkeyFuzzingTests", dependencies: ["LatchkeyFuzzing"]),
         .testTarget(
             name: "LatchkeyMCPTests", dependencies: ["LatchkeyMCP", "LatchkeyModel", .product(name: "MCP", package: "swift-sdk")]),
         .testTarget(name: "LatchkeyConnectionsTests", dependencies: ["LatchkeyConnections", "LatchkeyModel", "LatchkeyStore"]),
