@@ -6,6 +6,12 @@ extension LatchkeyError {
     public static func malformedRow(column: String) -> LatchkeyError {
         LatchkeyError(.internalError, "a stored row has no valid \(column); the database may have been edited by hand")
     }
+
+    /// The same, naming the row (`id=conn_…`, `owner=org:acme`) so that the log says which one to mend.
+    public static func malformedRow(column: String, row: String?) -> LatchkeyError {
+        guard let row else { return malformedRow(column: column) }
+        return LatchkeyError(.internalError, "the stored row \(row) has no valid \(column); the database may have been edited by hand")
+    }
 }
 
 extension OwnerRef {

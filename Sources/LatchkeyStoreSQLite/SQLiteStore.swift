@@ -49,7 +49,10 @@ public final class SQLiteStore: LatchkeyStorage {
     /// The time in `column`, which the row must hold. A row holding something else (edited by hand, or damaged) fails
     /// the read with `internal_error` naming the column, where GRDB's typed subscript would stop the process.
     static func time(_ row: Row, _ column: String) throws(LatchkeyError) -> Date {
-        try StoredTime.required(Double.fromDatabaseValue(row[column] as DatabaseValue), column)
+        guard let seconds = Double.fromDatabaseValue(row[column] as DatabaseValue), let date = StoredTime.date(seconds), seconds.isFinite else {
+            throw .malformedRow(column: column, row: identity(of: row))
+        }
+        return date
     }
 
     /// The time in `column`, or nil when it is NULL; anything else that is not a time fails the read as ``time(_:_:)``.
@@ -62,8 +65,22 @@ public final class SQLiteStore: LatchkeyStorage {
     /// The value in `column`, which the row must hold as a `T`. A row holding NULL or something else fails the read with
     /// `internal_error` naming the column, where GRDB's typed subscript would stop the process.
     static func required<T: DatabaseValueConvertible>(_ row: Row, _ column: String, as type: T.Type = T.self) throws(LatchkeyError) -> T {
-        guard let value = T.fromDatabaseValue(row[column] as DatabaseValue) else { throw .malformedRow(column: column) }
+        guard let value = T.fromDatabaseValue(row[column] as DatabaseValue) else { throw .malformedRow(column: column, row: identity(of: row)) }
         return value
+    }
+
+    /// The columns that name a row, in the order they are tried: the first the row holds names it in errors and logs.
+    static let identifyingColumns = ["id", "connection_id", "id_hash", "owner", "chain", "org", "provider", "holder"]
+
+    /// `column=value` of the first identifying column the row holds (values cut at 80 characters), or nil.
+    static func identity(of row: Row) -> String? {
+        for column in identifyingColumns where row.hasColumn(column) {
+            let value = row[column] as DatabaseValue
+            guard !value.isNull else { continue }
+            let text = String.fromDatabaseValue(value) ?? value.description
+            return "\(column)=\(text.prefix(80))"
+        }
+        return nil
     }
 
     /// The value in `column`, or nil when it is NULL; anything else that is not a `T` fails the read as ``required(_:_:as:)``.

@@ -82,6 +82,11 @@ struct ErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as LatchkeyError {
+            // Latchkey's own internal errors (a damaged row among them, named with its id) are logged; the request
+            // fails alone and every other keeps being served.
+            if error.code == .internalError {
+                context.logger.error("internal error", metadata: ["message": "\(error.message)", "path": "\(request.uri.path)"])
+            }
             return APIResponse.error(error)
         } catch let error as HTTPError {
             let code: LatchkeyError.Code =

@@ -11,7 +11,7 @@ struct AdminCommand: AsyncParsableCommand {
         subcommands: [
             OwnerKindCommands.Orgs.self, OwnerKindCommands.Teams.self, OwnerKindCommands.Projects.self, OwnerKindCommands.Users.self,
             AgentsCommand.self, OwnersCommand.self, AppsCommand.self, OwnerKindCommands.Grants.self, ConnectionsCommand.self,
-            CreditsCommand.self, KeysCommand.self, AuditCommand.self,
+            CreditsCommand.self, KeysCommand.self, AuditCommand.self, BackupCommand.self,
         ])
 
     /// Runs `body` with a client for the server. A failure is printed on stderr and becomes the exit code.
