@@ -65,7 +65,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             return "the guard let \(url) through, outside \(base)"
         }
         // Decoded, no segment of what was let through may step out (`..`, `.`), however it was spelled.
-        let rest = url.dropFirst(base.count).split(separator: "?", maxSplits: 1).first ?? ""
+        // The path is what comes before the first `?` (nothing, when the URL is the base with a query).
+        let rest = url.dropFirst(base.count).split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         for segment in rest.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
             // A segment's `;` parameters are not part of its name (`..;x` is `..`; `;.` is an empty name).
             let decoded = FormEncoding.percentDecode(segment).split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)

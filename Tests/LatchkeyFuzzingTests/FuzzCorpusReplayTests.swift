@@ -35,10 +35,10 @@ import Testing
     }
 
     @Test func thePathPropertyLetsAURLUnderTheBasePass() {
-        // `;.` names an empty segment with a parameter, not a dot segment (the first thing `make fuzz` found: a false
-        // alarm of this property, kept in Tests/Fuzz/crashes/proxy-path).
+        // `;.` names an empty segment with a parameter, not a dot segment, and `../` after `?` is in the query (two
+        // false alarms of this property that `make fuzz` found, kept in Tests/Fuzz/crashes/proxy-path).
         for url in ["https://api.example.com/v1", "https://api.example.com/v1/users/me?q=a/../b", "https://api.example.com/v1/caf%C3%A9/..x",
-            "https://api.example.com/v1/;./a./b"] {
+            "https://api.example.com/v1/;./a./b", "https://api.example.com/v1?yx/../"] {
             #expect(FuzzTarget.leavesBase(url) == nil, "\(url)")
         }
     }
