@@ -165,7 +165,11 @@ def test_verify_names_the_first_edited_removed_or_reordered_event_and_the_export
         # Paged, filtered by org and time, and through the CLI: the same lines.
         assert export(lk, after_id=lines[4]["id"], limit=3) == lines[5:8]
         assert export(lk, org=edited) == [l for l in lines if l["chain"] == edited]
-        assert export(lk, since=lines[-1]["at_us"] / 1e6) == [l for l in lines if l["at_us"] >= lines[-1]["at_us"]]
+        # `since` halfway between two events (a time of an event itself, in microseconds, can fall either side of
+        # the stored seconds it was rounded from).
+        k = next(i for i in range(len(lines) - 3, 0, -1) if lines[i]["at_us"] - lines[i - 1]["at_us"] >= 2)
+        since = (lines[k - 1]["at_us"] + lines[k]["at_us"]) / 2 / 1e6
+        assert export(lk, since=f"{since:.7f}") == lines[k:]
         via_cli = subprocess.run([LATCHKEY_BIN, "admin", "audit", "export"], capture_output=True, text=True, timeout=60,
                                  env={"LATCHKEY_URL": lk.url, "LATCHKEY_ADMIN_KEY": lk.admin_key, "PATH": "/usr/bin:/bin"})
         assert via_cli.returncode == 0 and [json.loads(l) for l in via_cli.stdout.splitlines()] == lines, via_cli.stderr
