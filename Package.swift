@@ -215,9 +215,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.copy("Resources/openapi.yaml")],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedOpenAPIDocument"]
         ),
+        // Bundles docs/openapi.yaml with the server at build time (no copy in the sources).
+        .plugin(name: "EmbedOpenAPIDocument", capability: .buildTool(), path: "Sources/EmbedOpenAPIDocument"),
         // The composition root: configuration, store selection, CLI.
         .executableTarget(
             name: "latchkey",
