@@ -106,7 +106,7 @@ public actor MCPSessions {
                 keepingAtMost: maxSessionsPerAgent, idleBefore: now.addingTimeInterval(-idleTimeout))
         } catch {
             logger.error("could not record an MCP session", metadata: ["error": "\(error)"])
-            await stop(session)
+            await Self.stop(session)
             return .error(statusCode: 500, .internalError("could not open an MCP session"))
         }
         sessions[id] = session
@@ -168,7 +168,7 @@ public actor MCPSessions {
         await session.transport.replayInitialize(parameters)
         // Another request of the session may have taken it up meanwhile: one server per session here.
         if let here = sessions[id] {
-            await stop(session)
+            await Self.stop(session)
             return here
         }
         sessions[id] = session
@@ -214,8 +214,6 @@ public actor MCPSessions {
         guard let session = sessions.removeValue(forKey: id) else { return }
         await Self.stop(session)
     }
-
-    private func stop(_ session: Session) async { await Self.stop(session) }
 
     private static func stop(_ session: Session) async {
         await session.server.stop()

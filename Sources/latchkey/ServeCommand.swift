@@ -39,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
 
-        let store = try await openStore(settings.databaseURL, logger: logger)
+        let store = try await openStore(settings, logger: logger)
         let (masterKeys, keySource) = try LocalSecrets.masterKeys(
             configured: settings.masterKey, configuredList: settings.masterKeys, file: settings.masterKeyFile, announce: announce)
         var keyring: MasterKeyring
@@ -95,9 +95,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// The store `LATCHKEY_DATABASE_URL` names: `sqlite:PATH` (the embedded default) or
     /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]`, shared by several replicas.
-    func openStore(_ url: String, logger: Logger) async throws -> any LatchkeyStorage {
-        if url.hasPrefix("sqlite:") {
-            let path = String(url.dropFirst("sqlite:".count))
+    func openStore(_ settings: ServiceConfiguration, logger: Logger) async throws -> any LatchkeyStorage {
+        let url = settings.databaseURL
+        if let path = settings.sqlitePath {
             let directory = (path as NSString).deletingLastPathComponent
             if !directory.isEmpty {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

@@ -46,6 +46,9 @@ struct ServiceConfiguration {
     var port = 8080
     var publicURL: String?
     var databaseURL = "sqlite:.latchkey/latchkey.db"
+
+    /// The file of the embedded database when `databaseURL` names one (`sqlite:PATH`); nil for PostgreSQL.
+    var sqlitePath: String? { databaseURL.hasPrefix("sqlite:") ? String(databaseURL.dropFirst("sqlite:".count)) : nil }
     var masterKey: String?
     var masterKeys: String?
     var masterKeyFile = ".latchkey/master.key"

@@ -20,11 +20,10 @@ struct BackupCommand: ParsableCommand {
 
     func run() throws {
         let settings = try ServiceConfiguration.load(path: config, environment: ProcessInfo.processInfo.environment)
-        guard settings.databaseURL.hasPrefix("sqlite:") else {
+        guard let source = settings.sqlitePath else {
             FileHandle.standardError.write(Data("latchkey: the database is PostgreSQL: back it up with pg_dump (see the README)\n".utf8))
             throw ExitCode(1)
         }
-        let source = String(settings.databaseURL.dropFirst("sqlite:".count))
         do {
             let report = try SQLiteBackup.copy(databaseAt: source, to: path)
             print("backed up \(source) to \(path): \(report.bytes) bytes, \(report.connections) connection(s), \(report.auditEvents) audit event(s)")
