@@ -4,7 +4,8 @@
 #   (b) nginx as a reverse proxy to (a), adding a static Authorization header
 #   (c) Latchkey's proxy to (a), through a manifest whose base URL is the loopback nginx
 # Each is measured with wrk in the same run, with the same threads, connections and duration.
-# Prints requests/s, p50 and p99 for each, and the ratios c/b and c/a.
+# Prints requests/s, p50 and p99 for each, the ratios c/b and c/a, the connections each path opened to the upstream
+# (from the upstream's access log) and Latchkey's RSS before and after (c).
 #
 #   bash benchmarks/proxy/run.sh [--connections 64] [--duration 10s] [--threads 2]
 #   PROFILE=/tmp/prof bash benchmarks/proxy/run.sh   also samples Latchkey with perf during (c)
@@ -31,9 +32,12 @@ events { worker_connections 4096; }
 http {
   access_log off;
   keepalive_requests 100000;
+  # The upstream logs each request's connection number: how many connections each path opened to it.
+  log_format connection '\$connection';
   upstream upstream_a { server 127.0.0.1:$PORT_A; keepalive 128; }
   server {
     listen 127.0.0.1:$PORT_A;
+    access_log $WORK/logs/upstream.log connection buffer=256k flush=200ms;
     $UPSTREAM_LOCATION
   }
   server {
@@ -60,9 +64,18 @@ L=http://127.0.0.1:$PORT_L
 wait_healthy "$L"
 KEY=$(bootstrap_agent "$L" "$ADMIN")
 
+# upstream_connections MARK: distinct upstream connections in the log since line MARK (after nginx flushes it).
+log_lines() { sleep 0.5; wc -l < "$WORK/logs/upstream.log"; }
+upstream_connections() { sleep 0.5; tail -n +$(( $1 + 1 )) "$WORK/logs/upstream.log" | sort -u | wc -l; }
+rss_mib() { echo $(( $(ps -o rss= -p "$LK_PID") / 1024 )); }
+
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION on $(nproc) cores (all peers share them)"
+MARK=$(log_lines)
 A=$(measure a "http://127.0.0.1:$PORT_A/items")
+CONN_A=$(upstream_connections "$MARK"); MARK=$(log_lines)
 B=$(measure b "http://127.0.0.1:$PORT_B/items")
+CONN_B=$(upstream_connections "$MARK"); MARK=$(log_lines)
+RSS_IDLE=$(rss_mib)
 if [ -n "${PROFILE:-}" ]; then
   # perf samples Latchkey while (c) runs; the report lands in $PROFILE (a folder).
   mkdir -p "$PROFILE"
@@ -70,6 +83,8 @@ if [ -n "${PROFILE:-}" ]; then
   PERF_PID=$!
 fi
 C=$(measure c "$L/v1/proxy/bench/items" "Authorization: Bearer $KEY")
+CONN_C=$(upstream_connections "$MARK")
+RSS_LOADED=$(rss_mib)
 if [ -n "${PROFILE:-}" ]; then
   wait "$PERF_PID" || true
   perf report -i "$PROFILE/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 > "$PROFILE/by-dso.txt" || true
@@ -87,3 +102,5 @@ a, b, c = (dict(zip(["rps", "p50", "p99"], map(float, r[1:4]))) for r in rows)
 print(f"c/b = {c['rps'] / b['rps']:.3f} (target >= 0.8)   c/a = {c['rps'] / a['rps']:.3f}   "
       f"p99 added over (a) = {c['p99'] - a['p99']:.3f} ms (target <= 1 ms)")
 PY
+echo "upstream connections opened: (a) $CONN_A (wrk's own)  (b) $CONN_B  (c) $CONN_C  (issue 16 target for c: <= $((2 * CONNECTIONS)))"
+echo "Latchkey RSS: idle $RSS_IDLE MiB, after (c) $RSS_LOADED MiB"
