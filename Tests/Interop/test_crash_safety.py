@@ -44,16 +44,22 @@ def kill_and_restart(lk: Latchkey) -> None:
     lk.start()
 
 
+def connected_agents(world: World, count: int) -> list[str]:
+    """The keys of `count` agents, each of a new org and with a connected account."""
+    agents = []
+    for _ in range(count):
+        _, key = world.org_with_agent(apps=("authlib-basic",))
+        assert Person(world.peer).connect(world.connect_link(key)).status_code == 200
+        agents.append(key)
+    return agents
+
+
 @pytest.fixture
 def connected_world(workdir, request):
     """A Latchkey of its own with three orgs, each with an agent and a connected account."""
     lk, peer = start_world(workdir, f"crash-{request.node.name[:40]}")
     world = World(lk, peer)
-    agents = []
-    for _ in range(3):
-        _, key = world.org_with_agent(apps=("authlib-basic",))
-        assert Person(peer).connect(world.connect_link(key)).status_code == 200
-        agents.append(key)
+    agents = connected_agents(world, 3)
     yield world, agents
     lk.stop()
     peer.stop()
@@ -243,11 +249,7 @@ def test_a_postgresql_database_dumped_with_pg_dump_and_restored_with_pg_restore_
     restored = None
     try:
         world = World(lk, peer)
-        agents = []
-        for _ in range(2):
-            _, key = world.org_with_agent(apps=("authlib-basic",))
-            assert Person(peer).connect(world.connect_link(key)).status_code == 200
-            agents.append(key)
+        agents = connected_agents(world, 2)
         dump = workdir / f"latchkey-{suffix}.dump"
         subprocess.run(["pg_dump", "-Fc", "-f", str(dump), f"{server}/{source}"], check=True, capture_output=True, timeout=300)
         subprocess.run(["pg_restore", "--no-owner", "-d", f"{server}/{target}", str(dump)], check=True, capture_output=True, timeout=300)
