@@ -38,8 +38,14 @@ test-unit:
 	@if [ -n "$$LATCHKEY_TEST_POSTGRES_URL" ]; then echo "store suites on SQLite and PostgreSQL:"; \
 	  $(SWIFT) test --skip-build --filter LatchkeyStoreTests; fi
 
+# Proxied and tool calls run on the event-loop client by default; the proxy, streaming, tools, MCP, metering and
+# refresh suites run again with the proxy on libcurl (LATCHKEY_PROXY_CLIENT=curl), so that both clients keep passing them.
+PROXY_SUITES = test_proxy_and_tools.py test_proxy_streaming.py test_mcp.py test_managed_credentials.py test_refresh_and_revoke.py
+
 test-interop:
 	cd Tests/Interop && LATCHKEY_BIN=$(CURDIR)/.build/debug/latchkey $(PYTHON) -m pytest -q -p no:cacheprovider
+	@echo "the proxy's suites again, with proxied calls on libcurl:"
+	cd Tests/Interop && LATCHKEY_PROXY_CLIENT=curl LATCHKEY_BIN=$(CURDIR)/.build/debug/latchkey $(PYTHON) -m pytest -q -p no:cacheprovider $(PROXY_SUITES)
 
 validate: build
 	$(BIN) providers validate providers/

@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
@@ -74,7 +75,17 @@ let package = Package(
         // libcurl, with typed shims for its variadic functions.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // The async outbound HTTP client on curl's multi interface.
-        .target(name: "LatchkeyHTTP", dependencies: ["CCurl", "LatchkeyModel"], swiftSettings: swiftSettings),
+        // Outbound HTTP: libcurl for OAuth calls, an HTTP/1.1 client on the server's event loops for proxied calls.
+        .target(
+            name: "LatchkeyHTTP",
+            dependencies: [
+                "CCurl", "LatchkeyModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings),
         // OAuth 2.0 flows: authorization URL, code exchange, identity lookup, token parsing.
         .target(
             name: "LatchkeyOAuth",
@@ -245,6 +256,19 @@ let package = Package(
             exclude: ["run.sh"],
             swiftSettings: swiftSettings
         ),
+        // Row (d) of the proxy benchmark: a bare forwarder on the proxy's client (benchmarks/proxy/run.sh).
+        .executableTarget(
+            name: "latchkey-bench-forwarder",
+            dependencies: [
+                "LatchkeyHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "benchmarks/forwarder",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "LatchkeyModelTests", dependencies: ["LatchkeyModel"]),
         .testTarget(name: "LatchkeyRuntimeTests", dependencies: ["LatchkeyRuntime"]),
         .testTarget(
@@ -307,7 +331,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "LatchkeyHTTPTests", dependencies: ["LatchkeyHTTP", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(
+            name: "LatchkeyHTTPTests",
+            dependencies: ["LatchkeyHTTP", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "LatchkeyOAuthTests", dependencies: ["LatchkeyOAuth"]),
         .testTarget(
             name: "LatchkeyOIDCTests",

@@ -3,13 +3,17 @@
 
 # Installs nginx and wrk when missing; sets NGINX to nginx's path.
 # Sets CONNECTIONS, DURATION and THREADS for wrk from --connections N, --duration T and --threads N (64, 10s, 2).
+# The proxy benchmark also takes --soak T (default 60s, 0 skips), --rounds N (default 3) and --load (sets LOAD=1).
 wrk_options() {
-  CONNECTIONS=64 DURATION=10s THREADS=2
+  CONNECTIONS=64 DURATION=10s THREADS=2 SOAK=60s ROUNDS=3 LOAD=0
   while [ $# -gt 0 ]; do
     case "$1" in
       --connections) CONNECTIONS=$2; shift 2 ;;
       --duration) DURATION=$2; shift 2 ;;
       --threads) THREADS=$2; shift 2 ;;
+      --soak) SOAK=$2; shift 2 ;;
+      --rounds) ROUNDS=$2; shift 2 ;;
+      --load) LOAD=1; shift ;;
       *) echo "unknown option $1" >&2; exit 2 ;;
     esac
   done
@@ -77,10 +81,13 @@ bootstrap_agent() {
 }
 
 # measure NAME URL [HEADER]: runs wrk and prints "NAME req/s p50_ms p99_ms non2xx requests"; keeps wrk's output in $WORK/NAME.wrk.
+# WRK_SCRIPT, when set, is a Lua script wrk runs (the load mode's per-request agent and connection); MEASURE_DURATION
+# overrides DURATION for one call.
 measure() {
-  local out
-  if [ -n "${3:-}" ]; then out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "$3" "$2"); else
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$2"); fi
+  local out extra=() duration=${MEASURE_DURATION:-$DURATION}
+  [ -n "${WRK_SCRIPT:-}" ] && extra=(-s "$WRK_SCRIPT")
+  if [ -n "${3:-}" ]; then out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency "${extra[@]}" -H "$3" "$2"); else
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency "${extra[@]}" "$2"); fi
   echo "$out" > "$WORK/$1.wrk"
   python3 - "$1" "$WORK/$1.wrk" <<'PY'
 import re, sys

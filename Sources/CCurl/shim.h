@@ -44,6 +44,12 @@ static const size_t latchkey_readfunc_abort = CURL_READFUNC_ABORT;
 /// Unpauses a transfer paused by a callback, in both directions.
 static inline CURLcode latchkey_easy_unpause(CURL *h) { return curl_easy_pause(h, CURLPAUSE_CONT); }
 
+/// Sets a blob option (CAINFO_BLOB); curl copies the bytes before returning.
+static inline CURLcode latchkey_easy_setopt_blob(CURL *h, CURLoption o, const void *data, size_t length) {
+    struct curl_blob blob = { (void *)data, length, CURL_BLOB_COPY };
+    return curl_easy_setopt(h, o, &blob);
+}
+
 static inline CURLMcode latchkey_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
 
 /// The easy handle and result of a finished transfer, read from a CURLMsg (whose union Swift cannot see).

@@ -13,12 +13,24 @@ import CCurl
 /// apply, except to loopback hosts.
 public final class CurlHTTPClient: HTTPTransport, Sendable {
     /// The most redirect hops followed when ``OutboundRequest/followRedirects`` is set.
-    public static let maxRedirects = 5
+    public static let maxRedirects = RedirectFollowing.maxRedirects
 
     private let loop: CurlMultiLoop
 
+    /// The system's certificate authorities and the added ones, as one PEM text; nil for curl's default bundle.
+    private let caBundle: [UInt8]?
+
     /// Starts the client's thread.
     public init(maxConnectionsPerHost: Int = 32) {
+        loop = CurlMultiLoop(maxConnectionsPerHost: maxConnectionsPerHost)
+        caBundle = nil
+    }
+
+    /// Starts the client's thread, trusting `trust`'s added certificate authorities besides the system's.
+    ///
+    /// - Throws: ``OutboundError`` `.tlsFailed` naming an added file that cannot be read or holds no certificate.
+    public init(maxConnectionsPerHost: Int = 32, trust: OutboundTrust) throws {
+        caBundle = try trust.combinedPEM()
         loop = CurlMultiLoop(maxConnectionsPerHost: maxConnectionsPerHost)
     }
 
@@ -32,54 +44,15 @@ public final class CurlHTTPClient: HTTPTransport, Sendable {
         loop.shutdown()
     }
 
-    /// Sends `request` and returns the final response.
-    ///
-    /// The URL policy is checked before any I/O. With `followRedirects`, a 301, 302, 303, 307
-    /// or 308 whose `Location` has the same scheme, host and port is followed, up to
-    /// ``maxRedirects`` hops (more throws `.transport`); 303, and 301/302 after a `POST`, continue
-    /// as a `GET` without body, as browsers and curl do (RFC 9110 §15.4). A redirect to another
-    /// origin is returned as the response.
+    /// Sends `request` and returns the final response, following same-origin redirects when the request asks
+    /// (``RedirectFollowing``). The URL policy is checked before any I/O.
     ///
     /// - Throws: ``OutboundError``, or `CancellationError` when the task is cancelled (the
     ///   transfer is then removed from curl at once).
     public func send(_ request: OutboundRequest) async throws -> OutboundResponse {
-        var target = try OutboundURLPolicy.checked(request.url)
-        var current = request
-        // totalTimeout bounds the whole exchange, redirect hops included.
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: request.totalTimeout)
-        var hops = 0
-        while true {
-            let completion = try await perform(current, target)
-            let status = completion.response.status
-            guard current.followRedirects, [301, 302, 303, 307, 308].contains(status),
-                let location = completion.redirectURL,
-                let next = try? OutboundURLPolicy.checked(location), next.isSameOrigin(as: target)
-            else { return completion.response }
-            hops += 1
-            guard hops <= Self.maxRedirects else {
-                throw OutboundError(
-                    code: .transport,
-                    message: "\(request.method) \(target.origin): more than \(Self.maxRedirects) redirects"
-                )
-            }
-            current.totalTimeout = clock.now.duration(to: deadline)
-            guard current.totalTimeout > .zero else {
-                throw OutboundError(
-                    code: .timeout,
-                    message: "\(request.method) \(target.origin): the timeout passed while following redirects"
-                )
-            }
-            let method = current.method.uppercased()
-            if (status == 303 && method != "HEAD") || ((status == 301 || status == 302) && method == "POST") {
-                current.method = "GET"
-                current.body = nil
-                current.headers.removeAll {
-                    ["content-type", "content-length", "content-encoding"].contains($0.name.lowercased())
-                }
-            }
-            current.url = location
-            target = next
+        try await RedirectFollowing.send(request, target: try OutboundURLPolicy.checked(request.url)) { request, target in
+            let completion = try await perform(request, target)
+            return (completion.response, completion.redirectURL)
         }
     }
 
@@ -102,7 +75,7 @@ public final class CurlHTTPClient: HTTPTransport, Sendable {
     private func perform(
         _ request: OutboundRequest, _ target: ParsedURL, streaming: Bool = false, upload: OutboundUpload? = nil
     ) async throws -> CurlCompletion {
-        let transfer = try CurlTransfer(request: request, target: target, streaming: streaming, upload: upload)
+        let transfer = try CurlTransfer(request: request, target: target, streaming: streaming, upload: upload, caBundle: caBundle)
         let loop = self.loop
         transfer.channel?.connect(
             onDrain: { [weak transfer] in if let transfer { loop.unpause(transfer) } },

@@ -31,6 +31,9 @@ final class CurlMultiLoop: @unchecked Sendable {
             return
         }
         _ = latchkey_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, max(1, maxConnectionsPerHost))
+        // The cache of idle connections: room for every host's connections many times over, so that a burst of
+        // calls reuses them instead of closing one to open another (curl's default follows the transfers added).
+        _ = latchkey_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(64, 4 * maxConnectionsPerHost))
         Thread { [self] in
             Thread.current.name = "latchkey-curl"
             run()

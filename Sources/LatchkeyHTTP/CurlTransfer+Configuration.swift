@@ -5,34 +5,6 @@ import Synchronization
 extension CurlTransfer {
     // MARK: - Configuration (caller's thread, before submission)
 
-    static func validate(_ request: OutboundRequest) throws {
-        guard !request.method.isEmpty, request.method.utf8.allSatisfy(isTokenByte) else {
-            throw OutboundError(code: .transport, message: "the request method is not an HTTP token")
-        }
-        for header in request.headers {
-            guard !header.name.isEmpty, header.name.utf8.allSatisfy(isTokenByte) else {
-                throw OutboundError(code: .transport, message: "a request header name is not an HTTP token")
-            }
-            guard !header.value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {
-                throw OutboundError(
-                    code: .transport,
-                    message: "request header \(header.name) holds CR, LF or NUL"
-                )
-            }
-        }
-    }
-
-    /// RFC 9110 §5.6.2 `tchar`.
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
-        }
-    }
-
     /// What the write and header callbacks share: the transfer their context points to takes the bytes curl gives.
     /// A C callback captures nothing, so the receiver is passed as an unapplied method.
     private static func deliver(
@@ -44,7 +16,7 @@ extension CurlTransfer {
         return receive(transfer)(UnsafeRawBufferPointer(start: data, count: size * count))
     }
 
-    func configure(_ easy: UnsafeMutableRawPointer, _ request: OutboundRequest, _ target: ParsedURL) throws {
+    func configure(_ easy: UnsafeMutableRawPointer, _ request: OutboundRequest, _ target: ParsedURL, caBundle: [UInt8]?) throws {
         func check(_ code: CURLcode, _ what: String) throws {
             guard code == CURLE_OK else {
                 throw OutboundError(
@@ -72,6 +44,9 @@ extension CurlTransfer {
         try set(CURLOPT_FOLLOWLOCATION, 0, "FOLLOWLOCATION")
         try set(CURLOPT_SSL_VERIFYPEER, 1, "SSL_VERIFYPEER")
         try set(CURLOPT_SSL_VERIFYHOST, 2, "SSL_VERIFYHOST")
+        if let caBundle {
+            try check(caBundle.withUnsafeBytes { latchkey_easy_setopt_blob(easy, CURLOPT_CAINFO_BLOB, $0.baseAddress, $0.count) }, "CAINFO_BLOB")
+        }
         try set(CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeout.curlMilliseconds, "CONNECTTIMEOUT_MS")
         try set(CURLOPT_TIMEOUT_MS, request.totalTimeout.curlMilliseconds, "TIMEOUT_MS")
         if maxBodyBytes > 0, request.method.uppercased() != "HEAD" {

@@ -52,8 +52,9 @@ final class CurlTransfer: @unchecked Sendable {
     /// Creates an easy handle for `request`, whose URL has already passed the policy as `target`.
     /// With `streaming`, the caller resumes when the head has arrived and the body follows through a channel.
     /// With `upload`, the request body is read from it (and `request.body` is ignored).
-    init(request: OutboundRequest, target: ParsedURL, streaming: Bool = false, upload: OutboundUpload? = nil) throws {
-        try Self.validate(request)
+    /// With `caBundle` (PEM), the peer's certificate is verified against it instead of curl's default bundle.
+    init(request: OutboundRequest, target: ParsedURL, streaming: Bool = false, upload: OutboundUpload? = nil, caBundle: [UInt8]? = nil) throws {
+        try OutboundRequest.validate(request)
         guard let easy = curl_easy_init() else {
             throw OutboundError(code: .transport, message: "curl_easy_init failed")
         }
@@ -68,7 +69,7 @@ final class CurlTransfer: @unchecked Sendable {
         self.addressPolicy = request.addressPolicy
         self.channel = streaming ? ResponseBodyChannel() : nil
         self.upload = upload
-        try configure(easy, request, target)
+        try configure(easy, request, target, caBundle: caBundle)
     }
 
     deinit {

@@ -94,3 +94,35 @@ extension [OutboundHeader] {
         return last { $0.name.lowercased() == wanted }?.value
     }
 }
+
+extension OutboundRequest {
+    /// Refuses a method that is not an HTTP token, a header name that is not one, and a header value holding CR, LF
+    /// or NUL (no header injection), before any I/O.
+    static func validate(_ request: OutboundRequest) throws {
+        guard !request.method.isEmpty, request.method.utf8.allSatisfy(isTokenByte) else {
+            throw OutboundError(code: .transport, message: "the request method is not an HTTP token")
+        }
+        for header in request.headers {
+            guard !header.name.isEmpty, header.name.utf8.allSatisfy(isTokenByte) else {
+                throw OutboundError(code: .transport, message: "a request header name is not an HTTP token")
+            }
+            guard !header.value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {
+                throw OutboundError(
+                    code: .transport,
+                    message: "request header \(header.name) holds CR, LF or NUL"
+                )
+            }
+        }
+    }
+
+    /// RFC 9110 §5.6.2 `tchar`.
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+    }
+}

@@ -84,7 +84,7 @@ public struct OutboundBodyStream: AsyncSequence, Sendable {
     }
 }
 
-/// The hand-over between curl's write callback (the loop thread) and the body's reader (a task).
+/// The hand-over between a transport's loop thread (curl's write callback, or a NIO channel) and the body's reader (a task).
 final class ResponseBodyChannel: Sendable {
     enum Offer {
         /// The bytes were taken.
@@ -135,6 +135,36 @@ final class ResponseBodyChannel: Sendable {
             state.chunks.append(bytes)
             state.buffered += bytes.count
             return (.accepted, nil)
+        }
+        waiter?.resume(returning: bytes)
+        return result
+    }
+
+    /// What ``deliver(_:)`` tells a transport that pushes bytes (one that cannot take them back, unlike curl).
+    enum Delivery {
+        /// Taken; keep reading.
+        case more
+        /// Taken, but the reader is behind: stop reading until `onDrain`.
+        case pause
+        /// Nobody will read: end the transfer.
+        case abandoned
+    }
+
+    /// Takes a non-empty chunk whatever is buffered, and says whether to stop reading from the peer.
+    func deliver(_ bytes: [UInt8]) -> Delivery {
+        let (result, waiter): (Delivery, CheckedContinuation<[UInt8]?, any Error>?) = state.withLock { state in
+            if state.abandoned { return (.abandoned, nil) }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return (.more, waiter)
+            }
+            state.chunks.append(bytes)
+            state.buffered += bytes.count
+            if state.buffered >= OutboundBodyStream.highWaterBytes {
+                state.paused = true
+                return (.pause, nil)
+            }
+            return (.more, nil)
         }
         waiter?.resume(returning: bytes)
         return result

@@ -90,6 +90,16 @@ struct ParsedURL: Sendable {
     var port: Int
     /// The parts of the URL that may carry secrets (path, query, fragment, user info), non-empty ones only.
     var sensitiveParts: [String]
+    /// The request target of an HTTP/1.1 request line: the path (`/` when empty) and `?query` when there is one,
+    /// as curl's URL API normalized them (the same bytes curl would send).
+    var requestTarget: String
+
+    /// The `Host` header's value: the host (an IPv6 literal in brackets), and `:port` unless it is the scheme's default.
+    var hostHeader: String {
+        let name = host.contains(":") ? "[\(host)]" : host
+        let defaultPort = scheme == "https" ? 443 : 80
+        return port == defaultPort ? name : "\(name):\(port)"
+    }
 
     /// `scheme://host:port`, safe to show in messages.
     var origin: String {
@@ -118,9 +128,23 @@ struct ParsedURL: Sendable {
         self.host = host.lowercased()
         // A scheme curl does not know has no default port; such URLs are refused by the policy anyway.
         self.port = port ?? 0
+        let path = Self.part(handle, CURLUPART_PATH) ?? "/"
+        let query = Self.part(handle, CURLUPART_QUERY)
+        self.requestTarget = (path.isEmpty ? "/" : path) + (query.map { "?\($0)" } ?? "")
         self.sensitiveParts = [CURLUPART_PATH, CURLUPART_QUERY, CURLUPART_FRAGMENT, CURLUPART_USER, CURLUPART_PASSWORD]
             .compactMap { Self.part(handle, $0) }
             .filter { !$0.isEmpty && $0 != "/" }
+    }
+
+    /// `location` (a `Location` header's value) resolved against `base` as RFC 3986 says, by curl's URL API; nil when it
+    /// does not resolve.
+    static func resolve(_ location: String, against base: String) -> String? {
+        guard let handle = curl_url() else { return nil }
+        defer { curl_url_cleanup(handle) }
+        guard curl_url_set(handle, CURLUPART_URL, base, UInt32(CURLU_NON_SUPPORT_SCHEME)) == CURLUE_OK,
+            curl_url_set(handle, CURLUPART_URL, location, UInt32(CURLU_NON_SUPPORT_SCHEME)) == CURLUE_OK
+        else { return nil }
+        return part(handle, CURLUPART_URL)
     }
 
     private static func part(_ handle: OpaquePointer, _ part: CURLUPart, flags: UInt32 = 0) -> String? {

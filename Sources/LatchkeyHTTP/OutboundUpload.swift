@@ -1,6 +1,6 @@
 import Synchronization
 
-/// A request body that a task writes while curl sends it (a streamed upload).
+/// A request body that a task writes while the transport sends it (a streamed upload).
 ///
 /// The writer calls ``write(_:)`` for each chunk and then ``finish()`` (or ``fail()``). A write waits
 /// while more than ``highWaterBytes`` are queued, so a slow peer slows the writer down. Once the transfer
@@ -20,8 +20,8 @@ public final class OutboundUpload: Sendable {
         var finished = false
         var failed = false
         var closed = false
-        /// curl asked for bytes and got none: it waits for an unpause.
-        var curlPaused = false
+        /// The transport asked for bytes and got none: it waits for `onData`.
+        var transportWaiting = false
         var writer: CheckedContinuation<Void, any Error>?
         var onData: (@Sendable () -> Void)?
     }
@@ -41,8 +41,8 @@ public final class OutboundUpload: Sendable {
             }
             state.chunks.append(bytes)
             state.buffered += bytes.count
-            let wake = state.curlPaused ? state.onData : nil
-            state.curlPaused = false
+            let wake = state.transportWaiting ? state.onData : nil
+            state.transportWaiting = false
             return (wake, state.buffered > Self.highWaterBytes)
         }
         wake?()
@@ -71,8 +71,8 @@ public final class OutboundUpload: Sendable {
     private func end(_ mark: (inout State) -> Void) {
         let wake: (@Sendable () -> Void)? = state.withLock { state in
             mark(&state)
-            let wake = state.curlPaused ? state.onData : nil
-            state.curlPaused = false
+            let wake = state.transportWaiting ? state.onData : nil
+            state.transportWaiting = false
             return wake
         }
         wake?()
@@ -103,6 +103,37 @@ public final class OutboundUpload: Sendable {
         writer?.resume(throwing: OutboundError(code: .cancelled, message: "the upload has ended"))
     }
 
+    /// What ``take()`` hands a transport that pushes bytes (the event-loop client).
+    enum Take {
+        /// Every queued chunk, and whether the body ends after them.
+        case chunks([[UInt8]], finished: Bool)
+        /// Nothing queued yet: `onData` fires when there is.
+        case waiting
+        /// The writer failed the upload: abort the request.
+        case failed
+    }
+
+    /// Takes every queued chunk at once (the event loop, which writes them to its channel).
+    func take() -> Take {
+        let (result, writer): (Take, CheckedContinuation<Void, any Error>?) = state.withLock { state in
+            if state.failed { return (.failed, nil) }
+            guard !state.chunks.isEmpty else {
+                if state.finished { return (.chunks([], finished: true), nil) }
+                state.transportWaiting = true
+                return (.waiting, nil)
+            }
+            var chunks = state.chunks
+            if state.offset > 0 { chunks[0] = Array(chunks[0][state.offset...]) }
+            state.chunks = []
+            state.offset = 0
+            state.buffered = 0
+            defer { state.writer = nil }
+            return (.chunks(chunks, finished: state.finished), state.writer)
+        }
+        writer?.resume()
+        return result
+    }
+
     /// What the read callback returns.
     enum Read {
         case bytes(Int)
@@ -116,7 +147,7 @@ public final class OutboundUpload: Sendable {
             if state.failed { return (.abort, nil) }
             guard !state.chunks.isEmpty else {
                 if state.finished { return (.bytes(0), nil) }
-                state.curlPaused = true
+                state.transportWaiting = true
                 return (.pause, nil)
             }
             var written = 0

@@ -11,6 +11,7 @@ import LatchkeyStore
 import LatchkeyStorePostgres
 import LatchkeyStoreSQLite
 import Logging
+import NIOPosix
 
 /// `latchkey serve`: the composition root. Reads configuration, opens the store, loads manifests and runs the server.
 struct ServeCommand: AsyncParsableCommand {
@@ -29,7 +30,8 @@ struct ServeCommand: AsyncParsableCommand {
 
         var logger = Logger(label: "latchkey")
         logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
-        let announce = { (message: String) in print("latchkey: \(message)") }
+        // Written at once: standard output is usually a file or a pipe, where `print` would hold the line in its buffer.
+        let announce = { (message: String) in FileHandle.standardOutput.write(Data("latchkey: \(message)\n".utf8)) }
 
         let manifests: [ProviderID: ProviderManifest]
         switch ManifestLoader.load(directories: settings.providers) {
@@ -53,8 +55,12 @@ struct ServeCommand: AsyncParsableCommand {
         let adminKey = try LocalSecrets.adminKey(configured: settings.adminKey, file: settings.adminKeyFile, announce: announce)
         if settings.adminKey == nil { announce("admin key: read it from \(settings.adminKeyFile)") }
 
-        let http = CurlHTTPClient()
+        let trust = OutboundTrust(additionalCAFiles: settings.outboundCAFiles)
+        let http: CurlHTTPClient
+        do { http = try CurlHTTPClient(trust: trust) } catch let error as OutboundError { throw ValidationError("outbound_ca_files: \(error.message)") }
         defer { http.shutdown() }
+        let proxyHTTP = try proxyClient(settings, trust: trust, curl: http, environment: environment, announce: announce)
+        defer { (proxyHTTP as? EventLoopHTTPClient)?.shutdown() }
         var oauth = OAuthClient(transport: http)
         oauth.totalTimeout = .milliseconds(Int(settings.providerTimeout * 1000))
         var serverSettings = ServerSettings(
@@ -83,7 +89,7 @@ struct ServeCommand: AsyncParsableCommand {
         FileDescriptorLimit.raise(toHold: settings.httpMaxConnections, logger: logger)
         let services = ServerComposition(
             store: store, vault: CredentialVault(keyring: MasterKeyringHolder(keyring), dataKeys: store), masterKeySource: keySource, catalog: ProviderCatalog(manifests),
-            oauth: oauth, transport: http, settings: serverSettings, logger: logger)
+            oauth: oauth, transport: http, proxyTransport: proxyHTTP, settings: serverSettings, logger: logger)
         try await registerConfiguredApps(settings, services: services, environment: environment)
         try await configureSignIn(settings, services: services, environment: environment)
         try await services.mcpServers.sync()
@@ -91,6 +97,30 @@ struct ServeCommand: AsyncParsableCommand {
         announce("\(services.catalog.manifests.count) provider(s) loaded; listening on \(settings.host):\(settings.port); public URL \(settings.resolvedPublicURL)")
         let app = LatchkeyApplication.build(services, host: settings.host, port: settings.port, openAPI: OpenAPIDocument.text)
         try await app.runService()
+    }
+
+    /// The client of proxied and tool calls: the event-loop client on the server's own loops, unless `proxy_client` is
+    /// `curl` or the environment names an HTTP proxy (which only curl honors), when it is `curl`.
+    func proxyClient(
+        _ settings: ServiceConfiguration, trust: OutboundTrust, curl: CurlHTTPClient, environment: [String: String],
+        announce: (String) -> Void
+    ) throws -> any HTTPTransport {
+        guard settings.proxyClient == .eventLoop else {
+            announce("proxied calls go through libcurl (proxy_client: curl)")
+            return curl
+        }
+        let proxyVariables = ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+        if let variable = proxyVariables.first(where: { !(environment[$0] ?? "").isEmpty }) {
+            announce("proxied calls go through libcurl: \(variable) names an outbound proxy, which only curl honors")
+            return curl
+        }
+        do {
+            let client = try EventLoopHTTPClient(group: MultiThreadedEventLoopGroup.singleton, trust: trust)
+            announce("proxied calls run on the server's event loops (proxy_client: event-loop)")
+            return client
+        } catch let error as OutboundError {
+            throw ValidationError("outbound_ca_files: \(error.message)")
+        }
     }
 
     /// The store `LATCHKEY_DATABASE_URL` names: `sqlite:PATH` (the embedded default) or

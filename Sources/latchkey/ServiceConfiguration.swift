@@ -80,6 +80,16 @@ struct ServiceConfiguration {
     var authFailureWindow: TimeInterval = 60
     /// Reverse proxies (CIDR) whose `X-Forwarded-For` names the client.
     var trustedProxies: [String] = []
+    /// PEM files of certificate authorities that outbound HTTPS trusts besides the system's.
+    var outboundCAFiles: [String] = []
+    /// Which client carries proxied and tool calls: `event-loop` (on the server's own loops) or `curl`.
+    var proxyClient = ProxyClient.eventLoop
+
+    /// The client of the proxy's hot path.
+    enum ProxyClient: String, CaseIterable {
+        case eventLoop = "event-loop"
+        case curl
+    }
 
     struct AppEntry: Decodable {
         var owner: String
@@ -125,6 +135,8 @@ struct ServiceConfiguration {
         var auth_failures_per_key_kind: Int?
         var auth_failure_window_seconds: Double?
         var trusted_proxies: [String]?
+        var outbound_ca_files: [String]?
+        var proxy_client: String?
     }
 
     /// Reads the file (when it exists) and applies environment overrides.
@@ -171,6 +183,13 @@ struct ServiceConfiguration {
             if let v = file.auth_failures_per_key_kind { config.authFailuresPerKeyKind = v }
             if let v = file.auth_failure_window_seconds { config.authFailureWindow = v }
             if let v = file.trusted_proxies { config.trustedProxies = v }
+            if let v = file.outbound_ca_files { config.outboundCAFiles = v }
+            if let v = file.proxy_client {
+                guard let client = ProxyClient(rawValue: v) else {
+                    throw ValidationError("proxy_client: '\(v.prefix(40))' is not event-loop or curl")
+                }
+                config.proxyClient = client
+            }
         } else if path != nil || environment["LATCHKEY_CONFIG"] != nil {
             throw ValidationError("\(filePath): the configuration file does not exist")
         }
@@ -233,6 +252,15 @@ struct ServiceConfiguration {
         if let v = try count("LATCHKEY_AUTH_FAILURES_PER_KEY_KIND") { config.authFailuresPerKeyKind = v }
         if let v = try seconds("LATCHKEY_AUTH_FAILURE_WINDOW_SECONDS") { config.authFailureWindow = v }
         try networks("LATCHKEY_TRUSTED_PROXIES", setting: "trusted_proxies", into: &config.trustedProxies)
+        if let v = env("LATCHKEY_OUTBOUND_CA_FILES") {
+            config.outboundCAFiles = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let v = env("LATCHKEY_PROXY_CLIENT") {
+            guard let client = ProxyClient(rawValue: v) else {
+                throw ValidationError("LATCHKEY_PROXY_CLIENT: '\(v.prefix(40))' is not event-loop or curl")
+            }
+            config.proxyClient = client
+        }
         guard config.authFailuresPerAddress >= 1, config.authFailuresPerKeyKind >= 1, config.authFailureWindow > 0 else {
             throw ValidationError("auth_failures_per_address and auth_failures_per_key_kind must be at least 1, auth_failure_window_seconds positive")
         }

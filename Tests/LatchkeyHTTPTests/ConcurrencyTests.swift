@@ -4,9 +4,9 @@ import Testing
 
 /// Many callers share one client; cancellation and shutdown end transfers promptly.
 @Suite struct ConcurrencyTests {
-    @Test func twoHundredConcurrentRequestsAllSucceed() async throws {
+    @Test(arguments: Client.allCases) func twoHundredConcurrentRequestsAllSucceed(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let statuses = try await withThrowingTaskGroup(of: (Int, String).self) { group in
             for index in 0..<200 {
                 group.addTask {
@@ -23,9 +23,9 @@ import Testing
         #expect(Set(statuses.map(\.1)).count == 200)  // each caller got its own response
     }
 
-    @Test func sequentialRequestsReuseOneConnection() async throws {
+    @Test(arguments: Client.allCases) func sequentialRequestsReuseOneConnection(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         for index in 0..<50 {
             let response = try await client.send(OutboundRequest(url: "\(server.base)/echo?i=\(index)"))
             #expect(response.status == 200)
@@ -35,9 +35,9 @@ import Testing
         #expect(count <= 2, "50 sequential requests used \(count) connections")
     }
 
-    @Test func cancellingTheTaskEndsASlowRequestPromptly() async throws {
+    @Test(arguments: Client.allCases) func cancellingTheTaskEndsASlowRequestPromptly(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let task = Task {
             try await client.send(OutboundRequest(url: "\(server.base)/slow?ms=5000"))
         }
@@ -50,9 +50,9 @@ import Testing
         #expect(try await client.send(OutboundRequest(url: "\(server.base)/status/204")).status == 204)
     }
 
-    @Test func alreadyCancelledTaskThrowsWithoutSending() async throws {
+    @Test(arguments: Client.allCases) func alreadyCancelledTaskThrowsWithoutSending(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let task = Task {
             withUnsafeCurrentTask { $0?.cancel() }
             return try await client.send(OutboundRequest(url: "\(server.base)/echo"))
@@ -63,9 +63,9 @@ import Testing
         #expect(try JSONDecoder().decode([String: Int].self, from: Data(ports.body))["count"] == 1)
     }
 
-    @Test func cancellingManyConcurrentRequestsLeavesNoneHanging() async throws {
+    @Test(arguments: Client.allCases) func cancellingManyConcurrentRequestsLeavesNoneHanging(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient(maxConnectionsPerHost: 4)
+        let client = kind.make(maxConnectionsPerHost: 4)
         // 4 run, the rest queue inside curl for a free connection; all must end on cancel.
         let group = Task {
             await withTaskGroup(of: Bool.self) { group in
@@ -91,9 +91,9 @@ import Testing
         #expect(cancelled == 40)
     }
 
-    @Test func shutdownFailsInFlightAndLaterRequestsAsCancelled() async throws {
+    @Test(arguments: Client.allCases) func shutdownFailsInFlightAndLaterRequestsAsCancelled(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let inFlight = Task {
             try await client.send(OutboundRequest(url: "\(server.base)/slow?ms=5000"))
         }
@@ -108,10 +108,10 @@ import Testing
         client.shutdown()  // idempotent
     }
 
-    @Test func clientsCanBeCreatedAndDroppedRepeatedly() async throws {
+    @Test(arguments: Client.allCases) func clientsCanBeCreatedAndDroppedRepeatedly(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
         for _ in 0..<20 {
-            let client = CurlHTTPClient()
+            let client = kind.make()
             #expect(try await client.send(OutboundRequest(url: "\(server.base)/status/200")).status == 200)
         }
     }

@@ -13,6 +13,7 @@ import LatchkeyHTTP
 /// - `/interim`: a 103 Early Hints with a `Link` header, then a 200;
 /// - `/multi`: two `Set-Cookie` headers and a mixed-case `X-Answer`;
 /// - `/close`: drops the connection without a response;
+/// - `/answer-then-close`: a keep-alive answer, then the server closes the connection;
 /// - `/ports`: how many distinct client ports (connections) it has seen;
 /// - `/arrivals`: how many `/slow` requests have arrived so far (for waiting until a request is in flight);
 /// - `/drip?chunks=N&ms=M`: a chunked body of N lines `chunk-I`, one every M ms;
@@ -216,6 +217,11 @@ final class LoopbackServer: @unchecked Sendable {
                     self.send(200, b"", [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("X-Answer", "42")])
                 elif path == "/close":
                     self.close_connection = True
+                elif path == "/answer-then-close":
+                    # A whole keep-alive answer (no "Connection: close"), then the server closes the connection, as
+                    # a server does whose idle timeout passes while the client keeps the connection in its pool.
+                    self.send(200, b"answered")
+                    self.close_connection = True
                 elif path == "/arrivals":
                     with ports_lock:
                         count = slow_arrivals[0]
@@ -254,9 +260,9 @@ final class LoopbackServer: @unchecked Sendable {
         """#
 }
 
-/// A fresh self-signed certificate for 127.0.0.1, made with the `openssl` tool, in a new
+/// A fresh self-signed certificate for `subjectAltName` (127.0.0.1 by default), made with the `openssl` tool, in a new
 /// temporary directory that the caller removes.
-func makeSelfSignedCertificate() throws -> (cert: String, key: String, directory: String) {
+func makeSelfSignedCertificate(subjectAltName: String = "IP:127.0.0.1") throws -> (cert: String, key: String, directory: String) {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-http-tls-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let cert = directory.appendingPathComponent("cert.pem").path
@@ -265,7 +271,7 @@ func makeSelfSignedCertificate() throws -> (cert: String, key: String, directory
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [
         "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=latchkey-test", "-addext", "subjectAltName=\(subjectAltName)",
     ]
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice

@@ -34,9 +34,9 @@ import Testing
         #expect(AddressRange(text) == nil)
     }
 
-    @Test(arguments: ["https://169.254.169.254/latest/meta-data/", "https://10.255.255.1/mcp", "https://[fd00:ec2::254]/"])
-    func aRequestToARefusedAddressFailsBeforeAnySocketIsOpened(url: String) async throws {
-        let client = CurlHTTPClient()
+    @Test(arguments: Client.allCases, ["https://169.254.169.254/latest/meta-data/", "https://10.255.255.1/mcp", "https://[fd00:ec2::254]/"])
+    func aRequestToARefusedAddressFailsBeforeAnySocketIsOpened(_ kind: Client, url: String) async throws {
+        let client = kind.make()
         let error = await #expect(throws: OutboundError.self) {
             try await client.send(OutboundRequest(url: url, connectTimeout: .seconds(30), addressPolicy: Self.publicOnly))
         }
@@ -44,10 +44,10 @@ import Testing
         #expect(error?.message.contains("private, link-local or reserved") == true)
     }
 
-    @Test func loopbackStillServesUnderThePolicy() async throws {
+    @Test(arguments: Client.allCases) func loopbackStillServesUnderThePolicy(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
         defer { server.stop() }
-        let response = try await CurlHTTPClient().send(
+        let response = try await kind.make().send(
             OutboundRequest(url: "http://127.0.0.1:\(server.port)/echo", addressPolicy: Self.publicOnly))
         #expect(response.status == 200)
     }

@@ -9,18 +9,18 @@ import Testing
         return "\(server.base)/redirect?code=\(code)&to=\(encoded)"
     }
 
-    @Test func redirectIsNotFollowedByDefault() async throws {
+    @Test(arguments: Client.allCases) func redirectIsNotFollowedByDefault(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let response = try await client.send(OutboundRequest(url: redirect(server, to: "/echo")))
         #expect(response.status == 302)
         #expect(response.header("Location") == "/echo")
         #expect(response.body == Array("moved".utf8))
     }
 
-    @Test func sameOriginRedirectIsFollowedWhenAsked() async throws {
+    @Test(arguments: Client.allCases) func sameOriginRedirectIsFollowedWhenAsked(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let response = try await client.send(
             OutboundRequest(url: redirect(server, to: "/echo?after=redirect"), followRedirects: true)
         )
@@ -29,9 +29,9 @@ import Testing
         #expect(try Echo(response).target == "/echo?after=redirect")
     }
 
-    @Test func postBecomesGetAfter302And303() async throws {
+    @Test(arguments: Client.allCases) func postBecomesGetAfter302And303(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         for code in [302, 303] {
             let echo = try Echo(
                 try await client.send(
@@ -50,9 +50,9 @@ import Testing
         }
     }
 
-    @Test func postStaysPostWithItsBodyAfter307And308() async throws {
+    @Test(arguments: Client.allCases) func postStaysPostWithItsBodyAfter307And308(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         for code in [307, 308] {
             let echo = try Echo(
                 try await client.send(
@@ -64,9 +64,9 @@ import Testing
         }
     }
 
-    @Test func redirectToAnotherHostIsReturnedNotFollowed() async throws {
+    @Test(arguments: Client.allCases) func redirectToAnotherHostIsReturnedNotFollowed(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         // Same port, other host name: a different origin.
         let elsewhere = "http://localhost:\(server.port)/echo"
         let response = try await client.send(OutboundRequest(url: redirect(server, to: elsewhere), followRedirects: true))
@@ -74,18 +74,18 @@ import Testing
         #expect(response.header("Location") == elsewhere)
     }
 
-    @Test func redirectToAnotherPortOrSchemeIsReturnedNotFollowed() async throws {
+    @Test(arguments: Client.allCases) func redirectToAnotherPortOrSchemeIsReturnedNotFollowed(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         for target in ["http://127.0.0.1:1/echo", "https://127.0.0.1:\(server.port)/echo", "ftp://127.0.0.1/x"] {
             let response = try await client.send(OutboundRequest(url: redirect(server, to: target), followRedirects: true))
             #expect(response.status == 302)
         }
     }
 
-    @Test func redirectLoopStopsAfterFiveHops() async throws {
+    @Test(arguments: Client.allCases) func redirectLoopStopsAfterFiveHops(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let error = await #expect(throws: OutboundError.self) {
             try await client.send(OutboundRequest(url: "\(server.base)/loop", followRedirects: true))
         }

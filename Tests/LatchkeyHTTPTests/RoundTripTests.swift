@@ -4,9 +4,9 @@ import Testing
 
 /// Requests reach the server as given, and responses come back whole.
 @Suite struct RoundTripTests {
-    @Test func getSendsHeadersAndQueryAndReturnsJSON() async throws {
+    @Test(arguments: Client.allCases) func getSendsHeadersAndQueryAndReturnsJSON(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let response = try await client.send(
             OutboundRequest(url: "\(server.base)/echo?a=1&b=two", headers: [OutboundHeader(name: "X-Probe", value: "abc 123")])
         )
@@ -20,9 +20,9 @@ import Testing
         #expect(echo.body == "")
     }
 
-    @Test func postSendsBodyAndContentTypeExactly() async throws {
+    @Test(arguments: Client.allCases) func postSendsBodyAndContentTypeExactly(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let json = #"{"grant_type":"authorization_code","code":"é"}"#
         let response = try await client.send(
             OutboundRequest(
@@ -41,9 +41,9 @@ import Testing
         #expect(echo.header("Expect") == nil)
     }
 
-    @Test func largePostBodyIsSentWithoutExpectContinue() async throws {
+    @Test(arguments: Client.allCases) func largePostBodyIsSentWithoutExpectContinue(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         // curl would add "Expect: 100-continue" above 1 MiB (1 KiB in older versions).
         let body = [UInt8](repeating: UInt8(ascii: "z"), count: 2 * 1024 * 1024)
         let response = try await client.send(OutboundRequest(method: "POST", url: "\(server.base)/echo", body: body))
@@ -52,18 +52,18 @@ import Testing
         #expect(echo.body.utf8.count == body.count)
     }
 
-    @Test func postWithoutBodySendsContentLengthZeroAndNoContentType() async throws {
+    @Test(arguments: Client.allCases) func postWithoutBodySendsContentLengthZeroAndNoContentType(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let echo = try Echo(try await client.send(OutboundRequest(method: "POST", url: "\(server.base)/echo")))
         #expect(echo.method == "POST")
         #expect(echo.header("Content-Length") == "0")
         #expect(echo.header("Content-Type") == nil)
     }
 
-    @Test func bodyWithoutContentTypeGetsNoFormDefault() async throws {
+    @Test(arguments: Client.allCases) func bodyWithoutContentTypeGetsNoFormDefault(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let echo = try Echo(
             try await client.send(OutboundRequest(method: "POST", url: "\(server.base)/echo", body: Array("raw".utf8)))
         )
@@ -71,10 +71,10 @@ import Testing
         #expect(echo.body == "raw")
     }
 
-    @Test(arguments: ["PUT", "PATCH", "DELETE", "OPTIONS"])
-    func otherMethodsAreSentWithTheirBody(method: String) async throws {
+    @Test(arguments: Client.allCases, ["PUT", "PATCH", "DELETE", "OPTIONS"])
+    func otherMethodsAreSentWithTheirBody(_ kind: Client, method: String) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let echo = try Echo(
             try await client.send(OutboundRequest(method: method, url: "\(server.base)/echo", body: Array("payload-\(method)".utf8)))
         )
@@ -82,35 +82,35 @@ import Testing
         #expect(echo.body == "payload-\(method)")
     }
 
-    @Test(arguments: ["PUT", "PATCH"])
-    func putAndPatchWithoutBodySendContentLengthZero(method: String) async throws {
+    @Test(arguments: Client.allCases, ["PUT", "PATCH"])
+    func putAndPatchWithoutBodySendContentLengthZero(_ kind: Client, method: String) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let echo = try Echo(try await client.send(OutboundRequest(method: method, url: "\(server.base)/echo")))
         #expect(echo.method == method)
         #expect(echo.header("Content-Length") == "0")
     }
 
-    @Test func deleteWithoutBodySendsNoBody() async throws {
+    @Test(arguments: Client.allCases) func deleteWithoutBodySendsNoBody(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let echo = try Echo(try await client.send(OutboundRequest(method: "DELETE", url: "\(server.base)/echo")))
         #expect(echo.method == "DELETE")
         #expect(echo.header("Content-Length") == nil)
     }
 
-    @Test func headReturnsHeadersWithoutWaitingForABody() async throws {
+    @Test(arguments: Client.allCases) func headReturnsHeadersWithoutWaitingForABody(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let response = try await client.send(OutboundRequest(method: "HEAD", url: "\(server.base)/echo"))
         #expect(response.status == 200)
         #expect(response.body.isEmpty)
         #expect(Int(response.header("Content-Length") ?? "") ?? 0 > 0)
     }
 
-    @Test func headOfABodyLargerThanTheCapSucceeds() async throws {
+    @Test(arguments: Client.allCases) func headOfABodyLargerThanTheCapSucceeds(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let response = try await client.send(
             OutboundRequest(method: "HEAD", url: "\(server.base)/big?bytes=100000", maxResponseBytes: 1000)
         )
@@ -118,27 +118,27 @@ import Testing
         #expect(response.header("Content-Length") == "100000")
     }
 
-    @Test func emptyHeaderValueIsSentEmpty() async throws {
+    @Test(arguments: Client.allCases) func emptyHeaderValueIsSentEmpty(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let echo = try Echo(
             try await client.send(OutboundRequest(url: "\(server.base)/echo", headers: [OutboundHeader(name: "X-Empty", value: "")]))
         )
         #expect(echo.header("X-Empty") == "")
     }
 
-    @Test(arguments: [200, 201, 404, 418, 503])
-    func statusCodesPassThroughAsResponses(status: Int) async throws {
+    @Test(arguments: Client.allCases, [200, 201, 404, 418, 503])
+    func statusCodesPassThroughAsResponses(_ kind: Client, status: Int) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let response = try await client.send(OutboundRequest(url: "\(server.base)/status/\(status)"))
         #expect(response.status == status)
         #expect(response.body == Array("status body".utf8))
     }
 
-    @Test func repeatedHeadersAreAllKeptAndLookupTakesTheLastCaseInsensitively() async throws {
+    @Test(arguments: Client.allCases) func repeatedHeadersAreAllKeptAndLookupTakesTheLastCaseInsensitively(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let response = try await client.send(OutboundRequest(url: "\(server.base)/multi"))
         #expect(response.headers.filter { $0.name == "Set-Cookie" }.map(\.value) == ["a=1", "b=2"])
         #expect(response.header("set-cookie") == "b=2")
@@ -146,9 +146,9 @@ import Testing
         #expect(response.header("X-Missing") == nil)
     }
 
-    @Test func interimResponseHeadersAreDropped() async throws {
+    @Test(arguments: Client.allCases) func interimResponseHeadersAreDropped(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let response = try await client.send(OutboundRequest(url: "\(server.base)/interim"))
         #expect(response.status == 200)
         #expect(response.header("X-Final") == "yes")
@@ -156,9 +156,9 @@ import Testing
         #expect(response.body == Array("final".utf8))
     }
 
-    @Test func responseExactlyAtTheCapIsAccepted() async throws {
+    @Test(arguments: Client.allCases) func responseExactlyAtTheCapIsAccepted(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         for chunked in [false, true] {
             let response = try await client.send(
                 OutboundRequest(url: "\(server.base)/big?bytes=50000\(chunked ? "&chunked=1" : "")", maxResponseBytes: 50000)

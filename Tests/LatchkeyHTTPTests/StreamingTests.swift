@@ -6,9 +6,9 @@ import Testing
 /// Streamed transfers: the head comes back before the body ends, the body arrives in chunks under
 /// backpressure and within the cap, and a request body can be written while it is sent.
 @Suite struct StreamingTests {
-    @Test func headAndFirstChunkArriveWhileTheServerStillHoldsTheRestOfTheBody() async throws {
+    @Test(arguments: Client.allCases) func headAndFirstChunkArriveWhileTheServerStillHoldsTheRestOfTheBody(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         // The server sends the head and one line, then waits until this test opens its gate: a client that waited
         // for the whole body would never return from `stream`, and the test would end on the server's own timeout
         // with `gate-timeout` instead of `after-gate`.
@@ -23,9 +23,9 @@ import Testing
         #expect(rest == "after-gate\n")
     }
 
-    @Test func chunksFollowInOrderAsTheyAreSent() async throws {
+    @Test(arguments: Client.allCases) func chunksFollowInOrderAsTheyAreSent(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let response = try await client.stream(OutboundRequest(url: "\(server.base)/drip?chunks=4&ms=50"), upload: nil)
         #expect(response.status == 200)
         var text = ""
@@ -33,9 +33,9 @@ import Testing
         #expect(text == "chunk-0\nchunk-1\nchunk-2\nchunk-3\n")
     }
 
-    @Test func aSlowReaderPausesTheTransferAndStillGetsEveryByte() async throws {
+    @Test(arguments: Client.allCases) func aSlowReaderPausesTheTransferAndStillGetsEveryByte(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let size = 4 * 1024 * 1024
         let response = try await client.stream(
             OutboundRequest(url: "\(server.base)/big?bytes=\(size)&chunked=1", maxResponseBytes: size), upload: nil)
@@ -53,10 +53,10 @@ import Testing
         #expect(again.status == 204)
     }
 
-    @Test(arguments: [false, true])
-    func aBodyPastTheCapFailsTheStream(chunked: Bool) async throws {
+    @Test(arguments: Client.allCases, [false, true])
+    func aBodyPastTheCapFailsTheStream(_ kind: Client, chunked: Bool) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let request = OutboundRequest(
             url: "\(server.base)/big?bytes=300000\(chunked ? "&chunked=1" : "")", maxResponseBytes: 100_000)
         await #expect {
@@ -67,9 +67,9 @@ import Testing
         }
     }
 
-    @Test func cancellingTheBodyEndsItAndTheClientGoesOn() async throws {
+    @Test(arguments: Client.allCases) func cancellingTheBodyEndsItAndTheClientGoesOn(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let response = try await client.stream(OutboundRequest(url: "\(server.base)/drip?chunks=50&ms=100"), upload: nil)
         var iterator = response.body.makeAsyncIterator()
         _ = try await iterator.next()
@@ -79,9 +79,9 @@ import Testing
         #expect(again.status == 200)
     }
 
-    @Test func aChunkedUploadIsSentWhileItIsWritten() async throws {
+    @Test(arguments: Client.allCases) func aChunkedUploadIsSentWhileItIsWritten(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let upload = OutboundUpload(length: nil)
         let chunks = (0..<12).map { i in [UInt8](repeating: UInt8(65 + i), count: 100_000) }
         let writer = Task {
@@ -103,9 +103,9 @@ import Testing
         #expect(sink.chunked)
     }
 
-    @Test func anUploadOfKnownLengthSendsContentLength() async throws {
+    @Test(arguments: Client.allCases) func anUploadOfKnownLengthSendsContentLength(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let upload = OutboundUpload(length: 5)
         let writer = Task {
             try await upload.write(Array("hel".utf8))
@@ -121,9 +121,9 @@ import Testing
         #expect(sink.content_length == "5")
     }
 
-    @Test func aFailedUploadAbortsTheRequestInsteadOfSendingItShort() async throws {
+    @Test(arguments: Client.allCases) func aFailedUploadAbortsTheRequestInsteadOfSendingItShort(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let upload = OutboundUpload(length: nil)
         let writer = Task {
             try await upload.write([UInt8](repeating: 1, count: 1000))
@@ -140,9 +140,9 @@ import Testing
         await #expect(throws: OutboundError.self) { try await upload.write([1]) }
     }
 
-    @Test func aStreamedResponseCollectsToWhatSendReturns() async throws {
+    @Test(arguments: Client.allCases) func aStreamedResponseCollectsToWhatSendReturns(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
-        let client = CurlHTTPClient()
+        let client = kind.make()
         let request = OutboundRequest(url: "\(server.base)/multi")
         let streamed = try await client.stream(request, upload: nil).collected(upTo: 1000)
         let sent = try await client.send(request)

@@ -1,5 +1,7 @@
 import Foundation
 import LatchkeyHTTP
+import NIOPosix
+import Testing
 
 /// What the server's `/echo` route saw.
 struct Echo: Decodable {
@@ -21,5 +23,37 @@ struct Echo: Decodable {
 extension ContinuousClock.Instant.Duration {
     var milliseconds: Double {
         Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+    }
+}
+
+/// A transport that can be shut down: both clients.
+protocol ClosableTransport: HTTPTransport {
+    func shutdown()
+}
+
+extension CurlHTTPClient: ClosableTransport {}
+extension EventLoopHTTPClient: ClosableTransport {}
+
+/// The two outbound clients: every transport test runs on both, with the same expectations.
+enum Client: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case curl
+    case eventLoop
+
+    var testDescription: String { rawValue }
+
+    /// A new client of this kind (the event-loop one on NIO's shared group, as the server's).
+    func make(maxConnectionsPerHost: Int = 32) -> any ClosableTransport {
+        switch self {
+        case .curl: CurlHTTPClient(maxConnectionsPerHost: maxConnectionsPerHost)
+        case .eventLoop: try! EventLoopHTTPClient(group: MultiThreadedEventLoopGroup.singleton)
+        }
+    }
+
+    /// A new client of this kind that also trusts `trust`'s certificate authorities.
+    func make(trust: OutboundTrust) throws -> any ClosableTransport {
+        switch self {
+        case .curl: try CurlHTTPClient(trust: trust)
+        case .eventLoop: try EventLoopHTTPClient(group: MultiThreadedEventLoopGroup.singleton, trust: trust)
+        }
     }
 }

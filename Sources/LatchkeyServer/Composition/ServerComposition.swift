@@ -30,6 +30,8 @@ public struct ServerComposition: Sendable {
     public let catalog: ProviderCatalog
     public let oauth: OAuthClient
     public let transport: any HTTPTransport
+    /// The client of proxied and tool calls (the event-loop client in production); `transport` unless given.
+    public let proxyTransport: any HTTPTransport
     public let settings: ServerSettings
     public let clock: any LatchkeyClock
     public let logger: Logger
@@ -81,8 +83,8 @@ public struct ServerComposition: Sendable {
 
     public init(
         store: any LatchkeyStorage, vault: CredentialVault, masterKeySource: any MasterKeySource, catalog: ProviderCatalog, oauth: OAuthClient,
-        transport: any HTTPTransport, settings: ServerSettings, clock: any LatchkeyClock = SystemClock(), logger: Logger,
-        metrics: LatchkeyMetrics = LatchkeyMetrics()
+        transport: any HTTPTransport, proxyTransport: (any HTTPTransport)? = nil, settings: ServerSettings,
+        clock: any LatchkeyClock = SystemClock(), logger: Logger, metrics: LatchkeyMetrics = LatchkeyMetrics()
     ) {
         self.store = store
         self.vault = vault
@@ -90,6 +92,7 @@ public struct ServerComposition: Sendable {
         self.catalog = catalog
         self.oauth = oauth
         self.transport = transport
+        self.proxyTransport = proxyTransport ?? transport
         self.settings = settings
         self.clock = clock
         self.logger = logger
@@ -148,7 +151,7 @@ public struct ServerComposition: Sendable {
         let filer = ApprovalFiler(
             store: store, vault: vault, audit: audit, clock: clock, publicURL: settings.publicURL, decisionWindow: settings.approvalWindow)
         let proxy = ProxyService(
-            store: store, broker: broker, transport: transport, rateLimits: RateLimitGate(), stats: proxyStats, usage: usageLedger,
+            store: store, broker: broker, transport: self.proxyTransport, rateLimits: RateLimitGate(), stats: proxyStats, usage: usageLedger,
             metrics: metrics,
             reconnectLinks: connectFlow, access: access, approvals: filer, clock: clock)
         var remoteClient = StreamableHTTPClient(transport: transport)
