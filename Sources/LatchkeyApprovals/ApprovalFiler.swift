@@ -36,7 +36,7 @@ public struct ApprovalFiler: ApprovalFiling {
             throw LatchkeyError(.forbidden, "only an agent's call, made with a key, waits for approval")
         }
         let now = clock.now
-        let id = "apr_" + RandomToken.bytes(16).map { String(format: "%02x", $0) }.joined()
+        let id = "apr_" + SecretHash.hex(RandomToken.bytes(16))
         let sealed = try await vault.seal(Array(StoredJSON.encode(call).utf8), binding: Self.callBinding(id: id, connection: connection))
         let record = ApprovalRecord(
             id: id, agent: agent, keyHash: keyHash, provider: connection.provider, connection: connection.id, connectionOwner: connection.owner,

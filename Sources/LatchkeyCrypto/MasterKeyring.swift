@@ -87,7 +87,7 @@ public struct MasterKeyring: Sendable {
     public func fingerprint(version: Int) -> String? {
         guard let kek = keys[version] else { return nil }
         let mac = HMAC<SHA256>.authenticationCode(for: Data("latchkey/master-key-fingerprint/v1".utf8), using: kek)
-        return Data(mac).prefix(8).map { String(format: "%02x", $0) }.joined()
+        return SecretHash.hex(Data(mac).prefix(8))
     }
 
     /// Unwraps a data key under its own version and wraps it again under the current one. The data key itself

@@ -50,7 +50,20 @@ public enum Sealer {
 public enum SecretHash {
     /// Lowercase hex SHA-256 of `secret`.
     public static func sha256Hex(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        hex(SHA256.hash(data: Array(secret.utf8)))
+    }
+
+    /// `bytes` as lowercase hex. Every agent's call hashes its key, so this avoids `String(format:)` per byte (a
+    /// Foundation format parse each time, measured at 7 % of the proxy's CPU in benchmarks/proxy).
+    public static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(bytes.underestimatedCount * 2)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// SHA-256 digest bytes.

@@ -34,7 +34,6 @@ public enum WebhookSignature {
 
     static func hex(secret: String, timestamp: Int, body: [UInt8]) -> String {
         let message = Array("\(timestamp).".utf8) + body
-        return MessageAuthenticator.hmacSHA256(key: Array(secret.utf8), message: message)
-            .map { String(format: "%02x", $0) }.joined()
+        return SecretHash.hex(MessageAuthenticator.hmacSHA256(key: Array(secret.utf8), message: message))
     }
 }

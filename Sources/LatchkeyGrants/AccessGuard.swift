@@ -4,15 +4,17 @@ import LatchkeyRuntime
 import LatchkeyStore
 
 /// Decides whether an agent may make a call, from its org's access policy and the grants it holds: its own, its
-/// project's and its team's. Nothing is cached, so a changed grant or policy holds from the next call on, on every
-/// replica.
+/// project's and its team's. With a ``StandingCache`` (the server's), a changed grant or policy holds from the next call
+/// on in the process that changed it and within a second on other replicas; without one, every call reads the store.
 public struct AccessGuard: Sendable {
     let store: any CapabilityGrantStore
     let clock: any LatchkeyClock
+    let cache: StandingCache?
 
-    public init(store: any CapabilityGrantStore, clock: any LatchkeyClock) {
+    public init(store: any CapabilityGrantStore, clock: any LatchkeyClock, cache: StandingCache? = nil) {
         self.store = store
         self.clock = clock
+        self.cache = cache
     }
 
     /// What one agent may do at one instant, and, when it called with a narrowed key, what that key holds it to.
@@ -101,13 +103,25 @@ public struct AccessGuard: Sendable {
     public func standing(of agent: OwnerRef) async throws -> Standing {
         let holders = Self.holders(of: agent)
         // Both reads at once: a call waits for one round trip, not two.
-        async let policy = store.accessPolicy(org: agent.org)
-        let stored = try await store.grants(owners: holders)
+        async let policy = policy(org: agent.org)
+        let stored = try await grants(owners: holders)
         var grants: [Grant] = []
         for holder in holders {
             for row in stored[holder] ?? [] { grants.append(try Grant(stored: row)) }
         }
         return Standing(agent: agent, policy: try await policy, grants: GrantSet(grants), now: clock.now)
+    }
+
+    private func policy(org: String) async throws -> OrgAccessPolicy {
+        let store = self.store
+        guard let cache else { return try await store.accessPolicy(org: org) }
+        return try await cache.policy(org: org) { try await store.accessPolicy(org: org) }
+    }
+
+    private func grants(owners: [OwnerRef]) async throws -> [OwnerRef: [StoredGrant]] {
+        let store = self.store
+        guard let cache else { return try await store.grants(owners: owners) }
+        return try await cache.grants(owners: owners) { try await store.grants(owners: owners) }
     }
 
     /// What `caller` may do now (held to its narrowed key, if it used one), or nil for a caller not held to grants.

@@ -13,16 +13,19 @@ public struct GrantDirectory: Sendable {
     let audit: AuditTrail
     let catalog: ProviderCatalog
     let toolsChanged: WakeSignal
+    /// The hot path's memory of standings, forgotten at every change here.
+    let standings: StandingCache?
 
     public init(
         store: any CapabilityGrantStore & IdentityStore, clock: any LatchkeyClock, audit: AuditTrail, catalog: ProviderCatalog,
-        toolsChanged: WakeSignal
+        toolsChanged: WakeSignal, standings: StandingCache? = nil
     ) {
         self.store = store
         self.clock = clock
         self.audit = audit
         self.catalog = catalog
         self.toolsChanged = toolsChanged
+        self.standings = standings
     }
 
     /// Reads a `PUT .../grants` body: `{"grants":[...]}`, or `{"tools":["provider.tool", ...]}` as before grants had
@@ -55,6 +58,7 @@ public struct GrantDirectory: Sendable {
     public func replace(_ owner: OwnerRef, with grants: [Grant], actor: Caller) async throws -> [Grant] {
         try await requireHolder(owner)
         try await store.replaceGrants(owner: owner, grants.map(\.stored), at: clock.now)
+        standings?.forget()
         toolsChanged.signal()
         let action: AuditAction = owner.kind == .agent ? .agentGrantsSet : .grantsSet
         await audit.record(AuditEvent(at: clock.now, actor: AuditActor(actor), action: action, owner: owner, detail: Self.summary(grants)))
@@ -109,6 +113,7 @@ public struct GrantDirectory: Sendable {
     public func setPolicy(_ policy: OrgAccessPolicy, org: OwnerRef, actor: Caller) async throws {
         guard org.kind == .org, try await store.ownerExists(org) else { throw LatchkeyError(.notFound, "org: \(org) does not exist", field: "org") }
         try await store.setAccessPolicy(org: org.org, policy, at: clock.now)
+        standings?.forget()
         toolsChanged.signal()
         await audit.record(AuditEvent(
             at: clock.now, actor: AuditActor(actor), action: .orgPolicySet, owner: org,

@@ -20,7 +20,7 @@ public enum AuditChain {
     /// The hash of `event`, number `seq` in `chain`, written at `at` seconds since 1970 (as stored), after `previous`.
     public static func hash(previous: String, chain: String, seq: Int64, at: Double, event: AuditEvent) -> String {
         let bytes = bytes(hex: previous) + canonical(chain: chain, seq: seq, at: at, event: event)
-        return SecretHash.sha256(bytes).map { String(format: "%02x", $0) }.joined()
+        return SecretHash.hex(SecretHash.sha256(bytes))
     }
 
     /// The canonical bytes of an event, as the hash covers them.

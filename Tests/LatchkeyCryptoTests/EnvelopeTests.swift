@@ -68,6 +68,8 @@ struct EnvelopeTests {
 
     @Test func hashesAreStableHexAndComparisonIsExact() {
         #expect(SecretHash.sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SecretHash.hex((0...255).map(UInt8.init)) == (0...255).map { String(format: "%02x", $0) }.joined())
+        #expect(SecretHash.hex([UInt8]()) == "")
         #expect(SecretHash.constantTimeEquals("abc", "abc"))
         #expect(!SecretHash.constantTimeEquals("abc", "abd"))
         #expect(!SecretHash.constantTimeEquals("abc", "abcd"))

@@ -51,8 +51,11 @@ struct GrantsWorld {
         let manifest = try ManifestParser.parse(yaml: Self.manifest, file: "gh.yaml", expectedID: "gh").get()
         catalog = ProviderCatalog([manifest.id: manifest])
         let audit = AuditTrail(store: store, logger: Logger(label: "test"))
-        directory = GrantDirectory(store: store, clock: clock, audit: audit, catalog: catalog, toolsChanged: toolsChanged)
-        access = AccessGuard(store: store, clock: clock)
+        // As the server composes them: the guard keeps standings for a second, and the directory forgets them at each change.
+        let standings = StandingCache(clock: clock)
+        directory = GrantDirectory(
+            store: store, clock: clock, audit: audit, catalog: catalog, toolsChanged: toolsChanged, standings: standings)
+        access = AccessGuard(store: store, clock: clock, cache: standings)
         for ref in [
             "org:acme", "team:acme/growth", "project:acme/growth/crm", "agent:acme/growth/crm/scout", "team:acme/ops", "project:acme/ops/infra",
             "agent:acme/ops/infra/bot",

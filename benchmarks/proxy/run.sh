@@ -122,7 +122,7 @@ if [ "${SOAK%s}" != 0 ]; then
     SOAK_RSS="$SOAK_RSS $(rss_mib)"
   done
 fi
-python3 - "$A" "$B" "$D" "$C" $CL <<'PY'
+python3 - "$A" "$B" "$D" "$C" ${CL:+"$CL"} <<'PY'
 import sys
 rows = [line.split() for line in sys.argv[1:]]
 names = {"a": "(a) nginx direct", "b": "(b) nginx reverse proxy", "d": "(d) bare forwarder", "c": "(c) Latchkey proxy",

@@ -147,7 +147,8 @@ public struct ServerComposition: Sendable {
         let broker = TokenBroker(
             store: store, vault: vault, catalog: catalog, oauth: oauth, setups: setups, cache: connectionCache, webhooks: webhooks, metrics: metrics,
             clock: clock, settings: TokenBroker.Settings(holder: settings.instanceID, leaseTTL: settings.refreshLeaseTTL))
-        let access = AccessGuard(store: store, clock: clock)
+        let standings = StandingCache(clock: clock)
+        let access = AccessGuard(store: store, clock: clock, cache: standings)
         let filer = ApprovalFiler(
             store: store, vault: vault, audit: audit, clock: clock, publicURL: settings.publicURL, decisionWindow: settings.approvalWindow)
         let proxy = ProxyService(
@@ -170,7 +171,8 @@ public struct ServerComposition: Sendable {
         self.proxy = proxy
         self.tools = tools
 
-        self.grants = GrantDirectory(store: store, clock: clock, audit: audit, catalog: catalog, toolsChanged: toolsChanged)
+        self.grants = GrantDirectory(
+            store: store, clock: clock, audit: audit, catalog: catalog, toolsChanged: toolsChanged, standings: standings)
         self.access = access
         self.keyNarrowing = KeyNarrowing(store: store, access: access, catalog: catalog, audit: audit, clock: clock)
         self.consents = Consents(store: store, clock: clock, audit: audit, connectionCache: connectionCache, consentGate: consentGate)

@@ -1,0 +1,78 @@
+import Foundation
+import LatchkeyModel
+import LatchkeyRuntime
+import Synchronization
+
+/// The hot path's memory of grants and access policies: every proxied and tool call reads its agent's standing, and
+/// without this each call would read the store twice.
+///
+/// A read is kept for one second per key (an org's policy; the grants of an agent's holders), and concurrent misses of
+/// one key share a single store read. A grant or policy written in this process (``forget()``, called by
+/// ``GrantDirectory``) holds from the next call on; one written by another replica, within the second: the same bound
+/// as agent keys, connection resolutions and consents.
+public final class StandingCache: Sendable {
+    /// How long a read is kept.
+    public static let lifetime: TimeInterval = 1
+    /// Past this many entries, expired ones are dropped at the next store.
+    static let pruneAbove = 4096
+
+    private struct Entry<Value> {
+        var value: Value
+        var until: Date
+    }
+
+    private struct State {
+        var grants: [[OwnerRef]: Entry<[OwnerRef: [StoredGrant]]>] = [:]
+        var policies: [String: Entry<OrgAccessPolicy>] = [:]
+        /// Bumped by every forget: a read that began before it is not kept.
+        var generation = 0
+    }
+
+    private let state = Mutex(State())
+    private let grantReads = SingleFlight<[OwnerRef], [OwnerRef: [StoredGrant]]>()
+    private let policyReads = SingleFlight<String, OrgAccessPolicy>()
+    private let clock: any LatchkeyClock
+
+    public init(clock: any LatchkeyClock) {
+        self.clock = clock
+    }
+
+    /// The grants of `owners`, from memory or `read`.
+    func grants(
+        owners: [OwnerRef], read: @escaping @Sendable () async throws -> [OwnerRef: [StoredGrant]]
+    ) async throws -> [OwnerRef: [StoredGrant]] {
+        let now = clock.now
+        let (kept, generation) = state.withLock { ($0.grants[owners], $0.generation) }
+        if let kept, kept.until > now { return kept.value }
+        let value = try await grantReads.value(for: owners, read: read)
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            if state.grants.count > Self.pruneAbove { state.grants = state.grants.filter { $0.value.until > now } }
+            state.grants[owners] = Entry(value: value, until: now.addingTimeInterval(Self.lifetime))
+        }
+        return value
+    }
+
+    /// `org`'s access policy, from memory or `read`.
+    func policy(org: String, read: @escaping @Sendable () async throws -> OrgAccessPolicy) async throws -> OrgAccessPolicy {
+        let now = clock.now
+        let (kept, generation) = state.withLock { ($0.policies[org], $0.generation) }
+        if let kept, kept.until > now { return kept.value }
+        let value = try await policyReads.value(for: org, read: read)
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            if state.policies.count > Self.pruneAbove { state.policies = state.policies.filter { $0.value.until > now } }
+            state.policies[org] = Entry(value: value, until: now.addingTimeInterval(Self.lifetime))
+        }
+        return value
+    }
+
+    /// Forgets everything: a grant or policy changed in this process.
+    public func forget() {
+        state.withLock { state in
+            state.grants = [:]
+            state.policies = [:]
+            state.generation += 1
+        }
+    }
+}
