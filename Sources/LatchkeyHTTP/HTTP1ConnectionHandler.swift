@@ -36,7 +36,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler {
         var keepAlive = true
         var requestSent = false
         var upload: OutboundUpload?
-        var timeout: Scheduled<Void>?
+        let deadline: NIODeadline
     }
 
     private var context: ChannelHandlerContext?
@@ -77,14 +77,15 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler {
             waiter.resume(throwing: exchangesServed > 0 && error.code == .transport ? StaleConnection(underlying: error) : error)
             return serial
         }
-        var exchange = Exchange(
-            serial: serial, describe: describe, isHead: head.method == .HEAD, maxBodyBytes: maxBodyBytes, waiter: waiter, upload: upload)
+        let exchange = Exchange(
+            serial: serial, describe: describe, isHead: head.method == .HEAD, maxBodyBytes: maxBodyBytes, waiter: waiter, upload: upload,
+            deadline: deadline)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let serial = self.serial
-        exchange.timeout = context.eventLoop.scheduleTask(deadline: deadline) {
-            bound.value.fail(serial: serial, OutboundError(code: .timeout, message: "\(describe): the timeout passed"))
-        }
         self.exchange = exchange
+        // One check per connection, not a timer per exchange: it stays scheduled across exchanges and is brought
+        // forward only when this deadline comes sooner (a timer scheduled and cancelled per call cost the proxy 6 %).
+        if timerFires.map({ $0 > deadline }) ?? true { scheduleCheck(at: deadline) }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if let upload {
             let loop = context.eventLoop
@@ -94,9 +95,9 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler {
             if let body, !body.isEmpty, !exchange.isHead {
                 context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
             }
-            let sent = context.eventLoop.makePromise(of: Void.self)
-            sent.futureResult.whenSuccess { bound.value.requestWasSent(serial: serial) }
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: sent)
+            // Written whole (a failed write closes the connection, which then serves nothing more).
+            self.exchange?.requestSent = true
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
         return serial
     }
@@ -104,10 +105,6 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler {
     /// The caller's task was cancelled: fails exchange `serial` (if it is still the current one) and closes.
     func cancel(serial: Int) {
         fail(serial: serial, CancellationError())
-    }
-
-    private func requestWasSent(serial: Int) {
-        if exchange?.serial == serial { exchange?.requestSent = true }
     }
 
     // MARK: - Upload
@@ -184,9 +181,10 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler {
             case .abandoned: abandon(serial: current.serial)
             }
         case .end:
-            current.body?.finish(nil)
             exchange = current
+            // Back in the pool before the reader learns the body ended: its next call then finds the connection.
             finish(current.serial, closing: !(current.keepAlive && current.requestSent))
+            current.body?.finish(nil)
         }
     }
 
@@ -251,7 +249,6 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler {
     private func finish(_ serial: Int, closing: Bool) {
         guard let current = exchange, current.serial == serial else { return }
         exchange = nil
-        current.timeout?.cancel()
         current.upload?.close()
         exchangesServed += 1
         readPaused = false
@@ -266,6 +263,31 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    // MARK: - Timeout
+
+    private var timer: Scheduled<Void>?
+    private var timerFires: NIODeadline?
+
+    private func scheduleCheck(at time: NIODeadline) {
+        guard let context else { return }
+        timer?.cancel()
+        timerFires = time
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: time) { bound.value.checkDeadline() }
+    }
+
+    /// Fails the exchange in flight past its deadline; else looks again at its deadline, or stops while idle.
+    private func checkDeadline() {
+        timer = nil
+        timerFires = nil
+        guard let current = exchange else { return }
+        if NIODeadline.now() >= current.deadline {
+            fail(serial: current.serial, OutboundError(code: .timeout, message: "\(current.describe): the timeout passed"))
+        } else {
+            scheduleCheck(at: current.deadline)
+        }
+    }
+
     /// Fails the exchange in flight, if any, with `error`, and closes the connection.
     func abort(_ error: OutboundError) {
         if let current = exchange { fail(serial: current.serial, error) }
@@ -277,7 +299,6 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler {
         guard !closed else { return }
         if let current = exchange {
             exchange = nil
-            current.timeout?.cancel()
             current.upload?.close()
             let error = OutboundError(code: .transport, message: "\(current.describe): the connection closed")
             if let waiter = current.waiter { waiter.resume(throwing: error) } else { current.body?.finish(error) }
@@ -289,6 +310,8 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler {
     private func markClosed() {
         guard !closed else { return }
         closed = true
+        timer?.cancel()
+        timer = nil
         onReusable = nil
         let onClosed = self.onClosed
         self.onClosed = nil

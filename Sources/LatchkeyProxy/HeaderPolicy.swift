@@ -41,7 +41,16 @@ public enum HeaderPolicy {
 
     /// The header names (lowercased) that any `Connection` header lists.
     static func namedInConnection(_ headers: [OutboundHeader]) -> Set<String> {
-        Set(headers.filter { $0.name.lowercased() == "connection" }
-            .flatMap { $0.value.lowercased().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
+        var named: Set<String> = []
+        // Most answers have no Connection header: nothing is lowercased or split for them.
+        for header in headers where header.name.utf8.count == 10 && header.name.lowercased() == "connection" {
+            for name in header.value.lowercased().split(separator: ",") {
+                var trimmed = name[...]
+                while let first = trimmed.first, first == " " || first == "\t" { trimmed = trimmed.dropFirst() }
+                while let last = trimmed.last, last == " " || last == "\t" { trimmed = trimmed.dropLast() }
+                named.insert(String(trimmed))
+            }
+        }
+        return named
     }
 }

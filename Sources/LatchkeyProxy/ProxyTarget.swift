@@ -49,10 +49,11 @@ public enum ProxyTarget {
         where byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "#") || byte == UInt8(ascii: "?") || byte >= 0x80 {
             throw refuse("holds a control character, backslash, query mark, fragment or non-ASCII byte")
         }
-        let lower = path.lowercased()
         // Encoded separators, dots, backslashes, controls and percent signs could be decoded later by someone else.
-        for encoded in ["%2f", "%5c", "%2e", "%00", "%0a", "%0d", "%25", "%23", "%3f", "%09"] where lower.contains(encoded) {
-            throw refuse("holds an encoded '\(encoded)' that could change the path")
+        let bytes = Array(path.utf8)
+        for index in bytes.indices where bytes[index] == UInt8(ascii: "%") && index + 2 < bytes.count {
+            let escape = "%" + String(decoding: bytes[(index + 1)...(index + 2)], as: UTF8.self).lowercased()
+            if Self.refusedEscapes.contains(escape) { throw refuse("holds an encoded '\(escape)' that could change the path") }
         }
         try checkEscapes(path)
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
@@ -63,6 +64,9 @@ public enum ProxyTarget {
         if let first = segments.first, first.contains(":") { throw refuse("must not be an absolute URL") }
         if path.contains("://") { throw refuse("must not hold a URL") }
     }
+
+    /// Escapes that could change the path once someone decodes them (lowercase).
+    static let refusedEscapes: Set<String> = ["%2f", "%5c", "%2e", "%00", "%0a", "%0d", "%25", "%23", "%3f", "%09"]
 
     /// Whether a segment is `.` or `..`, with or without path parameters: servers such as Tomcat and Spring drop
     /// `;...` from a segment and then resolve the dots, so `..;` would leave the base path there.
