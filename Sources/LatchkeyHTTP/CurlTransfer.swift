@@ -64,7 +64,7 @@ final class CurlTransfer: @unchecked Sendable {
         self.method = request.method
         self.origin = target.origin
         self.redactions =
-            (target.sensitiveParts + request.headers.map(\.value)).filter { $0.count >= 3 }
+            (ParsedURL.sensitiveParts(of: request.url) + request.headers.map(\.value)).filter { $0.count >= 3 }
         self.maxBodyBytes = max(0, request.maxResponseBytes)
         self.addressPolicy = request.addressPolicy
         self.channel = streaming ? ResponseBodyChannel() : nil

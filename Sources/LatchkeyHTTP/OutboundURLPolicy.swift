@@ -57,15 +57,31 @@ public enum OutboundURLPolicy {
     /// curl's URL API has already rewritten shorthand forms (`127.1`, `0x7f000001`) as dotted
     /// quads; anything still not strict is not treated as loopback, which can only refuse, never allow.
     static func dottedQuad(_ host: String) -> [Int]? {
-        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
+        // One pass over the bytes (every proxied call asks, for its URL's host).
         var octets: [Int] = []
-        for part in parts {
-            guard (1...3).contains(part.count), part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                part.count == 1 || part.first != "0", let value = Int(part), value <= 255
-            else { return nil }
-            octets.append(value)
+        octets.reserveCapacity(4)
+        var value = 0
+        var digits = 0
+        var leadingZero = false
+        for byte in host.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                if digits == 1, leadingZero { return nil }  // no leading zeros
+                if digits == 0 { leadingZero = byte == UInt8(ascii: "0") }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                digits += 1
+                guard digits <= 3, value <= 255 else { return nil }
+            case UInt8(ascii: "."):
+                guard digits > 0, octets.count < 3 else { return nil }
+                octets.append(value)
+                value = 0
+                digits = 0
+            default:
+                return nil
+            }
         }
+        guard digits > 0, octets.count == 3 else { return nil }
+        octets.append(value)
         return octets
     }
 
@@ -88,8 +104,6 @@ struct ParsedURL: Sendable {
     var scheme: String
     var host: String
     var port: Int
-    /// The parts of the URL that may carry secrets (path, query, fragment, user info), non-empty ones only.
-    var sensitiveParts: [String]
     /// The request target of an HTTP/1.1 request line: the path (`/` when empty) and `?query` when there is one,
     /// as curl's URL API normalized them (the same bytes curl would send).
     var requestTarget: String
@@ -131,8 +145,16 @@ struct ParsedURL: Sendable {
         let path = Self.part(handle, CURLUPART_PATH) ?? "/"
         let query = Self.part(handle, CURLUPART_QUERY)
         self.requestTarget = (path.isEmpty ? "/" : path) + (query.map { "?\($0)" } ?? "")
-        self.sensitiveParts = [CURLUPART_PATH, CURLUPART_QUERY, CURLUPART_FRAGMENT, CURLUPART_USER, CURLUPART_PASSWORD]
-            .compactMap { Self.part(handle, $0) }
+    }
+
+    /// The parts of `url` that may carry secrets (path, query, fragment, user info), non-empty ones only: what curl's
+    /// error texts must not show. Read only when a curl transfer is set up, not on every parse.
+    static func sensitiveParts(of url: String) -> [String] {
+        guard let handle = curl_url() else { return [url] }
+        defer { curl_url_cleanup(handle) }
+        guard curl_url_set(handle, CURLUPART_URL, url, UInt32(CURLU_NON_SUPPORT_SCHEME)) == CURLUE_OK else { return [url] }
+        return [CURLUPART_PATH, CURLUPART_QUERY, CURLUPART_FRAGMENT, CURLUPART_USER, CURLUPART_PASSWORD]
+            .compactMap { part(handle, $0) }
             .filter { !$0.isEmpty && $0 != "/" }
     }
 

@@ -29,9 +29,17 @@ import Testing
         #expect(!policy.admits(try #require(AddressRange("169.254.169.254")?.network)))
     }
 
-    @Test(arguments: ["10.0.0.0/33", "10.0.0/8", "not-an-address", "fd00::/129", "010.0.0.1/8", ""])
+    @Test(arguments: [
+        "10.0.0.0/33", "10.0.0/8", "not-an-address", "fd00::/129", "010.0.0.1/8", "", "256.0.0.1", "1.2.3.4.5", "1..2.3",
+        "1.2.3.", ".1.2.3", "1.2.3.04", "1.2.3.1000", "1.2.3.-1", "1.2.3.4 ",
+    ])
     func aMalformedNetworkDoesNotParse(text: String) {
         #expect(AddressRange(text) == nil)
+    }
+
+    @Test(arguments: [("0.0.0.0", [0, 0, 0, 0]), ("127.0.0.1", [127, 0, 0, 1]), ("255.255.255.255", [255, 255, 255, 255]), ("10.20.30.40", [10, 20, 30, 40])])
+    func aDottedQuadReadsAsItsFourOctets(text: String, octets: [UInt8]) {
+        #expect(AddressRange.bytes(of: text) == octets)
     }
 
     @Test(arguments: Client.allCases, ["https://169.254.169.254/latest/meta-data/", "https://10.255.255.1/mcp", "https://[fd00:ec2::254]/"])
