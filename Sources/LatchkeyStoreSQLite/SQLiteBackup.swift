@@ -32,11 +32,11 @@ public enum SQLiteBackup {
             let copy = try DatabaseQueue(path: partial)
             try live.backup(to: copy)
             let report = try copy.read { db -> Report in
-                let check = try String.fetchOne(db, sql: "PRAGMA integrity_check")
+                let check = try String.fetchOne(db.cachedStatement(sql: "PRAGMA integrity_check"))
                 guard check == "ok" else { throw LatchkeyError(.internalError, "the copy failed its integrity check: \(check ?? "no answer")") }
                 return Report(
-                    bytes: 0, connections: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM connections") ?? 0,
-                    auditEvents: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_events") ?? 0)
+                    bytes: 0, connections: try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM connections")) ?? 0,
+                    auditEvents: try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM audit_events")) ?? 0)
             }
             try copy.close()
             try live.close()

@@ -9,7 +9,7 @@ extension SQLiteStore {
     public func createAdminSession(idHash: String, expiresAt: Date, now: Date, capacity: Int) async throws {
         try await write { db in
             try db.execute(sql: "DELETE FROM admin_sessions WHERE expires_at <= ?", arguments: [Self.time(now)])
-            let live = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM admin_sessions") ?? 0
+            let live = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM admin_sessions")) ?? 0
             if live >= capacity {
                 try db.execute(
                     sql: """
@@ -25,7 +25,7 @@ extension SQLiteStore {
 
     public func adminSessionExpiry(idHash: String, now: Date) async throws -> Date? {
         let expiry = try await pool.read { db in
-            try Double.fetchOne(db, sql: "SELECT expires_at FROM admin_sessions WHERE id_hash = ?", arguments: [idHash])
+            try Double.fetchOne(db.cachedStatement(sql: "SELECT expires_at FROM admin_sessions WHERE id_hash = ?"), arguments: [idHash])
         }
         guard let expiry else { return nil }
         guard expiry > Self.time(now) else {

@@ -26,7 +26,7 @@ extension SQLiteStore {
 
     public func approval(id: String) async throws -> ApprovalRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM approvals WHERE id = ?", arguments: [id]).map(Self.approval)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM approvals WHERE id = ?"), arguments: [id]).map(Self.approval)
         }
     }
 

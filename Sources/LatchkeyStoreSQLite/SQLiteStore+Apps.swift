@@ -19,13 +19,13 @@ extension SQLiteStore {
 
     public func allApps(owner: OwnerRef) async throws -> [AppRegistration] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM apps WHERE owner = ?", arguments: [owner.description]).compactMap(Self.app)
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM apps WHERE owner = ?"), arguments: [owner.description]).compactMap(Self.app)
         }
     }
 
     public func apps(provider: ProviderID) async throws -> [AppRegistration] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM apps WHERE provider = ? ORDER BY updated_at, owner", arguments: [provider.rawValue])
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM apps WHERE provider = ? ORDER BY updated_at, owner"), arguments: [provider.rawValue])
                 .compactMap(Self.app)
         }
     }

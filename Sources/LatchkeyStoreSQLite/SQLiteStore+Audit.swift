@@ -14,7 +14,7 @@ extension SQLiteStore {
     /// serializes, and the unique (chain, seq) index refuses a fork outright.
     static func insertAudit(_ db: Database, _ e: AuditEvent) throws {
         let chain = AuditChain.chain(of: e)
-        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_chain_heads WHERE chain = ?", arguments: [chain])
+        let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_chain_heads WHERE chain = ?"), arguments: [chain])
         let seq = try head.map { try required($0, "seq", as: Int64.self) + 1 } ?? 1
         let previous = try head.map { try required($0, "hash", as: String.self) } ?? AuditChain.genesis
         let at = time(e.at)
@@ -40,7 +40,7 @@ extension SQLiteStore {
     /// Chains the events written before the chains existed, oldest first (once, in the migration that adds them).
     static func chainAuditBacklog(_ db: Database) throws {
         var heads: [String: (seq: Int64, hash: String)] = [:]
-        let rows = try Row.fetchAll(db, sql: "SELECT * FROM audit_events WHERE hash IS NULL ORDER BY id")
+        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM audit_events WHERE hash IS NULL ORDER BY id"))
         for row in rows {
             let event = try auditEvent(row)
             let chain = AuditChain.chain(of: event)
@@ -59,15 +59,14 @@ extension SQLiteStore {
 
     public func auditChain(_ chain: String, afterSeq: Int64, limit: Int) async throws -> [ChainedAuditEvent] {
         try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM audit_events WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ?", arguments: [chain, afterSeq, limit]
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM audit_events WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ?"), arguments: [chain, afterSeq, limit]
             ).map(Self.chainedEvent)
         }
     }
 
     public func auditChainNames() async throws -> [String] {
         try await pool.read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT chain FROM audit_events WHERE chain IS NOT NULL ORDER BY chain")
+            try String.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT chain FROM audit_events WHERE chain IS NOT NULL ORDER BY chain"))
         }
     }
 
@@ -103,7 +102,7 @@ extension SQLiteStore {
 
     public func auditChainHeads() async throws -> [AuditChainHead] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM audit_chain_heads ORDER BY chain").map { row throws in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM audit_chain_heads ORDER BY chain")).map { row throws in
                 AuditChainHead(chain: try Self.required(row, "chain"), seq: try Self.required(row, "seq"), hash: try Self.required(row, "hash"))
             }
         }

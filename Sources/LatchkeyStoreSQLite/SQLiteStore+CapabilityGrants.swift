@@ -26,9 +26,11 @@ extension SQLiteStore {
     public func grants(owners: [OwnerRef]) async throws -> [OwnerRef: [StoredGrant]] {
         let found = try await pool.read { db in
             var found: [String: [StoredGrant]] = [:]
-            for row in try Row.fetchAll(
-                db, sql: "SELECT * FROM capability_grants WHERE owner IN (\(databaseQuestionMarks(count: owners.count))) ORDER BY owner, position",
-                arguments: StatementArguments(owners.map(\.description)))
+            let sql = "SELECT * FROM capability_grants WHERE owner IN (\(databaseQuestionMarks(count: owners.count))) ORDER BY owner, position"
+            // Prepared once per connection for an agent's standing (one to three holders, read by every call); a long
+            // list (the admin's) is prepared each time, so that the statement cache keeps a few shapes only.
+            let statement = owners.count <= 3 ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
+            for row in try Row.fetchAll(statement, arguments: StatementArguments(owners.map(\.description)))
             {
                 found[try Self.required(row, "owner", as: String.self), default: []].append(try Self.storedGrant(row))
             }
@@ -41,7 +43,7 @@ extension SQLiteStore {
         let ref = try OwnerRef(kind: .org, path: org, field: "org")
         // Writes are serialized, so the check and the upsert form one step.
         try await write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM owners WHERE ref = ?", arguments: [ref.description]) == true else {
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM owners WHERE ref = ?"), arguments: [ref.description]) == true else {
                 throw LatchkeyError(.conflict, "\(ref) does not exist")
             }
             try db.execute(
@@ -52,7 +54,7 @@ extension SQLiteStore {
 
     public func accessPolicy(org: String) async throws -> OrgAccessPolicy {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT read_tools, proxy FROM org_access_policies WHERE org = ?", arguments: [org]).map {
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT read_tools, proxy FROM org_access_policies WHERE org = ?"), arguments: [org]).map {
                 try OrgAccessPolicy(
                     storedReadTools: try Self.required($0, "read_tools", as: String.self), proxy: try Self.required($0, "proxy", as: String.self))
             } ?? .open

@@ -53,7 +53,7 @@ extension SQLiteStore {
     public func connectionCountsByState() async throws -> [ConnectionState: Int] {
         try await pool.read { db in
             var counts: [ConnectionState: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM connections GROUP BY state") {
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT state, COUNT(*) AS n FROM connections GROUP BY state")) {
                 if let state = ConnectionState(rawValue: try Self.required(row, "state", as: String.self)) {
                     counts[state] = try Self.required(row, "n", as: Int.self)
                 }
@@ -74,7 +74,7 @@ extension SQLiteStore {
 
     public func connection(id: ConnectionID) async throws -> StoredConnection? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM connections WHERE id = ?", arguments: [id.rawValue]).flatMap(Self.storedConnection)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM connections WHERE id = ?"), arguments: [id.rawValue]).flatMap(Self.storedConnection)
         }
     }
 
@@ -125,8 +125,7 @@ extension SQLiteStore {
 
     public func sealedConnections(after: ConnectionID?, limit: Int) async throws -> [StoredConnection] {
         try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM connections WHERE credential IS NOT NULL AND id > ? ORDER BY id LIMIT ?",
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM connections WHERE credential IS NOT NULL AND id > ? ORDER BY id LIMIT ?"),
                 arguments: [after?.rawValue ?? "", limit]
             ).compactMap(Self.storedConnection)
         }

@@ -24,8 +24,7 @@ extension SQLiteStore {
 
     public func consents(person: OwnerRef) async throws -> [Consent] {
         try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM consents WHERE person = ? ORDER BY granted_at DESC, connection_id, grantee",
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM consents WHERE person = ? ORDER BY granted_at DESC, connection_id, grantee"),
                 arguments: [person.description]
             ).compactMap(Self.consent)
         }

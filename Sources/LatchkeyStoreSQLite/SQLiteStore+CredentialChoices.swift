@@ -15,15 +15,14 @@ extension SQLiteStore {
 
     public func credentialChoice(org: String, provider: ProviderID) async throws -> CredentialChoice? {
         try await pool.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT * FROM credential_choices WHERE org = ? AND provider = ?", arguments: [org, provider.rawValue]
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM credential_choices WHERE org = ? AND provider = ?"), arguments: [org, provider.rawValue]
             ).map(Self.credentialChoice)
         }
     }
 
     public func credentialChoices(org: String) async throws -> [CredentialChoice] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM credential_choices WHERE org = ? ORDER BY provider", arguments: [org])
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM credential_choices WHERE org = ? ORDER BY provider"), arguments: [org])
                 .map(Self.credentialChoice)
         }
     }

@@ -9,12 +9,12 @@ extension SQLiteStore {
             try db.execute(
                 sql: "INSERT INTO credit_pools (org, balance) VALUES (?, ?) ON CONFLICT (org) DO UPDATE SET balance = balance + excluded.balance",
                 arguments: [org, amount])
-            return try Int.fetchOne(db, sql: "SELECT balance FROM credit_pools WHERE org = ?", arguments: [org]) ?? 0
+            return try Int.fetchOne(db.cachedStatement(sql: "SELECT balance FROM credit_pools WHERE org = ?"), arguments: [org]) ?? 0
         }
     }
 
     public func creditBalance(org: String) async throws -> Int {
-        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT balance FROM credit_pools WHERE org = ?", arguments: [org]) ?? 0 }
+        try await pool.read { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT balance FROM credit_pools WHERE org = ?"), arguments: [org]) ?? 0 }
     }
 
     public func drawCredits(org: String, amount: Int, provider: ProviderID, agent: String) async throws -> Bool {
@@ -43,7 +43,7 @@ extension SQLiteStore {
 
     public func creditUsage(org: String) async throws -> [CreditUsage] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM credit_usage WHERE org = ? ORDER BY provider, agent", arguments: [org]).map {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM credit_usage WHERE org = ? ORDER BY provider, agent"), arguments: [org]).map {
                 CreditUsage(
                     provider: try Self.required($0, "provider", as: String.self), agent: try Self.required($0, "agent", as: String.self),
                     calls: try Self.required($0, "calls", as: Int.self), credits: try Self.required($0, "credits", as: Int.self))

@@ -8,7 +8,7 @@ import LatchkeyStore
 extension SQLiteStore {
     public func dataKey(for owner: OwnerRef) async throws -> WrappedDataKeyRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT key_version, ciphertext FROM data_keys WHERE owner = ?", arguments: [owner.description])
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT key_version, ciphertext FROM data_keys WHERE owner = ?"), arguments: [owner.description])
                 .map { row throws in try Self.wrappedDataKey(row, owner: owner) }
         }
     }
@@ -18,7 +18,7 @@ extension SQLiteStore {
             try db.execute(
                 sql: "INSERT INTO data_keys (owner, key_version, ciphertext) VALUES (?, ?, ?) ON CONFLICT (owner) DO NOTHING",
                 arguments: [key.owner.description, key.keyVersion, Data(key.ciphertext)])
-            guard let row = try Row.fetchOne(db, sql: "SELECT key_version, ciphertext FROM data_keys WHERE owner = ?", arguments: [key.owner.description])
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT key_version, ciphertext FROM data_keys WHERE owner = ?"), arguments: [key.owner.description])
             else { throw LatchkeyError(.conflict, "the data key of \(key.owner) was removed while it was written; try again") }
             return try Self.wrappedDataKey(row, owner: key.owner)
         }
@@ -33,7 +33,7 @@ extension SQLiteStore {
 
     public func dataKeyCounts() async throws -> [Int: Int] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT key_version, COUNT(*) AS n FROM data_keys GROUP BY key_version")
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT key_version, COUNT(*) AS n FROM data_keys GROUP BY key_version"))
                 .reduce(into: [Int: Int]()) { counts, row throws in counts[try Self.required(row, "key_version")] = try Self.required(row, "n") }
         }
     }
@@ -41,8 +41,7 @@ extension SQLiteStore {
     public func dataKeys(notAtVersion version: Int, limit: Int) async throws -> [WrappedDataKeyRecord] {
         try await pool.read { db in
             // Walks the (key_version, owner) index: older versions sort first, so a batch stops early.
-            try Row.fetchAll(
-                db, sql: "SELECT owner, key_version, ciphertext FROM data_keys WHERE key_version <> ? ORDER BY key_version, owner LIMIT ?",
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT owner, key_version, ciphertext FROM data_keys WHERE key_version <> ? ORDER BY key_version, owner LIMIT ?"),
                 arguments: [version, limit]
             ).compactMap { row in
                 let ownerText = try Self.required(row, "owner", as: String.self)

@@ -24,7 +24,7 @@ extension SQLiteStore {
 
     public func session(tokenHash: String) async throws -> ConnectSession? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM connect_sessions WHERE token_hash = ?", arguments: [tokenHash]).flatMap { row in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM connect_sessions WHERE token_hash = ?"), arguments: [tokenHash]).flatMap { row in
                 let ownerText = try Self.required(row, "owner", as: String.self)
                 guard let owner = try? OwnerRef(parsing: ownerText) else { return nil }
                 let connectionID = try Self.optional(row, "connection_id", as: String.self)
@@ -67,14 +67,14 @@ extension SQLiteStore {
 
     public func consumeState(hash: String) async throws -> AuthorizationState? {
         try await pool.write { db in
-            try Row.fetchOne(db, sql: "DELETE FROM authorization_states WHERE state_hash = ? RETURNING *", arguments: [hash])
+            try Row.fetchOne(db.cachedStatement(sql: "DELETE FROM authorization_states WHERE state_hash = ? RETURNING *"), arguments: [hash])
                 .flatMap { try Self.authorizationState($0, hash: hash) }
         }
     }
 
     public func authorizationState(hash: String) async throws -> AuthorizationState? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM authorization_states WHERE state_hash = ?", arguments: [hash])
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM authorization_states WHERE state_hash = ?"), arguments: [hash])
                 .flatMap { try Self.authorizationState($0, hash: hash) }
         }
     }

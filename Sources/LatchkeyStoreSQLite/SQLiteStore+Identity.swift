@@ -8,11 +8,11 @@ import LatchkeyStore
 extension SQLiteStore {
     public func createOwner(_ owner: OwnerRef, at: Date) async throws {
         try await pool.write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM owners WHERE ref = ?", arguments: [owner.description]) == true {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM owners WHERE ref = ?"), arguments: [owner.description]) == true {
                 throw LatchkeyError(.conflict, "\(owner) already exists", field: "id")
             }
             if let parent = owner.parent,
-                try Bool.fetchOne(db, sql: "SELECT 1 FROM owners WHERE ref = ?", arguments: [parent.description]) != true
+                try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM owners WHERE ref = ?"), arguments: [parent.description]) != true
             {
                 throw LatchkeyError(.notFound, "\(parent) does not exist", field: parent.kind.rawValue)
             }
@@ -24,19 +24,19 @@ extension SQLiteStore {
 
     public func ownerExists(_ owner: OwnerRef) async throws -> Bool {
         try await pool.read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM owners WHERE ref = ?", arguments: [owner.description]) == true
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM owners WHERE ref = ?"), arguments: [owner.description]) == true
         }
     }
 
     public func owners(kind: OwnerRef.Kind, org: String) async throws -> [OwnerRef] {
         try await pool.read { db in
-            try String.fetchAll(db, sql: "SELECT ref FROM owners WHERE org = ? AND kind = ? ORDER BY ref", arguments: [org, kind.rawValue])
+            try String.fetchAll(db.cachedStatement(sql: "SELECT ref FROM owners WHERE org = ? AND kind = ? ORDER BY ref"), arguments: [org, kind.rawValue])
                 .compactMap { try? OwnerRef(parsing: $0) }
         }
     }
 
     public func orgNames() async throws -> [String] {
-        try await pool.read { db in try String.fetchAll(db, sql: "SELECT org FROM owners WHERE kind = 'org' ORDER BY org") }
+        try await pool.read { db in try String.fetchAll(db.cachedStatement(sql: "SELECT org FROM owners WHERE kind = 'org' ORDER BY org")) }
     }
 
     public func addAgentKey(hash: String, agent: OwnerRef, at: Date) async throws {
@@ -49,7 +49,7 @@ extension SQLiteStore {
 
     public func agent(forKeyHash hash: String) async throws -> OwnerRef? {
         try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT agent FROM agent_keys WHERE key_hash = ? AND revoked_at IS NULL", arguments: [hash])
+            try String.fetchOne(db.cachedStatement(sql: "SELECT agent FROM agent_keys WHERE key_hash = ? AND revoked_at IS NULL"), arguments: [hash])
                 .flatMap { try? OwnerRef(parsing: $0) }
         }
     }

@@ -23,7 +23,7 @@ extension SQLiteStore {
 
     static func acquire(_ db: Database, _ id: ConnectionID, holder: String, now: Date, ttl: TimeInterval) throws -> RefreshLease? {
         let expires = now.addingTimeInterval(ttl)
-        let row = try Row.fetchOne(db, sql: "SELECT fence, expires_at FROM refresh_leases WHERE connection_id = ?", arguments: [id.rawValue])
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT fence, expires_at FROM refresh_leases WHERE connection_id = ?"), arguments: [id.rawValue])
         let fence: Int64
         if let row {
             let live = try Self.required(row, "expires_at", as: Double.self)
@@ -70,8 +70,7 @@ extension SQLiteStore {
     }
 
     static func isCurrent(_ db: Database, _ lease: RefreshLease) throws -> Bool {
-        guard let current = try Row.fetchOne(
-            db, sql: "SELECT holder, fence FROM refresh_leases WHERE connection_id = ?", arguments: [lease.connectionID.rawValue])
+        guard let current = try Row.fetchOne(db.cachedStatement(sql: "SELECT holder, fence FROM refresh_leases WHERE connection_id = ?"), arguments: [lease.connectionID.rawValue])
         else { return false }
         return try Self.required(current, "holder", as: String.self) == lease.holder
             && Self.required(current, "fence", as: Int64.self) == lease.fence
@@ -88,8 +87,7 @@ extension SQLiteStore {
 
     public func refreshLease(_ id: ConnectionID) async throws -> RefreshLease? {
         try await pool.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT holder, fence, expires_at FROM refresh_leases WHERE connection_id = ? AND expires_at > 0",
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT holder, fence, expires_at FROM refresh_leases WHERE connection_id = ? AND expires_at > 0"),
                 arguments: [id.rawValue]
             ).map { row in
                 RefreshLease(

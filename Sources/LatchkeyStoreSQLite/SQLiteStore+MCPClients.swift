@@ -6,8 +6,7 @@ import LatchkeyStore
 extension SQLiteStore {
     public func mcpClient(provider: ProviderID, org: String) async throws -> StoredMCPClient? {
         try await pool.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT * FROM mcp_clients WHERE provider = ? AND org = ?", arguments: [provider.rawValue, org]
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM mcp_clients WHERE provider = ? AND org = ?"), arguments: [provider.rawValue, org]
             ).map(Self.mcpClient)
         }
     }

@@ -22,7 +22,7 @@ extension SQLiteStore {
 
     public func mcpServers() async throws -> [StoredMCPServer] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM mcp_servers ORDER BY id").map(Self.mcpServer)
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM mcp_servers ORDER BY id")).map(Self.mcpServer)
         }
     }
 

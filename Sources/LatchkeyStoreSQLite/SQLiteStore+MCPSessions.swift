@@ -25,7 +25,7 @@ extension SQLiteStore {
 
     public func mcpSession(idHash: String) async throws -> StoredMCPSession? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM mcp_sessions WHERE id_hash = ?", arguments: [idHash]).map(Self.mcpSession)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM mcp_sessions WHERE id_hash = ?"), arguments: [idHash]).map(Self.mcpSession)
         }
     }
 

@@ -10,10 +10,10 @@ extension SQLiteStore {
         // Writes are serialized, so the check and the insert form one step. A missing agent fails the foreign key, a
         // narrowed key's hash the primary key: both are `conflict`.
         try await write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM owners WHERE ref = ?", arguments: [key.agent.description]) == true else {
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM owners WHERE ref = ?"), arguments: [key.agent.description]) == true else {
                 throw LatchkeyError(.conflict, "\(key.agent) does not exist")
             }
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM agent_keys WHERE key_hash = ?", arguments: [key.keyHash]) == true {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM agent_keys WHERE key_hash = ?"), arguments: [key.keyHash]) == true {
                 throw LatchkeyError(.conflict, "a key with this hash exists")
             }
             let parentLive = try Bool.fetchOne(
@@ -38,14 +38,13 @@ extension SQLiteStore {
 
     public func narrowedKey(hash: String) async throws -> NarrowedKeyRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM narrowed_keys WHERE key_hash = ?", arguments: [hash]).map(Self.narrowedKey)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM narrowed_keys WHERE key_hash = ?"), arguments: [hash]).map(Self.narrowedKey)
         }
     }
 
     public func narrowedKeys(agent: OwnerRef) async throws -> [NarrowedKeyRecord] {
         try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM narrowed_keys WHERE agent = ? ORDER BY created_at DESC, key_hash DESC", arguments: [agent.description]
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM narrowed_keys WHERE agent = ? ORDER BY created_at DESC, key_hash DESC"), arguments: [agent.description]
             ).map(Self.narrowedKey)
         }
     }

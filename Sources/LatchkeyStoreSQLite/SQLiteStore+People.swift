@@ -11,11 +11,10 @@ extension SQLiteStore {
         // Writes are serialized, so the checks and the upsert form one step.
         try await write { db in
             guard
-                try Bool.fetchOne(db, sql: "SELECT 1 FROM owners WHERE ref = ? AND kind = 'user'", arguments: [person.description]) == true
+                try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM owners WHERE ref = ? AND kind = 'user'"), arguments: [person.description]) == true
             else { throw LatchkeyError(.notFound, "\(person) does not exist", field: "person") }
             if let email,
-                try Bool.fetchOne(
-                    db, sql: "SELECT 1 FROM people WHERE org = ? AND email = ? AND person <> ?", arguments: [person.org, email, person.description])
+                try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM people WHERE org = ? AND email = ? AND person <> ?"), arguments: [person.org, email, person.description])
                     == true
             {
                 throw LatchkeyError(.conflict, "another person of \(person.org) has this email", field: "email")
@@ -28,20 +27,20 @@ extension SQLiteStore {
 
     public func person(_ person: OwnerRef) async throws -> PersonRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM people WHERE person = ?", arguments: [person.description]).flatMap(Self.personRecord)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM people WHERE person = ?"), arguments: [person.description]).flatMap(Self.personRecord)
         }
     }
 
     public func person(org: String, email: String) async throws -> PersonRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM people WHERE org = ? AND email = ?", arguments: [org, email.lowercased()])
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM people WHERE org = ? AND email = ?"), arguments: [org, email.lowercased()])
                 .flatMap(Self.personRecord)
         }
     }
 
     public func person(org: String, issuer: String, subject: String) async throws -> PersonRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM people WHERE org = ? AND issuer = ? AND subject = ?", arguments: [org, issuer, subject])
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM people WHERE org = ? AND issuer = ? AND subject = ?"), arguments: [org, issuer, subject])
                 .flatMap(Self.personRecord)
         }
     }
@@ -84,7 +83,7 @@ extension SQLiteStore {
 
     public func signInProvider(org: String) async throws -> SignInProvider? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM sign_in_providers WHERE org = ?", arguments: [org]).map { row in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM sign_in_providers WHERE org = ?"), arguments: [org]).map { row in
                 SignInProvider(
                     org: try Self.required(row, "org", as: String.self), issuer: try Self.required(row, "issuer", as: String.self),
                     clientID: try Self.required(row, "client_id", as: String.self),
@@ -111,7 +110,7 @@ extension SQLiteStore {
             {
                 return (try? OwnerRef(parsing: person)).map(SignInLinkUse.person) ?? .unknown
             }
-            guard let row = try Row.fetchOne(db, sql: "SELECT used_at FROM sign_in_links WHERE token_hash = ?", arguments: [tokenHash]) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT used_at FROM sign_in_links WHERE token_hash = ?"), arguments: [tokenHash]) else {
                 return .unknown
             }
             return try Self.optional(row, "used_at", as: Double.self) == nil ? .expired : .alreadyUsed
@@ -134,13 +133,13 @@ extension SQLiteStore {
 
     public func signInState(hash: String) async throws -> SignInState? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM sign_in_states WHERE state_hash = ?", arguments: [hash]).map(Self.signInState)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM sign_in_states WHERE state_hash = ?"), arguments: [hash]).map(Self.signInState)
         }
     }
 
     public func consumeSignInState(hash: String) async throws -> SignInState? {
         try await pool.write { db in
-            try Row.fetchOne(db, sql: "DELETE FROM sign_in_states WHERE state_hash = ? RETURNING *", arguments: [hash]).map(Self.signInState)
+            try Row.fetchOne(db.cachedStatement(sql: "DELETE FROM sign_in_states WHERE state_hash = ? RETURNING *"), arguments: [hash]).map(Self.signInState)
         }
     }
 

@@ -18,7 +18,7 @@ extension SQLiteStore {
     public func personSession(idHash: String, now: Date) async throws -> (person: OwnerRef, expiresAt: Date)? {
         // Sendable values out of the read (a `Row` is not), so the asynchronous read is the one called.
         let found = try await pool.read { db -> (person: String, expiry: Double)? in
-            try Row.fetchOne(db, sql: "SELECT person, expires_at FROM person_sessions WHERE id_hash = ?", arguments: [idHash])
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT person, expires_at FROM person_sessions WHERE id_hash = ?"), arguments: [idHash])
                 .map { (try Self.required($0, "person", as: String.self), try Self.required($0, "expires_at", as: Double.self)) }
         }
         guard let found, let person = try? OwnerRef(parsing: found.person) else { return nil }

@@ -19,7 +19,7 @@ extension SQLiteStore {
 
     public func replicas(seenSince: Date) async throws -> [ReplicaHeartbeat] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM replicas WHERE seen_at >= ? ORDER BY address, id", arguments: [Self.time(seenSince)]).map { row in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM replicas WHERE seen_at >= ? ORDER BY address, id"), arguments: [Self.time(seenSince)]).map { row in
                 ReplicaHeartbeat(
                     id: try Self.required(row, "id", as: String.self), address: try Self.required(row, "address", as: String.self),
                     startedAt: try Self.time(row, "started_at"), seenAt: try Self.time(row, "seen_at"),
@@ -41,7 +41,7 @@ extension SQLiteStore {
     }
 
     public func wrappingVersion() async throws -> Int? {
-        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT wrapping_version FROM keyring_state WHERE id = 1") }
+        try await pool.read { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT wrapping_version FROM keyring_state WHERE id = 1")) }
     }
 
     public func setWrappingVersion(_ version: Int, expected: Int?, at time: Date) async throws -> Bool {

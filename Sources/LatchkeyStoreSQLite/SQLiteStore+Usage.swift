@@ -21,8 +21,7 @@ extension SQLiteStore {
 
     public func usage(org: String, sinceDay: Int) async throws -> [DailyUsage] {
         try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM usage_daily WHERE org = ? AND day >= ? ORDER BY day, provider, agent, credentials",
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM usage_daily WHERE org = ? AND day >= ? ORDER BY day, provider, agent, credentials"),
                 arguments: [org, sinceDay]
             ).map(Self.dailyUsage)
         }

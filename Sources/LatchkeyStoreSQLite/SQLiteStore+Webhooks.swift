@@ -14,7 +14,7 @@ extension SQLiteStore {
                     w.id, w.org, w.url, Self.json(w.events.map(\.rawValue)), Data(w.sealedSecret), Self.time(w.createdAt),
                     Self.time(w.updatedAt),
                 ])
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM webhooks WHERE org = ?", arguments: [w.org]) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM webhooks WHERE org = ?"), arguments: [w.org]) else {
                 throw LatchkeyError(.conflict, "the webhook of \(w.org) was removed while it was written; try again")
             }
             return try Self.webhook(row)
@@ -23,7 +23,7 @@ extension SQLiteStore {
 
     public func webhook(org: String) async throws -> Webhook? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM webhooks WHERE org = ?", arguments: [org]).map(Self.webhook)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM webhooks WHERE org = ?"), arguments: [org]).map(Self.webhook)
         }
     }
 
@@ -110,20 +110,20 @@ extension SQLiteStore {
 
     public func deliveries(org: String, limit: Int) async throws -> [WebhookDelivery] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM webhook_deliveries WHERE org = ? ORDER BY seq DESC LIMIT ?", arguments: [org, limit])
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM webhook_deliveries WHERE org = ? ORDER BY seq DESC LIMIT ?"), arguments: [org, limit])
                 .compactMap(Self.delivery)
         }
     }
 
     public func delivery(id: String) async throws -> WebhookDelivery? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM webhook_deliveries WHERE id = ?", arguments: [id]).flatMap(Self.delivery)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM webhook_deliveries WHERE id = ?"), arguments: [id]).flatMap(Self.delivery)
         }
     }
 
     public func attempts(deliveryID: String) async throws -> [WebhookAttempt] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt", arguments: [deliveryID]).map {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt"), arguments: [deliveryID]).map {
                 WebhookAttempt(
                     deliveryID: try Self.required($0, "delivery_id", as: String.self), number: try Self.required($0, "attempt", as: Int.self),
                     at: try Self.time($0, "at"), statusCode: try Self.optional($0, "status_code", as: Int.self),

@@ -107,20 +107,31 @@ if [ -n "${PROFILE:-}" ]; then
   perf report -i "$PROFILE/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 > "$PROFILE/by-symbol.txt" || true
   perf report -i "$PROFILE/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 > "$PROFILE/by-thread.txt" || true
 fi
-CL=""
-if [ "$LOAD" = 1 ]; then
-  # 1,000 agents with 10 connections each; every request names a random agent and one of its connections.
-  MARK=$(log_lines)
-  python3 benchmarks/proxy/load_world.py "$L" "$ADMIN" "$WORK/load.lua"
-  CL=$(WRK_SCRIPT="$WORK/load.lua" measure cl "$L/v1/proxy/bench/items")
-  CONN_CL=$(upstream_connections "$MARK")
-fi
+# The soak rounds come before the load mode, whose 10,000 connections fill Latchkey's caches.
 SOAK_RSS=""
 if [ "${SOAK%s}" != 0 ]; then
   for round in $(seq 1 "$ROUNDS"); do
     MEASURE_DURATION=$SOAK measure soak$round "$L/v1/proxy/bench/items" "Authorization: Bearer $KEY" >/dev/null
     SOAK_RSS="$SOAK_RSS $(rss_mib)"
   done
+fi
+CL=""
+if [ "$LOAD" = 1 ]; then
+  # 1,000 agents with 10 connections each; every request names a random agent and one of its connections.
+  MARK=$(log_lines)
+  python3 benchmarks/proxy/load_world.py "$L" "$ADMIN" "$WORK/load.lua"
+  if [ -n "${PROFILE:-}" ]; then
+    perf record -q -F 499 -g -p "$LK_PID" -o "$PROFILE/perf-load.data" -- sleep "${DURATION%s}" 2>/dev/null &
+    PERF_PID=$!
+  fi
+  CL=$(WRK_SCRIPT="$WORK/load.lua" measure cl "$L/v1/proxy/bench/items")
+  CONN_CL=$(upstream_connections "$MARK")
+  RSS_LOAD=$(rss_mib)
+  if [ -n "${PROFILE:-}" ]; then
+    wait "$PERF_PID" || true
+    perf report -i "$PROFILE/perf-load.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 > "$PROFILE/load-by-dso.txt" || true
+    perf report -i "$PROFILE/perf-load.data" --children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | grep -E 'Latchkey|GRDB|sqlite' | head -40 > "$PROFILE/load-by-symbol.txt" || true
+  fi
 fi
 python3 - "$A" "$B" "$D" "$C" ${CL:+"$CL"} <<'PY'
 import sys
@@ -139,4 +150,4 @@ if "cl" in r:
     print(f"load/single = {r['cl']['rps'] / c['rps']:.3f} (target >= 0.8)")
 PY
 echo "upstream connections opened: (a) $CONN_A (wrk's own)  (b) $CONN_B  (d) $CONN_D  (c) $CONN_C${CONN_CL:+  (c, load) $CONN_CL}  (target for c: <= $((2 * CONNECTIONS)))"
-echo "Latchkey RSS: idle $RSS_IDLE MiB, after (c) $RSS_LOADED MiB${SOAK_RSS:+, after each $SOAK round at full load:$SOAK_RSS MiB}"
+echo "Latchkey RSS: idle $RSS_IDLE MiB, after (c) $RSS_LOADED MiB${SOAK_RSS:+, after each $SOAK round at full load:$SOAK_RSS MiB}${RSS_LOAD:+, after the load mode $RSS_LOAD MiB}"
