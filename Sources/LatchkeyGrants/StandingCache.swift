@@ -16,7 +16,7 @@ public final class StandingCache: Sendable {
     /// Past this many entries, expired ones are dropped at the next store.
     static let pruneAbove = 4096
 
-    private struct Entry<Value> {
+    private struct Entry<Value: Sendable>: Sendable {
         var value: Value
         var until: Date
     }
@@ -41,28 +41,28 @@ public final class StandingCache: Sendable {
     func grants(
         owners: [OwnerRef], read: @escaping @Sendable () async throws -> [OwnerRef: [StoredGrant]]
     ) async throws -> [OwnerRef: [StoredGrant]] {
-        let now = clock.now
-        let (kept, generation) = state.withLock { ($0.grants[owners], $0.generation) }
-        if let kept, kept.until > now { return kept.value }
-        let value = try await grantReads.value(for: owners, read: read)
-        state.withLock { state in
-            guard state.generation == generation else { return }
-            if state.grants.count > Self.pruneAbove { state.grants = state.grants.filter { $0.value.until > now } }
-            state.grants[owners] = Entry(value: value, until: now.addingTimeInterval(Self.lifetime))
-        }
-        return value
+        try await remembered(owners, in: \.grants, flights: grantReads, read: read)
     }
 
     /// `org`'s access policy, from memory or `read`.
     func policy(org: String, read: @escaping @Sendable () async throws -> OrgAccessPolicy) async throws -> OrgAccessPolicy {
+        try await remembered(org, in: \.policies, flights: policyReads, read: read)
+    }
+
+    /// The entry of `key` in the table at `table` while it lasts; else `read` (shared by concurrent misses), kept for
+    /// ``lifetime`` unless a forget came in between.
+    private func remembered<Key: Hashable & Sendable, Value: Sendable>(
+        _ key: Key, in table: WritableKeyPath<State, [Key: Entry<Value>]> & Sendable, flights: SingleFlight<Key, Value>,
+        read: @escaping @Sendable () async throws -> Value
+    ) async throws -> Value {
         let now = clock.now
-        let (kept, generation) = state.withLock { ($0.policies[org], $0.generation) }
+        let (kept, generation) = state.withLock { ($0[keyPath: table][key], $0.generation) }
         if let kept, kept.until > now { return kept.value }
-        let value = try await policyReads.value(for: org, read: read)
+        let value = try await flights.value(for: key, read: read)
         state.withLock { state in
             guard state.generation == generation else { return }
-            if state.policies.count > Self.pruneAbove { state.policies = state.policies.filter { $0.value.until > now } }
-            state.policies[org] = Entry(value: value, until: now.addingTimeInterval(Self.lifetime))
+            if state[keyPath: table].count > Self.pruneAbove { state[keyPath: table] = state[keyPath: table].filter { $0.value.until > now } }
+            state[keyPath: table][key] = Entry(value: value, until: now.addingTimeInterval(Self.lifetime))
         }
         return value
     }
