@@ -29,7 +29,8 @@ public enum CredentialInjection {
         }
         switch injection {
         case .header(let name, let format):
-            request.headers.removeAll { $0.name.lowercased() == name.lowercased() }
+            let lower = name.lowercased()
+            request.headers.removeAll { $0.name.lowercased() == lower }
             request.headers.append(OutboundHeader(name: name, value: try fill(format)))
         case .query(let name, let format):
             let value = try fill(format)

@@ -129,8 +129,16 @@ public struct ProxyService: Sendable {
         try ConnectionResolver.requireUsable(stored.connection)
         var (connection, credential) = manifest.auth == .none
             ? (stored.connection, Credential()) : try await broker.credential(for: stored)
-        guard let base = proxy.baseURL.render(connection.config), URLRules.isAllowed(base) else {
-            throw LatchkeyError(.invalidRequest, "the base URL of \(manifest.id) cannot be built for connection \(connection.id)")
+        // A base URL without placeholders was checked when its manifest was loaded (the loader checks every one that
+        // does not start with a brace); one built from a connection's values is checked as built.
+        let base: String
+        if proxy.baseURL.placeholders.isEmpty, !proxy.baseURL.raw.hasPrefix("{") {
+            base = proxy.baseURL.raw
+        } else {
+            guard let rendered = proxy.baseURL.render(connection.config), URLRules.isAllowed(rendered) else {
+                throw LatchkeyError(.invalidRequest, "the base URL of \(manifest.id) cannot be built for connection \(connection.id)")
+            }
+            base = rendered
         }
         let url = try ProxyTarget.url(base: base, path: call.path, query: call.query, encodedByLatchkey: call.fromTool)
         // A tool's own grant was checked by the tool runner; a direct call answers to the proxy rules, on the path the
