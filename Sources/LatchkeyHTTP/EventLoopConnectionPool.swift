@@ -119,6 +119,11 @@ final class EventLoopConnectionPool: Sendable {
         }
     }
 
+    /// How many connections are open, idle or busy (for tests).
+    var openCount: Int {
+        state.withLock { $0.open.count }
+    }
+
     /// How many idle connections the pool holds (for tests).
     var idleCount: Int {
         state.withLock { $0.idle.values.reduce(0) { $0 + $1.count } }

@@ -62,6 +62,9 @@ public final class EventLoopHTTPClient: HTTPTransport, Sendable {
     /// Idle keep-alive connections in the pool.
     public var idleConnections: Int { pool.idleCount }
 
+    /// Open connections, idle or serving an exchange.
+    public var openConnections: Int { pool.openCount }
+
     public func send(_ request: OutboundRequest) async throws -> OutboundResponse {
         try await RedirectFollowing.send(request, target: try OutboundURLPolicy.checked(request.url)) { request, target in
             let head = try await exchange(request, target, upload: nil)
@@ -134,10 +137,11 @@ public final class EventLoopHTTPClient: HTTPTransport, Sendable {
         let maxBodyBytes = max(0, request.maxResponseBytes)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<ResponseHead, any Error>) in
-                connection.channel.eventLoop.execute { [pool] in
+                connection.channel.eventLoop.execute {
                     guard !cancellation.isCancelled else {
-                        // Nothing was written: the connection stays good.
-                        pool.put(connection)
+                        // Nothing was written: the connection goes back as it came (to the pool, or closed if it may
+                        // serve only one request).
+                        connection.handler.value.releaseUnused()
                         upload?.close()
                         return waiter.resume(throwing: CancellationError())
                     }

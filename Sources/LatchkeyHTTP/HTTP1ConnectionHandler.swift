@@ -256,10 +256,11 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler {
             pendingRead = false
             context.read()
         }
-        if closing || closed {
-            close()
+        if !closing, !closed, let onReusable {
+            onReusable(self)
         } else {
-            onReusable?(self)
+            // Closing, or a connection that serves one request only (opened under a narrow address policy).
+            close()
         }
     }
 
@@ -286,6 +287,13 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler {
         } else {
             scheduleCheck(at: current.deadline)
         }
+    }
+
+    /// Hands back a connection that was taken for an exchange that never started: to its pool when it has one,
+    /// else closed.
+    func releaseUnused() {
+        guard exchange == nil, !closed else { return }
+        if let onReusable { onReusable(self) } else { close() }
     }
 
     /// Fails the exchange in flight, if any, with `error`, and closes the connection.

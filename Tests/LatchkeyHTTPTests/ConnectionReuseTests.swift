@@ -39,6 +39,27 @@ import Testing
         }
     }
 
+    /// A request whose URL a third party named (an MCP server's metadata) connects to the address it checked, on a
+    /// connection of its own: never one another request opened, and never kept for another.
+    @Test(arguments: Client.allCases) func aRequestUnderTheNarrowAddressPolicyNeverSharesAConnection(_ kind: Client) async throws {
+        let server = try await LoopbackServer.start()
+        let client = kind.make()
+        defer { client.shutdown() }
+        _ = try await client.send(OutboundRequest(url: "\(server.base)/echo"))  // one pooled connection of the wide policy
+        for _ in 0..<5 {
+            let response = try await client.send(OutboundRequest(url: "\(server.base)/echo", addressPolicy: .publicOnly(allowing: [])))
+            #expect(response.status == 200)
+        }
+        // The first connection, five of their own, and the one this question reuses or opens.
+        let opened = try await connections(client, server)
+        #expect(opened >= 6 && opened <= 7, "\(opened) connections")
+        // Only the wide policy's connections wait in the pool, and the five narrow ones close after their answer.
+        if let eventLoop = client as? EventLoopHTTPClient {
+            #expect(eventLoop.idleConnections == opened - 5)
+            while eventLoop.openConnections > eventLoop.idleConnections { try await Task.sleep(for: .milliseconds(5)) }
+        }
+    }
+
     @Test func theEventLoopClientKeepsItsIdleConnectionsAndClosesThemOnShutdown() async throws {
         let server = try await LoopbackServer.start()
         let client = try EventLoopHTTPClient(group: .singletonMultiThreadedEventLoopGroup)
