@@ -61,16 +61,35 @@ final class EventLoopConnectionPool: Sendable {
             state.idle[connection.key, default: []].append(connection)
             return true
         }
+        let handler = connection.handler.value
         guard kept else {
-            connection.handler.value.close()
+            handler.close()
             return
         }
-        let exchanges = connection.handler.value.exchangesServed
-        connection.channel.eventLoop.scheduleTask(in: idleTimeout) { [self] in
-            // Still idle since it came back (no exchange since): close it.
-            guard connection.handler.value.exchangesServed == exchanges, remove(connection) else { return }
-            connection.handler.value.close()
+        handler.idleSince = .now()
+        // One idle check per connection at a time, not a task per exchange (at thousands of calls a second, a
+        // 60-second task per exchange piled up hundreds of thousands of scheduled tasks and their memory).
+        if !handler.idleCheckPending { scheduleIdleCheck(connection, at: .now() + idleTimeout) }
+    }
+
+    /// Closes `connection` at `time` if it has sat in the pool since `idleTimeout` before; else looks again when it
+    /// would have. A connection busy at the check is looked at again when it comes back.
+    private func scheduleIdleCheck(_ connection: PooledConnection, at time: NIODeadline) {
+        connection.handler.value.idleCheckPending = true
+        connection.channel.eventLoop.scheduleTask(deadline: time) { [self] in
+            let handler = connection.handler.value
+            handler.idleCheckPending = false
+            guard isIdle(connection), let since = handler.idleSince else { return }
+            if NIODeadline.now() >= since + idleTimeout {
+                if remove(connection) { handler.close() }
+            } else {
+                scheduleIdleCheck(connection, at: since + idleTimeout)
+            }
         }
+    }
+
+    private func isIdle(_ connection: PooledConnection) -> Bool {
+        state.withLock { $0.idle[connection.key]?.contains { $0 === connection } ?? false }
     }
 
     /// Counts a newly opened connection as open (closed at once when the pool is shut down).

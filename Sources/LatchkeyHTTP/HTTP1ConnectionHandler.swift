@@ -49,6 +49,9 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler {
     private var closeReason: (any Error)?
     /// Exchanges this connection finished: a failure of the next one before its head may mean the peer closed it idle.
     private(set) var exchangesServed = 0
+    /// When the connection last went back to its pool, and whether the pool's idle check is scheduled for it.
+    var idleSince: NIODeadline?
+    var idleCheckPending = false
     /// Called once an exchange ended and the connection may serve another.
     var onReusable: ((HTTP1ConnectionHandler) -> Void)?
     /// Called once when the connection closes.

@@ -60,6 +60,19 @@ import Testing
         }
     }
 
+    @Test func anIdleConnectionClosesAfterTheIdleTimeoutAndAUsedOneIsKept() async throws {
+        let server = try await LoopbackServer.start()
+        let client = try EventLoopHTTPClient(group: .singletonMultiThreadedEventLoopGroup, idleTimeout: .milliseconds(300))
+        defer { client.shutdown() }
+        _ = try await client.send(OutboundRequest(url: "\(server.base)/echo"))
+        #expect(client.idleConnections == 1)
+        // Used again and again within the timeout: still one connection, still kept.
+        for _ in 0..<10 { _ = try await client.send(OutboundRequest(url: "\(server.base)/echo")) }
+        #expect(client.openConnections >= 1)
+        while client.openConnections > 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(client.idleConnections == 0)
+    }
+
     @Test func theEventLoopClientKeepsItsIdleConnectionsAndClosesThemOnShutdown() async throws {
         let server = try await LoopbackServer.start()
         let client = try EventLoopHTTPClient(group: .singletonMultiThreadedEventLoopGroup)
