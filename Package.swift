@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "LatchkeyHTTP",
             dependencies: [
-                "CCurl", "LatchkeyModel",
+                "CCurl", "LatchkeyModel", "LatchkeyRuntime",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

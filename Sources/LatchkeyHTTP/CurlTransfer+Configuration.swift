@@ -156,7 +156,8 @@ extension Duration {
 }
 
 extension StringProtocol {
-    func trimmingHTTPWhitespace() -> String {
+    /// Without leading and trailing spaces and tabs (HTTP's optional whitespace), with no Foundation character sets.
+    public func trimmingHTTPWhitespace() -> String {
         var slice = Substring(self)
         while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
         while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }

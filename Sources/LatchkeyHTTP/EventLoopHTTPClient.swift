@@ -1,3 +1,4 @@
+import LatchkeyRuntime
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -292,14 +293,5 @@ private final class ExchangeCancellation: Sendable {
             state.cancelled = true
             return state.serial
         }
-    }
-}
-
-extension Duration {
-    /// Whole nanoseconds, saturating.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? (seconds < 0 ? .min : .max) : whole &+ attoseconds / 1_000_000_000
     }
 }

@@ -44,12 +44,7 @@ public enum HeaderPolicy {
         var named: Set<String> = []
         // Most answers have no Connection header: nothing is lowercased or split for them.
         for header in headers where header.name.utf8.count == 10 && header.name.lowercased() == "connection" {
-            for name in header.value.lowercased().split(separator: ",") {
-                var trimmed = name[...]
-                while let first = trimmed.first, first == " " || first == "\t" { trimmed = trimmed.dropFirst() }
-                while let last = trimmed.last, last == " " || last == "\t" { trimmed = trimmed.dropLast() }
-                named.insert(String(trimmed))
-            }
+            for name in header.value.lowercased().split(separator: ",") { named.insert(name.trimmingHTTPWhitespace()) }
         }
         return named
     }

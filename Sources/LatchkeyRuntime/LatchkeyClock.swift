@@ -29,9 +29,10 @@ extension Duration {
     /// `interval` seconds, to the millisecond (negative intervals are zero).
     public static func interval(_ interval: TimeInterval) -> Duration { .milliseconds(Int64((max(interval, 0) * 1000).rounded(.up))) }
 
-    /// Whole nanoseconds, for histograms.
+    /// Whole nanoseconds (for histograms and NIO's time amounts), saturating at `Int64`'s bounds.
     public var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? (seconds < 0 ? .min : .max) : whole.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
     }
 }
