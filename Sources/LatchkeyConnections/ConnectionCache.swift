@@ -9,7 +9,10 @@ import Synchronization
 ///
 /// - A resolution is kept for one second; concurrent misses of one share a single store read. A connection write in this process (refresh, revoke, remove,
 ///   reconnect) forgets every resolution at once; a write by another replica takes effect within the second,
-///   the same bound as agent keys.
+///   the same bound as agent keys. While this process follows the store's change log (`watch`), a resolution is
+///   kept until the log reports a change it depends on (at most ``StoreChangeWatch/longest``): a change to its own
+///   connection forgets it, a change that can alter other picks (a connection added or removed, or its owner, state,
+///   default flag or credential choice changed; a consent, credential choice or owner changed) forgets them all.
 /// - An opened credential is kept with the exact ciphertext it came from and used only while the stored
 ///   ciphertext is byte for byte the same, so a cached credential is never one that the store has replaced
 ///   (or that was tampered with since). It is kept at most 60 seconds (as long as an unwrapped data key), so
@@ -33,7 +36,9 @@ public final class ConnectionCache: Sendable {
     private struct Resolution {
         var stored: StoredConnection
         var generation: UInt64
-        var until: Date
+        var readAt: Date
+        /// Whether no change was reported while it was read, so that the change log may vouch for it past its lifetime.
+        var followed: Bool
     }
 
     private struct Opened {
@@ -52,6 +57,8 @@ public final class ConnectionCache: Sendable {
     private let misses = SingleFlight<MissKey, StoredConnection>()
     private let credentials = Mutex<[ConnectionID: Opened]>([:])
     private let generation = Atomic<UInt64>(0)
+    /// Bumped when the change log makes single resolutions forgotten: a read in flight then is not kept past its lifetime.
+    private let narrowForgets = Atomic<UInt64>(0)
     let resolutionTTL: Duration
     let credentialTTL: Duration
     /// Entries kept at most, per map; past it the map starts over.
@@ -60,12 +67,15 @@ public final class ConnectionCache: Sendable {
     let writes: WakeSignal?
     /// Whose time the entries expire by.
     let clock: any LatchkeyClock
+    /// Vouches for resolutions past their lifetime while the store's change log is followed; nil when it is not.
+    let watch: StoreChangeWatch?
 
     public init(
         resolutionTTL: Duration = .seconds(1), credentialTTL: Duration = .seconds(60), capacity: Int = 10_000, writes: WakeSignal? = nil,
-        clock: any LatchkeyClock = SystemClock()
+        watch: StoreChangeWatch? = nil, clock: any LatchkeyClock = SystemClock()
     ) {
         self.clock = clock
+        self.watch = watch
         self.resolutionTTL = resolutionTTL
         self.credentialTTL = credentialTTL
         self.capacity = capacity
@@ -78,15 +88,20 @@ public final class ConnectionCache: Sendable {
     ) async throws -> StoredConnection {
         let now = clock.now
         let current = generation.load(ordering: .acquiring)
-        if let hit = resolutions.withLock({ $0[key] }), hit.until > now, hit.generation == current {
+        let forgets = narrowForgets.load(ordering: .acquiring)
+        if let hit = resolutions.withLock({ $0[key] }), hit.generation == current,
+            now < hit.readAt.addingTimeInterval(resolutionTTL.timeInterval)
+                || (hit.followed && watch?.vouches(forEntryReadAt: hit.readAt, now: now) == true)
+        {
             return hit.stored
         }
         // Read the generation before the store: a write that lands during the read makes this entry stale at once,
         // and a caller that comes after such a write starts a read of its own instead of joining the older one.
         let stored = try await misses.value(for: MissKey(key: key, generation: current), read: resolve)
+        let followed = narrowForgets.load(ordering: .acquiring) == forgets
         resolutions.withLock { map in
-            if map.count >= capacity { map.removeAll() }
-            map[key] = Resolution(stored: stored, generation: current, until: now.addingTimeInterval(resolutionTTL.timeInterval))
+            if map.count >= capacity, map[key] == nil { map.removeAll() }
+            map[key] = Resolution(stored: stored, generation: current, readAt: now, followed: followed)
         }
         return stored
     }
@@ -99,7 +114,7 @@ public final class ConnectionCache: Sendable {
         }
         let credential = try await open()
         credentials.withLock { map in
-            if map.count >= capacity { map.removeAll() }
+            if map.count >= capacity, map[id] == nil { map.removeAll() }
             map[id] = Opened(sealed: sealed, credential: credential, until: now.addingTimeInterval(credentialTTL.timeInterval))
         }
         return credential
@@ -118,4 +133,27 @@ public final class ConnectionCache: Sendable {
         resolutions.withLock { $0.removeAll() }
         credentials.withLock { $0.removeAll() }
     }
+}
+
+extension ConnectionCache: StoreChangeSubscriber {
+    public func storeChanged(_ change: StoreChange) {
+        switch change.table {
+        case .connections:
+            if let subject = change.subject { _ = credentials.withLock { $0.removeValue(forKey: ConnectionID(rawValue: subject)) } }
+            if change.wide || change.subject == nil {
+                generation.add(1, ordering: .releasing)
+            } else if let subject = change.subject {
+                narrowForgets.add(1, ordering: .releasing)
+                resolutions.withLock { map in map = map.filter { $0.value.stored.connection.id.rawValue != subject } }
+            }
+        case .consents, .credentialChoices, .owners:
+            generation.add(1, ordering: .releasing)
+        case .dataKeys:
+            credentials.withLock { $0.removeAll() }
+        case .agentKeys, .narrowedKeys, .capabilityGrants, .orgAccessPolicies, nil:
+            break
+        }
+    }
+
+    public func storeChangesMissed() { clear() }
 }

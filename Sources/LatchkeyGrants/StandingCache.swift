@@ -1,6 +1,7 @@
 import Foundation
 import LatchkeyModel
 import LatchkeyRuntime
+import LatchkeyStore
 import Synchronization
 
 /// The hot path's memory of grants and access policies: every proxied and tool call reads its agent's standing, and
@@ -9,7 +10,8 @@ import Synchronization
 /// A read is kept for one second per key (an org's policy; the grants of an agent's holders), and concurrent misses of
 /// one key share a single store read. A grant or policy written in this process (``forget()``, called by
 /// ``GrantDirectory``) holds from the next call on; one written by another replica, within the second: the same bound
-/// as agent keys, connection resolutions and consents.
+/// as agent keys, connection resolutions and consents. While this process follows the store's change log (`watch`), a
+/// read is kept until the log reports a change to grants or policies (at most ``StoreChangeWatch/longest``).
 public final class StandingCache: Sendable {
     /// How long a read is kept.
     public static let lifetime: TimeInterval = 1
@@ -18,7 +20,7 @@ public final class StandingCache: Sendable {
 
     private struct Entry<Value: Sendable>: Sendable {
         var value: Value
-        var until: Date
+        var readAt: Date
     }
 
     private struct State {
@@ -32,8 +34,11 @@ public final class StandingCache: Sendable {
     private let grantReads = SingleFlight<[OwnerRef], [OwnerRef: [StoredGrant]]>()
     private let policyReads = SingleFlight<String, OrgAccessPolicy>()
     private let clock: any LatchkeyClock
+    /// Vouches for reads past their lifetime while the store's change log is followed; nil when it is not.
+    private let watch: StoreChangeWatch?
 
-    public init(clock: any LatchkeyClock) {
+    public init(watch: StoreChangeWatch? = nil, clock: any LatchkeyClock) {
+        self.watch = watch
         self.clock = clock
     }
 
@@ -57,12 +62,17 @@ public final class StandingCache: Sendable {
     ) async throws -> Value {
         let now = clock.now
         let (kept, generation) = state.withLock { ($0[keyPath: table][key], $0.generation) }
-        if let kept, kept.until > now { return kept.value }
+        if let kept, now < kept.readAt.addingTimeInterval(Self.lifetime) || watch?.vouches(forEntryReadAt: kept.readAt, now: now) == true {
+            return kept.value
+        }
         let value = try await flights.value(for: key, read: read)
         state.withLock { state in
             guard state.generation == generation else { return }
-            if state[keyPath: table].count > Self.pruneAbove { state[keyPath: table] = state[keyPath: table].filter { $0.value.until > now } }
-            state[keyPath: table][key] = Entry(value: value, until: now.addingTimeInterval(Self.lifetime))
+            if state[keyPath: table].count > Self.pruneAbove, state[keyPath: table][key] == nil {
+                let lasting = watch?.longest ?? Self.lifetime
+                state[keyPath: table] = state[keyPath: table].filter { now < $0.value.readAt.addingTimeInterval(lasting) }
+            }
+            state[keyPath: table][key] = Entry(value: value, readAt: now)
         }
         return value
     }
@@ -75,4 +85,15 @@ public final class StandingCache: Sendable {
             state.generation += 1
         }
     }
+}
+
+extension StandingCache: StoreChangeSubscriber {
+    public func storeChanged(_ change: StoreChange) {
+        switch change.table {
+        case .capabilityGrants, .orgAccessPolicies: forget()
+        default: break
+        }
+    }
+
+    public func storeChangesMissed() { forget() }
 }

@@ -78,11 +78,18 @@ public enum LatchkeyApplication {
         let flusher = ProxyStatsFlusher(
             stats: c.proxyStats, usage: c.usageLedger, store: c.store, interval: .milliseconds(Int(c.settings.proxyStatsFlushInterval * 1000)), clock: c.clock,
             logger: c.logger)
+        var changeFeed: [any Service] = []
+        if let follower = c.changeFollower, let log = c.store as? any StoreChangeLog {
+            changeFeed = [
+                StoreChangeFeed(
+                    follower: follower, log: log, interval: .milliseconds(Int(c.settings.changeLogInterval * 1000)), clock: c.clock, logger: c.logger)
+            ]
+        }
         return Application(
             router: router(c, openAPI: openAPI),
             server: GuardedHTTP1Channel.builder(limits: c.settings.httpLimits),
             configuration: .init(address: .hostname(host, port: port), serverName: "latchkey"),
-            services: refresher + [
+            services: refresher + changeFeed + [
                 deliverer, flusher, ReplicaPresence(coordinator: c.keyring),
                 MCPServerSync(
                     directory: c.mcpServers, interval: .milliseconds(Int(c.settings.mcpServerSyncInterval * 1000)), clock: c.clock,

@@ -30,6 +30,9 @@ public struct ServerSettings: Sendable {
     public var proxyStatsFlushInterval: TimeInterval = 5
     /// How often this process reads the remote MCP servers admins added on any replica (5 s by default).
     public var mcpServerSyncInterval: TimeInterval = 5
+    /// How often the store's change log is read for the caches (a SQL store); a write elsewhere holds here within one
+    /// second as long as reads succeed.
+    public var changeLogInterval: TimeInterval = 0.25
     /// Networks remote MCP servers' URLs may reach although private, link-local or reserved (`mcp_allowed_networks`).
     public var mcpAllowedNetworks: [AddressRange] = []
     /// How many failed authentications a client address (or a kind of key) may have in a window (`auth_failures_*`).

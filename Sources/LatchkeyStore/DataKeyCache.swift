@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// Entries live at most `ttl` seconds. A data key's bytes never change (key rotation re-wraps the same key);
 /// only crypto-shredding removes one, and the process that shreds calls `forget`. Other replicas drop the
-/// key within `ttl`.
+/// key within `ttl`, or within the change log's bound while they follow it.
 public final class DataKeyCache: Sendable {
     private let entries = Mutex<[OwnerRef: (key: DataKey, until: Date)]>([:])
     let ttl: TimeInterval
@@ -34,4 +34,13 @@ public final class DataKeyCache: Sendable {
     public func forget(_ owner: OwnerRef) {
         _ = entries.withLock { $0.removeValue(forKey: owner) }
     }
+}
+
+/// Another replica shredded or re-wrapped a data key: forget every unwrapped key (the next use unwraps again).
+extension DataKeyCache: StoreChangeSubscriber {
+    public func storeChanged(_ change: StoreChange) {
+        if change.table == .dataKeys { entries.withLock { $0.removeAll() } }
+    }
+
+    public func storeChangesMissed() { entries.withLock { $0.removeAll() } }
 }

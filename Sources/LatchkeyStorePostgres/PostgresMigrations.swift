@@ -7,8 +7,13 @@ import PostgresNIO
 /// schema) lets one apply what is missing while the others wait, then find nothing left to do. DDL is transactional in
 /// PostgreSQL, so a migration that fails leaves nothing half-applied.
 enum PostgresMigrations {
-    /// Every migration, in order: wave 1's spine, then wave 2's.
-    static var all: [(id: String, sql: String)] { spine + waveTwo }
+    /// Every migration, in order, as statements: wave 1's spine, then wave 2's, then the change log.
+    static var all: [(id: String, statements: [String])] {
+        // The extended protocol takes one statement at a time; these migrations hold no `;` inside literals.
+        (spine + waveTwo).map { migration in
+            (migration.id, migration.sql.split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty })
+        } + changeLog
+    }
 
     /// The migration after which the events written before it are chained, in Swift, in its transaction.
     static let chainsMigration = "v20: the audit log's hash chains"
@@ -34,9 +39,7 @@ enum PostgresMigrations {
                 """)
             let applied = Set(try await tx.execute("SELECT id FROM latchkey_migrations").map { try $0.value("id", as: String.self) })
             for migration in all where !applied.contains(migration.id) {
-                // The extended protocol takes one statement at a time; migration SQL holds no `;` inside literals.
-                for statement in migration.sql.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) })
-                where !statement.isEmpty {
+                for statement in migration.statements {
                     try await tx.execute(PostgresQuery(unsafeSQL: statement))
                 }
                 if migration.id == chainsMigration { try await PostgresStore.chainAuditBacklog(in: tx) }

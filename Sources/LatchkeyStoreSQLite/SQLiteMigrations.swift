@@ -436,6 +436,49 @@ enum SQLiteMigrations {
                 """)
             try SQLiteStore.chainAuditBacklog(db)
         }
+        migrator.registerMigration("v21: the change log the caches follow") { db in
+            try db.execute(sql: changeLogSQL)
+        }
         return migrator
+    }
+
+    /// `store_changes` and the triggers that fill it: every committed change to a table the hot path keeps in memory,
+    /// from any process on the file. Times are the database's seconds since 1970, for pruning only.
+    static var changeLogSQL: String {
+        let now = "(julianday('now') - 2440587.5) * 86400.0"
+        var sql = """
+            CREATE TABLE store_changes (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                topic TEXT NOT NULL,
+                subject TEXT,
+                wide INTEGER NOT NULL,
+                at DOUBLE PRECISION NOT NULL
+            );
+            CREATE INDEX store_changes_at ON store_changes(at);
+            CREATE TRIGGER connections_inserted AFTER INSERT ON connections BEGIN
+                INSERT INTO store_changes (topic, subject, wide, at) VALUES ('connections', NEW.id, 1, \(now));
+            END;
+            CREATE TRIGGER connections_deleted AFTER DELETE ON connections BEGIN
+                INSERT INTO store_changes (topic, subject, wide, at) VALUES ('connections', OLD.id, 1, \(now));
+            END;
+            CREATE TRIGGER connections_updated AFTER UPDATE ON connections BEGIN
+                INSERT INTO store_changes (topic, subject, wide, at) VALUES ('connections', NEW.id,
+                    OLD.id IS NOT NEW.id OR OLD.provider IS NOT NEW.provider OR OLD.owner IS NOT NEW.owner OR OLD.state IS NOT NEW.state
+                        OR OLD.is_default IS NOT NEW.is_default OR OLD.credentials IS NOT NEW.credentials,
+                    \(now));
+            END;
+
+            """
+        for table in ["consents", "credential_choices", "owners", "agent_keys", "narrowed_keys", "capability_grants", "org_access_policies", "data_keys"] {
+            for event in ["INSERT", "UPDATE", "DELETE"] {
+                sql += """
+                    CREATE TRIGGER \(table)_\(event.lowercased())_noted AFTER \(event) ON \(table) BEGIN
+                        INSERT INTO store_changes (topic, subject, wide, at) VALUES ('\(table)', NULL, 1, \(now));
+                    END;
+
+                    """
+            }
+        }
+        return sql
     }
 }

@@ -70,4 +70,41 @@ import Testing
         w.clock.advance(by: .milliseconds(501))
         #expect(try await w.access.standing(of: w.scout).decide(listIssues, writes: false) == .notGranted)
     }
+
+    /// A log with nothing new: what the follower reads while nobody writes.
+    struct QuietLog: StoreChangeLog {
+        func changes(after cursor: StoreChangeCursor?, limit: Int) async throws -> StoreChangeBatch {
+            StoreChangeBatch(changes: [], cursor: StoreChangeCursor(position: 0), overflowed: false)
+        }
+        func pruneChanges(olderThan retention: TimeInterval) async throws -> Int { 0 }
+    }
+
+    @Test func whileTheChangeLogIsReadAStandingIsKeptUntilGrantsOrPoliciesChange() async throws {
+        let w = try await GrantsWorld()
+        let counting = CountingStore(w.store)
+        let watch = StoreChangeWatch()
+        let cache = StandingCache(watch: watch, clock: w.clock)
+        let follower = StoreChangeFollower(log: QuietLog(), subscribers: [cache], watch: watch)
+        let access = AccessGuard(store: counting, clock: w.clock, cache: cache)
+        try await follower.poll(now: w.clock.now, ended: { [clock = w.clock] in clock.now })
+        for _ in 0..<20 {
+            _ = try await access.standing(of: w.scout)
+            w.clock.advance(by: .milliseconds(250))
+            try await follower.poll(now: w.clock.now, ended: { [clock = w.clock] in clock.now })
+        }
+        #expect(counting.reads.withLock { $0 } == (1, 1))
+        // Keys and connections are not standings: nothing to forget.
+        cache.storeChanged(StoreChange(seq: 1, table: .agentKeys, subject: nil, wide: true))
+        _ = try await access.standing(of: w.scout)
+        #expect(counting.reads.withLock { $0 } == (1, 1))
+        for (seq, table) in [(2, StoreChange.Table.capabilityGrants), (3, .orgAccessPolicies)] {
+            cache.storeChanged(StoreChange(seq: Int64(seq), table: table, subject: nil, wide: true))
+            _ = try await access.standing(of: w.scout)
+            #expect(counting.reads.withLock { $0 } == (seq, seq))
+        }
+        // The feed stalls: after its last read is a second old, a standing lasts a second again.
+        w.clock.advance(by: .milliseconds(1001))
+        _ = try await access.standing(of: w.scout)
+        #expect(counting.reads.withLock { $0 } == (4, 4))
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyModel
 import LatchkeyStore
 import LatchkeyStoreMemory
 import LatchkeyStorePostgres
@@ -61,6 +62,23 @@ enum StoreEngine: String, Sendable, CustomTestStringConvertible {
             // The pool closes when the store is released at the end of the test.
             let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
             return try await PostgresStore(url: Self.postgresURL!, schema: schema, maximumConnections: 4, logger: Self.logger)
+        }
+    }
+
+    /// Two stores on one fresh database, as two processes (or replicas) would open it: the second finds it migrated.
+    func makeStoresSharingOneDatabase() async throws -> (any MigratedStorage, any MigratedStorage) {
+        switch self {
+        case .memory:
+            throw LatchkeyError(.invalidRequest, "the in-memory store cannot be shared")
+        case .sqlite:
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-store-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let path = dir.appendingPathComponent("test.db").path
+            return (try SQLiteStore(path: path), try SQLiteStore(path: path))
+        case .postgres:
+            let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            let first = try await PostgresStore(url: Self.postgresURL!, schema: schema, maximumConnections: 4, logger: Self.logger)
+            return (first, try await PostgresStore(url: Self.postgresURL!, schema: schema, maximumConnections: 4, logger: Self.logger))
         }
     }
 

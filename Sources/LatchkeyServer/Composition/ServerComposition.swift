@@ -50,6 +50,8 @@ public struct ServerComposition: Sendable {
     let webhookWakeup = WakeSignal()
     /// Recent resolutions (one second) and opened credentials (by ciphertext), for the hot path.
     let connectionCache: ConnectionCache
+    /// Tells the caches what the store's change log reports; nil for a store without one (the in-memory store).
+    let changeFollower: StoreChangeFollower?
 
     // The services.
     let audit: AuditTrail
@@ -97,8 +99,11 @@ public struct ServerComposition: Sendable {
         self.clock = clock
         self.logger = logger
         self.metrics = metrics
-        let connectionCache = ConnectionCache(writes: toolsChanged, clock: clock)
-        let agentKeys = AgentKeyCache(clock: clock)
+        // With a change log to follow, the hot path's caches keep entries until a change instead of for one second.
+        let changeLog = store as? any StoreChangeLog
+        let watch = changeLog.map { _ in StoreChangeWatch() }
+        let connectionCache = ConnectionCache(writes: toolsChanged, watch: watch, clock: clock)
+        let agentKeys = AgentKeyCache(watch: watch, clock: clock)
         let reconnectLinks = ReconnectLinks()
         self.connectionCache = connectionCache
         self.agentKeys = agentKeys
@@ -147,7 +152,12 @@ public struct ServerComposition: Sendable {
         let broker = TokenBroker(
             store: store, vault: vault, catalog: catalog, oauth: oauth, setups: setups, cache: connectionCache, webhooks: webhooks, metrics: metrics,
             clock: clock, settings: TokenBroker.Settings(holder: settings.instanceID, leaseTTL: settings.refreshLeaseTTL))
-        let standings = StandingCache(clock: clock)
+        let standings = StandingCache(watch: watch, clock: clock)
+        if let changeLog, let watch {
+            changeFollower = StoreChangeFollower(log: changeLog, subscribers: [connectionCache, agentKeys, standings, vault.cache], watch: watch)
+        } else {
+            changeFollower = nil
+        }
         let access = AccessGuard(store: store, clock: clock, cache: standings)
         let filer = ApprovalFiler(
             store: store, vault: vault, audit: audit, clock: clock, publicURL: settings.publicURL, decisionWindow: settings.approvalWindow)

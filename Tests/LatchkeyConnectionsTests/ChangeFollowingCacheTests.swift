@@ -1,0 +1,163 @@
+import Foundation
+import LatchkeyConnections
+import LatchkeyModel
+import LatchkeyRuntime
+import LatchkeyStore
+import LatchkeyStoreMemory
+import Synchronization
+import Testing
+
+/// While the store's change log is followed, the hot path's caches keep entries until the log reports a change they
+/// depend on, instead of for one second: a busy deployment with many connections stops re-reading the store, and a
+/// change made anywhere still holds within the second.
+@Suite struct ChangeFollowingCacheTests {
+    /// A log with nothing new: what the follower reads while nobody writes.
+    struct QuietLog: StoreChangeLog {
+        func changes(after cursor: StoreChangeCursor?, limit: Int) async throws -> StoreChangeBatch {
+            StoreChangeBatch(changes: [], cursor: StoreChangeCursor(position: 0), overflowed: false)
+        }
+        func pruneChanges(olderThan retention: TimeInterval) async throws -> Int { 0 }
+    }
+
+    /// Counts the store reads behind a resolution.
+    final class Reads: Sendable {
+        let count = Atomic<Int>(0)
+        func read(_ id: ConnectionID) -> StoredConnection {
+            count.add(1, ordering: .relaxed)
+            let owner = try! OwnerRef(parsing: "org:acme")
+            let at = Date(timeIntervalSince1970: 1_800_000_000)
+            return StoredConnection(
+                connection: Connection(id: id, provider: "github", owner: owner, state: .active, isDefault: true, createdAt: at, updatedAt: at),
+                sealedCredential: [1])
+        }
+    }
+
+    let clock = ManualClock()
+    let watch = StoreChangeWatch()
+    let one = ConnectionID(rawValue: "conn_one")
+    let two = ConnectionID(rawValue: "conn_two")
+
+    func key(_ caller: String) -> ConnectionCache.ResolutionKey {
+        ConnectionCache.ResolutionKey(caller: caller, provider: "github", connection: nil, user: nil)
+    }
+
+    /// Reads the (quiet) log now, as the feed does every quarter second.
+    func follow(_ follower: StoreChangeFollower) async throws {
+        let now = clock.now
+        try await follower.poll(now: now, ended: { now })
+    }
+
+    @Test func aResolutionIsKeptPastTheSecondWhileTheLogIsReadAndForgottenByItsOwnChange() async throws {
+        let cache = ConnectionCache(watch: watch, clock: clock)
+        let follower = StoreChangeFollower(log: QuietLog(), subscribers: [cache], watch: watch)
+        let reads = Reads()
+        try await follow(follower)
+        _ = try await cache.resolution(key("agent:acme/t/p/a")) { reads.read(one) }
+        _ = try await cache.resolution(key("agent:acme/t/p/b")) { reads.read(two) }
+        for _ in 0..<20 {
+            clock.advance(by: .milliseconds(250))
+            try await follow(follower)
+            _ = try await cache.resolution(key("agent:acme/t/p/a")) { reads.read(one) }
+            _ = try await cache.resolution(key("agent:acme/t/p/b")) { reads.read(two) }
+        }
+        #expect(reads.count.load(ordering: .relaxed) == 2)  // five seconds, two reads
+
+        // A refresh of `one` elsewhere: only the resolution that picked it is read again.
+        cache.storeChanged(StoreChange(seq: 1, table: .connections, subject: one.rawValue, wide: false))
+        _ = try await cache.resolution(key("agent:acme/t/p/a")) { reads.read(one) }
+        _ = try await cache.resolution(key("agent:acme/t/p/b")) { reads.read(two) }
+        #expect(reads.count.load(ordering: .relaxed) == 3)
+
+        // A connection added, or a consent withdrawn: any pick may change.
+        for change in [
+            StoreChange(seq: 2, table: .connections, subject: "conn_new", wide: true), StoreChange(seq: 3, table: .consents, subject: nil, wide: true),
+        ] {
+            let before = reads.count.load(ordering: .relaxed)
+            cache.storeChanged(change)
+            _ = try await cache.resolution(key("agent:acme/t/p/a")) { reads.read(one) }
+            _ = try await cache.resolution(key("agent:acme/t/p/b")) { reads.read(two) }
+            #expect(reads.count.load(ordering: .relaxed) == before + 2)
+        }
+    }
+
+    @Test func withoutReadsOfTheLogAResolutionLastsOneSecond() async throws {
+        let cache = ConnectionCache(watch: watch, clock: clock)
+        let follower = StoreChangeFollower(log: QuietLog(), subscribers: [cache], watch: watch)
+        let reads = Reads()
+        try await follow(follower)
+        _ = try await cache.resolution(key("agent:acme/t/p/a")) { reads.read(one) }
+        clock.advance(by: .milliseconds(900))
+        _ = try await cache.resolution(key("agent:acme/t/p/a")) { reads.read(one) }
+        #expect(reads.count.load(ordering: .relaxed) == 1)
+        // The feed stalled: its last read began 1.001 s ago.
+        clock.advance(by: .milliseconds(101))
+        _ = try await cache.resolution(key("agent:acme/t/p/a")) { reads.read(one) }
+        #expect(reads.count.load(ordering: .relaxed) == 2)
+    }
+
+    @Test func aResolutionReadWhileItsConnectionChangedIsNotKeptPastTheSecond() async throws {
+        let cache = ConnectionCache(watch: watch, clock: clock)
+        let follower = StoreChangeFollower(log: QuietLog(), subscribers: [cache], watch: watch)
+        let reads = Reads()
+        try await follow(follower)
+        // The read sees the row before the refresh; the log reports the refresh before the read is stored.
+        _ = try await cache.resolution(key("agent:acme/t/p/a")) {
+            cache.storeChanged(StoreChange(seq: 1, table: .connections, subject: one.rawValue, wide: false))
+            return reads.read(one)
+        }
+        clock.advance(by: .milliseconds(600))
+        try await follow(follower)
+        _ = try await cache.resolution(key("agent:acme/t/p/a")) { reads.read(one) }
+        #expect(reads.count.load(ordering: .relaxed) == 1)
+        clock.advance(by: .milliseconds(600))
+        try await follow(follower)
+        _ = try await cache.resolution(key("agent:acme/t/p/a")) { reads.read(one) }
+        #expect(reads.count.load(ordering: .relaxed) == 2)
+    }
+
+    @Test func anAgentKeyIsKeptUntilKeysOrOwnersChangeAndANarrowedKeyNeverPastItsExpiry() async throws {
+        let store = MemoryStore()
+        let agent = try OwnerRef(parsing: "agent:acme/t/p/a")
+        for owner in agent.inheritanceChain.reversed() { try await store.createOwner(owner, at: clock.now) }
+        try await store.addAgentKey(hash: "own", agent: agent, at: clock.now)
+        try await store.addNarrowedKey(NarrowedKeyRecord(
+            keyHash: "narrowed", agent: agent, parentHash: "own", depth: 1, grants: [], createdAt: clock.now, expiresAt: clock.now.addingTimeInterval(3)))
+        let keys = AgentKeyCache(watch: watch, clock: clock)
+        let follower = StoreChangeFollower(log: QuietLog(), subscribers: [keys], watch: watch)
+        try await follow(follower)
+        #expect(try await keys.caller(forKeyHash: "own", identities: store) != nil)
+        #expect(try await keys.caller(forKeyHash: "narrowed", identities: store) != nil)
+        // Another replica revokes the keys; until the log reports it, this cache still holds them (the feed
+        // reports a commit within a quarter second; this log is held back to show what the cache relies on).
+        _ = try await store.revokeAgentKeys(agent: agent, at: clock.now)
+        for _ in 0..<8 {
+            clock.advance(by: .milliseconds(250))
+            try await follow(follower)
+        }
+        #expect(try await keys.caller(forKeyHash: "own", identities: store) != nil)
+        // A narrowed key ends at its expiry, vouched for or not.
+        clock.advance(by: .milliseconds(1001))
+        try await follow(follower)
+        #expect(try await keys.caller(forKeyHash: "narrowed", identities: store) == nil)
+        // Grants are not keys: nothing to forget.
+        keys.storeChanged(StoreChange(seq: 1, table: .capabilityGrants, subject: nil, wide: true))
+        #expect(try await keys.caller(forKeyHash: "own", identities: store) != nil)
+        keys.storeChanged(StoreChange(seq: 2, table: .agentKeys, subject: nil, wide: true))
+        #expect(try await keys.caller(forKeyHash: "own", identities: store) == nil)
+    }
+
+    @Test(arguments: [StoreChange.Table.agentKeys, .narrowedKeys, .owners])
+    func anAgentKeyIsForgottenWhenKeysOrOwnersChange(_ table: StoreChange.Table) async throws {
+        let store = MemoryStore()
+        let agent = try OwnerRef(parsing: "agent:acme/t/p/a")
+        for owner in agent.inheritanceChain.reversed() { try await store.createOwner(owner, at: clock.now) }
+        try await store.addAgentKey(hash: "own", agent: agent, at: clock.now)
+        let keys = AgentKeyCache(watch: watch, clock: clock)
+        let follower = StoreChangeFollower(log: QuietLog(), subscribers: [keys], watch: watch)
+        try await follow(follower)
+        #expect(try await keys.caller(forKeyHash: "own", identities: store) != nil)
+        _ = try await store.revokeAgentKeys(agent: agent, at: clock.now)
+        keys.storeChanged(StoreChange(seq: 1, table: table, subject: nil, wide: true))
+        #expect(try await keys.caller(forKeyHash: "own", identities: store) == nil)
+    }
+}
