@@ -86,8 +86,9 @@ bootstrap_agent() {
 measure() {
   local out extra=() duration=${MEASURE_DURATION:-$DURATION}
   [ -n "${WRK_SCRIPT:-}" ] && extra=(-s "$WRK_SCRIPT")
-  if [ -n "${3:-}" ]; then out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency "${extra[@]}" -H "$3" "$2"); else
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency "${extra[@]}" "$2"); fi
+  # PEERS_ON (a `taskset -c N` prefix, set by PIN=1) keeps wrk off the server's core.
+  if [ -n "${3:-}" ]; then out=$(${PEERS_ON:-} wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency "${extra[@]}" -H "$3" "$2"); else
+    out=$(${PEERS_ON:-} wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency "${extra[@]}" "$2"); fi
   echo "$out" > "$WORK/$1.wrk"
   python3 - "$1" "$WORK/$1.wrk" <<'PY'
 import re, sys

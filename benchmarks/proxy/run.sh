@@ -12,6 +12,8 @@
 #   --load                also (c) spread over 1,000 agents and 10,000 connections, printed as a ratio to (c)
 #   PROXY_CLIENT=curl     Latchkey's proxy and the forwarder on libcurl instead of the event-loop client
 #   PROFILE=/tmp/prof     also samples Latchkey with perf during (c)
+#   PIN=1                 Latchkey and the forwarder on core 0, nginx and wrk on core 1: req/s of (c) and (d) then
+#                         measure the server's own CPU per request, without the noise of sharing cores
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . benchmarks/lib.sh
@@ -23,6 +25,8 @@ swift build -c release --product latchkey-bench-forwarder >/dev/null
 BIN=.build/release/latchkey
 FORWARDER=.build/release/latchkey-bench-forwarder
 PROXY_CLIENT=${PROXY_CLIENT:-event-loop}
+SERVER_ON=""; PEERS_ON=""
+if [ "${PIN:-0}" = 1 ]; then SERVER_ON="taskset -c 0"; PEERS_ON="taskset -c 1"; fi
 
 WORK=$(mktemp -d /tmp/latchkey-bench.XXXXXX)
 PORT_A=$(free_port); PORT_B=$(free_port); PORT_L=$(free_port); PORT_D=$(free_port)
@@ -62,16 +66,16 @@ http {
   }
 }
 CONF
-"$NGINX" -p "$WORK" -c nginx.conf
+$PEERS_ON "$NGINX" -p "$WORK" -c nginx.conf
 
 write_provider "$WORK/providers" "$PORT_A"
 echo "" > "$WORK/latchkey.yaml"
 ADMIN=bench-admin-$RANDOM$RANDOM
 LATCHKEY_CONFIG=$WORK/latchkey.yaml LATCHKEY_PORT=$PORT_L LATCHKEY_DATABASE_URL=sqlite:$WORK/db.sqlite \
   LATCHKEY_MASTER_KEY_FILE=$WORK/master.key LATCHKEY_ADMIN_KEY=$ADMIN LATCHKEY_PROVIDERS=$WORK/providers \
-  LATCHKEY_LOG_LEVEL=warning LATCHKEY_PROXY_CLIENT=$PROXY_CLIENT "$BIN" serve > "$WORK/latchkey.log" 2>&1 &
+  LATCHKEY_LOG_LEVEL=warning LATCHKEY_PROXY_CLIENT=$PROXY_CLIENT $SERVER_ON "$BIN" serve > "$WORK/latchkey.log" 2>&1 &
 LK_PID=$!
-"$FORWARDER" --port "$PORT_D" --upstream "http://127.0.0.1:$PORT_A" --client "$PROXY_CLIENT" > "$WORK/forwarder.log" 2>&1 &
+$SERVER_ON "$FORWARDER" --port "$PORT_D" --upstream "http://127.0.0.1:$PORT_A" --client "$PROXY_CLIENT" > "$WORK/forwarder.log" 2>&1 &
 FW_PID=$!
 L=http://127.0.0.1:$PORT_L
 wait_healthy "$L"
@@ -82,14 +86,22 @@ for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT_D/v1/proxy/bench/item
 log_lines() { sleep 0.5; wc -l < "$WORK/logs/upstream.log"; }
 upstream_connections() { sleep 0.5; tail -n +$(( $1 + 1 )) "$WORK/logs/upstream.log" | sort -u | wc -l; }
 rss_mib() { echo $(( $(ps -o rss= -p "$LK_PID") / 1024 )); }
+# cpu_ticks PID: the process's user plus system CPU so far, in clock ticks (/proc/PID/stat fields 14 and 15).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION on $(nproc) cores (all peers share them); proxy client: $PROXY_CLIENT"
+if [ "${PIN:-0}" = 1 ]; then
+  echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION; pinned: the servers on core 0, nginx and wrk on core 1; proxy client: $PROXY_CLIENT"
+else
+  echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION on $(nproc) cores (all peers share them); proxy client: $PROXY_CLIENT"
+fi
 MARK=$(log_lines)
 A=$(measure a "http://127.0.0.1:$PORT_A/items")
 CONN_A=$(upstream_connections "$MARK"); MARK=$(log_lines)
 B=$(measure b "http://127.0.0.1:$PORT_B/items")
 CONN_B=$(upstream_connections "$MARK"); MARK=$(log_lines)
+T0=$(cpu_ticks "$FW_PID")
 D=$(measure d "http://127.0.0.1:$PORT_D/v1/proxy/bench/items")
+CPU_D=$(( $(cpu_ticks "$FW_PID") - T0 ))
 CONN_D=$(upstream_connections "$MARK"); MARK=$(log_lines)
 RSS_IDLE=$(rss_mib)
 if [ -n "${PROFILE:-}" ]; then
@@ -98,7 +110,9 @@ if [ -n "${PROFILE:-}" ]; then
   perf record -q -F 499 -g -p "$LK_PID" -o "$PROFILE/perf.data" -- sleep "${DURATION%s}" 2>/dev/null &
   PERF_PID=$!
 fi
+T0=$(cpu_ticks "$LK_PID")
 C=$(measure c "$L/v1/proxy/bench/items" "Authorization: Bearer $KEY")
+CPU_C=$(( $(cpu_ticks "$LK_PID") - T0 ))
 CONN_C=$(upstream_connections "$MARK")
 RSS_LOADED=$(rss_mib)
 if [ -n "${PROFILE:-}" ]; then
@@ -124,7 +138,9 @@ if [ "$LOAD" = 1 ]; then
     perf record -q -F 499 -g -p "$LK_PID" -o "$PROFILE/perf-load.data" -- sleep "${DURATION%s}" 2>/dev/null &
     PERF_PID=$!
   fi
+  T0=$(cpu_ticks "$LK_PID")
   CL=$(WRK_SCRIPT="$WORK/load.lua" measure cl "$L/v1/proxy/bench/items")
+  CPU_CL=$(( $(cpu_ticks "$LK_PID") - T0 ))
   CONN_CL=$(upstream_connections "$MARK")
   RSS_LOAD=$(rss_mib)
   if [ -n "${PROFILE:-}" ]; then
@@ -133,9 +149,10 @@ if [ "$LOAD" = 1 ]; then
     perf report -i "$PROFILE/perf-load.data" --children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | grep -E 'Latchkey|GRDB|sqlite' | head -40 > "$PROFILE/load-by-symbol.txt" || true
   fi
 fi
-python3 - "$A" "$B" "$D" "$C" ${CL:+"$CL"} <<'PY'
+python3 - "$(getconf CLK_TCK) ${DURATION%s} $CPU_D $CPU_C ${CPU_CL:-0}" "$A" "$B" "$D" "$C" ${CL:+"$CL"} <<'PY'
 import sys
-rows = [line.split() for line in sys.argv[1:]]
+tick, seconds, cpu_d, cpu_c, cpu_cl = map(float, sys.argv[1].split())
+rows = [line.split() for line in sys.argv[2:]]
 names = {"a": "(a) nginx direct", "b": "(b) nginx reverse proxy", "d": "(d) bare forwarder", "c": "(c) Latchkey proxy",
          "cl": "(c) 1,000 agents, 10,000 conns"}
 print(f"{'path':32} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>8}")
@@ -148,6 +165,12 @@ print(f"c/d = {c['rps'] / d['rps']:.3f} (target >= 0.8)   c/b = {c['rps'] / b['r
 print(f"p99 added over (a): (c) {c['p99'] - a['p99']:.3f} ms (target <= 2 ms)   (d) {d['p99'] - a['p99']:.3f} ms")
 if "cl" in r:
     print(f"load/single = {r['cl']['rps'] / c['rps']:.3f} (target >= 0.8)")
+# CPU per request of the server alone (wrk and nginx share the cores, so req/s also counts what they take).
+per = lambda ticks, row: ticks / tick * 1e6 / (row["rps"] * seconds)
+line = f"server CPU per request: (d) {per(cpu_d, d):.0f} us  (c) {per(cpu_c, c):.0f} us"
+if "cl" in r:
+    line += f"  (c, load) {per(cpu_cl, r['cl']):.0f} us"
+print(line + f"   CPU c/d = {per(cpu_d, d) / per(cpu_c, c):.3f}")
 PY
 echo "upstream connections opened: (a) $CONN_A (wrk's own)  (b) $CONN_B  (d) $CONN_D  (c) $CONN_C${CONN_CL:+  (c, load) $CONN_CL}  (target for c: <= $((2 * CONNECTIONS)))"
 echo "Latchkey RSS: idle $RSS_IDLE MiB, after (c) $RSS_LOADED MiB${SOAK_RSS:+, after each $SOAK round at full load:$SOAK_RSS MiB}${RSS_LOAD:+, after the load mode $RSS_LOAD MiB}"
