@@ -1,3 +1,9 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A provider's id, the manifest's file name without `.yaml` (e.g. `github`).
 public struct ProviderID: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
     public let rawValue: String
@@ -24,17 +30,60 @@ public struct ConnectionID: RawRepresentable, Hashable, Sendable, Codable, Custo
 
 /// Random tokens for ids, states and keys, from the system's CSPRNG.
 public enum RandomToken {
-    /// `count` random bytes from the system generator.
+    /// `count` random bytes from the system generator, drawn a kilobyte at a time (one system call serves about a
+    /// hundred request ids; the process never forks, so no two processes share what is drawn ahead).
     public static func bytes(_ count: Int) -> [UInt8] {
-        var g = SystemRandomNumberGenerator()
-        // Eight bytes per draw: each draw is a system call, and every request takes an id.
-        var out: [UInt8] = []
-        out.reserveCapacity(count + 7)
-        while out.count < count {
-            withUnsafeBytes(of: g.next() as UInt64) { out.append(contentsOf: $0) }
+        pool.withLock { $0.take(count) }
+    }
+
+    private static let pool = Mutex(RandomPool())
+
+    /// Random bytes drawn ahead from the system generator.
+    private struct RandomPool: ~Copyable {
+        static let size = 1024
+        var buffer = [UInt8](repeating: 0, count: size)
+        var used = size
+
+        mutating func take(_ count: Int) -> [UInt8] {
+            guard count <= Self.size / 4 else { return Self.draw(count) }
+            if used + count > Self.size {
+                buffer = Self.draw(Self.size)
+                used = 0
+            }
+            defer {
+                // What was handed out is not kept.
+                for i in used..<(used + count) { buffer[i] = 0 }
+                used += count
+            }
+            return Array(buffer[used..<(used + count)])
         }
-        out.removeLast(out.count - count)
-        return out
+
+        /// `count` bytes straight from the system generator: one read of `/dev/urandom` on Linux (the kernel's CSPRNG,
+        /// as `getrandom(2)`, which Swift's Glibc module does not declare); eight bytes per draw of
+        /// `SystemRandomNumberGenerator` where it cannot be read, and on other systems.
+        static func draw(_ count: Int) -> [UInt8] {
+            #if canImport(Glibc)
+            if let read = urandom(count) { return read }
+            #endif
+            var g = SystemRandomNumberGenerator()
+            return (0..<count).map { _ in g.next() }
+        }
+
+        #if canImport(Glibc)
+        /// `count` bytes read from `/dev/urandom`; nil when it cannot be read.
+        static func urandom(_ count: Int) -> [UInt8]? {
+            let fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return nil }
+            defer { close(fd) }
+            var out = [UInt8](repeating: 0, count: count)
+            var filled = 0
+            while filled < count {
+                let got = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, count - filled) }
+                if got > 0 { filled += got } else if got == 0 || errno != EINTR { return nil }
+            }
+            return out
+        }
+        #endif
     }
 
     /// `bytes` random bytes as lowercase base32 (RFC 4648 alphabet, no padding).

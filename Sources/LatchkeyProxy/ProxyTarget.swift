@@ -45,24 +45,35 @@ public enum ProxyTarget {
         // A raw `?` would start the query inside what was meant as the path, leaving what comes before it (`a/.`) as
         // the path's end, past the dot-segment check (found by `make fuzz`); HTTP callers cannot send one, as the
         // server splits the query off first, but the guard does not rely on who calls it.
-        for byte in path.utf8
-        where byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "#") || byte == UInt8(ascii: "?") || byte >= 0x80 {
-            throw refuse("holds a control character, backslash, query mark, fragment or non-ASCII byte")
+        // One pass over the bytes, without Foundation (every proxied call comes here): refused bytes, whether any
+        // escape needs decoding, and whether `://` appears.
+        var escaped = false
+        var holdsURL = false
+        var lastTwo: (UInt8, UInt8) = (0, 0)
+        for byte in path.utf8 {
+            if byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "#") || byte == UInt8(ascii: "?") || byte >= 0x80 {
+                throw refuse("holds a control character, backslash, query mark, fragment or non-ASCII byte")
+            }
+            if byte == UInt8(ascii: "%") { escaped = true }
+            if byte == UInt8(ascii: "/"), lastTwo == (UInt8(ascii: ":"), UInt8(ascii: "/")) { holdsURL = true }
+            lastTwo = (lastTwo.1, byte)
         }
-        // Encoded separators, dots, backslashes, controls and percent signs could be decoded later by someone else.
-        let bytes = Array(path.utf8)
-        for index in bytes.indices where bytes[index] == UInt8(ascii: "%") && index + 2 < bytes.count {
-            let escape = "%" + String(decoding: bytes[(index + 1)...(index + 2)], as: UTF8.self).lowercased()
-            if Self.refusedEscapes.contains(escape) { throw refuse("holds an encoded '\(escape)' that could change the path") }
+        if escaped {
+            // Encoded separators, dots, backslashes, controls and percent signs could be decoded later by someone else.
+            let bytes = Array(path.utf8)
+            for index in bytes.indices where bytes[index] == UInt8(ascii: "%") && index + 2 < bytes.count {
+                let escape = "%" + String(decoding: bytes[(index + 1)...(index + 2)], as: UTF8.self).lowercased()
+                if Self.refusedEscapes.contains(escape) { throw refuse("holds an encoded '\(escape)' that could change the path") }
+            }
+            try checkEscapes(path)
         }
-        try checkEscapes(path)
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
         for segment in segments where isDotSegment(segment) {
             throw refuse("holds a dot segment")
         }
         if segments.dropLast().contains(where: \.isEmpty) { throw refuse("holds an empty segment (//)") }
         if let first = segments.first, first.contains(":") { throw refuse("must not be an absolute URL") }
-        if path.contains("://") { throw refuse("must not hold a URL") }
+        if holdsURL { throw refuse("must not hold a URL") }
     }
 
     /// Escapes that could change the path once someone decodes them (lowercase).
