@@ -99,9 +99,20 @@ A=$(measure a "http://127.0.0.1:$PORT_A/items")
 CONN_A=$(upstream_connections "$MARK"); MARK=$(log_lines)
 B=$(measure b "http://127.0.0.1:$PORT_B/items")
 CONN_B=$(upstream_connections "$MARK"); MARK=$(log_lines)
+if [ -n "${PROFILE:-}" ]; then
+  # The forwarder too, during (d): what (c) spends beyond it is Latchkey's.
+  mkdir -p "$PROFILE"
+  perf record -q -F 499 -g -p "$FW_PID" -o "$PROFILE/perf-d.data" -- sleep "${DURATION%s}" 2>/dev/null &
+  PERF_PID=$!
+fi
 T0=$(cpu_ticks "$FW_PID")
 D=$(measure d "http://127.0.0.1:$PORT_D/v1/proxy/bench/items")
 CPU_D=$(( $(cpu_ticks "$FW_PID") - T0 ))
+if [ -n "${PROFILE:-}" ]; then
+  wait "$PERF_PID" || true
+  perf report -i "$PROFILE/perf-d.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 > "$PROFILE/d-by-dso.txt" || true
+  perf report -i "$PROFILE/perf-d.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 > "$PROFILE/d-by-symbol.txt" || true
+fi
 CONN_D=$(upstream_connections "$MARK"); MARK=$(log_lines)
 RSS_IDLE=$(rss_mib)
 if [ -n "${PROFILE:-}" ]; then
