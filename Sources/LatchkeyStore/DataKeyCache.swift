@@ -36,10 +36,15 @@ public final class DataKeyCache: Sendable {
     }
 }
 
-/// Another replica shredded or re-wrapped a data key: forget every unwrapped key (the next use unwraps again).
+/// Another replica shredded a data key: forget that owner's unwrapped key (every key when the log does not say whose).
 extension DataKeyCache: StoreChangeSubscriber {
     public func storeChanged(_ change: StoreChange) {
-        if change.table == .dataKeys { entries.withLock { $0.removeAll() } }
+        guard change.table == .dataKeys else { return }
+        if let subject = change.subject, let owner = try? OwnerRef(parsing: subject) {
+            forget(owner)
+        } else {
+            entries.withLock { $0.removeAll() }
+        }
     }
 
     public func storeChangesMissed() { entries.withLock { $0.removeAll() } }

@@ -19,7 +19,7 @@ public struct StoreChange: Sendable, Equatable {
     public var seq: Int64
     /// The changed table; nil for a name this version does not know (a newer replica's), which forgets everything.
     public var table: Table?
-    /// The changed row's id, where the table has one the caches key by (a connection's id).
+    /// The changed row's id, where the table has one the caches key by: a connection's id, a data key's owner.
     public var subject: String?
     /// Whether the change can alter which rows other lookups pick (a row added or removed, or a connection's owner,
     /// provider, state, default flag or credential choice changed), not only the row itself.

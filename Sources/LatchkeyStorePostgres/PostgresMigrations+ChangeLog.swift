@@ -1,5 +1,5 @@
 extension PostgresMigrations {
-    /// The change log the caches follow, statement by statement (function bodies hold `;`).
+    /// The change log the caches follow, and what it leaves out since, statement by statement (function bodies hold `;`).
     ///
     /// `store_changes` records every committed change to a table the hot path keeps in memory, with the transaction
     /// that made it, so a follower can read on from the oldest transaction still running at its last read
@@ -56,6 +56,35 @@ extension PostgresMigrations {
                     FOR EACH ROW EXECUTE FUNCTION latchkey_table_changed()
                     """
                 }
-        )
+        ),
+        (
+            "v22: no change logged for what no cache holds yet",
+            // A new owner, agent key or narrowed key changes nothing a cache holds (they keep only what they found),
+            // and a data key's bytes never change: logging those made every replica forget everything whenever an
+            // agent was created. A data key's deletion (crypto-shredding) names its owner.
+            ["owners", "agent_keys", "narrowed_keys"].flatMap { table in
+                [
+                    "DROP TRIGGER \(table)_noted ON \(table)",
+                    """
+                    CREATE TRIGGER \(table)_noted AFTER UPDATE OR DELETE ON \(table)
+                    FOR EACH ROW EXECUTE FUNCTION latchkey_table_changed()
+                    """,
+                ]
+            } + [
+                "DROP TRIGGER data_keys_noted ON data_keys",
+                """
+                CREATE FUNCTION latchkey_data_key_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    INSERT INTO store_changes (topic, subject, wide) VALUES ('data_keys', OLD.owner, true);
+                    RETURN NULL;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER data_keys_noted AFTER DELETE ON data_keys
+                FOR EACH ROW EXECUTE FUNCTION latchkey_data_key_deleted()
+                """,
+            ]
+        ),
     ]
 }

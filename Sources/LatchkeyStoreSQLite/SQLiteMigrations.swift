@@ -439,6 +439,22 @@ enum SQLiteMigrations {
         migrator.registerMigration("v21: the change log the caches follow") { db in
             try db.execute(sql: changeLogSQL)
         }
+        migrator.registerMigration("v22: no change logged for what no cache holds yet") { db in
+            // A new owner, agent key or narrowed key changes nothing a cache holds (they keep only what they found),
+            // and a data key's bytes never change: logging those made every replica forget everything whenever an
+            // agent was created. A data key's deletion (crypto-shredding) names its owner.
+            try db.execute(sql: """
+                DROP TRIGGER owners_insert_noted;
+                DROP TRIGGER agent_keys_insert_noted;
+                DROP TRIGGER narrowed_keys_insert_noted;
+                DROP TRIGGER data_keys_insert_noted;
+                DROP TRIGGER data_keys_update_noted;
+                DROP TRIGGER data_keys_delete_noted;
+                CREATE TRIGGER data_keys_delete_noted AFTER DELETE ON data_keys BEGIN
+                    INSERT INTO store_changes (topic, subject, wide, at) VALUES ('data_keys', OLD.owner, 1, (julianday('now') - 2440587.5) * 86400.0);
+                END;
+                """)
+        }
         return migrator
     }
 

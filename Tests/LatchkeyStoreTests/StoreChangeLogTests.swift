@@ -66,8 +66,15 @@ struct StoreChangeLogTests {
         var cursor: StoreChangeCursor?
         _ = try await drain(store, from: &cursor)
 
+        // What no cache can hold yet is not logged: a new owner, agent key or data key.
+        try await store.createOwner(try OwnerRef(parsing: "agent:acme/t/p/other"), at: now)
         try await store.addAgentKey(hash: "k1", agent: agent, at: now)
-        #expect(try await drain(store, from: &cursor).map(\.table) == [.agentKeys])
+        _ = try await store.insertDataKeyIfAbsent(WrappedDataKeyRecord(owner: org, keyVersion: 1, ciphertext: [9, 9]))
+        #expect(try await drain(store, from: &cursor).isEmpty)
+        // Nor are tables the caches do not hold.
+        try await store.recordHeartbeat(ReplicaHeartbeat(id: "r1", address: "127.0.0.1:1", startedAt: now, seenAt: now, keyFingerprints: [:], wrappingVersion: 1))
+        #expect(try await drain(store, from: &cursor).isEmpty)
+
         _ = try await store.revokeAgentKeys(agent: agent, at: now)
         #expect(try await drain(store, from: &cursor).map(\.table) == [.agentKeys])
         try await store.markOwnerRevoked(agent, at: now)
@@ -76,11 +83,10 @@ struct StoreChangeLogTests {
         #expect(Set(try await drain(store, from: &cursor).map(\.table)) == [.capabilityGrants])
         try await store.setAccessPolicy(org: "acme", OrgAccessPolicy(readTools: .open, proxy: .granted), at: now)
         #expect(try await drain(store, from: &cursor).map(\.table) == [.orgAccessPolicies])
-        _ = try await store.insertDataKeyIfAbsent(WrappedDataKeyRecord(owner: org, keyVersion: 1, ciphertext: [9, 9]))
-        #expect(try await drain(store, from: &cursor).map(\.table) == [.dataKeys])
-        // Tables the caches do not hold are not logged.
-        try await store.recordHeartbeat(ReplicaHeartbeat(id: "r1", address: "127.0.0.1:1", startedAt: now, seenAt: now, keyFingerprints: [:], wrappingVersion: 1))
-        #expect(try await drain(store, from: &cursor).isEmpty)
+        // Crypto-shredding names whose key went.
+        #expect(try await store.deleteDataKey(for: org))
+        let shredded = try await drain(store, from: &cursor)
+        #expect(shredded.map(\.table) == [.dataKeys] && shredded.map(\.subject) == ["org:acme"])
     }
 
     @Test(arguments: StoreEngine.sql) func aSecondProcessOnTheSameDatabaseSeesTheFirstOnesWrites(_ engine: StoreEngine) async throws {
@@ -132,14 +138,13 @@ struct StoreChangeLogTests {
         // The slow transaction takes its number first and holds its commit.
         let writer = Task {
             try await store.transaction { tx in
-                try await tx.execute(
-                    "INSERT INTO owners (ref, kind, org, parent, created_at) VALUES ('agent:acme/t/p/slow', 'agent', 'acme', 'project:acme/t/p', 0)")
+                try await tx.execute("UPDATE owners SET revoked_at = 1 WHERE ref = 'team:acme/t'")
                 written.continuation.yield()
                 for await _ in release.stream { break }
             }
         }
         for await _ in written.stream { break }
-        try await store.createOwner(try OwnerRef(parsing: "agent:acme/t/p/fast"), at: now)
+        try await store.markOwnerRevoked(agent, at: now)
         let fast = try await drain(store, from: &cursor)
         #expect(fast.map(\.table) == [.owners])
         release.continuation.yield()
