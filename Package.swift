@@ -306,7 +306,9 @@ let package = Package(
         .testTarget(name: "LatchkeyFuzzingTests", dependencies: ["LatchkeyFuzzing"]),
         .testTarget(
             name: "LatchkeyMCPTests", dependencies: ["LatchkeyMCP", "LatchkeyModel", .product(name: "MCP", package: "swift-sdk")]),
-        .testTarget(name: "LatchkeyConnectionsTests", dependencies: ["LatchkeyConnections", "LatchkeyModel", "LatchkeyStore", "LatchkeyStoreMemory"]),
+        .testTarget(
+            name: "LatchkeyConnectionsTests",
+            dependencies: ["LatchkeyConnections", "LatchkeyModel", "LatchkeyStore", "LatchkeyStoreMemory", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "LatchkeyRemoteMCPTests",
             dependencies: [

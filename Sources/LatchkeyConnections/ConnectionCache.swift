@@ -33,8 +33,21 @@ public final class ConnectionCache: Sendable {
         }
     }
 
+    /// A resolution as read, with the time it ends by itself (a person's consent for a while), if any.
+    public struct Resolved: Sendable {
+        public var stored: StoredConnection
+        /// When the resolution stops holding without any write: nothing is logged when a consent runs out.
+        public var validUntil: Date?
+
+        public init(stored: StoredConnection, validUntil: Date? = nil) {
+            self.stored = stored
+            self.validUntil = validUntil
+        }
+    }
+
     private struct Resolution {
         var stored: StoredConnection
+        var validUntil: Date?
         var generation: UInt64
         var readAt: Date
         /// Whether no change was reported while it was read, so that the change log may vouch for it past its lifetime.
@@ -54,7 +67,7 @@ public final class ConnectionCache: Sendable {
 
     private let resolutions = Mutex<[ResolutionKey: Resolution]>([:])
     /// Concurrent misses of one resolution share one store read.
-    private let misses = SingleFlight<MissKey, StoredConnection>()
+    private let misses = SingleFlight<MissKey, Resolved>()
     private let credentials = Mutex<[ConnectionID: Opened]>([:])
     private let generation = Atomic<UInt64>(0)
     /// Bumped when the change log makes single resolutions forgotten: a read in flight then is not kept past its lifetime.
@@ -86,10 +99,17 @@ public final class ConnectionCache: Sendable {
     public func resolution(
         _ key: ResolutionKey, resolve: @escaping @Sendable () async throws -> StoredConnection
     ) async throws -> StoredConnection {
+        try await resolution(key, resolvingUntil: { Resolved(stored: try await resolve()) })
+    }
+
+    /// The resolution of `key`, or the result of `resolve` (remembered, never past its `validUntil`).
+    public func resolution(
+        _ key: ResolutionKey, resolvingUntil resolve: @escaping @Sendable () async throws -> Resolved
+    ) async throws -> StoredConnection {
         let now = clock.now
         let current = generation.load(ordering: .acquiring)
         let forgets = narrowForgets.load(ordering: .acquiring)
-        if let hit = resolutions.withLock({ $0[key] }), hit.generation == current,
+        if let hit = resolutions.withLock({ $0[key] }), hit.generation == current, hit.validUntil.map({ now < $0 }) ?? true,
             now < hit.readAt.addingTimeInterval(resolutionTTL.timeInterval)
                 || (hit.followed && watch?.vouches(forEntryReadAt: hit.readAt, now: now) == true)
         {
@@ -97,13 +117,13 @@ public final class ConnectionCache: Sendable {
         }
         // Read the generation before the store: a write that lands during the read makes this entry stale at once,
         // and a caller that comes after such a write starts a read of its own instead of joining the older one.
-        let stored = try await misses.value(for: MissKey(key: key, generation: current), read: resolve)
+        let resolved = try await misses.value(for: MissKey(key: key, generation: current), read: resolve)
         let followed = narrowForgets.load(ordering: .acquiring) == forgets
         resolutions.withLock { map in
             if map.count >= capacity, map[key] == nil { map.removeAll() }
-            map[key] = Resolution(stored: stored, generation: current, readAt: now, followed: followed)
+            map[key] = Resolution(stored: resolved.stored, validUntil: resolved.validUntil, generation: current, readAt: now, followed: followed)
         }
-        return stored
+        return resolved.stored
     }
 
     /// The credential that `sealed` (the stored ciphertext of `id`) opens to, or the result of `open` (remembered).

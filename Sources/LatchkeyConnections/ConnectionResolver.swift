@@ -42,11 +42,12 @@ public struct ConnectionResolver: Sendable {
     /// nearest default along the caller's owner chain.
     public func resolve(caller: Caller, provider: ProviderID, connectionID: String?, user: String?) async throws -> StoredConnection {
         let key = ConnectionCache.ResolutionKey(caller: caller.actorName, provider: provider, connection: connectionID, user: user)
-        let stored = try await cache.resolution(key) {
+        let stored = try await cache.resolution(key, resolvingUntil: {
             let stored = try await resolveFromStore(caller: caller, provider: provider, connectionID: connectionID, user: user)
-            if case .agent(let agent, _, _) = caller { try await consents.require(agent: agent, for: stored.connection) }
-            return stored
-        }
+            // A consent for a while ends the resolution with it: nothing is written when it runs out.
+            guard case .agent(let agent, _, _) = caller else { return ConnectionCache.Resolved(stored: stored) }
+            return ConnectionCache.Resolved(stored: stored, validUntil: try await consents.require(agent: agent, for: stored.connection))
+        })
         if case .agent(let agent, _, _) = caller, stored.connection.owner.kind == .user,
             usage.shouldRecord(connection: stored.connection.id, agent: agent, now: clock.now)
         {

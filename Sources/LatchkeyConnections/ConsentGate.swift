@@ -21,10 +21,12 @@ public struct ConsentGate: Sendable {
 
     /// Passes when `connection` is not a person's, or when its person granted `agent` or the agent's project use of
     /// it and the grant has not expired; otherwise 403 `consent_required` with a `consent_url` for the person.
-    public func require(agent: OwnerRef, for connection: Connection) async throws {
-        guard connection.owner.kind == .user else { return }
+    /// Returns when the consent that lets it pass runs out (nil: it does not, or none is needed).
+    @discardableResult
+    public func require(agent: OwnerRef, for connection: Connection) async throws -> Date? {
+        guard connection.owner.kind == .user else { return nil }
         let grantees = [agent] + (agent.parent.map { [$0] } ?? [])
-        if try await store.liveConsent(connectionID: connection.id, grantees: grantees, now: clock.now) != nil { return }
+        if let live = try await store.liveConsent(connectionID: connection.id, grantees: grantees, now: clock.now) { return live.expiresAt }
         var error = LatchkeyError(
             .consentRequired,
             "\(connection.owner) has not allowed \(agent) to use their \(connection.provider) connection; pass consent_url to them",

@@ -4,6 +4,7 @@ import LatchkeyModel
 import LatchkeyRuntime
 import LatchkeyStore
 import LatchkeyStoreMemory
+import Logging
 import Synchronization
 import Testing
 
@@ -159,5 +160,60 @@ import Testing
         _ = try await store.revokeAgentKeys(agent: agent, at: clock.now)
         keys.storeChanged(StoreChange(seq: 1, table: table, subject: nil, wide: true))
         #expect(try await keys.caller(forKeyHash: "own", identities: store) == nil)
+    }
+}
+
+/// A person's consent for a while ends at its expiry, however long the change log lets a resolution live: nothing is
+/// written when a consent runs out, so the log never reports it.
+@Suite struct ExpiringConsentTests {
+    struct QuietLog: StoreChangeLog {
+        func changes(after cursor: StoreChangeCursor?, limit: Int) async throws -> StoreChangeBatch {
+            StoreChangeBatch(changes: [], cursor: StoreChangeCursor(position: 0), overflowed: false)
+        }
+        func pruneChanges(olderThan retention: TimeInterval) async throws -> Int { 0 }
+    }
+
+    @Test func aResolutionThroughAConsentForAWhileEndsWhenTheConsentDoes() async throws {
+        let clock = ManualClock()
+        let store = MemoryStore()
+        let agent = try OwnerRef(parsing: "agent:acme/t/p/a")
+        let alice = try OwnerRef(parsing: "user:acme/alice")
+        for owner in agent.inheritanceChain.reversed() + [alice] where !(try await store.ownerExists(owner)) {
+            try await store.createOwner(owner, at: clock.now)
+        }
+        let connection = Connection(
+            id: .random(), provider: "github", owner: alice, state: .active, isDefault: true, createdAt: clock.now, updatedAt: clock.now)
+        try await store.insert(connection, sealedCredential: [1])
+        try await store.grantConsent(Consent(
+            connectionID: connection.id, grantee: agent, person: alice, grantedAt: clock.now, expiresAt: clock.now.addingTimeInterval(3)))
+
+        let watch = StoreChangeWatch()
+        let cache = ConnectionCache(watch: watch, clock: clock)
+        let follower = StoreChangeFollower(log: QuietLog(), subscribers: [cache], watch: watch)
+        let resolver = ConnectionResolver(
+            store: store, cache: cache, consents: ConsentGate(store: store, clock: clock, publicURL: "https://latchkey.example"),
+            choices: CredentialChoices(store: store, cache: cache, audit: AuditTrail(store: store, logger: Logger(label: "test")), clock: clock),
+            usage: ConnectionUsage(), audit: AuditTrail(store: store, logger: Logger(label: "test")), clock: clock)
+        func follow() async throws {
+            let now = clock.now
+            try await follower.poll(now: now, ended: { now })
+        }
+        func resolve() async throws -> StoredConnection {
+            try await resolver.resolve(caller: .agent(agent), provider: "github", connectionID: nil, user: "acme/alice")
+        }
+
+        try await follow()
+        #expect(try await resolve().connection.id == connection.id)
+        // Two and a half seconds of calls: the resolution is kept (the log reports nothing).
+        for _ in 0..<10 {
+            clock.advance(by: .milliseconds(250))
+            try await follow()
+            #expect(try await resolve().connection.id == connection.id)
+        }
+        // At three seconds the consent is over.
+        clock.advance(by: .milliseconds(500))
+        try await follow()
+        await #expect(throws: LatchkeyError.self) { try await resolve() }
+        do { _ = try await resolve() } catch let error as LatchkeyError { #expect(error.code == .consentRequired) }
     }
 }
