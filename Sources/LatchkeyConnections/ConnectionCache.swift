@@ -84,7 +84,7 @@ public final class ConnectionCache: Sendable {
     let watch: StoreChangeWatch?
 
     public init(
-        resolutionTTL: Duration = .seconds(1), credentialTTL: Duration = .seconds(60), capacity: Int = 10_000, writes: WakeSignal? = nil,
+        resolutionTTL: Duration = .seconds(1), credentialTTL: Duration = .seconds(60), capacity: Int = 50_000, writes: WakeSignal? = nil,
         watch: StoreChangeWatch? = nil, clock: any LatchkeyClock = SystemClock()
     ) {
         self.clock = clock

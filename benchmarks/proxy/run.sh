@@ -145,6 +145,9 @@ if [ "$LOAD" = 1 ]; then
   # 1,000 agents with 10 connections each; every request names a random agent and one of its connections.
   MARK=$(log_lines)
   python3 benchmarks/proxy/load_world.py "$L" "$ADMIN" "$WORK/load.lua"
+  # The first pass touches each of the 10,000 connections for the first time (a store read and a decryption each);
+  # it is printed as the cold figure, and the measured pass that follows is the steady state, as (c)'s is.
+  COLD=$(WRK_SCRIPT="$WORK/load.lua" measure cold "$L/v1/proxy/bench/items")
   if [ -n "${PROFILE:-}" ]; then
     perf record -q -F 499 -g -p "$LK_PID" -o "$PROFILE/perf-load.data" -- sleep "${DURATION%s}" 2>/dev/null &
     PERF_PID=$!
@@ -160,12 +163,12 @@ if [ "$LOAD" = 1 ]; then
     perf report -i "$PROFILE/perf-load.data" --children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | grep -E 'Latchkey|GRDB|sqlite' | head -40 > "$PROFILE/load-by-symbol.txt" || true
   fi
 fi
-python3 - "$(getconf CLK_TCK) ${DURATION%s} $CPU_D $CPU_C ${CPU_CL:-0}" "$A" "$B" "$D" "$C" ${CL:+"$CL"} <<'PY'
+python3 - "$(getconf CLK_TCK) ${DURATION%s} $CPU_D $CPU_C ${CPU_CL:-0}" "$A" "$B" "$D" "$C" ${COLD:+"$COLD"} ${CL:+"$CL"} <<'PY'
 import sys
 tick, seconds, cpu_d, cpu_c, cpu_cl = map(float, sys.argv[1].split())
 rows = [line.split() for line in sys.argv[2:]]
 names = {"a": "(a) nginx direct", "b": "(b) nginx reverse proxy", "d": "(d) bare forwarder", "c": "(c) Latchkey proxy",
-         "cl": "(c) 1,000 agents, 10,000 conns"}
+         "cold": "(c) load mode, first pass", "cl": "(c) 1,000 agents, 10,000 conns"}
 print(f"{'path':32} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>8}")
 for name, rps, p50, p99, errors, _ in rows:
     print(f"{names[name]:32} {float(rps):10.0f} {float(p50):9.3f} {float(p99):9.3f} {errors:>8}")
@@ -175,7 +178,7 @@ print(f"c/d = {c['rps'] / d['rps']:.3f} (target >= 0.8)   c/b = {c['rps'] / b['r
       f"d/b = {d['rps'] / b['rps']:.3f}   c/a = {c['rps'] / a['rps']:.3f}")
 print(f"p99 added over (a): (c) {c['p99'] - a['p99']:.3f} ms (target <= 2 ms)   (d) {d['p99'] - a['p99']:.3f} ms")
 if "cl" in r:
-    print(f"load/single = {r['cl']['rps'] / c['rps']:.3f} (target >= 0.8)")
+    print(f"load/single = {r['cl']['rps'] / c['rps']:.3f} (target >= 0.8)   first pass (cold caches)/single = {r['cold']['rps'] / c['rps']:.3f}")
 # CPU per request of the server alone (wrk and nginx share the cores, so req/s also counts what they take).
 per = lambda ticks, row: ticks / tick * 1e6 / (row["rps"] * seconds)
 line = f"server CPU per request: (d) {per(cpu_d, d):.0f} us  (c) {per(cpu_c, c):.0f} us"
