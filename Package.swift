@@ -273,7 +273,10 @@ let package = Package(
         .testTarget(name: "LatchkeyRuntimeTests", dependencies: ["LatchkeyRuntime"]),
         .testTarget(
             name: "LatchkeyGrantsTests",
-            dependencies: ["LatchkeyGrants", "LatchkeyModel", "LatchkeyStore", "LatchkeyStoreMemory", "LatchkeyRuntime", "LatchkeyManifest", "LatchkeyCrypto"]),
+            dependencies: [
+                "LatchkeyGrants", "LatchkeyModel", "LatchkeyStore", "LatchkeyStoreMemory", "LatchkeyRuntime", "LatchkeyManifest", "LatchkeyCrypto",
+                "LatchkeyTestSupport",
+            ]),
         // Test doubles shared by the services' unit tests: a provider in memory and a connection harness on the memory store.
         .target(
             name: "LatchkeyTestSupport",
@@ -308,7 +311,10 @@ let package = Package(
             name: "LatchkeyMCPTests", dependencies: ["LatchkeyMCP", "LatchkeyModel", .product(name: "MCP", package: "swift-sdk")]),
         .testTarget(
             name: "LatchkeyConnectionsTests",
-            dependencies: ["LatchkeyConnections", "LatchkeyModel", "LatchkeyStore", "LatchkeyStoreMemory", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "LatchkeyConnections", "LatchkeyModel", "LatchkeyStore", "LatchkeyStoreMemory", "LatchkeyTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "LatchkeyRemoteMCPTests",
             dependencies: [

@@ -4,6 +4,7 @@ import LatchkeyModel
 import LatchkeyRuntime
 import LatchkeyStore
 import LatchkeyStoreMemory
+import LatchkeyTestSupport
 import Logging
 import Synchronization
 import Testing
@@ -12,14 +13,6 @@ import Testing
 /// depend on, instead of for one second: a busy deployment with many connections stops re-reading the store, and a
 /// change made anywhere still holds within the second.
 @Suite struct ChangeFollowingCacheTests {
-    /// A log with nothing new: what the follower reads while nobody writes.
-    struct QuietLog: StoreChangeLog {
-        func changes(after cursor: StoreChangeCursor?, limit: Int) async throws -> StoreChangeBatch {
-            StoreChangeBatch(changes: [], cursor: StoreChangeCursor(position: 0), overflowed: false)
-        }
-        func pruneChanges(olderThan retention: TimeInterval) async throws -> Int { 0 }
-    }
-
     /// Counts the store reads behind a resolution.
     final class Reads: Sendable {
         let count = Atomic<Int>(0)
@@ -43,14 +36,11 @@ import Testing
     }
 
     /// Reads the (quiet) log now, as the feed does every quarter second.
-    func follow(_ follower: StoreChangeFollower) async throws {
-        let now = clock.now
-        try await follower.poll(now: now, ended: { now })
-    }
+    func follow(_ follower: StoreChangeFollower) async throws { try await follower.poll(at: clock.now) }
 
     @Test func aResolutionIsKeptPastTheSecondWhileTheLogIsReadAndForgottenByItsOwnChange() async throws {
         let cache = ConnectionCache(watch: watch, clock: clock)
-        let follower = StoreChangeFollower(log: QuietLog(), subscribers: [cache], watch: watch)
+        let follower = StoreChangeFollower(log: QuietChangeLog(), subscribers: [cache], watch: watch)
         let reads = Reads()
         try await follow(follower)
         _ = try await cache.resolution(key("agent:acme/t/p/a")) { reads.read(one) }
@@ -83,7 +73,7 @@ import Testing
 
     @Test func withoutReadsOfTheLogAResolutionLastsOneSecond() async throws {
         let cache = ConnectionCache(watch: watch, clock: clock)
-        let follower = StoreChangeFollower(log: QuietLog(), subscribers: [cache], watch: watch)
+        let follower = StoreChangeFollower(log: QuietChangeLog(), subscribers: [cache], watch: watch)
         let reads = Reads()
         try await follow(follower)
         _ = try await cache.resolution(key("agent:acme/t/p/a")) { reads.read(one) }
@@ -98,7 +88,7 @@ import Testing
 
     @Test func aResolutionReadWhileItsConnectionChangedIsNotKeptPastTheSecond() async throws {
         let cache = ConnectionCache(watch: watch, clock: clock)
-        let follower = StoreChangeFollower(log: QuietLog(), subscribers: [cache], watch: watch)
+        let follower = StoreChangeFollower(log: QuietChangeLog(), subscribers: [cache], watch: watch)
         let reads = Reads()
         try await follow(follower)
         // The read sees the row before the refresh; the log reports the refresh before the read is stored.
@@ -124,7 +114,7 @@ import Testing
         try await store.addNarrowedKey(NarrowedKeyRecord(
             keyHash: "narrowed", agent: agent, parentHash: "own", depth: 1, grants: [], createdAt: clock.now, expiresAt: clock.now.addingTimeInterval(3)))
         let keys = AgentKeyCache(watch: watch, clock: clock)
-        let follower = StoreChangeFollower(log: QuietLog(), subscribers: [keys], watch: watch)
+        let follower = StoreChangeFollower(log: QuietChangeLog(), subscribers: [keys], watch: watch)
         try await follow(follower)
         #expect(try await keys.caller(forKeyHash: "own", identities: store) != nil)
         #expect(try await keys.caller(forKeyHash: "narrowed", identities: store) != nil)
@@ -154,7 +144,7 @@ import Testing
         for owner in agent.inheritanceChain.reversed() { try await store.createOwner(owner, at: clock.now) }
         try await store.addAgentKey(hash: "own", agent: agent, at: clock.now)
         let keys = AgentKeyCache(watch: watch, clock: clock)
-        let follower = StoreChangeFollower(log: QuietLog(), subscribers: [keys], watch: watch)
+        let follower = StoreChangeFollower(log: QuietChangeLog(), subscribers: [keys], watch: watch)
         try await follow(follower)
         #expect(try await keys.caller(forKeyHash: "own", identities: store) != nil)
         _ = try await store.revokeAgentKeys(agent: agent, at: clock.now)
@@ -166,13 +156,6 @@ import Testing
 /// A person's consent for a while ends at its expiry, however long the change log lets a resolution live: nothing is
 /// written when a consent runs out, so the log never reports it.
 @Suite struct ExpiringConsentTests {
-    struct QuietLog: StoreChangeLog {
-        func changes(after cursor: StoreChangeCursor?, limit: Int) async throws -> StoreChangeBatch {
-            StoreChangeBatch(changes: [], cursor: StoreChangeCursor(position: 0), overflowed: false)
-        }
-        func pruneChanges(olderThan retention: TimeInterval) async throws -> Int { 0 }
-    }
-
     @Test func aResolutionThroughAConsentForAWhileEndsWhenTheConsentDoes() async throws {
         let clock = ManualClock()
         let store = MemoryStore()
@@ -189,15 +172,12 @@ import Testing
 
         let watch = StoreChangeWatch()
         let cache = ConnectionCache(watch: watch, clock: clock)
-        let follower = StoreChangeFollower(log: QuietLog(), subscribers: [cache], watch: watch)
+        let follower = StoreChangeFollower(log: QuietChangeLog(), subscribers: [cache], watch: watch)
         let resolver = ConnectionResolver(
             store: store, cache: cache, consents: ConsentGate(store: store, clock: clock, publicURL: "https://latchkey.example"),
             choices: CredentialChoices(store: store, cache: cache, audit: AuditTrail(store: store, logger: Logger(label: "test")), clock: clock),
             usage: ConnectionUsage(), audit: AuditTrail(store: store, logger: Logger(label: "test")), clock: clock)
-        func follow() async throws {
-            let now = clock.now
-            try await follower.poll(now: now, ended: { now })
-        }
+        func follow() async throws { try await follower.poll(at: clock.now) }
         func resolve() async throws -> StoredConnection {
             try await resolver.resolve(caller: .agent(agent), provider: "github", connectionID: nil, user: "acme/alice")
         }

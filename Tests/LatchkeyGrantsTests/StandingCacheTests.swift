@@ -4,6 +4,7 @@ import LatchkeyModel
 import LatchkeyRuntime
 import LatchkeyStore
 import LatchkeyStoreMemory
+import LatchkeyTestSupport
 import Synchronization
 import Testing
 
@@ -71,26 +72,18 @@ import Testing
         #expect(try await w.access.standing(of: w.scout).decide(listIssues, writes: false) == .notGranted)
     }
 
-    /// A log with nothing new: what the follower reads while nobody writes.
-    struct QuietLog: StoreChangeLog {
-        func changes(after cursor: StoreChangeCursor?, limit: Int) async throws -> StoreChangeBatch {
-            StoreChangeBatch(changes: [], cursor: StoreChangeCursor(position: 0), overflowed: false)
-        }
-        func pruneChanges(olderThan retention: TimeInterval) async throws -> Int { 0 }
-    }
-
     @Test func whileTheChangeLogIsReadAStandingIsKeptUntilGrantsOrPoliciesChange() async throws {
         let w = try await GrantsWorld()
         let counting = CountingStore(w.store)
         let watch = StoreChangeWatch()
         let cache = StandingCache(watch: watch, clock: w.clock)
-        let follower = StoreChangeFollower(log: QuietLog(), subscribers: [cache], watch: watch)
+        let follower = StoreChangeFollower(log: QuietChangeLog(), subscribers: [cache], watch: watch)
         let access = AccessGuard(store: counting, clock: w.clock, cache: cache)
-        try await follower.poll(now: w.clock.now, ended: { [clock = w.clock] in clock.now })
+        try await follower.poll(at: w.clock.now)
         for _ in 0..<20 {
             _ = try await access.standing(of: w.scout)
             w.clock.advance(by: .milliseconds(250))
-            try await follower.poll(now: w.clock.now, ended: { [clock = w.clock] in clock.now })
+            try await follower.poll(at: w.clock.now)
         }
         #expect(counting.reads.withLock { $0 } == (1, 1))
         // Keys and connections are not standings: nothing to forget.
