@@ -352,8 +352,12 @@ def test_an_mcp_session_behind_round_robin_nginx_is_served_by_all_three_replicas
         requests_in_session = sum(1 for l in lines if len(l) == 4 and l[3] == session_id)
         print(f"\none MCP session over nginx round robin: {requests_in_session} requests served by {len(upstreams)} replicas")
 
-        # The client ended the session (DELETE) on one replica: no replica serves it any more.
-        assert any(l[1] == "DELETE" and l[3] == session_id for l in lines if len(l) == 4)
+        # The client ended the session (DELETE) on one replica as it closed: no replica serves it any more. nginx logs
+        # that request once it is answered, which may be after the client has returned.
+        def deleted() -> bool:
+            logged = [l.split() for l in access_log.read_text().splitlines()]
+            return any(l[1] == "DELETE" and l[3] == session_id for l in logged if len(l) == 4)
+        wait_until(deleted, "the client's DELETE of its session in nginx's log")
         for lk in (first, second, third):
             r = requests.post(lk.url + "/mcp", headers={
                 "Authorization": f"Bearer {key}", "Mcp-Session-Id": session_id, "Accept": "application/json, text/event-stream",
