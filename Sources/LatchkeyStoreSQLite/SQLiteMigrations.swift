@@ -451,17 +451,20 @@ enum SQLiteMigrations {
                 DROP TRIGGER data_keys_update_noted;
                 DROP TRIGGER data_keys_delete_noted;
                 CREATE TRIGGER data_keys_delete_noted AFTER DELETE ON data_keys BEGIN
-                    INSERT INTO store_changes (topic, subject, wide, at) VALUES ('data_keys', OLD.owner, 1, (julianday('now') - 2440587.5) * 86400.0);
+                    INSERT INTO store_changes (topic, subject, wide, at) VALUES ('data_keys', OLD.owner, 1, \(databaseNow));
                 END;
                 """)
         }
         return migrator
     }
 
+    /// The database's clock in seconds since 1970, as the change log stamps and prunes its rows.
+    static let databaseNow = "(julianday('now') - 2440587.5) * 86400.0"
+
     /// `store_changes` and the triggers that fill it: every committed change to a table the hot path keeps in memory,
     /// from any process on the file. Times are the database's seconds since 1970, for pruning only.
     static var changeLogSQL: String {
-        let now = "(julianday('now') - 2440587.5) * 86400.0"
+        let now = databaseNow
         var sql = """
             CREATE TABLE store_changes (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -29,7 +29,7 @@ extension SQLiteStore: StoreChangeLog {
     public func pruneChanges(olderThan retention: TimeInterval) async throws -> Int {
         try await write { db in
             try db.execute(
-                sql: "DELETE FROM store_changes WHERE at < (julianday('now') - 2440587.5) * 86400.0 - ?", arguments: [retention])
+                sql: "DELETE FROM store_changes WHERE at < \(SQLiteMigrations.databaseNow) - ?", arguments: [retention])
             return db.changesCount
         }
     }
