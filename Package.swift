@@ -1,8 +1,14 @@
 // swift-tools-version:6.2
 import PackageDescription
 
+/// Async functions run on their caller's executor unless marked `@concurrent` (SE-0461). The server's tasks run on
+/// NIO's event loops, where every hop to the generic executor was a trip through the loop's queue: about 60 per proxied
+/// call (benchmarks/overhead). Every target builds with it, since it changes how async function types are mangled.
+let nonsendingByDefault: SwiftSetting = .enableUpcomingFeature("NonisolatedNonsendingByDefault")
+
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    nonsendingByDefault,
 ]
 
 let package = Package(
@@ -256,17 +262,44 @@ let package = Package(
             exclude: ["run.sh"],
             swiftSettings: swiftSettings
         ),
-        // Row (d) of the proxy benchmark: a bare forwarder on the proxy's client (benchmarks/proxy/run.sh).
-        .executableTarget(
-            name: "latchkey-bench-forwarder",
+        // The route of a bare forwarder, with none of Latchkey's logic (rows (d) of the proxy and overhead benchmarks).
+        .target(
+            name: "LatchkeyBenchForwarding",
             dependencies: [
                 "LatchkeyHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "benchmarks/forwarding",
+            swiftSettings: swiftSettings
+        ),
+        // Row (d) of the proxy benchmark: a bare forwarder on the proxy's client (benchmarks/proxy/run.sh).
+        .executableTarget(
+            name: "latchkey-bench-forwarder",
+            dependencies: [
+                "LatchkeyBenchForwarding", "LatchkeyHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "benchmarks/forwarder",
+            swiftSettings: swiftSettings
+        ),
+        // Latchkey's proxy route against the bare forwarder's, in process, CPU per call (benchmarks/overhead).
+        .executableTarget(
+            name: "latchkey-bench-overhead",
+            dependencies: [
+                "LatchkeyBenchForwarding", "LatchkeyServer", "LatchkeyHTTP", "LatchkeyCrypto", "LatchkeyManifest", "LatchkeyModel",
+                "LatchkeyOAuth", "LatchkeyStore", "LatchkeyStoreSQLite",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "benchmarks/overhead",
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "LatchkeyModelTests", dependencies: ["LatchkeyModel"]),
@@ -370,6 +403,12 @@ let package = Package(
             dependencies: [
                 "LatchkeyServer", "LatchkeyProxy", "LatchkeyStore", "LatchkeyStoreSQLite", "LatchkeyStoreMemory", "LatchkeyCrypto", "LatchkeyHTTP",
                 "LatchkeyManifest", "LatchkeyOAuth", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]),
     ]
 )
+
+for target in package.targets where [.regular, .executable, .test].contains(target.type) && target.swiftSettings == nil {
+    target.swiftSettings = [nonsendingByDefault]
+}

@@ -14,10 +14,17 @@ import ServiceLifecycle
 
 /// Builds the Hummingbird application: every route with the services it uses, its authentication and error handling.
 public enum LatchkeyApplication {
+    /// What answers every request: the router, with the proxy's lane in front of it.
+    public static func responder(_ c: ServerComposition, openAPI: String) -> LatchkeyResponder {
+        LatchkeyResponder(
+            router: router(c, openAPI: openAPI).buildResponder(), proxy: proxyRoutes(c), log: requestLog(c),
+            authentication: callerAuthentication(c, adminOnly: false))
+    }
+
     /// The router with all of Latchkey's routes.
     public static func router(_ c: ServerComposition, openAPI: String) -> Router<LatchkeyContext> {
         let router = Router(context: LatchkeyContext.self)
-        router.add(middleware: RequestLogMiddleware(logger: c.logger, metrics: c.metrics))
+        router.add(middleware: requestLog(c))
         router.add(middleware: ErrorMiddleware())
         OperationsRoutes(
             store: c.store, metrics: c.metrics, openAPI: openAPI,
@@ -59,7 +66,7 @@ public enum LatchkeyApplication {
         approvals.register(admin: admin)
         let api = router.group("/v1").add(middleware: callerAuthentication(c, adminOnly: false)).group(context: CallerContext.self)
         AgentRoutes(store: c.store, settings: c.settings, catalog: c.catalog, connections: c.connections, connectFlow: c.connectFlow).register(on: api)
-        ProxyRoutes(catalog: c.catalog, logger: c.logger, resolver: c.resolver, proxy: c.proxy).register(on: api)
+        proxyRoutes(c).register(on: api)
         ToolRoutes(settings: c.settings, tools: c.tools).register(on: api)
         AgentKeyRoutes(narrowing: c.keyNarrowing, clock: c.clock, bodyLimit: c.settings.maxJSONBodyBytes).register(on: api)
         approvals.register(agents: api)
@@ -78,15 +85,9 @@ public enum LatchkeyApplication {
         let flusher = ProxyStatsFlusher(
             stats: c.proxyStats, usage: c.usageLedger, store: c.store, interval: .milliseconds(Int(c.settings.proxyStatsFlushInterval * 1000)), clock: c.clock,
             logger: c.logger)
-        var changeFeed: [any Service] = []
-        if let follower = c.changeFollower, let log = c.store as? any StoreChangeLog {
-            changeFeed = [
-                StoreChangeFeed(
-                    follower: follower, log: log, interval: .milliseconds(Int(c.settings.changeLogInterval * 1000)), clock: c.clock, logger: c.logger)
-            ]
-        }
+        let changeFeed: [any Service] = changeFeed(c).map { [$0] } ?? []
         return Application(
-            router: router(c, openAPI: openAPI),
+            responder: responder(c, openAPI: openAPI),
             server: GuardedHTTP1Channel.builder(limits: c.settings.httpLimits),
             configuration: .init(address: .hostname(host, port: port), serverName: "latchkey"),
             services: refresher + changeFeed + [
@@ -100,6 +101,13 @@ public enum LatchkeyApplication {
 }
 
 extension LatchkeyApplication {
+    /// The service that tells the hot path's caches what changed in the store, when the store keeps a change log.
+    public static func changeFeed(_ c: ServerComposition) -> StoreChangeFeed? {
+        guard let follower = c.changeFollower, let log = c.store as? any StoreChangeLog else { return nil }
+        return StoreChangeFeed(
+            follower: follower, log: log, interval: .milliseconds(Int(c.settings.changeLogInterval * 1000)), clock: c.clock, logger: c.logger)
+    }
+
     /// `/admin`: the sign-in pages outside the session check, everything else behind it.
     static func registerDashboard(on router: Router<LatchkeyContext>, _ c: ServerComposition) {
         let sessions = AdminSessions(store: c.store)
@@ -121,6 +129,15 @@ extension LatchkeyApplication {
         DashboardConnectionActions(form: form, connections: c.connections, connectFlow: c.connectFlow, forcedRefresh: c.forcedRefresh)
             .register(on: signedIn)
         DashboardAppActions(form: form, store: c.store, clock: c.clock, audit: c.audit, apps: c.apps, grants: c.grants).register(on: signedIn)
+    }
+
+    static func proxyRoutes(_ c: ServerComposition) -> ProxyRoutes {
+        ProxyRoutes(catalog: c.catalog, logger: c.logger, resolver: c.resolver, proxy: c.proxy)
+    }
+
+    /// One log line, count and request id per request.
+    static func requestLog(_ c: ServerComposition) -> RequestLogMiddleware {
+        RequestLogMiddleware(logger: c.logger, metrics: c.metrics)
     }
 
     /// Bearer-key authentication: the admin key, or (unless `adminOnly`) an agent key.

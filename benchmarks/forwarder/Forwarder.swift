@@ -1,13 +1,11 @@
-import Foundation
-import HTTPTypes
 import Hummingbird
+import LatchkeyBenchForwarding
 import LatchkeyHTTP
 import NIOCore
 import NIOPosix
 
-/// Row (d) of `benchmarks/proxy/run.sh`: a bare forwarder with none of Latchkey's logic, on the client Latchkey's
-/// proxy uses. `GET /v1/proxy/bench/PATH` is sent to `UPSTREAM/PATH` with a static `Authorization` header, and the
-/// answer streams back as Latchkey's proxy route streams it. What (c) costs beyond (d) is Latchkey's own work.
+/// Row (d) of `benchmarks/proxy/run.sh`: a bare forwarder (``BareForwarding``) on the client Latchkey's proxy uses.
+/// What (c) costs beyond (d) is Latchkey's own work.
 ///
 ///     latchkey-bench-forwarder --port 8081 --upstream http://127.0.0.1:8080 [--client event-loop|curl]
 @main
@@ -31,26 +29,8 @@ struct Forwarder {
         let transport: any HTTPTransport =
             client == "curl" ? CurlHTTPClient() : try EventLoopHTTPClient(group: MultiThreadedEventLoopGroup.singleton)
 
-        let base = upstream
         let router = Router()
-        let prefix = "/v1/proxy/bench"
-        router.get("/v1/proxy/bench/**") { request, _ -> Response in
-            let path = String(request.uri.path.dropFirst(prefix.count))
-            let url = base + path + (request.uri.query.map { "?\($0)" } ?? "")
-            let response = try await transport.stream(
-                OutboundRequest(url: url, headers: [OutboundHeader(name: "Authorization", value: "Bearer static-benchmark-token")]),
-                upload: nil)
-            var fields = HTTPFields()
-            for header in response.headers where header.name.lowercased() == "content-type" {
-                fields[.contentType] = header.value
-            }
-            return Response(
-                status: HTTPResponse.Status(code: response.status), headers: fields,
-                body: ResponseBody(contentLength: response.header("Content-Length").flatMap { Int($0) }) { writer in
-                    for try await chunk in response.body { try await writer.write(ByteBuffer(bytes: chunk)) }
-                    try await writer.finish(nil)
-                })
-        }
+        BareForwarding.register(on: router, transport: transport, upstream: upstream)
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
         try await app.runService()
     }

@@ -12,7 +12,7 @@ struct DashboardAuthentication: RouterMiddleware {
     let sessions: AdminSessions
     let clock: any LatchkeyClock
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    @concurrent func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws -> Response {
         guard let id = request.cookies[Self.cookieName]?.value, !id.isEmpty, let session = try await sessions.session(id: id, now: clock.now) else {
             return Response(status: .seeOther, headers: [.location: "/admin/login", .cacheControl: "no-store"])
         }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import LatchkeyAPI
 import LatchkeyModel
+import Logging
 
 /// JSON responses and the one place where errors become HTTP.
 enum APIResponse {
@@ -78,14 +79,19 @@ extension HTTPField.Name {
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = LatchkeyContext
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    @concurrent func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws -> Response {
+        await Self.answering(request, logger: context.logger) { try await next(request, context) }
+    }
+
+    /// The response of `respond`, or the error it threw as a JSON error response.
+    static func answering(_ request: Request, logger: Logger, _ respond: () async throws -> Response) async -> Response {
         do {
-            return try await next(request, context)
+            return try await respond()
         } catch let error as LatchkeyError {
             // Latchkey's own internal errors (a damaged row among them, named with its id) are logged; the request
             // fails alone and every other keeps being served.
             if error.code == .internalError {
-                context.logger.error("internal error", metadata: ["message": "\(error.message)", "path": "\(request.uri.path)"])
+                logger.error("internal error", metadata: ["message": "\(error.message)", "path": "\(request.uri.path)"])
             }
             return APIResponse.error(error)
         } catch let error as HTTPError {
@@ -99,7 +105,7 @@ struct ErrorMiddleware: RouterMiddleware {
             let message = error.status == .notFound ? "no route for \(request.method) \(request.uri.path)" : (error.body ?? error.status.reasonPhrase)
             return APIResponse.error(LatchkeyError(code, message))
         } catch {
-            context.logger.error("unhandled error", metadata: ["type": "\(type(of: error))"])
+            logger.error("unhandled error", metadata: ["type": "\(type(of: error))"])
             return APIResponse.error(LatchkeyError(.internalError, "an internal error occurred"))
         }
     }

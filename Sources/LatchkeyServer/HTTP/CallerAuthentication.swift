@@ -23,25 +23,28 @@ struct CallerAuthentication: RouterMiddleware {
     /// Counts wrong keys per client address and kind of key; past its limits, 429.
     let failures: AuthFailureLimiter
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    @concurrent func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.caller = try await caller(of: request, peer: context.peerAddress)
+        return try await next(request, context)
+    }
+
+    /// Who sent `request` from `peer`, or the error to answer with.
+    func caller(of request: Request, peer: String?) async throws -> Caller {
         guard let token = request.bearerToken else {
             throw LatchkeyError(.unauthenticated, "Authorization: a bearer token is required", field: "Authorization")
         }
-        let address = failures.address(of: request.headers, peer: context.peerAddress)
+        let address = failures.address(of: request.headers, peer: peer)
         try failures.checkAddress(address)
         let hash = SecretHash.sha256Hex(token)
-        var context = context
-        if SecretHash.constantTimeEquals(hash, adminKeyHash) {
-            context.caller = .admin
-        } else if token.hasPrefix(AgentKey.prefix), let caller = try await cache.caller(forKeyHash: hash, identities: identities) {
+        if SecretHash.constantTimeEquals(hash, adminKeyHash) { return .admin }
+        if token.hasPrefix(AgentKey.prefix), let caller = try await cache.caller(forKeyHash: hash, identities: identities) {
             if adminOnly { throw LatchkeyError(.forbidden, "this route needs the admin key") }
-            context.caller = caller
-        } else {
-            let kind = token.hasPrefix("lk_admin_") ? "admin" : token.hasPrefix(AgentKey.prefix) ? "agent" : "other"
-            throw failures.failed(
-                address: address, kind: kind,
-                otherwise: LatchkeyError(.unauthenticated, "Authorization: the key is wrong or revoked", field: "Authorization"))
+            return caller
         }
-        return try await next(request, context)
+        let kind = token.hasPrefix("lk_admin_") ? "admin" : token.hasPrefix(AgentKey.prefix) ? "agent" : "other"
+        throw failures.failed(
+            address: address, kind: kind,
+            otherwise: LatchkeyError(.unauthenticated, "Authorization: the key is wrong or revoked", field: "Authorization"))
     }
 }

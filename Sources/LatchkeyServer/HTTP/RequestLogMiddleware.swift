@@ -12,10 +12,15 @@ struct RequestLogMiddleware: RouterMiddleware {
     let logger: Logger
     let metrics: LatchkeyMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    @concurrent func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws -> Response {
+        try await around(request, context: context) { try await next(request, context) }
+    }
+
+    /// The response of `respond`, with its request id, counted under the route the router set in `context` and logged.
+    func around(_ request: Request, context: Context, _ respond: () async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         let id = RandomToken.base32(bytes: 10)
-        var response = try await next(request, context)
+        var response = try await respond()
         response.headers[.latchkeyRequestID] = id
         metrics.request(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code)
         let elapsed = ContinuousClock.now - started

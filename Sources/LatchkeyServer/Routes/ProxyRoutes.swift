@@ -21,16 +21,46 @@ struct ProxyRoutes {
 
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .head, .options]
 
+    /// The routes, as the router matches them. ``LatchkeyResponder`` answers the calls they match before the router
+    /// sees them (``Lane``); these answer what it hands on.
     func register(on group: RouterGroup<CallerContext>) {
         for method in Self.methods {
-            group.on("/proxy/:provider/**", method: method) { request, context in try await handle(request, context) }
-            group.on("/proxy/:provider", method: method) { request, context in try await handle(request, context) }
+            for pattern in Self.patterns {
+                group.on(RouterPath(pattern), method: method) { request, context in
+                    try await handle(request, context, provider: context.parameters.get("provider") ?? "")
+                }
+            }
         }
     }
 
-    func handle(_ request: Request, _ context: CallerContext) async throws -> Response {
+    /// The routes' patterns under `/v1`.
+    static let patterns = ["/proxy/:provider/**", "/proxy/:provider"]
+
+    /// A proxied call as the router would route it: the provider, and the route's pattern (for metrics).
+    struct Lane: Equatable {
+        var provider: String
+        var route: String
+
+        init(provider: String, route: String) {
+            self.provider = provider
+            self.route = route
+        }
+
+        /// The lane of `method path`; nil for anything but one of ``methods`` on `/v1/proxy/{provider}` or below,
+        /// with a provider, which goes to the router.
+        init?(method: HTTPRequest.Method, path: String) {
+            let prefix = "/v1/proxy/"
+            guard path.hasPrefix(prefix), ProxyRoutes.methods.contains(method) else { return nil }
+            let rest = path.utf8.dropFirst(prefix.utf8.count)
+            let segment = rest.prefix { $0 != UInt8(ascii: "/") }
+            guard !segment.isEmpty else { return nil }
+            provider = String(Substring(segment))
+            route = segment.count == rest.count ? "/v1/proxy/{provider}" : "/v1/proxy/{provider}/**"
+        }
+    }
+
+    func handle(_ request: Request, _ context: CallerContext, provider providerID: String) async throws -> Response {
         let caller = context.caller
-        let providerID = context.parameters.get("provider") ?? ""
         let manifest = try catalog.manifest(providerID)
         // The raw, still-encoded path after /v1/proxy/{provider}/.
         let prefix = "/v1/proxy/\(providerID)"
