@@ -102,14 +102,23 @@ public struct AccessGuard: Sendable {
     /// What `agent` may do now.
     public func standing(of agent: OwnerRef) async throws -> Standing {
         let holders = Self.holders(of: agent)
+        if let kept = cache?.kept(owners: holders, org: agent.org) {
+            return try standing(of: agent, holders: holders, stored: kept.grants, policy: kept.policy)
+        }
         // Both reads at once: a call waits for one round trip, not two.
         async let policy = policy(org: agent.org)
         let stored = try await grants(owners: holders)
+        return try standing(of: agent, holders: holders, stored: stored, policy: try await policy)
+    }
+
+    private func standing(
+        of agent: OwnerRef, holders: [OwnerRef], stored: [OwnerRef: [StoredGrant]], policy: OrgAccessPolicy
+    ) throws(LatchkeyError) -> Standing {
         var grants: [Grant] = []
         for holder in holders {
             for row in stored[holder] ?? [] { grants.append(try Grant(stored: row)) }
         }
-        return Standing(agent: agent, policy: try await policy, grants: GrantSet(grants), now: clock.now)
+        return Standing(agent: agent, policy: policy, grants: GrantSet(grants), now: clock.now)
     }
 
     private func policy(org: String) async throws -> OrgAccessPolicy {

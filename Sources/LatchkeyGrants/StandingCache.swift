@@ -54,6 +54,19 @@ public final class StandingCache: Sendable {
         try await remembered(org, in: \.policies, flights: policyReads, read: read)
     }
 
+    /// The grants of `owners` and `org`'s policy when both are in memory and still hold: what nearly every call finds,
+    /// without a suspension.
+    func kept(owners: [OwnerRef], org: String) -> (grants: [OwnerRef: [StoredGrant]], policy: OrgAccessPolicy)? {
+        let now = clock.now
+        let (grants, policy) = state.withLock { ($0.grants[owners], $0.policies[org]) }
+        guard let grants, holds(grants, now: now), let policy, holds(policy, now: now) else { return nil }
+        return (grants.value, policy.value)
+    }
+
+    private func holds<Value>(_ entry: Entry<Value>, now: Date) -> Bool {
+        now < entry.readAt.addingTimeInterval(Self.lifetime) || watch?.vouches(forEntryReadAt: entry.readAt, now: now) == true
+    }
+
     /// The entry of `key` in the table at `table` while it lasts; else `read` (shared by concurrent misses), kept for
     /// ``lifetime`` unless a forget came in between.
     private func remembered<Key: Hashable & Sendable, Value: Sendable>(
@@ -62,9 +75,7 @@ public final class StandingCache: Sendable {
     ) async throws -> Value {
         let now = clock.now
         let (kept, generation) = state.withLock { ($0[keyPath: table][key], $0.generation) }
-        if let kept, now < kept.readAt.addingTimeInterval(Self.lifetime) || watch?.vouches(forEntryReadAt: kept.readAt, now: now) == true {
-            return kept.value
-        }
+        if let kept, holds(kept, now: now) { return kept.value }
         let value = try await flights.value(for: key, read: read)
         state.withLock { state in
             guard state.generation == generation else { return }
