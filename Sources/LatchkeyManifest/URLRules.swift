@@ -32,9 +32,19 @@ public enum URLRules {
 public enum HeaderRules {
     public static func isSafe(name: String, value: String) -> Bool {
         guard !name.isEmpty else { return false }
-        let tchar = Set("!#$%&'*+-.^_`|~".utf8)
-        let nameOK = name.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || tchar.contains($0) }
+        let nameOK = name.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || isTokenSymbol($0) }
         let valueOK = value.utf8.allSatisfy { $0 != 0x0D && $0 != 0x0A && $0 != 0x00 }
         return nameOK && valueOK
+    }
+
+    /// RFC 9110's `tchar` symbols: ``!#$%&'*+-.^_`|~``.
+    static func isTokenSymbol(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            true
+        default: false
+        }
     }
 }

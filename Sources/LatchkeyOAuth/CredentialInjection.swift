@@ -5,21 +5,21 @@ import LatchkeyModel
 
 /// Puts a credential on an outbound request as the manifest's `proxy.inject` says.
 public enum CredentialInjection {
-    /// The values a credential offers to injection formats.
-    static func values(_ credential: Credential) -> [String: String] {
-        var v: [String: String] = [:]
-        v["access_token"] = credential.accessToken
-        v["api_key"] = credential.apiKey
-        v["username"] = credential.username ?? ""
-        v["password"] = credential.password ?? ""
-        return v
+    /// The value a credential offers to injection formats under `name`; nil for a name it does not offer.
+    static func value(_ name: String, of credential: Credential) -> String? {
+        switch name {
+        case "access_token": credential.accessToken
+        case "api_key": credential.apiKey
+        case "username": credential.username ?? ""
+        case "password": credential.password ?? ""
+        default: nil
+        }
     }
 
     /// Applies `injection` to `request`. Throws `invalid_request` when the credential lacks what the format needs.
     public static func apply(_ injection: Injection, credential: Credential, to request: inout OutboundRequest) throws(LatchkeyError) {
-        let values = values(credential)
         func fill(_ format: String) throws(LatchkeyError) -> String {
-            guard let text = Placeholders.render(format, { values[$0] }) else {
+            guard let text = Placeholders.render(format, { value($0, of: credential) }) else {
                 throw LatchkeyError(.invalidRequest, "the stored credential does not fit the manifest's inject format")
             }
             guard !text.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {

@@ -31,6 +31,8 @@ public struct ProxyService: Sendable {
     /// Holds calls that wait for a person's approval.
     let approvals: any ApprovalFiling
     let clock: any LatchkeyClock
+    /// The base URLs' origins, each parsed once.
+    let baseOrigins: BaseOrigins
     /// The largest request body forwarded and response body returned.
     public static let maxBodyBytes = 10 * 1024 * 1024
 
@@ -50,6 +52,7 @@ public struct ProxyService: Sendable {
         self.access = access
         self.approvals = approvals
         self.clock = clock
+        baseOrigins = BaseOrigins()
     }
 
     /// A call's request body.
@@ -140,7 +143,7 @@ public struct ProxyService: Sendable {
             }
             base = rendered
         }
-        let url = try ProxyTarget.url(base: base, path: call.path, query: call.query, encodedByLatchkey: call.fromTool)
+        let url = try ProxyTarget.url(base: base, path: call.path, query: call.query, encodedByLatchkey: call.fromTool, origins: baseOrigins)
         // A tool's own grant was checked by the tool runner; a direct call answers to the proxy rules, on the path the
         // guard above accepted, before anything is drawn or sent. One that needs approval is held, not sent.
         if !call.fromTool {

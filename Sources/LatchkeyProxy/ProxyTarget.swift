@@ -9,12 +9,14 @@ import LatchkeyModel
 /// encoded slashes that would smuggle a segment, or escapes that are no valid UTF-8 (overlong forms among them); and the final URL must have the base URL's scheme, host and port, and lie under its path.
 public enum ProxyTarget {
     /// The final URL for `path` (as received, still percent-encoded, without a leading slash) and `query`
-    /// (the raw query string, or nil).
+    /// (the raw query string, or nil). `origins` keeps the base URLs' origins, parsed once each.
     ///
     /// `encodedByLatchkey` marks a path that Latchkey built from a tool's template, with each argument
     /// percent-encoded as one segment: its escapes are intended, so only dot segments and the final
     /// scheme, host and port are checked.
-    public static func url(base: String, path: String, query: String?, encodedByLatchkey: Bool = false) throws(LatchkeyError) -> String {
+    public static func url(
+        base: String, path: String, query: String?, encodedByLatchkey: Bool = false, origins: BaseOrigins? = nil
+    ) throws(LatchkeyError) -> String {
         if encodedByLatchkey {
             if path.split(separator: "/", omittingEmptySubsequences: false).contains(where: isDotSegment) {
                 throw LatchkeyError(.invalidRequest, "path: holds a dot segment", field: "path")
@@ -28,7 +30,7 @@ public enum ProxyTarget {
         let baseParts: (scheme: String, host: String, port: Int)
         let finalParts: (scheme: String, host: String, port: Int)
         do {
-            baseParts = try OutboundURLPolicy.check(trimmedBase)
+            baseParts = try origins?.origin(of: trimmedBase) ?? OutboundURLPolicy.check(trimmedBase)
             finalParts = try OutboundURLPolicy.check(final)
         } catch {
             throw LatchkeyError(.invalidRequest, "path: the resulting URL is not allowed", field: "path")

@@ -14,7 +14,11 @@ struct ProxyTargetTests {
     ])
     func ordinaryPathsStayUnderTheBaseURL(path: String, query: String?, expected: String) throws {
         #expect(try ProxyTarget.url(base: base, path: path, query: query) == expected)
+        #expect(try ProxyTarget.url(base: base, path: path, query: query, origins: Self.origins) == expected)
     }
+
+    /// The proxy's memory of base URLs' origins, shared by every case here as the proxy shares it by every call.
+    static let origins = BaseOrigins()
 
     /// Hostile paths: every one is refused before any I/O.
     static let hostile = [
@@ -33,6 +37,29 @@ struct ProxyTargetTests {
     @Test(arguments: hostile)
     func hostilePathsAreRefused(path: String) {
         #expect(throws: LatchkeyError.self) { try ProxyTarget.url(base: base, path: path, query: nil) }
+        #expect(throws: LatchkeyError.self) { try ProxyTarget.url(base: base, path: path, query: nil, origins: Self.origins) }
+    }
+
+    /// A base URL the outbound policy refuses is refused on every call, never remembered as allowed.
+    @Test func aRefusedBaseIsRefusedOnEveryCall() throws {
+        let origins = BaseOrigins()
+        for _ in 0..<3 {
+            #expect(throws: LatchkeyError.self) { try ProxyTarget.url(base: "http://api.example.com", path: "x", query: nil, origins: origins) }
+        }
+        #expect(try ProxyTarget.url(base: "http://127.0.0.1:8080", path: "x", query: nil, origins: origins) == "http://127.0.0.1:8080/x")
+    }
+
+    /// Past its capacity the memory starts over, and every base still gets its own origin.
+    @Test func manyBasesEachKeepTheirOwnOrigin() throws {
+        let origins = BaseOrigins()
+        for round in 0..<2 {
+            for i in 0..<1_500 {
+                let base = "https://tenant\(i).example.com"
+                // A base given another's origin would fail the check that the final URL stays on the base's host.
+                #expect(try ProxyTarget.url(base: base, path: "v\(round)", query: nil, origins: origins) == "\(base)/v\(round)")
+            }
+        }
+        #expect(try origins.origin(of: "https://tenant7.example.com").host == "tenant7.example.com")
     }
 
     /// Escapes of valid UTF-8 and parameters on ordinary segments pass as they are.
