@@ -47,11 +47,17 @@ public enum ProxyTarget {
         // A raw `?` would start the query inside what was meant as the path, leaving what comes before it (`a/.`) as
         // the path's end, past the dot-segment check (found by `make fuzz`); HTTP callers cannot send one, as the
         // server splits the query off first, but the guard does not rely on who calls it.
-        // One pass over the bytes, without Foundation (every proxied call comes here): refused bytes, whether any
-        // escape needs decoding, and whether `://` appears.
+        // One pass over the bytes, without Foundation or characters (every proxied call comes here): refused bytes,
+        // whether any escape needs decoding, whether `://` appears, and the segments' shapes (split at `/`, empty ones
+        // kept): a dot segment (`.` or `..` before any `;`), an empty segment before the last, a `:` in the first.
         var escaped = false
         var holdsURL = false
         var lastTwo: (UInt8, UInt8) = (0, 0)
+        var segment = SegmentShape()
+        var dotSegment = false
+        var emptySegment = false
+        var colonInFirst = false
+        var firstSegment = true
         for byte in path.utf8 {
             if byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "#") || byte == UInt8(ascii: "?") || byte >= 0x80 {
                 throw refuse("holds a control character, backslash, query mark, fragment or non-ASCII byte")
@@ -59,7 +65,17 @@ public enum ProxyTarget {
             if byte == UInt8(ascii: "%") { escaped = true }
             if byte == UInt8(ascii: "/"), lastTwo == (UInt8(ascii: ":"), UInt8(ascii: "/")) { holdsURL = true }
             lastTwo = (lastTwo.1, byte)
+            if byte == UInt8(ascii: "/") {
+                if segment.isDotSegment { dotSegment = true }
+                if segment.length == 0 { emptySegment = true }
+                segment = SegmentShape()
+                firstSegment = false
+            } else {
+                segment.add(byte)
+                if firstSegment, byte == UInt8(ascii: ":") { colonInFirst = true }
+            }
         }
+        if segment.isDotSegment { dotSegment = true }
         if escaped {
             // Encoded separators, dots, backslashes, controls and percent signs could be decoded later by someone else.
             let bytes = Array(path.utf8)
@@ -69,13 +85,30 @@ public enum ProxyTarget {
             }
             try checkEscapes(path)
         }
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        for segment in segments where isDotSegment(segment) {
-            throw refuse("holds a dot segment")
-        }
-        if segments.dropLast().contains(where: \.isEmpty) { throw refuse("holds an empty segment (//)") }
-        if let first = segments.first, first.contains(":") { throw refuse("must not be an absolute URL") }
+        if dotSegment { throw refuse("holds a dot segment") }
+        if emptySegment { throw refuse("holds an empty segment (//)") }
+        if colonInFirst { throw refuse("must not be an absolute URL") }
         if holdsURL { throw refuse("must not hold a URL") }
+    }
+
+    /// What ``checkPath(_:)`` needs of one segment, read a byte at a time: its length, and whether its name (the bytes
+    /// before any `;`) is `.` or `..`.
+    struct SegmentShape {
+        var length = 0
+        var nameLength = 0
+        var nameDots = 0
+        var inName = true
+
+        mutating func add(_ byte: UInt8) {
+            length += 1
+            if byte == UInt8(ascii: ";") { inName = false }
+            if inName {
+                nameLength += 1
+                if byte == UInt8(ascii: ".") { nameDots += 1 }
+            }
+        }
+
+        var isDotSegment: Bool { (1...2).contains(nameLength) && nameDots == nameLength }
     }
 
     /// Escapes that could change the path once someone decodes them (lowercase).

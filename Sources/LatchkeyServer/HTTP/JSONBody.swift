@@ -81,9 +81,12 @@ extension Request {
     /// The bearer token of the `Authorization` header.
     var bearerToken: String? {
         guard let value = headers[.authorization] else { return nil }
-        // Every call reads it: no Foundation character sets here (they cost 3 % of the proxy's CPU).
-        guard let space = value.firstIndex(of: " "), value[..<space].lowercased() == "bearer" else { return nil }
-        let token = value[value.index(after: space)...].trimmingHTTPWhitespace()
+        // Every call reads it: bytes, not characters or Foundation's character sets (3 % of the proxy's CPU each).
+        let bytes = value.utf8
+        guard let space = bytes.firstIndex(of: UInt8(ascii: " ")), bytes.distance(from: bytes.startIndex, to: space) == 6,
+            zip(bytes[..<space], "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 })
+        else { return nil }
+        let token = value[bytes.index(after: space)...].trimmingHTTPWhitespace()
         return token.isEmpty ? nil : token
     }
 }
