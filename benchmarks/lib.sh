@@ -3,9 +3,10 @@
 
 # Installs nginx and wrk when missing; sets NGINX to nginx's path.
 # Sets CONNECTIONS, DURATION and THREADS for wrk from --connections N, --duration T and --threads N (64, 10s, 2).
-# The proxy benchmark also takes --soak T (default 60s, 0 skips), --rounds N (default 3) and --load (sets LOAD=1).
+# The proxy benchmark also takes --soak T (default 60s, 0 skips), --rounds N (default 3), --load (sets LOAD=1) and
+# --repeat N (default 1: how many times (d) and (c) are measured, alternately).
 wrk_options() {
-  CONNECTIONS=64 DURATION=10s THREADS=2 SOAK=60s ROUNDS=3 LOAD=0
+  CONNECTIONS=64 DURATION=10s THREADS=2 SOAK=60s ROUNDS=3 LOAD=0 REPEAT=1
   while [ $# -gt 0 ]; do
     case "$1" in
       --connections) CONNECTIONS=$2; shift 2 ;;
@@ -14,6 +15,7 @@ wrk_options() {
       --soak) SOAK=$2; shift 2 ;;
       --rounds) ROUNDS=$2; shift 2 ;;
       --load) LOAD=1; shift ;;
+      --repeat) REPEAT=$2; shift 2 ;;
       *) echo "unknown option $1" >&2; exit 2 ;;
     esac
   done

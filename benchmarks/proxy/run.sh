@@ -10,6 +10,7 @@
 #   bash benchmarks/proxy/run.sh [--connections 64] [--duration 10s] [--threads 2] [--soak 60s] [--rounds 3] [--load]
 #   --soak T --rounds N   after (c), N rounds of T at full load, Latchkey's RSS printed after each (--soak 0 skips)
 #   --load                also (c) spread over 1,000 agents and 10,000 connections, printed as a ratio to (c)
+#   --repeat N            (d) and (c) measured N times, alternately; the ratios use the medians
 #   PROXY_CLIENT=curl     Latchkey's proxy and the forwarder on libcurl instead of the event-loop client
 #   PROFILE=/tmp/prof     also samples Latchkey with perf during (c)
 #   PIN=1                 Latchkey and the forwarder on core 0, nginx and wrk on core 1: req/s of (c) and (d) then
@@ -99,39 +100,44 @@ A=$(measure a "http://127.0.0.1:$PORT_A/items")
 CONN_A=$(upstream_connections "$MARK"); MARK=$(log_lines)
 B=$(measure b "http://127.0.0.1:$PORT_B/items")
 CONN_B=$(upstream_connections "$MARK"); MARK=$(log_lines)
-if [ -n "${PROFILE:-}" ]; then
-  # The forwarder too, during (d): what (c) spends beyond it is Latchkey's.
-  mkdir -p "$PROFILE"
-  perf record -q -F 499 -g -p "$FW_PID" -o "$PROFILE/perf-d.data" -- sleep "${DURATION%s}" 2>/dev/null &
-  PERF_PID=$!
-fi
-T0=$(cpu_ticks "$FW_PID")
-D=$(measure d "http://127.0.0.1:$PORT_D/v1/proxy/bench/items")
-CPU_D=$(( $(cpu_ticks "$FW_PID") - T0 ))
-if [ -n "${PROFILE:-}" ]; then
-  wait "$PERF_PID" || true
-  perf report -i "$PROFILE/perf-d.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 > "$PROFILE/d-by-dso.txt" || true
-  perf report -i "$PROFILE/perf-d.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 > "$PROFILE/d-by-symbol.txt" || true
-fi
-CONN_D=$(upstream_connections "$MARK"); MARK=$(log_lines)
-RSS_IDLE=$(rss_mib)
-if [ -n "${PROFILE:-}" ]; then
-  # perf samples Latchkey while (c) runs; the report lands in $PROFILE (a folder).
-  mkdir -p "$PROFILE"
-  perf record -q -F 499 -g -p "$LK_PID" -o "$PROFILE/perf.data" -- sleep "${DURATION%s}" 2>/dev/null &
-  PERF_PID=$!
-fi
-T0=$(cpu_ticks "$LK_PID")
-C=$(measure c "$L/v1/proxy/bench/items" "Authorization: Bearer $KEY")
-CPU_C=$(( $(cpu_ticks "$LK_PID") - T0 ))
-CONN_C=$(upstream_connections "$MARK")
+# (d) and (c), alternately, REPEAT times; perf samples the first round only.
+D_ROWS=(); C_ROWS=(); CPU_DS=(); CPU_CS=(); CONN_DS=(); CONN_CS=(); RSS_IDLE=""
+for round in $(seq 1 "$REPEAT"); do
+  suffix=$([ "$round" = 1 ] || echo "$round")
+  PROFILING=$([ -n "${PROFILE:-}" ] && [ "$round" = 1 ] && echo 1 || echo 0)
+  if [ "$PROFILING" = 1 ]; then
+    # The forwarder too, during (d): what (c) spends beyond it is Latchkey's.
+    mkdir -p "$PROFILE"
+    perf record -q -F 499 -g -p "$FW_PID" -o "$PROFILE/perf-d.data" -- sleep "${DURATION%s}" 2>/dev/null &
+    PERF_PID=$!
+  fi
+  T0=$(cpu_ticks "$FW_PID")
+  D_ROWS+=("$(measure "d$suffix" "http://127.0.0.1:$PORT_D/v1/proxy/bench/items")")
+  CPU_DS+=($(( $(cpu_ticks "$FW_PID") - T0 )))
+  if [ "$PROFILING" = 1 ]; then
+    wait "$PERF_PID" || true
+    perf report -i "$PROFILE/perf-d.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 > "$PROFILE/d-by-dso.txt" || true
+    perf report -i "$PROFILE/perf-d.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 > "$PROFILE/d-by-symbol.txt" || true
+  fi
+  CONN_DS+=($(upstream_connections "$MARK")); MARK=$(log_lines)
+  [ -n "$RSS_IDLE" ] || RSS_IDLE=$(rss_mib)
+  if [ "$PROFILING" = 1 ]; then
+    # perf samples Latchkey while (c) runs; the report lands in $PROFILE (a folder).
+    perf record -q -F 499 -g -p "$LK_PID" -o "$PROFILE/perf.data" -- sleep "${DURATION%s}" 2>/dev/null &
+    PERF_PID=$!
+  fi
+  T0=$(cpu_ticks "$LK_PID")
+  C_ROWS+=("$(measure "c$suffix" "$L/v1/proxy/bench/items" "Authorization: Bearer $KEY")")
+  CPU_CS+=($(( $(cpu_ticks "$LK_PID") - T0 )))
+  CONN_CS+=($(upstream_connections "$MARK")); MARK=$(log_lines)
+  if [ "$PROFILING" = 1 ]; then
+    wait "$PERF_PID" || true
+    perf report -i "$PROFILE/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 > "$PROFILE/by-dso.txt" || true
+    perf report -i "$PROFILE/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 > "$PROFILE/by-symbol.txt" || true
+    perf report -i "$PROFILE/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 > "$PROFILE/by-thread.txt" || true
+  fi
+done
 RSS_LOADED=$(rss_mib)
-if [ -n "${PROFILE:-}" ]; then
-  wait "$PERF_PID" || true
-  perf report -i "$PROFILE/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 > "$PROFILE/by-dso.txt" || true
-  perf report -i "$PROFILE/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 > "$PROFILE/by-symbol.txt" || true
-  perf report -i "$PROFILE/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 > "$PROFILE/by-thread.txt" || true
-fi
 # The soak rounds come before the load mode, whose 10,000 connections fill Latchkey's caches.
 SOAK_RSS=""
 if [ "${SOAK%s}" != 0 ]; then
@@ -163,17 +169,30 @@ if [ "$LOAD" = 1 ]; then
     perf report -i "$PROFILE/perf-load.data" --children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | grep -E 'Latchkey|GRDB|sqlite' | head -40 > "$PROFILE/load-by-symbol.txt" || true
   fi
 fi
-python3 - "$(getconf CLK_TCK) ${DURATION%s} $CPU_D $CPU_C ${CPU_CL:-0}" "$A" "$B" "$D" "$C" ${COLD:+"$COLD"} ${CL:+"$CL"} <<'PY'
-import sys
-tick, seconds, cpu_d, cpu_c, cpu_cl = map(float, sys.argv[1].split())
-rows = [line.split() for line in sys.argv[2:]]
+python3 - "$(getconf CLK_TCK) ${DURATION%s} ${CPU_CL:-0}" "${CPU_DS[*]}" "${CPU_CS[*]}" "$A" "$B" "${D_ROWS[@]}" "${C_ROWS[@]}" ${COLD:+"$COLD"} ${CL:+"$CL"} <<'PY'
+import re, statistics, sys
+tick, seconds, cpu_cl = map(float, sys.argv[1].split())
+cpu_ds, cpu_cs = [list(map(float, arg.split())) for arg in sys.argv[2:4]]
+rows = [line.split() for line in sys.argv[4:]]
 names = {"a": "(a) nginx direct", "b": "(b) nginx reverse proxy", "d": "(d) bare forwarder", "c": "(c) Latchkey proxy",
          "cold": "(c) load mode, first pass", "cl": "(c) 1,000 agents, 10,000 conns"}
 print(f"{'path':32} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>8}")
 for name, rps, p50, p99, errors, _ in rows:
-    print(f"{names[name]:32} {float(rps):10.0f} {float(p50):9.3f} {float(p99):9.3f} {errors:>8}")
-r = {row[0]: dict(zip(["rps", "p50", "p99"], map(float, row[1:4]))) for row in rows}
+    base, n = re.fullmatch(r"([a-z]+?)(\d*)", name).groups()
+    label = names[base] + (f" #{n}" if n else (" #1" if len(cpu_ds) > 1 and base in "dc" else ""))
+    print(f"{label:32} {float(rps):10.0f} {float(p50):9.3f} {float(p99):9.3f} {errors:>8}")
+# (d) and (c), measured REPEAT times alternately, count by their medians.
+groups = {}
+for row in rows:
+    groups.setdefault(re.fullmatch(r"([a-z]+?)(\d*)", row[0]).group(1), []).append(list(map(float, row[1:4])))
+r = {name: dict(zip(["rps", "p50", "p99"], (statistics.median(col) for col in zip(*values)))) for name, values in groups.items()}
 a, b, c, d = r["a"], r["b"], r["c"], r["d"]
+if len(cpu_ds) > 1:
+    pairs = zip(groups["d"], groups["c"], cpu_ds, cpu_cs)
+    print("each round, c/d and CPU c/d: " + "  ".join(
+        f"{cr[0] / dr[0]:.3f} {(td / dr[0]) / (tc / cr[0]):.3f}" for dr, cr, td, tc in pairs) + "   (medians below)")
+cpu_d = statistics.median(td / dr[0] for td, dr in zip(cpu_ds, groups["d"])) * d["rps"]
+cpu_c = statistics.median(tc / cr[0] for tc, cr in zip(cpu_cs, groups["c"])) * c["rps"]
 print(f"c/d = {c['rps'] / d['rps']:.3f} (target >= 0.8)   c/b = {c['rps'] / b['rps']:.3f} (target >= 0.25)   "
       f"d/b = {d['rps'] / b['rps']:.3f}   c/a = {c['rps'] / a['rps']:.3f}")
 print(f"p99 added over (a): (c) {c['p99'] - a['p99']:.3f} ms (target <= 2 ms)   (d) {d['p99'] - a['p99']:.3f} ms")
@@ -186,5 +205,5 @@ if "cl" in r:
     line += f"  (c, load) {per(cpu_cl, r['cl']):.0f} us"
 print(line + f"   CPU c/d = {per(cpu_d, d) / per(cpu_c, c):.3f}")
 PY
-echo "upstream connections opened: (a) $CONN_A (wrk's own)  (b) $CONN_B  (d) $CONN_D  (c) $CONN_C${CONN_CL:+  (c, load) $CONN_CL}  (target for c: <= $((2 * CONNECTIONS)))"
+echo "upstream connections opened: (a) $CONN_A (wrk's own)  (b) $CONN_B  (d) ${CONN_DS[*]}  (c) ${CONN_CS[*]}${CONN_CL:+  (c, load) $CONN_CL}  (target for c: <= $((2 * CONNECTIONS)))"
 echo "Latchkey RSS: idle $RSS_IDLE MiB, after (c) $RSS_LOADED MiB${SOAK_RSS:+, after each $SOAK round at full load:$SOAK_RSS MiB}${RSS_LOAD:+, after the load mode $RSS_LOAD MiB}"
