@@ -35,31 +35,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # The JSON body every upstream answers with: the same in every benchmark.
 UPSTREAM_LOCATION='location / { default_type application/json; return 200 '"'"'{"items":[{"id":1,"name":"alpha"},{"id":2,"name":"beta"}]}'"'"'; }'
 
-# write_provider DIR UPSTREAM_PORT: an API-key provider `bench` whose base URL is the loopback upstream.
+# write_provider DIR UPSTREAM_PORT: an API-key provider `bench` (bench-provider.yaml) whose base URL is the loopback
+# upstream.
 write_provider() {
   mkdir -p "$1"
-  cat > "$1/bench.yaml" <<YAML
-id: bench
-name: Benchmark upstream
-docs: https://nginx.org/en/docs/
-auth:
-  mode: api_key
-  api_key: {label: Token}
-proxy:
-  base_url: http://127.0.0.1:$2
-  inject: {header: Authorization, format: "Bearer {api_key}"}
-tools:
-  - name: list_items
-    description: List items.
-    access: read
-    request: {method: GET, path: /items}
-    input: {type: object, properties: {}}
-  - name: noop
-    description: Nothing.
-    access: read
-    request: {method: GET, path: /noop}
-    input: {type: object, properties: {}}
-YAML
+  sed "s/@UPSTREAM_PORT@/$2/" "$(dirname "${BASH_SOURCE[0]}")/bench-provider.yaml" > "$1/bench.yaml"
 }
 
 # wait_healthy URL: waits up to 10 s for Latchkey's /healthz.

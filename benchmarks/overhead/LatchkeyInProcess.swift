@@ -19,23 +19,18 @@ struct LatchkeyInProcess {
     let agentKey: String
     let feed: Task<Void, any Error>
 
-    static let manifest = """
-        id: bench
-        name: Benchmark upstream
-        docs: https://nginx.org/en/docs/
-        auth:
-          mode: api_key
-          api_key: {label: Token}
-        proxy:
-          base_url: http://127.0.0.1:9
-          inject: {header: Authorization, format: "Bearer {api_key}"}
-        """
+    /// The benchmarks' provider (`benchmarks/bench-provider.yaml`), its upstream a port nothing listens on.
+    static func manifest() throws -> ProviderManifest {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bench-provider.yaml")
+        let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "@UPSTREAM_PORT@", with: "9")
+        return try ManifestParser.parse(yaml: text, file: file.path, expectedID: "bench").get()
+    }
 
     static func start(folder: String, logger: Logger) async throws -> LatchkeyInProcess {
         let store = try SQLiteStore(path: folder + "/db.sqlite")
         let material = (0..<32).map { _ in UInt8.random(in: 0...255) }
         let keyring = try await LatchkeyApplication.agreedKeyring(try MasterKeyring(masterKeys: [1: material]), store: store)
-        let manifest = try ManifestParser.parse(yaml: manifest, file: "bench.yaml", expectedID: "bench").get()
+        let manifest = try manifest()
         let upstream = InstantUpstream()
         let adminKey = "bench-admin-" + RandomToken.base32(bytes: 10)
         let composition = ServerComposition(
