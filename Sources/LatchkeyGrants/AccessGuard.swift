@@ -101,9 +101,14 @@ public struct AccessGuard: Sendable {
 
     /// What `agent` may do now.
     public func standing(of agent: OwnerRef) async throws -> Standing {
+        if let assembled = cache?.assembled(of: agent) {
+            return Standing(agent: agent, policy: assembled.policy, grants: assembled.grants, now: clock.now)
+        }
         let holders = Self.holders(of: agent)
-        if let kept = cache?.kept(owners: holders, org: agent.org) {
-            return try standing(of: agent, holders: holders, stored: kept.grants, policy: kept.policy)
+        if let cache, let kept = cache.kept(owners: holders, org: agent.org) {
+            let standing = try standing(of: agent, holders: holders, stored: kept.grants, policy: kept.policy)
+            cache.keep(.init(grants: standing.grants, policy: standing.policy), of: agent, readAt: kept.readAt, generation: kept.generation)
+            return standing
         }
         // Both reads at once: a call waits for one round trip, not two.
         async let policy = policy(org: agent.org)

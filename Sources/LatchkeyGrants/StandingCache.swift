@@ -23,9 +23,17 @@ public final class StandingCache: Sendable {
         var readAt: Date
     }
 
+    /// An agent's grants, decoded, and its org's policy: what ``AccessGuard`` made of kept reads.
+    struct Assembled: Sendable {
+        var grants: GrantSet
+        var policy: OrgAccessPolicy
+    }
+
     private struct State {
         var grants: [[OwnerRef]: Entry<[OwnerRef: [StoredGrant]]>] = [:]
         var policies: [String: Entry<OrgAccessPolicy>] = [:]
+        /// Per agent, kept as long as the reads it was made of (the older one's time).
+        var assembled: [OwnerRef: Entry<Assembled>] = [:]
         /// Bumped by every forget: a read that began before it is not kept.
         var generation = 0
     }
@@ -54,13 +62,36 @@ public final class StandingCache: Sendable {
         try await remembered(org, in: \.policies, flights: policyReads, read: read)
     }
 
-    /// The grants of `owners` and `org`'s policy when both are in memory and still hold: what nearly every call finds,
-    /// without a suspension.
-    func kept(owners: [OwnerRef], org: String) -> (grants: [OwnerRef: [StoredGrant]], policy: OrgAccessPolicy)? {
+    /// The grants of `owners` and `org`'s policy when both are in memory and still hold, with the older read's time and
+    /// the generation they belong to (for ``keep(_:of:readAt:generation:)``): what a call finds without a suspension.
+    func kept(owners: [OwnerRef], org: String)
+        -> (grants: [OwnerRef: [StoredGrant]], policy: OrgAccessPolicy, readAt: Date, generation: Int)?
+    {
         let now = clock.now
-        let (grants, policy) = state.withLock { ($0.grants[owners], $0.policies[org]) }
+        let (grants, policy, generation) = state.withLock { ($0.grants[owners], $0.policies[org], $0.generation) }
         guard let grants, holds(grants, now: now), let policy, holds(policy, now: now) else { return nil }
-        return (grants.value, policy.value)
+        return (grants.value, policy.value, min(grants.readAt, policy.readAt), generation)
+    }
+
+    /// What `agent`'s standing was made of, while the reads it came from still hold: what nearly every call finds, with
+    /// one lookup and nothing decoded.
+    func assembled(of agent: OwnerRef) -> Assembled? {
+        let now = clock.now
+        guard let entry = state.withLock({ $0.assembled[agent] }), holds(entry, now: now) else { return nil }
+        return entry.value
+    }
+
+    /// Keeps `assembled` for `agent`, made of reads from `readAt` in `generation`; nothing when a forget came since.
+    func keep(_ assembled: Assembled, of agent: OwnerRef, readAt: Date, generation: Int) {
+        let now = clock.now
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            if state.assembled.count > Self.pruneAbove, state.assembled[agent] == nil {
+                let lasting = watch?.longest ?? Self.lifetime
+                state.assembled = state.assembled.filter { now < $0.value.readAt.addingTimeInterval(lasting) }
+            }
+            state.assembled[agent] = Entry(value: assembled, readAt: readAt)
+        }
     }
 
     private func holds<Value>(_ entry: Entry<Value>, now: Date) -> Bool {
@@ -93,6 +124,7 @@ public final class StandingCache: Sendable {
         state.withLock { state in
             state.grants = [:]
             state.policies = [:]
+            state.assembled = [:]
             state.generation += 1
         }
     }

@@ -50,7 +50,7 @@ public final class CurlHTTPClient: HTTPTransport, Sendable {
     /// - Throws: ``OutboundError``, or `CancellationError` when the task is cancelled (the
     ///   transfer is then removed from curl at once).
     public func send(_ request: OutboundRequest) async throws -> OutboundResponse {
-        try await RedirectFollowing.send(request, target: try OutboundURLPolicy.checked(request.url)) { request, target in
+        try await RedirectFollowing.send(request, target: try OutboundURLPolicy.checked(request)) { request, target in
             let completion = try await perform(request, target)
             return (completion.response, completion.redirectURL)
         }
@@ -63,7 +63,7 @@ public final class CurlHTTPClient: HTTPTransport, Sendable {
     /// - Throws: ``OutboundError`` (before the head), or `CancellationError` when the task is cancelled
     ///   before the head arrives. Failures after the head surface from the body stream.
     public func stream(_ request: OutboundRequest, upload: OutboundUpload?) async throws -> OutboundStreamingResponse {
-        let target = try OutboundURLPolicy.checked(request.url)
+        let target = try OutboundURLPolicy.checked(request)
         let completion = try await perform(request, target, streaming: true, upload: upload)
         guard let channel = completion.channel else {
             throw OutboundError(code: .transport, message: "\(request.method) \(target.origin): no body channel")

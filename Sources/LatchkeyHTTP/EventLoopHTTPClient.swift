@@ -67,7 +67,7 @@ public final class EventLoopHTTPClient: HTTPTransport, Sendable {
     public var openConnections: Int { pool.openCount }
 
     public func send(_ request: OutboundRequest) async throws -> OutboundResponse {
-        try await RedirectFollowing.send(request, target: try OutboundURLPolicy.checked(request.url)) { request, target in
+        try await RedirectFollowing.send(request, target: try OutboundURLPolicy.checked(request)) { request, target in
             let head = try await exchange(request, target, upload: nil)
             let response = try await OutboundStreamingResponse(
                 status: head.status, headers: head.headers, body: OutboundBodyStream(channel: head.body)
@@ -77,7 +77,7 @@ public final class EventLoopHTTPClient: HTTPTransport, Sendable {
     }
 
     public func stream(_ request: OutboundRequest, upload: OutboundUpload?) async throws -> OutboundStreamingResponse {
-        let head = try await exchange(request, try OutboundURLPolicy.checked(request.url), upload: upload)
+        let head = try await exchange(request, try OutboundURLPolicy.checked(request), upload: upload)
         return OutboundStreamingResponse(status: head.status, headers: head.headers, body: OutboundBodyStream(channel: head.body))
     }
 

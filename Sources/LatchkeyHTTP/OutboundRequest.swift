@@ -41,6 +41,9 @@ public struct OutboundRequest: Sendable {
     public var followRedirects: Bool
     /// Which addresses the host may resolve to; `.any` unless the URL came from a third party's metadata.
     public var addressPolicy: OutboundAddressPolicy
+    /// `url` as already checked by the caller, so that the client does not parse it again; ignored unless it was made
+    /// from this very `url`.
+    public var checkedURL: CheckedURL?
 
     public init(
         method: String = "GET",

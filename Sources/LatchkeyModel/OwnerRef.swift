@@ -85,7 +85,18 @@ public struct OwnerRef: Hashable, Sendable, Codable, CustomStringConvertible, Co
 
     /// The path without the kind, e.g. `acme/growth/crm`.
     public var path: String { segments.joined(separator: "/") }
-    public var description: String { kind == .platform ? kind.rawValue : "\(kind.rawValue):\(path)" }
+    public var description: String {
+        guard kind != .platform else { return kind.rawValue }
+        // Written in one go: each metered call names its agent (interpolating a joined path was 1 % of the proxy's CPU).
+        var text = kind.rawValue
+        text.reserveCapacity(text.utf8.count + segments.count + segments.reduce(0) { $0 + $1.utf8.count })
+        text.append(":")
+        for (i, segment) in segments.enumerated() {
+            if i > 0 { text.append("/") }
+            text.append(segment)
+        }
+        return text
+    }
     /// The organization this owner belongs to; empty for the platform, so it never equals an org's name.
     public var org: String { segments.first ?? "" }
     /// Whether this is the platform.

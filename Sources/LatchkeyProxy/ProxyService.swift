@@ -143,7 +143,7 @@ public struct ProxyService: Sendable {
             }
             base = rendered
         }
-        let url = try ProxyTarget.url(base: base, path: call.path, query: call.query, encodedByLatchkey: call.fromTool, origins: baseOrigins)
+        let target = try ProxyTarget.target(base: base, path: call.path, query: call.query, encodedByLatchkey: call.fromTool, origins: baseOrigins)
         // A tool's own grant was checked by the tool runner; a direct call answers to the proxy rules, on the path the
         // guard above accepted, before anything is drawn or sent. One that needs approval is held, not sent.
         if !call.fromTool {
@@ -178,8 +178,9 @@ public struct ProxyService: Sendable {
         while true {
             attempt += 1
             var request = OutboundRequest(
-                method: call.method, url: url, headers: call.headers, body: bytes, connectTimeout: .seconds(5),
+                method: call.method, url: target.url, headers: call.headers, body: bytes, connectTimeout: .seconds(5),
                 totalTimeout: .seconds(30), maxResponseBytes: Self.maxBodyBytes, followRedirects: false)
+            request.checkedURL = target
             for (name, value) in proxy.headers.sorted(by: { $0.key < $1.key })
             where !request.headers.contains(where: { $0.name.lowercased() == name.lowercased() }) {
                 request.headers.append(OutboundHeader(name: name, value: value))
@@ -220,7 +221,7 @@ public struct ProxyService: Sendable {
             }
             if let delay = call.retries.delay(
                 afterAttempt: attempt, status: response.status, method: call.method, retryAfter: response.header("Retry-After"),
-                waited: waited, anyMethod: proxy.retryNonIdempotent)
+                waited: waited, anyMethod: proxy.retryNonIdempotent, now: clock.now)
             {
                 response.body.cancel()
                 waited += delay

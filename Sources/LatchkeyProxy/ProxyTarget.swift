@@ -17,6 +17,13 @@ public enum ProxyTarget {
     public static func url(
         base: String, path: String, query: String?, encodedByLatchkey: Bool = false, origins: BaseOrigins? = nil
     ) throws(LatchkeyError) -> String {
+        try target(base: base, path: path, query: query, encodedByLatchkey: encodedByLatchkey, origins: origins).url
+    }
+
+    /// ``url(base:path:query:encodedByLatchkey:origins:)``, checked: the client sends it without parsing it again.
+    public static func target(
+        base: String, path: String, query: String?, encodedByLatchkey: Bool = false, origins: BaseOrigins? = nil
+    ) throws(LatchkeyError) -> CheckedURL {
         if encodedByLatchkey {
             if path.split(separator: "/", omittingEmptySubsequences: false).contains(where: isDotSegment) {
                 throw LatchkeyError(.invalidRequest, "path: holds a dot segment", field: "path")
@@ -28,17 +35,17 @@ public enum ProxyTarget {
         let trimmedBase = base.hasSuffix("/") ? String(base.dropLast()) : base
         let final = trimmedBase + (path.isEmpty ? "" : "/" + path) + (query.map { $0.isEmpty ? "" : "?" + $0 } ?? "")
         let baseParts: (scheme: String, host: String, port: Int)
-        let finalParts: (scheme: String, host: String, port: Int)
+        let finalParts: CheckedURL
         do {
             baseParts = try origins?.origin(of: trimmedBase) ?? OutboundURLPolicy.check(trimmedBase)
-            finalParts = try OutboundURLPolicy.check(final)
+            finalParts = try CheckedURL(final)
         } catch {
             throw LatchkeyError(.invalidRequest, "path: the resulting URL is not allowed", field: "path")
         }
         guard baseParts.scheme == finalParts.scheme, baseParts.host == finalParts.host, baseParts.port == finalParts.port else {
             throw LatchkeyError(.invalidRequest, "path: the call would leave the provider's base URL", field: "path")
         }
-        return final
+        return finalParts
     }
 
     static func checkPath(_ path: String) throws(LatchkeyError) {

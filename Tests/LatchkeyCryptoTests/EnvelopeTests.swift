@@ -73,6 +73,12 @@ struct EnvelopeTests {
         #expect(SecretHash.constantTimeEquals("abc", "abc"))
         #expect(!SecretHash.constantTimeEquals("abc", "abd"))
         #expect(!SecretHash.constantTimeEquals("abc", "abcd"))
+        // Hashed and compared as UTF-8 bytes, whatever the string's storage.
+        for text in ["", "é", "lk_agent_" + String(repeating: "x", count: 43), String("xx-κλειδί-xx".dropFirst(3).dropLast(3))] {
+            #expect(SecretHash.sha256Hex(text) == SecretHash.hex(SecretHash.sha256(Array(text.utf8))))
+        }
+        #expect(!SecretHash.constantTimeEquals("é", "ab"))
+        #expect(SecretHash.constantTimeEquals("κλειδί", "κλειδί"))
     }
 }
 

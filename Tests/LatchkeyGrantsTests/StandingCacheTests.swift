@@ -72,6 +72,23 @@ import Testing
         #expect(try await w.access.standing(of: w.scout).decide(listIssues, writes: false) == .notGranted)
     }
 
+    /// A standing is kept whole per agent (one lookup, nothing decoded), but no longer than the older of the reads it
+    /// was made of: here the org's policy, read for another agent 600 ms before the scout's grants.
+    @Test func aKeptStandingLastsNoLongerThanTheOlderOfItsReads() async throws {
+        let w = try await GrantsWorld()
+        try await w.directory.setPolicy(OrgAccessPolicy(readTools: .granted, proxy: .granted), org: w.org, actor: .admin)
+        _ = try await w.access.standing(of: w.bot)
+        w.clock.advance(by: .milliseconds(600))
+        for _ in 0..<3 { #expect(try await w.access.standing(of: w.scout).decide(listIssues, writes: false) == .notGranted) }
+        // Another replica opens the org's read tools: the scout sees it once the policy read is a second old, though its
+        // grants read is not.
+        try await w.store.setAccessPolicy(org: w.org.org, OrgAccessPolicy(readTools: .open, proxy: .granted), at: w.clock.now)
+        w.clock.advance(by: .milliseconds(399))
+        #expect(try await w.access.standing(of: w.scout).decide(listIssues, writes: false) == .notGranted)
+        w.clock.advance(by: .milliseconds(2))
+        #expect(try await w.access.standing(of: w.scout).decide(listIssues, writes: false) == .allowed(approval: .none))
+    }
+
     @Test func whileTheChangeLogIsReadAStandingIsKeptUntilGrantsOrPoliciesChange() async throws {
         let w = try await GrantsWorld()
         let counting = CountingStore(w.store)

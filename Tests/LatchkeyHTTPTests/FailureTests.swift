@@ -95,6 +95,22 @@ import Testing
         #expect(error?.curlCode == nil)  // curl never ran: no connection was attempted
     }
 
+    /// A request may carry its URL's check so that the client does not parse it again; one made for another URL (the
+    /// request's URL changed after it, or was never the one checked) is ignored, and the URL is checked as sent.
+    @Test(arguments: Client.allCases, ["http://example.com/token?code=abc", "ftp://127.0.0.1/"])
+    func aCheckMadeForAnotherURLIsNotTrusted(_ kind: Client, url: String) async throws {
+        let client = kind.make()
+        for call in [false, true] {
+            var request = OutboundRequest(url: url)
+            request.checkedURL = try CheckedURL("https://example.com/token?code=abc")
+            let error = await #expect(throws: OutboundError.self) {
+                if call { _ = try await client.stream(request, upload: nil) } else { _ = try await client.send(request) }
+            }
+            #expect(error?.code == .insecureURL)
+        }
+        #expect(throws: OutboundError.self) { try CheckedURL(url) }
+    }
+
     @Test(arguments: Client.allCases, ["not a url", "", "https://", "http://exa mple.com/", "https://host:99999/", "/relative/path"])
     func unparsableURLIsInvalidURL(_ kind: Client, url: String) async throws {
         let client = kind.make()

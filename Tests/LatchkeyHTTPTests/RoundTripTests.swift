@@ -20,6 +20,17 @@ import Testing
         #expect(echo.body == "")
     }
 
+    /// A request that carries its URL's check goes where the check says, as one without it does.
+    @Test(arguments: Client.allCases) func aCheckedURLIsSentAsChecked(_ kind: Client) async throws {
+        let server = try await LoopbackServer.start()
+        let client = kind.make()
+        var request = OutboundRequest(url: "\(server.base)/echo?b=%7Ea")
+        request.checkedURL = try CheckedURL(request.url)
+        #expect(request.checkedURL?.host == "127.0.0.1" && request.checkedURL?.scheme == "http")
+        let echo = try Echo(try await client.stream(request, upload: nil).collected(upTo: 1 << 20))
+        #expect(echo.target == "/echo?b=%7Ea")
+    }
+
     @Test(arguments: Client.allCases) func postSendsBodyAndContentTypeExactly(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
         let client = kind.make()

@@ -83,6 +83,28 @@ struct RetryPolicyTests {
     @Test func theTotalWaitIsBounded() {
         #expect(policy.delay(afterAttempt: 1, status: 503, method: "GET", retryAfter: "5", waited: .seconds(2)) == nil)
     }
+
+    /// Every proxied call asks; only one that will be retried draws the jitter or reads the time.
+    @Test func theJitterAndTheTimeAreReadOnlyForARetry() {
+        var reads = 0
+        func jitter() -> Double {
+            reads += 1
+            return 1
+        }
+        func now() -> Date {
+            reads += 1
+            return Date(timeIntervalSince1970: 1_800_000_000)
+        }
+        for (status, method) in [(200, "GET"), (404, "GET"), (503, "POST")] {
+            #expect(policy.delay(afterAttempt: 1, status: status, method: method, retryAfter: "1", waited: .zero, now: now(), random: jitter()) == nil)
+        }
+        #expect(policy.delay(afterAttempt: 3, status: 503, method: "GET", retryAfter: nil, waited: .zero, now: now(), random: jitter()) == nil)
+        #expect(reads == 0)
+        #expect(policy.delay(afterAttempt: 1, status: 503, method: "GET", retryAfter: nil, waited: .zero, now: now(), random: jitter()) == .milliseconds(200))
+        #expect(reads == 1)
+        #expect(policy.delay(afterAttempt: 1, status: 429, method: "GET", retryAfter: "Fri, 15 Jan 2027 08:00:02 GMT", waited: .zero, now: now(), random: jitter()) == .seconds(2))
+        #expect(reads == 2)
+    }
 }
 
 @Suite("Rate-limit headers")

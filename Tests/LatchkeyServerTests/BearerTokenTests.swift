@@ -27,4 +27,16 @@ import Testing
     func anythingElseIsNoBearerToken(header: String?) {
         #expect(Self.token(header) == nil)
     }
+
+    /// Two `Authorization` fields read as HTTP joins them, never as the first alone: the joined value is no agent's key.
+    @Test func twoAuthorizationFieldsAreReadJoined() {
+        let fields: HTTPFields = [.authorization: "Bearer lk_agent_abc", .accept: "*/*", .authorization: "Bearer lk_agent_def"]
+        #expect(fields.value(of: .authorization) == "Bearer lk_agent_abc, Bearer lk_agent_def")
+        #expect(fields.value(of: .accept) == "*/*")
+        #expect(fields.value(of: .cookie) == nil)
+        let request = Request(
+            head: HTTPRequest(method: .get, scheme: "http", authority: "127.0.0.1", path: "/v1/agents", headerFields: fields),
+            body: RequestBody(buffer: ByteBuffer()))
+        #expect(request.bearerToken == "lk_agent_abc, Bearer lk_agent_def")
+    }
 }

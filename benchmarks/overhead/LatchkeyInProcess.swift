@@ -11,7 +11,7 @@ import LatchkeyStoreSQLite
 import Logging
 
 /// Latchkey as `latchkey serve` composes it (a SQLite store in a scratch folder, its change feed running), every
-/// outbound call answered by ``InstantUpstream``, and the proxy benchmark's world: org `bench`, its team, project and
+/// outbound call going to one upstream, and the proxy benchmark's world: org `bench`, its team, project and
 /// agent, and an API-key connection of provider `bench` at the agent.
 struct LatchkeyInProcess {
     let client: InProcessClient<LatchkeyResponder>
@@ -19,25 +19,25 @@ struct LatchkeyInProcess {
     let agentKey: String
     let feed: Task<Void, any Error>
 
-    /// The benchmarks' provider (`benchmarks/bench-provider.yaml`), its upstream a port nothing listens on.
-    static func manifest() throws -> ProviderManifest {
+    /// The benchmarks' provider (`benchmarks/bench-provider.yaml`), its upstream on loopback `port`.
+    static func manifest(port: Int) throws -> ProviderManifest {
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bench-provider.yaml")
-        let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "@UPSTREAM_PORT@", with: "9")
+        let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "@UPSTREAM_PORT@", with: "\(port)")
         return try ManifestParser.parse(yaml: text, file: file.path, expectedID: "bench").get()
     }
 
-    static func start(folder: String, logger: Logger) async throws -> LatchkeyInProcess {
+    /// Latchkey with every outbound call going to `upstream`, the provider's base URL on loopback `port`.
+    static func start(folder: String, upstream: any HTTPTransport, port: Int, logger: Logger) async throws -> LatchkeyInProcess {
         let store = try SQLiteStore(path: folder + "/db.sqlite")
         let material = (0..<32).map { _ in UInt8.random(in: 0...255) }
         let keyring = try await LatchkeyApplication.agreedKeyring(try MasterKeyring(masterKeys: [1: material]), store: store)
-        let manifest = try manifest()
-        let upstream = InstantUpstream()
+        let manifest = try manifest(port: port)
         let adminKey = "bench-admin-" + RandomToken.base32(bytes: 10)
         let composition = ServerComposition(
             store: store, vault: CredentialVault(keyring: MasterKeyringHolder(keyring), dataKeys: store),
             masterKeySource: try EnvironmentMasterKeys(single: Data(material).base64EncodedString(), list: nil),
             catalog: ProviderCatalog([manifest.id: manifest]), oauth: OAuthClient(transport: upstream), transport: upstream,
-            settings: ServerSettings(publicURL: "http://127.0.0.1:9", returnToAllowlist: [], adminKeyHash: SecretHash.sha256Hex(adminKey)),
+            settings: ServerSettings(publicURL: "http://127.0.0.1:\(port)", returnToAllowlist: [], adminKeyHash: SecretHash.sha256Hex(adminKey)),
             logger: logger)
         let feed = LatchkeyApplication.changeFeed(composition)
         let client = try InProcessClient(LatchkeyApplication.responder(composition, openAPI: ""), logger: logger)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import LatchkeyBenchForwarding
+import LatchkeyHTTP
 import Logging
 import NIOCore
 import NIOPosix
@@ -9,7 +10,11 @@ import NIOPosix
 /// directly (no sockets, no HTTP parsing) with an upstream that answers at once, so the CPU per call is the routes'
 /// own work, without the network's scatter. Rounds alternate the two; the figures are medians over rounds.
 ///
-///     swift run -c release latchkey-bench-overhead [--requests 200000] [--rounds 5] [--concurrency 64]
+///     swift run -c release latchkey-bench-overhead [--requests 200000] [--rounds 5] [--concurrency 64] [--upstream-port N]
+///
+/// With `--upstream-port`, both routes send their calls through the event-loop client to a real upstream on that
+/// loopback port (the proxy benchmark's nginx answers as row (a) does): what differs is then each route's use of the
+/// client as well.
 ///
 /// `benchmarks/proxy/run.sh` measures the same two over the network, as rows (c) and (d).
 @main
@@ -19,6 +24,7 @@ struct OverheadBenchmark {
         var rounds = 5
         var concurrency = 64
         var nioExecutor = true
+        var upstreamPort: Int?
         var arguments = CommandLine.arguments.dropFirst()
         while let name = arguments.popFirst() {
             if name == "--swift-executor" {
@@ -30,6 +36,7 @@ struct OverheadBenchmark {
             case "--requests": requests = value
             case "--rounds": rounds = value
             case "--concurrency": concurrency = value
+            case "--upstream-port": upstreamPort = value
             default: fatalError("unknown option \(name)")
             }
         }
@@ -41,15 +48,19 @@ struct OverheadBenchmark {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
 
-        let latchkey = try await LatchkeyInProcess.start(folder: folder, logger: logger)
+        let upstream: any HTTPTransport = try upstreamPort.map { _ in try EventLoopHTTPClient(group: MultiThreadedEventLoopGroup.singleton) }
+            ?? InstantUpstream()
+        let port = upstreamPort ?? 9
+        let latchkey = try await LatchkeyInProcess.start(folder: folder, upstream: upstream, port: port, logger: logger)
         let bareRouter = Router()
-        BareForwarding.register(on: bareRouter, transport: InstantUpstream(), upstream: "http://127.0.0.1:9")
+        BareForwarding.register(on: bareRouter, transport: upstream, upstream: "http://127.0.0.1:\(port)")
         let bare = try InProcessClient(bareRouter.buildResponder(), logger: logger)
         let path = BareForwarding.prefix + "/items"
         let variants: [(String, @Sendable () async throws -> Void)] = [
             ("bare forwarder", { try await bare.get(path, key: "unused") }),
             ("Latchkey proxy", { try await latchkey.client.get(path, key: latchkey.agentKey) }),
         ]
+        print(upstreamPort.map { "upstream: the event-loop client to 127.0.0.1:\($0)" } ?? "upstream: in process, answering at once")
         print("\(requests) calls per round, \(concurrency) at a time, \(rounds) rounds; CPU per call of the whole process")
         for (_, call) in variants { _ = try await cpuPerCall(requests: requests / 10, concurrency: concurrency, call) }
         var figures: [[Double]] = variants.map { _ in [] }
