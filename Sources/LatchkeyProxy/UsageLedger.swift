@@ -26,12 +26,12 @@ public final class UsageLedger: Sendable {
     /// Counts one call that reached the provider. Never waits for the store.
     public func record(org: String, agent: String, provider: ProviderID, credentials: CredentialSource, credits: Int, at time: Date) {
         let key = DailyUsage(org: org, day: DailyUsage.day(of: time), provider: provider, agent: agent, credentials: credentials, calls: 0, credits: 0)
-        state.withLock { state in
-            var row = state.pending[key] ?? key
+        func count(_ row: inout DailyUsage) {
             row.calls += 1
             row.credits += credits
-            state.pending[key] = row
         }
+        // In place: one lookup per call.
+        state.withLock { count(&$0.pending[key, default: key]) }
     }
 
     /// Adds what was counted since the last flush to the store; kept for the next flush when the store fails. A flush

@@ -34,6 +34,26 @@ struct OwnerRefTests {
         }
     }
 
+    /// References compare and hash by their text, which is the same exactly when kind and segments are.
+    @Test func twoReferencesAreEqualExactlyWhenKindAndSegmentsAre() throws {
+        let texts = [
+            "org:acme", "org:acme2", "team:acme/growth", "team:acme/growt", "project:acme/growth/crm", "agent:acme/growth/crm/scout",
+            "user:acme/alice", "user:acme/growth", "team:acme/alice", "platform",
+        ]
+        let refs = try texts.map { try OwnerRef(parsing: $0) } + [try OwnerRef(kind: .team, segments: ["acme", "growth"])]
+        for a in refs {
+            #expect(a.path == a.segments.joined(separator: "/"))
+            #expect(try OwnerRef(parsing: a.description) == a)
+            for b in refs {
+                #expect((a == b) == (a.kind == b.kind && a.segments == b.segments), "\(a) against \(b)")
+                if a == b { #expect(a.hashValue == b.hashValue) }
+            }
+        }
+        let chainTop = try OwnerRef(parsing: "agent:acme/growth/crm/scout").inheritanceChain.last
+        #expect(chainTop == (try OwnerRef(parsing: "org:acme")) && chainTop?.description == "org:acme")
+        #expect(Set(refs).count == texts.count)
+    }
+
     @Test func anAgentInheritsFromItsProjectTeamAndOrgInThatOrder() throws {
         let agent = try OwnerRef(parsing: "agent:acme/growth/crm/scout")
         #expect(agent.inheritanceChain.map(\.description) == [
