@@ -4,9 +4,10 @@
 # Installs nginx and wrk when missing; sets NGINX to nginx's path.
 # Sets CONNECTIONS, DURATION and THREADS for wrk from --connections N, --duration T and --threads N (64, 10s, 2).
 # The proxy benchmark also takes --soak T (default 60s, 0 skips), --rounds N (default 3), --load (sets LOAD=1) and
-# --repeat N (default 1: how many times (d) and (c) are measured, alternately).
+# --repeat N (default 1: how many times (d) and (c) are measured, alternately) and --side-by-side N (default 0: how many
+# rounds measure (d) and (c) at the same time).
 wrk_options() {
-  CONNECTIONS=64 DURATION=10s THREADS=2 SOAK=60s ROUNDS=3 LOAD=0 REPEAT=1
+  CONNECTIONS=64 DURATION=10s THREADS=2 SOAK=60s ROUNDS=3 LOAD=0 REPEAT=1 SIDE_BY_SIDE=0
   while [ $# -gt 0 ]; do
     case "$1" in
       --connections) CONNECTIONS=$2; shift 2 ;;
@@ -16,6 +17,7 @@ wrk_options() {
       --rounds) ROUNDS=$2; shift 2 ;;
       --load) LOAD=1; shift ;;
       --repeat) REPEAT=$2; shift 2 ;;
+      --side-by-side) SIDE_BY_SIDE=$2; shift 2 ;;
       *) echo "unknown option $1" >&2; exit 2 ;;
     esac
   done

@@ -11,6 +11,9 @@
 #   --soak T --rounds N   after (c), N rounds of T at full load, Latchkey's RSS printed after each (--soak 0 skips)
 #   --load                also (c) spread over 1,000 agents and 10,000 connections, printed as a ratio to (c)
 #   --repeat N            (d) and (c) measured N times, alternately; the ratios use the medians
+#   --side-by-side N      also N rounds of (d) and (c) at the same time (wrk -t1 against each, for DURATION): the host's
+#                         swings then reach both alike, so their ratio of CPU per request holds steady where rounds
+#                         taken one after the other scatter by a third
 #   PROXY_CLIENT=curl     Latchkey's proxy and the forwarder on libcurl instead of the event-loop client
 #   PROFILE=/tmp/prof     also samples Latchkey with perf during (c)
 #   PIN=1                 Latchkey and the forwarder on core 0, nginx and wrk on core 1: req/s of (c) and (d) then
@@ -138,6 +141,16 @@ for round in $(seq 1 "$REPEAT"); do
   fi
 done
 RSS_LOADED=$(rss_mib)
+# (d) and (c) side by side: both servers loaded at once, each by its own wrk.
+SIDE_ROWS=()
+for round in $(seq 1 "$SIDE_BY_SIDE"); do
+  T0D=$(cpu_ticks "$FW_PID"); T0C=$(cpu_ticks "$LK_PID")
+  ${PEERS_ON:-} wrk -t1 -c"$CONNECTIONS" -d"$DURATION" "http://127.0.0.1:$PORT_D/v1/proxy/bench/items" > "$WORK/side-d.wrk" &
+  WRK_D=$!
+  ${PEERS_ON:-} wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -H "Authorization: Bearer $KEY" "$L/v1/proxy/bench/items" > "$WORK/side-c.wrk"
+  wait "$WRK_D"
+  SIDE_ROWS+=("$(awk '/requests in/{print $1}' "$WORK/side-d.wrk") $(( $(cpu_ticks "$FW_PID") - T0D )) $(awk '/requests in/{print $1}' "$WORK/side-c.wrk") $(( $(cpu_ticks "$LK_PID") - T0C ))")
+done
 # The soak rounds come before the load mode, whose 10,000 connections fill Latchkey's caches.
 SOAK_RSS=""
 if [ "${SOAK%s}" != 0 ]; then
@@ -205,5 +218,17 @@ if "cl" in r:
     line += f"  (c, load) {per(cpu_cl, r['cl']):.0f} us"
 print(line + f"   CPU c/d = {per(cpu_d, d) / per(cpu_c, c):.3f}")
 PY
+if [ "$SIDE_BY_SIDE" -gt 0 ]; then
+  python3 - "$(getconf CLK_TCK)" "${SIDE_ROWS[@]}" <<'PY'
+import statistics, sys
+tick = float(sys.argv[1])
+rows = [list(map(int, arg.split())) for arg in sys.argv[2:]]
+print("side by side, each round: requests (d) / (c), server CPU per request (d) / (c), c/d requests, CPU d/c")
+for rd, td, rc, tc in rows:
+    print(f"  {rd:7d} / {rc:7d}   {td / tick * 1e6 / rd:5.0f} / {tc / tick * 1e6 / rc:5.0f} us   {rc / rd:.3f}   {(td / rd) / (tc / rc):.3f}")
+print(f"side by side, medians: c/d = {statistics.median(rc / rd for rd, _, rc, _ in rows):.3f} (target >= 0.8)   "
+      f"CPU per request d/c = {statistics.median((td / rd) / (tc / rc) for rd, td, rc, tc in rows):.3f}")
+PY
+fi
 echo "upstream connections opened: (a) $CONN_A (wrk's own)  (b) $CONN_B  (d) ${CONN_DS[*]}  (c) ${CONN_CS[*]}${CONN_CL:+  (c, load) $CONN_CL}  (target for c: <= $((2 * CONNECTIONS)))"
 echo "Latchkey RSS: idle $RSS_IDLE MiB, after (c) $RSS_LOADED MiB${SOAK_RSS:+, after each $SOAK round at full load:$SOAK_RSS MiB}${RSS_LOAD:+, after the load mode $RSS_LOAD MiB}"
