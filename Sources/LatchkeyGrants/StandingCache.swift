@@ -83,15 +83,7 @@ public final class StandingCache: Sendable {
 
     /// Keeps `assembled` for `agent`, made of reads from `readAt` in `generation`; nothing when a forget came since.
     func keep(_ assembled: Assembled, of agent: OwnerRef, readAt: Date, generation: Int) {
-        let now = clock.now
-        state.withLock { state in
-            guard state.generation == generation else { return }
-            if state.assembled.count > Self.pruneAbove, state.assembled[agent] == nil {
-                let lasting = watch?.longest ?? Self.lifetime
-                state.assembled = state.assembled.filter { now < $0.value.readAt.addingTimeInterval(lasting) }
-            }
-            state.assembled[agent] = Entry(value: assembled, readAt: readAt)
-        }
+        store(assembled, for: agent, in: \.assembled, readAt: readAt, generation: generation)
     }
 
     private func holds<Value>(_ entry: Entry<Value>, now: Date) -> Bool {
@@ -108,15 +100,24 @@ public final class StandingCache: Sendable {
         let (kept, generation) = state.withLock { ($0[keyPath: table][key], $0.generation) }
         if let kept, holds(kept, now: now) { return kept.value }
         let value = try await flights.value(for: key, read: read)
+        store(value, for: key, in: table, readAt: now, generation: generation)
+        return value
+    }
+
+    /// Keeps `value` for `key` in the table at `table`, read at `readAt` in `generation`; nothing when a forget came
+    /// since. Past ``pruneAbove`` entries, a new key first drops the expired ones.
+    private func store<Key: Hashable, Value>(
+        _ value: Value, for key: Key, in table: WritableKeyPath<State, [Key: Entry<Value>]>, readAt: Date, generation: Int
+    ) {
+        let now = clock.now
         state.withLock { state in
             guard state.generation == generation else { return }
             if state[keyPath: table].count > Self.pruneAbove, state[keyPath: table][key] == nil {
                 let lasting = watch?.longest ?? Self.lifetime
                 state[keyPath: table] = state[keyPath: table].filter { now < $0.value.readAt.addingTimeInterval(lasting) }
             }
-            state[keyPath: table][key] = Entry(value: value, readAt: now)
+            state[keyPath: table][key] = Entry(value: value, readAt: readAt)
         }
-        return value
     }
 
     /// Forgets everything: a grant or policy changed in this process.
