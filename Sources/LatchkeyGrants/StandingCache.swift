@@ -93,7 +93,7 @@ public final class StandingCache: Sendable {
     /// The entry of `key` in the table at `table` while it lasts; else `read` (shared by concurrent misses), kept for
     /// ``lifetime`` unless a forget came in between.
     private func remembered<Key: Hashable & Sendable, Value: Sendable>(
-        _ key: Key, in table: WritableKeyPath<State, [Key: Entry<Value>]> & Sendable, flights: SingleFlight<Key, Value>,
+        _ key: Key, in table: any WritableKeyPath<State, [Key: Entry<Value>]> & Sendable, flights: SingleFlight<Key, Value>,
         read: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
         let now = clock.now

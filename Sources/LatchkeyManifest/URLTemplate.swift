@@ -48,7 +48,7 @@ public enum Placeholders {
         return n.count == 1 && text == "{\(n[0])}" ? n[0] : nil
     }
 
-    enum Token { case literal(String), placeholder(String) }
+    enum Token { case literal(Substring), placeholder(String) }
 
     /// Reads `text` as UTF-8 bytes: braces and names are ASCII, and every credential injection renders a template on
     /// each proxied call, where splitting into characters cost a tenth of Latchkey's own work.
@@ -56,17 +56,17 @@ public enum Placeholders {
         let bytes = text.utf8
         var rest = bytes.startIndex
         while let open = bytes[rest...].firstIndex(of: UInt8(ascii: "{")) {
-            emit(.literal(String(text[rest..<open])))
+            emit(.literal(text[rest..<open]))
             let afterOpen = bytes.index(after: open)
             if let close = bytes[afterOpen...].firstIndex(of: UInt8(ascii: "}")), isName(text[afterOpen..<close]) {
                 emit(.placeholder(String(text[afterOpen..<close])))
                 rest = bytes.index(after: close)
             } else {
-                emit(.literal("{"))
+                emit(.literal(text[open..<afterOpen]))
                 rest = afterOpen
             }
         }
-        emit(.literal(String(text[rest...])))
+        emit(.literal(text[rest...]))
     }
 
     static func isName(_ s: Substring) -> Bool {

@@ -30,7 +30,7 @@ public struct ConnectionID: RawRepresentable, Hashable, Sendable, Codable, Custo
 
 /// Random tokens for ids, states and keys, from the system's CSPRNG.
 public enum RandomToken {
-    /// `count` random bytes from the system generator, drawn a kilobyte at a time (one system call serves about a
+    /// `count` random bytes from the system generator, drawn four kilobytes at a time (one read serves about four
     /// hundred request ids; the process never forks, so no two processes share what is drawn ahead).
     public static func bytes(_ count: Int) -> [UInt8] {
         pool.withLock { $0.take(count) }
@@ -40,7 +40,7 @@ public enum RandomToken {
 
     /// Random bytes drawn ahead from the system generator.
     private struct RandomPool: ~Copyable {
-        static let size = 1024
+        static let size = 4096
         var buffer = [UInt8](repeating: 0, count: size)
         var used = size
 
@@ -87,22 +87,34 @@ public enum RandomToken {
     }
 
     /// `bytes` random bytes as lowercase base32 (RFC 4648 alphabet, no padding).
-    public static func base32(bytes count: Int) -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
-        var out: [UInt8] = []
-        var buffer = 0
-        var bits = 0
-        for byte in bytes(count) {
-            buffer = (buffer << 8) | Int(byte)
-            bits += 8
-            while bits >= 5 {
-                out.append(alphabet[(buffer >> (bits - 5)) & 31])
-                bits -= 5
+    public static func base32(bytes count: Int) -> String { base32(bytes(count)) }
+
+    /// `data` as lowercase base32 (RFC 4648 alphabet, no padding).
+    static func base32(_ data: [UInt8]) -> String {
+        // Written straight into the string: a request id is drawn for every request.
+        String(unsafeUninitializedCapacity: (data.count * 8 + 4) / 5) { out in
+            var written = 0
+            var buffer = 0
+            var bits = 0
+            for byte in data {
+                buffer = (buffer << 8) | Int(byte)
+                bits += 8
+                while bits >= 5 {
+                    out[written] = base32Alphabet[(buffer >> (bits - 5)) & 31]
+                    written += 1
+                    bits -= 5
+                }
+                buffer &= (1 << bits) - 1
             }
+            if bits > 0 {
+                out[written] = base32Alphabet[(buffer << (5 - bits)) & 31]
+                written += 1
+            }
+            return written
         }
-        if bits > 0 { out.append(alphabet[(buffer << (5 - bits)) & 31]) }
-        return String(decoding: out, as: UTF8.self)
     }
+
+    private static let base32Alphabet: [UInt8] = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
 
     /// `count` random bytes as unpadded base64url.
     public static func base64URL(bytes count: Int) -> String { Base64URL.encode(bytes(count)) }

@@ -39,12 +39,17 @@ public enum HeaderPolicy {
         }
     }
 
-    /// The header names (lowercased) that any `Connection` header lists.
+    /// The header names (lowercased) that any `Connection` header lists, besides hop-by-hop ones (which never cross
+    /// anyway).
     static func namedInConnection(_ headers: [OutboundHeader]) -> Set<String> {
         var named: Set<String> = []
-        // Most answers have no Connection header: nothing is lowercased or split for them.
+        // Most answers have no Connection header, or one that says only `keep-alive`: nothing is kept for them, so no
+        // set is built per call.
         for header in headers where header.name.utf8.count == 10 && header.name.lowercased() == "connection" {
-            for name in header.value.lowercased().split(separator: ",") { named.insert(name.trimmingHTTPWhitespace()) }
+            for token in header.value.lowercased().split(separator: ",") {
+                let name = token.trimmingHTTPWhitespace()
+                if !hopByHop.contains(name) { named.insert(name) }
+            }
         }
         return named
     }

@@ -34,7 +34,12 @@ public final class AuthFailureLimiter: Sendable {
     /// Proxies whose `X-Forwarded-For` names the client (`trusted_proxies`).
     let trustedProxies: [AddressRange]
     let clock: any LatchkeyClock
-    private let counts = Mutex<[String: Count]>([:])
+    /// Failures per address and per kind of key.
+    private struct Counts {
+        var byAddress: [String: Count] = [:]
+        var byKind: [String: Count] = [:]
+    }
+    private let counts = Mutex(Counts())
     /// Past this many counted addresses, windows that ended are dropped.
     private let pruneAt = 10_000
 
@@ -46,7 +51,9 @@ public final class AuthFailureLimiter: Sendable {
 
     /// The client address of a request that reached this process from `peer`.
     func address(of headers: HTTPFields, peer: String?) -> String {
-        ClientAddress.of(peer: peer, forwardedFor: headers[values: HTTPField.Name("X-Forwarded-For")!], trustedProxies: trustedProxies)
+        // With no proxy trusted, the header is not read at all (every API call asks).
+        guard !trustedProxies.isEmpty else { return ClientAddress.of(peer: peer, forwardedFor: [], trustedProxies: []) }
+        return ClientAddress.of(peer: peer, forwardedFor: headers[values: .xForwardedFor], trustedProxies: trustedProxies)
     }
 
     /// Throws `rate_limited` when `address` spent its failures in this window.
@@ -56,7 +63,7 @@ public final class AuthFailureLimiter: Sendable {
 
     /// `rate_limited` when `address` spent its failures in this window, else nil.
     public func refusal(for address: String) -> LatchkeyError? {
-        waiting("address:" + address, limit: limits.perAddress).map { Self.limited($0, "this address") }
+        waiting(limit: limits.perAddress) { $0.byAddress[address] }.map { Self.limited($0, "this address") }
     }
 
     /// Counts a failed authentication of `address` with a key of `kind`. Returns the error to answer with: 429 once
@@ -64,9 +71,11 @@ public final class AuthFailureLimiter: Sendable {
     public func failed(address: String, kind: String, otherwise: LatchkeyError) -> LatchkeyError {
         let now = clock.now
         let (byAddress, byKind) = counts.withLock { counts in
-            if counts.count > pruneAt { counts = counts.filter { now.timeIntervalSince($0.value.since) < limits.window } }
-            return (Self.count(&counts, "address:" + address, now: now, window: limits.window),
-                    Self.count(&counts, "kind:" + kind, now: now, window: limits.window))
+            if counts.byAddress.count > pruneAt {
+                counts.byAddress = counts.byAddress.filter { now.timeIntervalSince($0.value.since) < limits.window }
+            }
+            return (Self.count(&counts.byAddress, address, now: now, window: limits.window),
+                    Self.count(&counts.byKind, kind, now: now, window: limits.window))
         }
         if byAddress.failures >= limits.perAddress { return Self.limited(retryAfter(byAddress, now), "this address") }
         if byKind.failures >= limits.perKind { return Self.limited(retryAfter(byKind, now), "\(kind) keys") }
@@ -81,9 +90,11 @@ public final class AuthFailureLimiter: Sendable {
         return count
     }
 
-    private func waiting(_ key: String, limit: Int) -> Int? {
+    /// Seconds until the window of the count `find` reads ends, when that count reached `limit`; else nil.
+    private func waiting(limit: Int, _ find: (Counts) -> Count?) -> Int? {
+        guard let count = counts.withLock({ find($0) }), count.failures >= limit else { return nil }
         let now = clock.now
-        guard let count = counts.withLock({ $0[key] }), count.failures >= limit, now.timeIntervalSince(count.since) < limits.window else { return nil }
+        guard now.timeIntervalSince(count.since) < limits.window else { return nil }
         return retryAfter(count, now)
     }
 
@@ -96,4 +107,8 @@ public final class AuthFailureLimiter: Sendable {
         error.retryAfter = seconds
         return error
     }
+}
+
+extension HTTPField.Name {
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
 }
