@@ -120,6 +120,43 @@ def test_a_body_that_stops_arriving_is_dropped_after_the_body_timeout(guarded):
 
 
 @pytest.fixture(scope="module")
+def long_idle(workdir):
+    """Keep-alive connections may idle for ten minutes; a head must still be whole within the header timeout."""
+    d = workdir / "long-idle"
+    (d / "providers").mkdir(parents=True)
+    lk = Latchkey(d, free_port(), d / "providers", {
+        "LATCHKEY_HTTP_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
+        "LATCHKEY_HTTP_IDLE_TIMEOUT_SECONDS": "600",
+    }).start()
+    yield lk
+    lk.stop()
+
+
+def test_a_next_head_that_stops_arriving_is_closed_after_the_header_timeout_not_the_idle_one(long_idle):
+    with socket.create_connection(("127.0.0.1", long_idle.port), timeout=30) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")  # the next head, never finished
+        sent = time.monotonic()
+        # Under the idle timeout alone it would stay open for ten minutes.
+        wait_until(lambda: closed_by_server(s), "the connection with half a head is closed", timeout=60)
+        assert time.monotonic() - sent >= HEADER_TIMEOUT * 0.9
+
+
+def test_a_head_that_arrives_in_pieces_within_the_header_timeout_is_served(long_idle):
+    with socket.create_connection(("127.0.0.1", long_idle.port), timeout=30) as s:
+        for piece in [b"GET /heal", b"thz HTTP/1.1\r\nHo", b"st: x\r\n", b"\r\n"]:
+            s.sendall(piece)
+            time.sleep(0.2)
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
+        # And again on the same connection.
+        for piece in [b"GET /healthz HTTP/1.1\r\n", b"Host: x\r\n\r\n"]:
+            s.sendall(piece)
+            time.sleep(0.2)
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
+
+
+@pytest.fixture(scope="module")
 def capped(workdir):
     d = workdir / "capped"
     (d / "providers").mkdir(parents=True)

@@ -33,11 +33,7 @@ struct GuardedHTTP1Channel: ServerChildChannel {
         let limits = self.limits
         let base = HTTP1Channel(
             responder: responder, configuration: .init(additionalChannelHandlers: [MalformedRequestAnswer(), RequestDeadlines(limits: limits)]))
-        return channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(IncomingBytes())
-        }.flatMap {
-            base.setup(channel: channel, logger: logger)
-        }.map { Value(http: $0, admitted: admitted) }
+        return base.setup(channel: channel, logger: logger).map { Value(http: $0, admitted: admitted) }
     }
 
     func handle(value: Value, logger: Logger) async {

@@ -2,9 +2,10 @@ import NIOCore
 import NIOHTTPTypes
 
 /// Closes a connection whose client keeps it without moving on: a head not whole within the header timeout (counted
-/// from its first byte, or from the connection opening), no next request within the idle timeout, or no body part
-/// within the body timeout while Latchkey asks for one. It sits after the HTTP codec; ``IncomingBytes``, first in the
-/// pipeline, tells it when a head's first byte arrives.
+/// from its first bytes, or from the connection opening), no next request within the idle timeout, or no body part
+/// within the body timeout while Latchkey asks for one. It sits after the HTTP codec, which passes on the end of every
+/// read (`channelReadComplete`) whether or not a part was decoded: a read that ends with no head since the last
+/// response brought a head's first bytes.
 final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -57,13 +58,6 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelActive()
     }
 
-    /// The first bytes of a head arrived (from ``IncomingBytes``).
-    func bytesArrived() {
-        guard case .waiting(let first) = phase else { return }
-        phase = .readingHead
-        if !first { arm(limits.headerTimeout) }
-    }
-
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
@@ -76,6 +70,17 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
             disarm()
         }
         context.fireChannelRead(data)
+    }
+
+    /// A read ended. While no head has come since the last response, what it brought is the start of one (a head that
+    /// came whole in this read has moved the phase on already), and the header timeout runs from now. Watching reads
+    /// end here, rather than bytes in a handler before the codec, spares every request a handler (benchmarks/README.md).
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .waiting(let first) = phase {
+            phase = .readingHead
+            if !first { arm(limits.headerTimeout) }
+        }
+        context.fireChannelReadComplete()
     }
 
     /// Latchkey asks for more of the request: while a body is due, it must come within the body timeout.
@@ -126,26 +131,5 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
         } else {
             schedule(at: min(deadline, now + checkEvery))
         }
-    }
-}
-
-/// First in a connection's pipeline: tells ``RequestDeadlines`` when bytes arrive, so that a head's deadline runs
-/// from its first byte.
-final class IncomingBytes: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-
-    /// The connection's deadlines, found in the pipeline at the first read (they are added after this handler). Held
-    /// strongly (see ``RequestDeadlines``'s timer) until the handler is removed with its channel.
-    private var deadlines: RequestDeadlines?
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if deadlines == nil { deadlines = try? context.pipeline.syncOperations.handler(type: RequestDeadlines.self) }
-        deadlines?.bytesArrived()
-        context.fireChannelRead(data)
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        deadlines = nil
     }
 }
