@@ -14,7 +14,7 @@ import LatchkeyStore
 /// A person's connection is used only while that person allows the agent (or its project): otherwise
 /// `consent_required`. The check is part of the cached resolution, so a withdrawal takes effect at once in the process
 /// that made it (a connection write clears the cache) and within the cache's second everywhere else.
-public struct ConnectionResolver: Sendable {
+public final class ConnectionResolver: Sendable {
     let store: any ConnectionStore
     let cache: ConnectionCache
     let consents: ConsentGate
@@ -43,10 +43,10 @@ public struct ConnectionResolver: Sendable {
     public func resolve(caller: Caller, provider: ProviderID, connectionID: String?, user: String?) async throws -> StoredConnection {
         let key = ConnectionCache.ResolutionKey(caller: caller.actorName, provider: provider, connection: connectionID, user: user)
         let stored = try await cache.resolution(key, resolvingUntil: {
-            let stored = try await resolveFromStore(caller: caller, provider: provider, connectionID: connectionID, user: user)
+            let stored = try await self.resolveFromStore(caller: caller, provider: provider, connectionID: connectionID, user: user)
             // A consent for a while ends the resolution with it: nothing is written when it runs out.
             guard case .agent(let agent, _, _) = caller else { return ConnectionCache.Resolved(stored: stored) }
-            return ConnectionCache.Resolved(stored: stored, validUntil: try await consents.require(agent: agent, for: stored.connection))
+            return ConnectionCache.Resolved(stored: stored, validUntil: try await self.consents.require(agent: agent, for: stored.connection))
         })
         if case .agent(let agent, _, _) = caller, stored.connection.owner.kind == .user,
             usage.shouldRecord(connection: stored.connection.id, agent: agent, now: clock.now)

@@ -17,6 +17,8 @@ public enum HeaderPolicy {
     public static func forwardable(_ headers: [OutboundHeader]) throws(LatchkeyError) -> [OutboundHeader] {
         let named = namedInConnection(headers)
         var out: [OutboundHeader] = []
+        // Room for the manifest's headers and the credential, which the proxy adds.
+        out.reserveCapacity(headers.count + 2)
         for h in headers {
             guard HeaderRules.isSafe(name: h.name, value: h.value) else {
                 throw LatchkeyError(.invalidRequest, "headers: '\(h.name.prefix(40))' holds a character that may not go in a header", field: "headers")

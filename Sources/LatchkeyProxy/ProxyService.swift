@@ -13,7 +13,7 @@ import LatchkeyTokens
 /// Carries an agent's call to a provider: resolves the connection, builds a URL that cannot leave the
 /// manifest's base URL, injects the credential, draws credits, retries what may be retried, and refreshes
 /// once on a 401.
-public struct ProxyService: Sendable {
+public final class ProxyService: Sendable {
     let store: any ConnectionStore & CreditStore
     let broker: TokenBroker
     let transport: any HTTPTransport

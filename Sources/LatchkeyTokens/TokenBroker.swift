@@ -88,7 +88,8 @@ public final class TokenBroker: Sendable {
             throw LatchkeyError(.notConnected, "connection \(connection.id) has no credential yet; finish its connect flow first")
         }
         let credential = try await open(sealed, of: connection)
-        guard let manifest = catalog.manifests[connection.provider], manifest.auth.usesOAuthTokens, credential.refreshToken != nil
+        // A credential with no refresh token (an API key, say) never refreshes: its manifest is not looked up.
+        guard credential.refreshToken != nil, let manifest = catalog.manifests[connection.provider], manifest.auth.usesOAuthTokens
         else { return (connection, credential) }
         guard force || isDue(connection) else { return (connection, credential) }
         return try await sharedRefresh(connection.id, manifest: manifest, seenVersion: connection.version)

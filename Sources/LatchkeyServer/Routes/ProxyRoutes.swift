@@ -70,6 +70,7 @@ struct ProxyRoutes {
         if path.hasPrefix("/") { path.removeFirst() }
 
         var headers: [OutboundHeader] = []
+        headers.reserveCapacity(request.headers.count)
         for field in request.headers { headers.append(OutboundHeader(name: field.name.rawName, value: field.value)) }
         let forwarded = try HeaderPolicy.forwardable(headers)
         let stored = try await resolver.resolve(
