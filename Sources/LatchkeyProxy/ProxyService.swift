@@ -188,9 +188,12 @@ public final class ProxyService: Sendable {
             if let inject = proxy.inject { try CredentialInjection.apply(inject, credential: credential, to: &request) }
             let response: OutboundStreamingResponse
             let sent = clock.now
+            // When the provider's head came: the call's duration and the reading of its rate-limit headers.
+            let answered: Date
             do {
                 response = try await transport.stream(request, upload: upload)
-                metrics.proxyCall(provider: manifest.id, status: response.status, duration: .interval(clock.now.timeIntervalSince(sent)))
+                answered = clock.now
+                metrics.proxyCall(provider: manifest.id, status: response.status, duration: .interval(answered.timeIntervalSince(sent)))
             } catch let error as OutboundError {
                 metrics.proxyCall(provider: manifest.id, status: nil, duration: .interval(clock.now.timeIntervalSince(sent)))
                 // A call that never reached the provider costs nothing.
@@ -200,8 +203,8 @@ public final class ProxyService: Sendable {
                 throw LatchkeyError(outbound: error, step: "\(manifest.id)", limit: Self.maxBodyBytes)
             }
             let head = OutboundResponse(status: response.status, headers: response.headers)
-            if let until = proxy.rateLimit.flatMap({ RateLimitReading.exhaustedUntil($0, response: head, now: clock.now) })
-                ?? RateLimitReading.retryAfterUntil(head, now: clock.now)
+            if let until = proxy.rateLimit.flatMap({ RateLimitReading.exhaustedUntil($0, response: head, now: answered) })
+                ?? RateLimitReading.retryAfterUntil(head, now: answered)
             {
                 rateLimits.block(connection.id, until: until)
             }

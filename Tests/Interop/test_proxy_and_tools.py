@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 
@@ -49,6 +50,19 @@ def test_a_proxied_call_reaches_the_provider_with_the_credential_injected(world,
     assert r.headers["X-Upstream"] == "echo" and r.headers["Latchkey-Connection"].startswith("conn_")
     r = world.lk.call("POST", "/v1/proxy/authlib-basic/items", key, json={"name": "via proxy"})
     assert r.status_code == 201 and r.json()["name"] == "via proxy"
+
+
+def test_a_proxied_calls_answer_and_its_refusals_each_carry_their_own_request_id(world, connected):
+    org, key = connected
+    answered = world.lk.call("GET", "/v1/proxy/authlib-basic/echo/x", key)
+    refused = world.lk.call("GET", "/v1/proxy/authlib-basic/echo/x", "lk_agent_not_a_key")
+    unknown = world.lk.call("GET", "/v1/proxy/no-such-provider/x", key)
+    assert answered.status_code == 200
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthenticated"
+    assert unknown.json()["error"]["code"] == "unknown_provider"
+    assert refused.headers["Latchkey-Error"] == "unauthenticated"
+    ids = [r.headers["Latchkey-Request-Id"] for r in (answered, refused, unknown)]
+    assert len(set(ids)) == 3 and all(re.fullmatch(r"[a-z2-7]{16}", i) for i in ids), ids
 
 
 def send_raw(lk, request_line: str, key: str, extra: str = "") -> int:

@@ -87,14 +87,22 @@ struct ErrorMiddleware: RouterMiddleware {
     static func answering(_ request: Request, logger: Logger, _ respond: () async throws -> Response) async -> Response {
         do {
             return try await respond()
-        } catch let error as LatchkeyError {
+        } catch {
+            return response(to: error, of: request, logger: logger)
+        }
+    }
+
+    /// `error`, thrown while answering `request`, as a JSON error response.
+    static func response(to error: any Error, of request: Request, logger: Logger) -> Response {
+        switch error {
+        case let error as LatchkeyError:
             // Latchkey's own internal errors (a damaged row among them, named with its id) are logged; the request
             // fails alone and every other keeps being served.
             if error.code == .internalError {
                 logger.error("internal error", metadata: ["message": "\(error.message)", "path": "\(request.uri.path)"])
             }
             return APIResponse.error(error)
-        } catch let error as HTTPError {
+        case let error as HTTPError:
             let code: LatchkeyError.Code =
                 switch error.status {
                 case .notFound: .notFound
@@ -104,7 +112,7 @@ struct ErrorMiddleware: RouterMiddleware {
                 }
             let message = error.status == .notFound ? "no route for \(request.method) \(request.uri.path)" : (error.body ?? error.status.reasonPhrase)
             return APIResponse.error(LatchkeyError(code, message))
-        } catch {
+        default:
             logger.error("unhandled error", metadata: ["type": "\(type(of: error))"])
             return APIResponse.error(LatchkeyError(.internalError, "an internal error occurred"))
         }

@@ -18,12 +18,16 @@ public struct LatchkeyResponder: HTTPResponder {
             return try await router.respond(to: request, context: context)
         }
         context.coreContext.endpointPath.value = lane.route
-        return try await log.around(request, context: context) {
-            await ErrorMiddleware.answering(request, logger: context.logger) {
-                var context = context
-                context.caller = try await authentication.caller(of: request, peer: context.peerAddress)
-                return try await proxy.handle(request, try CallerContext(context: context), provider: lane.provider)
-            }
+        // What `RequestLogMiddleware` and `ErrorMiddleware` do around a route, step by step.
+        let started = log.start()
+        let response: Response
+        do {
+            var context = context
+            context.caller = try await authentication.caller(of: request, peer: context.peerAddress)
+            response = try await proxy.handle(request, try CallerContext(context: context), provider: lane.provider)
+        } catch {
+            response = ErrorMiddleware.response(to: error, of: request, logger: context.logger)
         }
+        return log.finish(response, of: request, context: context, started: started)
     }
 }

@@ -18,17 +18,33 @@ struct RequestLogMiddleware: RouterMiddleware {
 
     /// The response of `respond`, with its request id, counted under the route the router set in `context` and logged.
     func around(_ request: Request, context: Context, _ respond: () async throws -> Response) async throws -> Response {
-        let started = ContinuousClock.now
-        let id = RandomToken.base32(bytes: 10)
-        var response = try await respond()
-        response.headers[.latchkeyRequestID] = id
+        let started = start()
+        return finish(try await respond(), of: request, context: context, started: started)
+    }
+
+    /// A request's id and the time it started.
+    struct Started {
+        let id: String
+        let at: ContinuousClock.Instant
+    }
+
+    /// Starts logging a request: draws its id and notes the time.
+    func start() -> Started {
+        Started(id: RandomToken.base32(bytes: 10), at: .now)
+    }
+
+    /// `response` to the request `started` began, with its request id, counted under the route the router set in
+    /// `context` and logged.
+    func finish(_ response: Response, of request: Request, context: Context, started: Started) -> Response {
+        var response = response
+        response.headers[.latchkeyRequestID] = started.id
         metrics.request(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code)
-        let elapsed = ContinuousClock.now - started
+        let elapsed = ContinuousClock.now - started.at
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         logger.info(
             "request",
             metadata: [
-                "request_id": "\(id)", "method": "\(request.method.rawValue)", "path": "\(Self.redactedPath(request.uri.path))",
+                "request_id": "\(started.id)", "method": "\(request.method.rawValue)", "path": "\(Self.redactedPath(request.uri.path))",
                 "status": "\(response.status.code)", "ms": "\(String(format: "%.1f", ms))",
             ])
         return response
