@@ -59,4 +59,19 @@ import Testing
         #expect(ClientAddress.of(peer: "10.1.2.3", forwardedFor: ["not-an-address"], trustedProxies: proxies) == "10.1.2.3")
         #expect(ClientAddress.of(peer: nil, forwardedFor: [], trustedProxies: proxies) == "unknown")
     }
+
+    @Test func theForwardedHeaderIsReadOnlyForATrustedPeer() {
+        let proxies = [AddressRange("10.0.0.0/8")!]
+        var reads = 0
+        func header() -> [String] {
+            reads += 1
+            return ["198.51.100.7"]
+        }
+        #expect(ClientAddress.of(peer: "203.0.113.50", forwardedFor: header(), trustedProxies: []) == "203.0.113.50")
+        #expect(ClientAddress.of(peer: "203.0.113.50", forwardedFor: header(), trustedProxies: proxies) == "203.0.113.50")
+        #expect(ClientAddress.of(peer: nil, forwardedFor: header(), trustedProxies: proxies) == "unknown")
+        #expect(reads == 0)
+        #expect(ClientAddress.of(peer: "10.1.2.3", forwardedFor: header(), trustedProxies: proxies) == "198.51.100.7")
+        #expect(reads == 1)
+    }
 }

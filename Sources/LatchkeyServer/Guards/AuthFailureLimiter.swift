@@ -51,9 +51,7 @@ public final class AuthFailureLimiter: Sendable {
 
     /// The client address of a request that reached this process from `peer`.
     func address(of headers: HTTPFields, peer: String?) -> String {
-        // With no proxy trusted, the header is not read at all (every API call asks).
-        guard !trustedProxies.isEmpty else { return ClientAddress.of(peer: peer, forwardedFor: [], trustedProxies: []) }
-        return ClientAddress.of(peer: peer, forwardedFor: headers[values: .xForwardedFor], trustedProxies: trustedProxies)
+        ClientAddress.of(peer: peer, forwardedFor: headers[values: .xForwardedFor], trustedProxies: trustedProxies)
     }
 
     /// Throws `rate_limited` when `address` spent its failures in this window.
