@@ -61,7 +61,10 @@ public final class AuthFailureLimiter: Sendable {
 
     /// `rate_limited` when `address` spent its failures in this window, else nil.
     public func refusal(for address: String) -> LatchkeyError? {
-        waiting(limit: limits.perAddress) { $0.byAddress[address] }.map { Self.limited($0, "this address") }
+        guard let count = counts.withLock({ $0.byAddress[address] }), count.failures >= limits.perAddress else { return nil }
+        let now = clock.now
+        guard now.timeIntervalSince(count.since) < limits.window else { return nil }
+        return Self.limited(retryAfter(count, now), "this address")
     }
 
     /// Counts a failed authentication of `address` with a key of `kind`. Returns the error to answer with: 429 once
@@ -86,14 +89,6 @@ public final class AuthFailureLimiter: Sendable {
         count.failures += 1
         counts[key] = count
         return count
-    }
-
-    /// Seconds until the window of the count `find` reads ends, when that count reached `limit`; else nil.
-    private func waiting(limit: Int, _ find: (Counts) -> Count?) -> Int? {
-        guard let count = counts.withLock({ find($0) }), count.failures >= limit else { return nil }
-        let now = clock.now
-        guard now.timeIntervalSince(count.since) < limits.window else { return nil }
-        return retryAfter(count, now)
     }
 
     private func retryAfter(_ count: Count, _ now: Date) -> Int {
