@@ -6,8 +6,8 @@ import Logging
 import NIOCore
 import NIOHTTPTypes
 
-/// Hummingbird's HTTP/1.1 channel with Latchkey's guards per connection: ``RequestDeadlines`` (header, idle and body
-/// timeouts), ``MalformedRequestAnswer`` (a JSON 400), and a cap on open connections (past it, `503 server_busy`
+/// Hummingbird's HTTP/1.1 channel with Latchkey's guards per connection: ``RequestGuard`` (header, idle and body
+/// timeouts, and a JSON 400 for what the codec cannot parse), and a cap on open connections (past it, `503 server_busy`
 /// with `Retry-After` and the connection closed, never queued).
 struct GuardedHTTP1Channel: ServerChildChannel {
     struct Value: ServerChildChannelValue {
@@ -32,7 +32,7 @@ struct GuardedHTTP1Channel: ServerChildChannel {
         if admitted { channel.closeFuture.whenComplete { [gate] _ in gate.release() } }
         let limits = self.limits
         let base = HTTP1Channel(
-            responder: responder, configuration: .init(additionalChannelHandlers: [MalformedRequestAnswer(), RequestDeadlines(limits: limits)]))
+            responder: responder, configuration: .init(additionalChannelHandlers: [RequestGuard(limits: limits)]))
         return base.setup(channel: channel, logger: logger).map { Value(http: $0, admitted: admitted) }
     }
 

@@ -6,41 +6,44 @@ import NIOHTTPTypesHTTP1
 
 /// Answers a request the HTTP codec could not parse with Latchkey's JSON error (`400 invalid_request`) and closes the
 /// connection, where Hummingbird would send an empty 400 (or, for a request line it cannot convert, nothing). When a
-/// response has begun already, the connection is only closed.
-final class MalformedRequestAnswer: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
-
+/// response has begun already, the connection is only closed. ``RequestGuard`` shows it the connection's errors and
+/// the response parts it writes.
+struct MalformedRequestAnswer {
+    /// A response's head has gone out and its end has not.
     private var responding = false
     private var answered = false
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let what: String
-        switch error {
-        case let error as HTTPParserError: what = "the request is not valid HTTP/1.1 (\(error))"
-        case is HTTP1TypeConversionError: what = "the request line or a header is not valid HTTP"
-        default: return context.fireErrorCaught(error)
-        }
-        guard !answered else { return }
-        answered = true
-        guard !responding else { return context.close(promise: nil) }
-        let body = context.channel.allocator.buffer(string: #"{"error":{"code":"invalid_request","message":"\#(what)"}}"#)
-        let head = HTTPResponse(
-            status: .badRequest,
-            headerFields: [.contentType: "application/json", .contentLength: "\(body.readableBytes)", .connection: "close"])
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
+    /// Notes a response part on its way out.
+    mutating func sending(_ part: HTTPResponsePart) {
+        switch part {
         case .head(let head) where head.status.kind != .informational: responding = true
         case .end: responding = false
         default: break
         }
-        context.write(data, promise: promise)
+    }
+
+    /// Answers `error` if the codec raised it (once per connection) and returns true; false for any other error, which
+    /// the handler passes on.
+    mutating func answer(_ error: any Error, context: ChannelHandlerContext) -> Bool {
+        let what: String
+        switch error {
+        case let error as HTTPParserError: what = "the request is not valid HTTP/1.1 (\(error))"
+        case is HTTP1TypeConversionError: what = "the request line or a header is not valid HTTP"
+        default: return false
+        }
+        guard !answered else { return true }
+        answered = true
+        guard !responding else {
+            context.close(promise: nil)
+            return true
+        }
+        let body = context.channel.allocator.buffer(string: #"{"error":{"code":"invalid_request","message":"\#(what)"}}"#)
+        let head = HTTPResponse(
+            status: .badRequest,
+            headerFields: [.contentType: "application/json", .contentLength: "\(body.readableBytes)", .connection: "close"])
+        context.write(NIOAny(HTTPResponsePart.head(head)), promise: nil)
+        context.write(NIOAny(HTTPResponsePart.body(body)), promise: nil)
+        context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        return true
     }
 }

@@ -1,12 +1,16 @@
 import NIOCore
 import NIOHTTPTypes
 
-/// Closes a connection whose client keeps it without moving on: a head not whole within the header timeout (counted
-/// from its first bytes, or from the connection opening), no next request within the idle timeout, or no body part
-/// within the body timeout while Latchkey asks for one. It sits after the HTTP codec, which passes on the end of every
-/// read (`channelReadComplete`) whether or not a part was decoded: a read that ends with no head since the last
-/// response brought a head's first bytes.
-final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
+/// Latchkey's one handler on an HTTP/1.1 connection, after the codec. It keeps the request deadlines: it closes a
+/// connection whose client keeps it without moving on, a head not whole within the header timeout (counted from its
+/// first bytes, or from the connection opening), no next request within the idle timeout, or no body part within the
+/// body timeout while Latchkey asks for one. And it answers a request the codec cannot parse
+/// (``MalformedRequestAnswer``). One handler rather than one per guard: every handler costs each request's every
+/// event, and the malformed answer's own was 2 % of the proxy's CPU (benchmarks/README.md).
+///
+/// The codec passes on the end of every read (`channelReadComplete`) whether or not a part was decoded: a read that
+/// ends with no head since the last response brought a head's first bytes.
+final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
@@ -31,6 +35,7 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     private var timer: Scheduled<Void>?
     private var timerFires: NIODeadline?
     private var context: ChannelHandlerContext?
+    private var malformed = MalformedRequestAnswer()
 
     /// The shortest limit: a deadline armed after the check was scheduled is never later than the check plus this.
     private var checkEvery: TimeAmount {
@@ -90,11 +95,17 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), case .answering = phase {
+        let part = unwrapOutboundIn(data)
+        malformed.sending(part)
+        if case .end = part, case .answering = phase {
             phase = .waiting(first: false)
             arm(limits.idleTimeout)
         }
         context.write(data, promise: promise)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard malformed.answer(error, context: context) else { return context.fireErrorCaught(error) }
     }
 
     private func arm(_ seconds: Double) {
