@@ -335,7 +335,7 @@ let package = Package(
         // The parsers that read what strangers send, as fuzz targets (`make fuzz`; `swift test` replays the corpus).
         .target(
             name: "LatchkeyFuzzing",
-            dependencies: ["LatchkeyManifest", "LatchkeyModel", "LatchkeyOAuth", "LatchkeyProxy", "LatchkeyCrypto"],
+            dependencies: ["LatchkeyManifest", "LatchkeyModel", "LatchkeyOAuth", "LatchkeyProxy", "LatchkeyCrypto", "LatchkeyHTTP"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "latchkey-fuzz", dependencies: ["LatchkeyFuzzing"], swiftSettings: swiftSettings),

@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyCrypto
+import LatchkeyHTTP
 import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyOAuth
@@ -54,8 +55,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         let parts = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
         let path = String(parts[0])
         let query = parts.count > 1 ? String(parts[1]) : nil
-        guard let url = try? ProxyTarget.url(base: base, path: path, query: query) else { return nil }
-        return leavesBase(url)
+        guard let target = try? ProxyTarget.target(base: base, path: path, query: query) else { return nil }
+        // Built on the parsed base without parsing it again, the call's URL must read as curl reads the whole of it.
+        guard let whole = try? CheckedURL(target.url), whole.scheme == target.scheme, whole.host == target.host,
+            whole.port == target.port, whole.requestTarget == target.requestTarget
+        else { return "the request target \(target.requestTarget) is not curl's for \(target.url)" }
+        return leavesBase(target.url)
     }
 
     /// What is wrong with a URL the path guard let through, if anything: it must stay under ``base`` and no segment may

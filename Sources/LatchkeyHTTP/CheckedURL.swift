@@ -14,12 +14,20 @@ public struct CheckedURL: Sendable {
         parsed = try OutboundURLPolicy.checked(url)
     }
 
+    /// `url`, whose parse is known (``CheckedBaseURL`` appends to a base it has parsed).
+    init(url: String, parsed: ParsedURL) {
+        self.url = url
+        self.parsed = parsed
+    }
+
     /// The scheme, lowercased.
     public var scheme: String { parsed.scheme }
     /// The host, lowercased; an IPv6 literal without brackets.
     public var host: String { parsed.host }
     /// The port, the scheme's default when absent.
     public var port: Int { parsed.port }
+    /// What an HTTP/1.1 request line names: the path (`/` when empty) and `?query`, as curl's URL API gives them.
+    public var requestTarget: String { parsed.requestTarget }
 }
 
 extension OutboundURLPolicy {

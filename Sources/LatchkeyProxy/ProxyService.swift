@@ -31,8 +31,8 @@ public final class ProxyService: Sendable {
     /// Holds calls that wait for a person's approval.
     let approvals: any ApprovalFiling
     let clock: any LatchkeyClock
-    /// The base URLs' origins, each parsed once.
-    let baseOrigins: BaseOrigins
+    /// The base URLs, each parsed once.
+    let baseURLs: BaseURLs
     /// The largest request body forwarded and response body returned.
     public static let maxBodyBytes = 10 * 1024 * 1024
 
@@ -52,7 +52,7 @@ public final class ProxyService: Sendable {
         self.access = access
         self.approvals = approvals
         self.clock = clock
-        baseOrigins = BaseOrigins()
+        baseURLs = BaseURLs()
     }
 
     /// A call's request body.
@@ -143,7 +143,7 @@ public final class ProxyService: Sendable {
             }
             base = rendered
         }
-        let target = try ProxyTarget.target(base: base, path: call.path, query: call.query, encodedByLatchkey: call.fromTool, origins: baseOrigins)
+        let target = try ProxyTarget.target(base: base, path: call.path, query: call.query, encodedByLatchkey: call.fromTool, bases: baseURLs)
         // A tool's own grant was checked by the tool runner; a direct call answers to the proxy rules, on the path the
         // guard above accepted, before anything is drawn or sent. One that needs approval is held, not sent.
         if !call.fromTool {

@@ -9,20 +9,20 @@ import LatchkeyModel
 /// encoded slashes that would smuggle a segment, or escapes that are no valid UTF-8 (overlong forms among them); and the final URL must have the base URL's scheme, host and port, and lie under its path.
 public enum ProxyTarget {
     /// The final URL for `path` (as received, still percent-encoded, without a leading slash) and `query`
-    /// (the raw query string, or nil). `origins` keeps the base URLs' origins, parsed once each.
+    /// (the raw query string, or nil). `bases` keeps the base URLs, parsed once each.
     ///
     /// `encodedByLatchkey` marks a path that Latchkey built from a tool's template, with each argument
     /// percent-encoded as one segment: its escapes are intended, so only dot segments and the final
     /// scheme, host and port are checked.
     public static func url(
-        base: String, path: String, query: String?, encodedByLatchkey: Bool = false, origins: BaseOrigins? = nil
+        base: String, path: String, query: String?, encodedByLatchkey: Bool = false, bases: BaseURLs? = nil
     ) throws(LatchkeyError) -> String {
-        try target(base: base, path: path, query: query, encodedByLatchkey: encodedByLatchkey, origins: origins).url
+        try target(base: base, path: path, query: query, encodedByLatchkey: encodedByLatchkey, bases: bases).url
     }
 
-    /// ``url(base:path:query:encodedByLatchkey:origins:)``, checked: the client sends it without parsing it again.
+    /// ``url(base:path:query:encodedByLatchkey:bases:)``, checked: the client sends it without parsing it again.
     public static func target(
-        base: String, path: String, query: String?, encodedByLatchkey: Bool = false, origins: BaseOrigins? = nil
+        base: String, path: String, query: String?, encodedByLatchkey: Bool = false, bases: BaseURLs? = nil
     ) throws(LatchkeyError) -> CheckedURL {
         if encodedByLatchkey {
             if path.split(separator: "/", omittingEmptySubsequences: false).contains(where: isDotSegment) {
@@ -33,12 +33,12 @@ public enum ProxyTarget {
         }
         if let query { try checkQuery(query) }
         let trimmedBase = base.hasSuffix("/") ? String(base.dropLast()) : base
-        let final = trimmedBase + (path.isEmpty ? "" : "/" + path) + (query.map { $0.isEmpty ? "" : "?" + $0 } ?? "")
-        let baseParts: (scheme: String, host: String, port: Int)
+        let baseParts: CheckedURL
         let finalParts: CheckedURL
         do {
-            baseParts = try origins?.origin(of: trimmedBase) ?? OutboundURLPolicy.check(trimmedBase)
-            finalParts = try CheckedURL(final)
+            let checkedBase = try bases?.checked(trimmedBase) ?? CheckedBaseURL(trimmedBase)
+            baseParts = checkedBase.base
+            finalParts = try checkedBase.appending(path: path, query: query)
         } catch {
             throw LatchkeyError(.invalidRequest, "path: the resulting URL is not allowed", field: "path")
         }

@@ -14,11 +14,11 @@ struct ProxyTargetTests {
     ])
     func ordinaryPathsStayUnderTheBaseURL(path: String, query: String?, expected: String) throws {
         #expect(try ProxyTarget.url(base: base, path: path, query: query) == expected)
-        #expect(try ProxyTarget.url(base: base, path: path, query: query, origins: Self.origins) == expected)
+        #expect(try ProxyTarget.url(base: base, path: path, query: query, bases: Self.bases) == expected)
     }
 
-    /// The proxy's memory of base URLs' origins, shared by every case here as the proxy shares it by every call.
-    static let origins = BaseOrigins()
+    /// The proxy's memory of base URLs, shared by every case here as the proxy shares it by every call.
+    static let bases = BaseURLs()
 
     /// Hostile paths: every one is refused before any I/O.
     static let hostile = [
@@ -37,29 +37,29 @@ struct ProxyTargetTests {
     @Test(arguments: hostile)
     func hostilePathsAreRefused(path: String) {
         #expect(throws: LatchkeyError.self) { try ProxyTarget.url(base: base, path: path, query: nil) }
-        #expect(throws: LatchkeyError.self) { try ProxyTarget.url(base: base, path: path, query: nil, origins: Self.origins) }
+        #expect(throws: LatchkeyError.self) { try ProxyTarget.url(base: base, path: path, query: nil, bases: Self.bases) }
     }
 
     /// A base URL the outbound policy refuses is refused on every call, never remembered as allowed.
     @Test func aRefusedBaseIsRefusedOnEveryCall() throws {
-        let origins = BaseOrigins()
+        let bases = BaseURLs()
         for _ in 0..<3 {
-            #expect(throws: LatchkeyError.self) { try ProxyTarget.url(base: "http://api.example.com", path: "x", query: nil, origins: origins) }
+            #expect(throws: LatchkeyError.self) { try ProxyTarget.url(base: "http://api.example.com", path: "x", query: nil, bases: bases) }
         }
-        #expect(try ProxyTarget.url(base: "http://127.0.0.1:8080", path: "x", query: nil, origins: origins) == "http://127.0.0.1:8080/x")
+        #expect(try ProxyTarget.url(base: "http://127.0.0.1:8080", path: "x", query: nil, bases: bases) == "http://127.0.0.1:8080/x")
     }
 
     /// Past its capacity the memory starts over, and every base still gets its own origin.
     @Test func manyBasesEachKeepTheirOwnOrigin() throws {
-        let origins = BaseOrigins()
+        let bases = BaseURLs()
         for round in 0..<2 {
             for i in 0..<1_500 {
                 let base = "https://tenant\(i).example.com"
-                // A base given another's origin would fail the check that the final URL stays on the base's host.
-                #expect(try ProxyTarget.url(base: base, path: "v\(round)", query: nil, origins: origins) == "\(base)/v\(round)")
+                // A base given another's parse would build the other's URL.
+                #expect(try ProxyTarget.url(base: base, path: "v\(round)", query: nil, bases: bases) == "\(base)/v\(round)")
             }
         }
-        #expect(try origins.origin(of: "https://tenant7.example.com").host == "tenant7.example.com")
+        #expect(try bases.checked("https://tenant7.example.com").base.host == "tenant7.example.com")
     }
 
     /// Escapes of valid UTF-8 and parameters on ordinary segments pass as they are.
