@@ -95,7 +95,7 @@ public final class EventLoopHTTPClient: HTTPTransport, Sendable {
             upload?.close()
             throw OutboundError(code: .cancelled, message: "the HTTP client is shut down")
         }
-        let describe = "\(request.method) \(target.origin)"
+        let describe = ExchangeLabel(method: request.method, target: target)
         let deadline = NIODeadline.now() + .nanoseconds(request.totalTimeout.nanoseconds)
         let loop = group.any()
         let key = EventLoopConnectionPool.Key(loop: ObjectIdentifier(loop), scheme: target.scheme, host: target.host, port: target.port)
@@ -131,7 +131,7 @@ public final class EventLoopHTTPClient: HTTPTransport, Sendable {
     /// Starts the exchange on `connection`'s loop and waits for the response's head.
     private func run(
         _ head: HTTPRequestHead, _ request: OutboundRequest, upload: OutboundUpload?, on connection: PooledConnection, deadline: NIODeadline,
-        describe: String
+        describe: ExchangeLabel
     ) async throws -> ResponseHead {
         let cancellation = ExchangeCancellation()
         let body = request.body
@@ -163,7 +163,7 @@ public final class EventLoopHTTPClient: HTTPTransport, Sendable {
     /// codec and the exchange handler.
     private func connect(
         _ request: OutboundRequest, _ target: ParsedURL, key: EventLoopConnectionPool.Key, on loop: any EventLoop, deadline: NIODeadline,
-        describe: String, poolable: Bool
+        describe: ExchangeLabel, poolable: Bool
     ) async throws -> PooledConnection {
         let remaining = deadline - NIODeadline.now()
         let connectTimeout = min(TimeAmount.nanoseconds(request.connectTimeout.nanoseconds), remaining)

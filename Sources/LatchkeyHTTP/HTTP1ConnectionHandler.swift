@@ -27,7 +27,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler {
     /// One request and response on the connection.
     private struct Exchange {
         let serial: Int
-        let describe: String
+        let describe: ExchangeLabel
         let isHead: Bool
         let maxBodyBytes: Int
         var waiter: CheckedContinuation<ResponseHead, any Error>?
@@ -69,7 +69,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler {
     /// Returns the exchange's serial, for ``cancel(serial:)``.
     @discardableResult
     func start(
-        head: HTTPRequestHead, body: [UInt8]?, upload: OutboundUpload?, maxBodyBytes: Int, describe: String,
+        head: HTTPRequestHead, body: [UInt8]?, upload: OutboundUpload?, maxBodyBytes: Int, describe: ExchangeLabel,
         deadline: NIODeadline, waiter: CheckedContinuation<ResponseHead, any Error>
     ) -> Int {
         serial += 1

@@ -10,7 +10,7 @@ extension OutboundError {
     /// `.timeout`; handshake and certificate failures are `.tlsFailed` (a peer that closes a TLS connection without
     /// `close_notify` is `.transport`: the handshake succeeded); everything else is `.transport`. The message names the
     /// kind of failure, never the path, headers or body.
-    init(channelError error: any Error, describe: String) {
+    init(channelError error: any Error, describe: ExchangeLabel) {
         switch error {
         case let error as OutboundError:
             self = error

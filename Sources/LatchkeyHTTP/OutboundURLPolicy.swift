@@ -101,19 +101,16 @@ public enum OutboundURLPolicy {
 
 /// A URL as libcurl's URL API sees it.
 struct ParsedURL: Sendable {
-    var scheme: String
-    var host: String
-    var port: Int
+    let scheme: String
+    let host: String
+    let port: Int
     /// The request target of an HTTP/1.1 request line: the path (`/` when empty) and `?query` when there is one,
     /// as curl's URL API normalized them (the same bytes curl would send).
     var requestTarget: String
 
     /// The `Host` header's value: the host (an IPv6 literal in brackets), and `:port` unless it is the scheme's default.
-    var hostHeader: String {
-        let name = host.contains(":") ? "[\(host)]" : host
-        let defaultPort = scheme == "https" ? 443 : 80
-        return port == defaultPort ? name : "\(name):\(port)"
-    }
+    /// Made with the parse, so that a call built on a parsed base (``CheckedBaseURL``) does not make it again.
+    let hostHeader: String
 
     /// `scheme://host:port`, safe to show in messages.
     var origin: String {
@@ -142,6 +139,8 @@ struct ParsedURL: Sendable {
         self.host = host.lowercased()
         // A scheme curl does not know has no default port; such URLs are refused by the policy anyway.
         self.port = port ?? 0
+        let name = self.host.contains(":") ? "[\(self.host)]" : self.host
+        hostHeader = self.port == (self.scheme == "https" ? 443 : 80) ? name : "\(name):\(self.port)"
         let path = Self.part(handle, CURLUPART_PATH) ?? "/"
         let query = Self.part(handle, CURLUPART_QUERY)
         self.requestTarget = (path.isEmpty ? "/" : path) + (query.map { "?\($0)" } ?? "")

@@ -73,6 +73,7 @@ import Testing
             #expect(appended?.host == parsed?.host, "\(whole)")
             #expect(appended?.port == parsed?.port, "\(whole)")
             #expect(appended?.requestTarget == parsed?.requestTarget, "\(whole)")
+            #expect(appended?.parsed.hostHeader == parsed?.parsed.hostHeader, "\(whole)")
             if base.verbatim, CheckedBaseURL.isPlain(path, inQuery: false), query.map({ CheckedBaseURL.isPlain($0, inQuery: true) }) ?? true {
                 kept += 1
             }
