@@ -121,7 +121,7 @@ let package = Package(
             name: "LatchkeyObservability",
             dependencies: [
                 "LatchkeyModel", "LatchkeyRuntime",
-                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
@@ -242,6 +242,7 @@ let package = Package(
             name: "latchkey",
             dependencies: [
                 "LatchkeyServer", "LatchkeyStoreSQLite", "LatchkeyStorePostgres", "LatchkeyManifest", "LatchkeyHTTP", "LatchkeyAPI", "LatchkeyRemoteMCP", "LatchkeyRuntime", "LatchkeyModel",
+                "LatchkeyObservability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -5,6 +5,7 @@ import LatchkeyCrypto
 import LatchkeyHTTP
 import LatchkeyManifest
 import LatchkeyModel
+import LatchkeyObservability
 import LatchkeyOAuth
 import LatchkeyServer
 import LatchkeyStore
@@ -28,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
         var settings = try ServiceConfiguration.load(path: config, environment: environment)
         if !providerDirectories.isEmpty { settings.providers = providerDirectories }
 
-        var logger = Logger(label: "latchkey")
+        var logger = Logger(label: "latchkey") { StandardErrorLogHandler(label: $0) }
         logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
         // Written at once: standard output is usually a file or a pipe, where `print` would hold the line in its buffer.
         let announce = { (message: String) in FileHandle.standardOutput.write(Data("latchkey: \(message)\n".utf8)) }
