@@ -12,6 +12,19 @@ public struct OutboundHeader: Sendable, Equatable {
         self.name = name
         self.value = value
     }
+
+    /// Whether `name` begins with `lowercasePrefix` (or, `wholly`, is it), the case of ASCII letters aside, as header
+    /// names compare (RFC 9110 section 5.1). Nothing is lowercased: the proxy asks of every header of every call, and
+    /// lowercasing made a string each time (benchmarks/README.md).
+    public static func name(_ name: String, matches lowercasePrefix: [UInt8], wholly: Bool = true) -> Bool {
+        let bytes = name.utf8
+        guard wholly ? bytes.count == lowercasePrefix.count : bytes.count >= lowercasePrefix.count else { return false }
+        for (byte, expected) in zip(bytes, lowercasePrefix) {
+            let lower = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            guard lower == expected else { return false }
+        }
+        return true
+    }
 }
 
 /// A request to send to a provider or another outbound peer.
@@ -93,8 +106,8 @@ public struct OutboundResponse: Sendable {
 extension [OutboundHeader] {
     /// The value of the last header named `name`, compared case-insensitively; `nil` when absent.
     public func value(named name: String) -> String? {
-        let wanted = name.lowercased()
-        return last { $0.name.lowercased() == wanted }?.value
+        let wanted = [UInt8](name.lowercased().utf8)
+        return last { OutboundHeader.name($0.name, matches: wanted) }?.value
     }
 }
 

@@ -5,6 +5,8 @@ import LatchkeyModel
 
 /// Puts a credential on an outbound request as the manifest's `proxy.inject` says.
 public enum CredentialInjection {
+    static let authorization = Array("authorization".utf8)
+
     /// The value a credential offers to injection formats under `name`; nil for a name it does not offer.
     static func value(_ name: String, of credential: Credential) -> String? {
         switch name {
@@ -29,15 +31,15 @@ public enum CredentialInjection {
         }
         switch injection {
         case .header(let name, let format):
-            let lower = name.lowercased()
-            request.headers.removeAll { $0.name.lowercased() == lower }
+            let lower = Array(name.lowercased().utf8)
+            request.headers.removeAll { OutboundHeader.name($0.name, matches: lower) }
             request.headers.append(OutboundHeader(name: name, value: try fill(format)))
         case .query(let name, let format):
             let value = try fill(format)
             request.url += (request.url.contains("?") ? "&" : "?") + FormEncoding.percentEncode(name) + "=" + FormEncoding.percentEncode(value)
         case .basic(let username, let password):
             let pair = try fill(username) + ":" + (try fill(password))
-            request.headers.removeAll { $0.name.lowercased() == "authorization" }
+            request.headers.removeAll { OutboundHeader.name($0.name, matches: Self.authorization) }
             request.headers.append(OutboundHeader(name: "Authorization", value: "Basic " + Base64.standard(Array(pair.utf8))))
         }
     }

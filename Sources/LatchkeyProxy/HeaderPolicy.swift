@@ -5,13 +5,19 @@ import LatchkeyModel
 /// Which headers cross the proxy, in each direction.
 public enum HeaderPolicy {
     /// Hop-by-hop headers (RFC 9110 section 7.6.1) and others that belong to one connection.
-    static let hopByHop: Set<String> = [
+    static let hopByHop = HeaderNames([
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "trailers", "transfer-encoding", "upgrade",
         "proxy-authenticate", "proxy-authorization", "host", "content-length", "expect",
-    ]
+    ])
     /// Caller headers that must never reach a provider: the caller's own credentials and Latchkey's controls.
-    static let callerOnly: Set<String> = ["authorization", "cookie", "cookie2", "forwarded", "x-forwarded-for", "x-forwarded-host",
-                                          "x-forwarded-proto", "x-real-ip"]
+    static let callerOnly = HeaderNames([
+        "authorization", "cookie", "cookie2", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip",
+    ])
+    /// Provider headers that never go back to a caller.
+    static let providerOnly = HeaderNames(["set-cookie", "set-cookie2"])
+    /// Latchkey's own headers' prefix, which neither side may set for the other.
+    static let latchkeyPrefix = Array("latchkey-".utf8)
+    static let connection = Array("connection".utf8)
 
     /// The caller's headers that may be forwarded. Throws when a header holds CR, LF or NUL.
     public static func forwardable(_ headers: [OutboundHeader]) throws(LatchkeyError) -> [OutboundHeader] {
@@ -23,8 +29,11 @@ public enum HeaderPolicy {
             guard HeaderRules.isSafe(name: h.name, value: h.value) else {
                 throw LatchkeyError(.invalidRequest, "headers: '\(h.name.prefix(40))' holds a character that may not go in a header", field: "headers")
             }
-            let lower = h.name.lowercased()
-            if hopByHop.contains(lower) || callerOnly.contains(lower) || lower.hasPrefix("latchkey-") || named.contains(lower) { continue }
+            if hopByHop.contains(h.name) || callerOnly.contains(h.name) || OutboundHeader.name(h.name, matches: latchkeyPrefix, wholly: false)
+                || named?.contains(h.name) == true
+            {
+                continue
+            }
             out.append(h)
         }
         return out
@@ -35,24 +44,23 @@ public enum HeaderPolicy {
     public static func returnable(_ headers: [OutboundHeader]) -> [OutboundHeader] {
         let named = namedInConnection(headers)
         return headers.filter {
-            let lower = $0.name.lowercased()
-            return !hopByHop.contains(lower) && !named.contains(lower) && lower != "set-cookie" && lower != "set-cookie2"
-                && !lower.hasPrefix("latchkey-")
+            !hopByHop.contains($0.name) && !providerOnly.contains($0.name) && !OutboundHeader.name($0.name, matches: latchkeyPrefix, wholly: false)
+                && named?.contains($0.name) != true
         }
     }
 
-    /// The header names (lowercased) that any `Connection` header lists, besides hop-by-hop ones (which never cross
-    /// anyway).
-    static func namedInConnection(_ headers: [OutboundHeader]) -> Set<String> {
-        var named: Set<String> = []
+    /// The header names that any `Connection` header lists, besides hop-by-hop ones (which never cross anyway); nil
+    /// when there are none.
+    static func namedInConnection(_ headers: [OutboundHeader]) -> HeaderNames? {
+        var named: [String] = []
         // Most answers have no Connection header, or one that says only `keep-alive`: nothing is kept for them, so no
         // set is built per call.
-        for header in headers where header.name.utf8.count == 10 && header.name.lowercased() == "connection" {
-            for token in header.value.lowercased().split(separator: ",") {
+        for header in headers where OutboundHeader.name(header.name, matches: connection) {
+            for token in header.value.split(separator: ",") {
                 let name = token.trimmingHTTPWhitespace()
-                if !hopByHop.contains(name) { named.insert(name) }
+                if !hopByHop.contains(name) { named.append(name) }
             }
         }
-        return named
+        return named.isEmpty ? nil : HeaderNames(named)
     }
 }

@@ -25,4 +25,18 @@ import Testing
         ]
         #expect(try HeaderPolicy.forwardable(caller).map(\.name) == ["X-Custom"])
     }
+
+    @Test func namesAreMatchedWithoutRegardToCase() throws {
+        let caller = ["AUTHORIZATION", "Cookie", "X-Forwarded-For", "LATCHKEY-Connection", "Transfer-Encoding", "HOST", "tE", "X-Custom"]
+            .map { OutboundHeader(name: $0, value: "v") }
+        #expect(try HeaderPolicy.forwardable(caller).map(\.name) == ["X-Custom"])
+        let provider = ["SET-COOKIE", "Set-Cookie2", "Latchkey-Request-Id", "CONNECTION", "Content-Length", "Content-Type", "X-Latchkey"]
+            .map { OutboundHeader(name: $0, value: "v") }
+        #expect(HeaderPolicy.returnable(provider).map(\.name) == ["Content-Type", "X-Latchkey"])
+    }
+
+    @Test func namesThatDifferByALetterOrInLengthAreOtherNames() throws {
+        let caller = ["Tf", "X-Forwarded-Fox", "Cookie3", "Hosts", "Latchkey", "Authorizatio"].map { OutboundHeader(name: $0, value: "v") }
+        #expect(try HeaderPolicy.forwardable(caller).map(\.name) == caller.map(\.name))
+    }
 }
