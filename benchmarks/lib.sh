@@ -5,9 +5,10 @@
 # Sets CONNECTIONS, DURATION and THREADS for wrk from --connections N, --duration T and --threads N (64, 10s, 2).
 # The proxy benchmark also takes --soak T (default 60s, 0 skips), --rounds N (default 3), --load (sets LOAD=1) and
 # --repeat N (default 1: how many times (d) and (c) are measured, alternately) and --side-by-side N (default 0: how many
-# rounds measure (d) and (c) at the same time).
+# rounds measure (d) and (c) at the same time) and --paced RATE (default 0: the latency of (a), (d) and (c) with the same
+# connections offering about RATE requests a second in all, below what each can answer).
 wrk_options() {
-  CONNECTIONS=64 DURATION=10s THREADS=2 SOAK=60s ROUNDS=3 LOAD=0 REPEAT=1 SIDE_BY_SIDE=0
+  CONNECTIONS=64 DURATION=10s THREADS=2 SOAK=60s ROUNDS=3 LOAD=0 REPEAT=1 SIDE_BY_SIDE=0 PACED=0
   while [ $# -gt 0 ]; do
     case "$1" in
       --connections) CONNECTIONS=$2; shift 2 ;;
@@ -18,6 +19,7 @@ wrk_options() {
       --load) LOAD=1; shift ;;
       --repeat) REPEAT=$2; shift 2 ;;
       --side-by-side) SIDE_BY_SIDE=$2; shift 2 ;;
+      --paced) PACED=$2; shift 2 ;;
       *) echo "unknown option $1" >&2; exit 2 ;;
     esac
   done

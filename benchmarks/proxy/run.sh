@@ -7,13 +7,17 @@
 # Prints requests/s, p50 and p99 of each, the ratios c/d, c/b and c/a, the p99 (c) adds over (a), the connections each
 # path opened to the upstream (from the upstream's access log), and Latchkey's RSS idle and after each soak round.
 #
-#   bash benchmarks/proxy/run.sh [--connections 64] [--duration 10s] [--threads 2] [--soak 60s] [--rounds 3] [--load]
+#   bash benchmarks/proxy/run.sh [--connections 64] [--duration 10s] [--threads 2] [--soak 60s] [--rounds 3] [--load] [--paced RATE]
 #   --soak T --rounds N   after (c), N rounds of T at full load, Latchkey's RSS printed after each (--soak 0 skips)
 #   --load                also (c) spread over 1,000 agents and 10,000 connections, printed as a ratio to (c)
 #   --repeat N            (d) and (c) measured N times, alternately; the ratios use the medians
 #   --side-by-side N      also N rounds of (d) and (c) at the same time (wrk -t1 against each, for DURATION): the host's
 #                         swings then reach both alike, so their ratio of CPU per request holds steady where rounds
 #                         taken one after the other scatter by a third
+#   --paced RATE          also (a), (b), (d) and (c) with the same connections, each waiting a random 0 to 2 x CONNECTIONS / RATE
+#                         seconds before each request, so that they offer about RATE requests a second: their p99 is then
+#                         the time a call takes, where at full load it is mostly the queue (by Little's law, at least
+#                         CONNECTIONS / throughput)
 #   PROXY_CLIENT=curl     Latchkey's proxy and the forwarder on libcurl instead of the event-loop client
 #   PROFILE=/tmp/prof     also samples Latchkey with perf during (c)
 #   PIN=1                 Latchkey and the forwarder on core 0, nginx and wrk on core 1: req/s of (c) and (d) then
@@ -151,6 +155,15 @@ for round in $(seq 1 "$SIDE_BY_SIDE"); do
   wait "$WRK_D"
   SIDE_ROWS+=("$(awk '/requests in/{print $1}' "$WORK/side-d.wrk") $(( $(cpu_ticks "$FW_PID") - T0D )) $(awk '/requests in/{print $1}' "$WORK/side-c.wrk") $(( $(cpu_ticks "$LK_PID") - T0C ))")
 done
+# The paced rounds: the same connections, each pausing before each request.
+PACED_ROWS=()
+if [ "$PACED" -gt 0 ]; then
+  echo "local mean = $(( CONNECTIONS * 1000 / PACED )); function delay() return math.random(0, 2 * mean) end" > "$WORK/paced.lua"
+  PACED_ROWS+=("$(WRK_SCRIPT="$WORK/paced.lua" measure a "http://127.0.0.1:$PORT_A/items")")
+  PACED_ROWS+=("$(WRK_SCRIPT="$WORK/paced.lua" measure b "http://127.0.0.1:$PORT_B/items")")
+  PACED_ROWS+=("$(WRK_SCRIPT="$WORK/paced.lua" measure d "http://127.0.0.1:$PORT_D/v1/proxy/bench/items")")
+  PACED_ROWS+=("$(WRK_SCRIPT="$WORK/paced.lua" measure c "$L/v1/proxy/bench/items" "Authorization: Bearer $KEY")")
+fi
 # The soak rounds come before the load mode, whose 10,000 connections fill Latchkey's caches.
 SOAK_RSS=""
 if [ "${SOAK%s}" != 0 ]; then
@@ -228,6 +241,17 @@ for rd, td, rc, tc in rows:
     print(f"  {rd:7d} / {rc:7d}   {td / tick * 1e6 / rd:5.0f} / {tc / tick * 1e6 / rc:5.0f} us   {rc / rd:.3f}   {(td / rd) / (tc / rc):.3f}")
 print(f"side by side, medians: c/d = {statistics.median(rc / rd for rd, _, rc, _ in rows):.3f} (target >= 0.8)   "
       f"CPU per request d/c = {statistics.median((td / rd) / (tc / rc) for rd, td, rc, tc in rows):.3f}")
+PY
+fi
+if [ "$PACED" -gt 0 ]; then
+  python3 - "$PACED" "${PACED_ROWS[@]}" <<'PY'
+import sys
+rate, rows = sys.argv[1], {row.split()[0]: list(map(float, row.split()[1:4])) for row in sys.argv[2:]}
+print(f"paced, about {rate} req/s offered: " + "  ".join(
+    f"({name}) {rows[name][0]:.0f} req/s, p50 {rows[name][1]:.3f} ms, p99 {rows[name][2]:.3f} ms" for name in "abdc"))
+a = rows["a"]
+print(f"paced p99 added over (a): (c) {rows['c'][2] - a[2]:.3f} ms (target <= 2 ms)   (d) {rows['d'][2] - a[2]:.3f} ms   "
+      f"(b) {rows['b'][2] - a[2]:.3f} ms")
 PY
 fi
 echo "upstream connections opened: (a) $CONN_A (wrk's own)  (b) $CONN_B  (d) ${CONN_DS[*]}  (c) ${CONN_CS[*]}${CONN_CL:+  (c, load) $CONN_CL}  (target for c: <= $((2 * CONNECTIONS)))"
