@@ -35,6 +35,22 @@ def test_headers_the_provider_names_in_its_connection_header_never_reach_the_cal
     assert "x-hop-internal" not in head and "peer-internal" not in head, head
 
 
+def test_a_providers_own_latchkey_headers_never_reach_the_caller_who_gets_one_of_each_from_latchkey(world, connected):
+    org, key = connected
+    with socket.create_connection(("127.0.0.1", world.lk.port), timeout=30) as s:
+        s.sendall((f"GET /v1/proxy/authlib-basic/echo/x?forge=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   f"Authorization: Bearer {key}\r\nConnection: close\r\n\r\n").encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    lines = data.split(b"\r\n\r\n", 1)[0].decode("latin1").lower().split("\r\n")
+    assert lines[0].startswith("http/1.1 200"), lines[0]
+    ids = [line for line in lines if line.startswith("latchkey-request-id:")]
+    connections = [line for line in lines if line.startswith("latchkey-connection:")]
+    assert len(ids) == 1 and "forged" not in ids[0], lines
+    assert len(connections) == 1 and "conn_forged" not in connections[0] and "conn_" in connections[0], lines
+
+
 def test_a_proxied_call_reaches_the_provider_with_the_credential_injected(world, connected):
     org, key = connected
     r = world.lk.call("GET", "/v1/proxy/authlib-basic/echo/a/b?x=1&y=two", key,

@@ -37,7 +37,9 @@ struct RequestLogMiddleware: RouterMiddleware {
     /// `context` and logged.
     func finish(_ response: Response, of request: Request, context: Context, started: Started) -> Response {
         var response = response
-        response.headers[.latchkeyRequestID] = started.id
+        // Appended rather than set: no route sets it, and the proxy never returns a provider's `Latchkey-` headers, so
+        // there is none to replace (setting looked through every field first).
+        response.headers.append(HTTPField(name: .latchkeyRequestID, value: started.id))
         metrics.request(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code)
         let elapsed = ContinuousClock.now - started.at
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15

@@ -93,7 +93,8 @@ struct ProxyRoutes {
         for h in HeaderPolicy.returnable(response.headers) {
             if let name = HTTPField.Name(h.name) { fields.append(HTTPField(name: name, value: h.value)) }
         }
-        fields[.latchkeyConnection] = stored.connection.id.rawValue
+        // Appended: the provider's `Latchkey-` headers were left out above.
+        fields.append(HTTPField(name: .latchkeyConnection, value: stored.connection.id.rawValue))
         let status = HTTPResponse.Status(code: response.status)
         if request.method == .head || status == .noContent || status == .notModified {
             response.body.cancel()

@@ -509,6 +509,10 @@ def create_app(issuer, access_token_ttl, port):
             # Headers this hop names in `Connection` belong to the connection between the peer and Latchkey.
             response.headers["Connection"] = "X-Hop-Internal, keep-alive"
             response.headers["X-Hop-Internal"] = "peer-internal"
+        if "forge" in request.args:
+            # A provider that sends Latchkey's own headers, as if to speak for it.
+            response.headers["Latchkey-Request-Id"] = "forged"
+            response.headers["Latchkey-Connection"] = "conn_forged"
         return response
 
     @app.get("/api/credential")
