@@ -18,6 +18,8 @@ public enum HeaderPolicy {
     /// Latchkey's own headers' prefix, which neither side may set for the other.
     static let latchkeyPrefix = Array("latchkey-".utf8)
     static let connection = Array("connection".utf8)
+    static let keepAlive = Array("keep-alive".utf8)
+    static let close = Array("close".utf8)
 
     /// The caller's headers that may be forwarded. Throws when a header holds CR, LF or NUL.
     public static func forwardable(_ headers: [OutboundHeader]) throws(LatchkeyError) -> [OutboundHeader] {
@@ -56,6 +58,8 @@ public enum HeaderPolicy {
         // Most answers have no Connection header, or one that says only `keep-alive`: nothing is kept for them, so no
         // set is built per call.
         for header in headers where OutboundHeader.name(header.name, matches: connection) {
+            // Nearly every `Connection` says only `keep-alive` or `close`, which names no header: not split.
+            if OutboundHeader.name(header.value, matches: keepAlive) || OutboundHeader.name(header.value, matches: close) { continue }
             for token in header.value.split(separator: ",") {
                 let name = token.trimmingHTTPWhitespace()
                 if !hopByHop.contains(name) { named.append(name) }

@@ -39,4 +39,19 @@ import Testing
         let caller = ["Tf", "X-Forwarded-Fox", "Cookie3", "Hosts", "Latchkey", "Authorizatio"].map { OutboundHeader(name: $0, value: "v") }
         #expect(try HeaderPolicy.forwardable(caller).map(\.name) == caller.map(\.name))
     }
+
+    /// `keep-alive` or `close` alone names no header; anything longer is read token by token.
+    @Test(arguments: ["KEEP-ALIVE", "close", "Close"])
+    func aConnectionThatSaysOnlyKeepAliveOrCloseDropsNothingElse(value: String) {
+        let provider = [OutboundHeader(name: "Connection", value: value), OutboundHeader(name: "X-A", value: "1")]
+        #expect(HeaderPolicy.returnable(provider).map(\.name) == ["X-A"])
+    }
+
+    @Test func aConnectionTokenThatMerelyBeginsLikeKeepAliveIsAHeaderName() {
+        let provider = [
+            OutboundHeader(name: "Connection", value: "keep-alive-x"), OutboundHeader(name: "Keep-Alive-X", value: "1"),
+            OutboundHeader(name: "X-A", value: "1"),
+        ]
+        #expect(HeaderPolicy.returnable(provider).map(\.name) == ["X-A"])
+    }
 }
