@@ -10,7 +10,7 @@ struct HeaderNames: Sendable {
     init(_ names: [String]) {
         var byLength = [[[UInt8]]](repeating: [], count: (names.map(\.utf8.count).max() ?? 0) + 1)
         for name in names {
-            byLength[name.utf8.count].append(name.utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 })
+            byLength[name.utf8.count].append(name.utf8.map(OutboundHeader.lowercasedASCII))
         }
         self.byLength = byLength
     }
