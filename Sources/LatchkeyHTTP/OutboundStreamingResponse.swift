@@ -59,6 +59,14 @@ public struct OutboundBodyStream: AsyncSequence, Sendable {
         return OutboundBodyStream(channel: channel)
     }
 
+    /// The rest of the body, when all of it has already arrived (the transfer ended without a failure) and it holds at
+    /// most `limit` bytes: taken, so that the stream then ends. Otherwise `nil`, and the stream is as it was.
+    ///
+    /// A small answer usually arrives with its head; the proxy then writes head and body at once instead of streaming.
+    public func arrivedWhole(upTo limit: Int) -> [UInt8]? {
+        consumer.channel.takeWhole(upTo: limit)
+    }
+
     /// Stops the transfer; a reader then sees the end of the stream.
     public func cancel() {
         consumer.channel.abandon()
@@ -182,6 +190,20 @@ final class ResponseBodyChannel: Sendable {
             return state.waiter
         }
         if let error { waiter?.resume(throwing: error) } else { waiter?.resume(returning: nil) }
+    }
+
+    /// Everything buffered, when the transfer has ended without a failure and it holds at most `limit` bytes; the
+    /// channel is then empty and ended. Otherwise `nil`, and nothing changes.
+    func takeWhole(upTo limit: Int) -> [UInt8]? {
+        state.withLock { state in
+            guard state.ended, state.failure == nil, !state.abandoned, state.buffered <= limit else { return nil }
+            let pending = state.chunks[state.head...]
+            let whole = pending.count == 1 ? pending[pending.startIndex] : Array(pending.joined())
+            state.chunks = []
+            state.head = 0
+            state.buffered = 0
+            return whole
+        }
     }
 
     /// The reader gave up: drop what is buffered and stop the transfer.

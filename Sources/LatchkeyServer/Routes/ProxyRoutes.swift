@@ -101,6 +101,11 @@ struct ProxyRoutes {
             if let length = response.header("Content-Length") { fields[.contentLength] = length }
             return Response(status: status, headers: fields, body: ResponseBody())
         }
+        // A body that arrived whole with its head (most small answers) goes out with it in one write; Content-Length
+        // is then its length. Anything still arriving streams.
+        if body.copier == nil, let whole = response.body.arrivedWhole(upTo: OutboundBodyStream.highWaterBytes) {
+            return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: whole)))
+        }
         // The provider's Content-Length describes the bytes as they come (curl decodes nothing), so it still holds.
         let length = response.header("Content-Length").flatMap { Int($0) }
         let logger = logger
