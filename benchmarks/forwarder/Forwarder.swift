@@ -30,7 +30,7 @@ struct Forwarder {
             client == "curl" ? CurlHTTPClient() : try EventLoopHTTPClient(group: MultiThreadedEventLoopGroup.singleton)
 
         let router = Router()
-        BareForwarding.register(on: router, transport: transport, upstream: upstream)
+        try BareForwarding.register(on: router, transport: transport, upstream: upstream)
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
         try await app.runService()
     }

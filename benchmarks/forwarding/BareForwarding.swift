@@ -10,15 +10,21 @@ import NIOCore
 public enum BareForwarding {
     public static let prefix = "/v1/proxy/bench"
 
-    public static func register<Context: RequestContext>(on router: Router<Context>, transport: any HTTPTransport, upstream: String) {
+    /// Serves the route on `router`. Throws ``OutboundError`` when `upstream` is not a URL the client may call.
+    public static func register<Context: RequestContext>(on router: Router<Context>, transport: any HTTPTransport, upstream: String) throws {
+        // Checked once; each call's URL is built on it, as Latchkey's proxy builds on its base URLs (`BaseURLs`).
+        let base = try CheckedBaseURL(upstream)
+        let contentType = Array("content-type".utf8)
         router.get("\(prefix)/**") { request, _ -> Response in
-            let path = String(request.uri.path.dropFirst(prefix.count))
-            let url = upstream + path + (request.uri.query.map { "?\($0)" } ?? "")
-            let response = try await transport.stream(
-                OutboundRequest(url: url, headers: [OutboundHeader(name: "Authorization", value: "Bearer static-benchmark-token")]),
-                upload: nil)
+            var path = request.uri.path.dropFirst(prefix.count)
+            if path.first == "/" { path = path.dropFirst() }
+            let target = try base.appending(path: String(path), query: request.uri.query)
+            var outbound = OutboundRequest(
+                url: target.url, headers: [OutboundHeader(name: "Authorization", value: "Bearer static-benchmark-token")])
+            outbound.checkedURL = target
+            let response = try await transport.stream(outbound, upload: nil)
             var fields = HTTPFields()
-            for header in response.headers where header.name.lowercased() == "content-type" {
+            for header in response.headers where OutboundHeader.name(header.name, matches: contentType) {
                 fields[.contentType] = header.value
             }
             let status = HTTPResponse.Status(code: response.status)

@@ -53,7 +53,7 @@ struct OverheadBenchmark {
         let port = upstreamPort ?? 9
         let latchkey = try await LatchkeyInProcess.start(folder: folder, upstream: upstream, port: port, logger: logger)
         let bareRouter = Router()
-        BareForwarding.register(on: bareRouter, transport: upstream, upstream: "http://127.0.0.1:\(port)")
+        try BareForwarding.register(on: bareRouter, transport: upstream, upstream: "http://127.0.0.1:\(port)")
         let bare = try InProcessClient(bareRouter.buildResponder(), logger: logger)
         let path = BareForwarding.prefix + "/items"
         let variants: [(String, @Sendable () async throws -> Void)] = [
