@@ -23,16 +23,18 @@ public struct RetryPolicy: Sendable {
     }
 
     /// The delay before attempt `attempt + 1`, or nil to stop. `attempt` counts from 1; `waited` is the delay so far.
-    /// `now` (for a `Retry-After` date) and `random` (the jitter, in 0...1) are read only when a retry is due: every
-    /// proxied call asks, and drawing the jitter each time was a `getrandom` system call per call.
+    /// `retryAfter` (the answer's `Retry-After`), `now` (for a `Retry-After` date) and `random` (the jitter, in 0...1)
+    /// are read only when a retry is due: every proxied call asks, and drawing the jitter each time was a `getrandom`
+    /// system call per call.
     public func delay(
-        afterAttempt attempt: Int, status: Int, method: String, retryAfter: String?, waited: Duration, anyMethod: Bool = false,
+        afterAttempt attempt: Int, status: Int, method: String, retryAfter: @autoclosure () -> String?, waited: Duration,
+        anyMethod: Bool = false,
         now: @autoclosure () -> Date = Date(), random: @autoclosure () -> Double = Double.random(in: 0...1)
     ) -> Duration? {
         guard attempt < maxAttempts, Self.retryableStatuses.contains(status) else { return nil }
         guard anyMethod || Self.idempotentMethods.contains(method.uppercased()) else { return nil }
         var delay: Duration
-        if let retryAfter, let asked = Self.parseRetryAfter(retryAfter, now: now()) {
+        if let retryAfter = retryAfter(), let asked = Self.parseRetryAfter(retryAfter, now: now()) {
             guard asked <= maxRetryAfter else { return nil }  // the provider asked for longer than we wait: hand back its answer
             delay = asked
         } else {

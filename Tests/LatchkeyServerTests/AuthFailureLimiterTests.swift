@@ -38,6 +38,46 @@ import Testing
         try limiter.checkAddress("10.0.0.1")
     }
 
+    @Test func theAddressIsLookedAtOnlyWhileSomeFailureIsRecent() throws {
+        let clock = ManualClock()
+        let limiter = limiter(clock)
+        var asked = 0
+        func address() -> String {
+            asked += 1
+            return "10.0.2.1"
+        }
+        // No failure yet: every call's address would be put into text and looked up for nothing.
+        try limiter.checkAddress(address())
+        #expect(asked == 0)
+        for _ in 1...3 { _ = limiter.failed(address: "10.0.2.1", kind: "agent", otherwise: wrong) }
+        #expect(throws: LatchkeyError.self) { try limiter.checkAddress(address()) }
+        try limiter.checkAddress("10.0.2.2")
+        #expect(asked == 1)
+        // The window ends: the next look drops the count, and later calls are not looked at.
+        clock.advance(by: .seconds(60))
+        try limiter.checkAddress(address())
+        #expect(asked == 2)
+        try limiter.checkAddress(address())
+        #expect(asked == 2)
+        // A new failure starts the looking again, and its count starts afresh.
+        #expect(limiter.failed(address: "10.0.2.1", kind: "agent", otherwise: wrong).code == .unauthenticated)
+        try limiter.checkAddress(address())
+        #expect(asked == 3)
+    }
+
+    @Test func anAddressThatKeepsFailingAfterAPruneIsStillRefused() throws {
+        let clock = ManualClock()
+        let limiter = limiter(clock)
+        _ = limiter.failed(address: "10.0.3.1", kind: "agent", otherwise: wrong)
+        clock.advance(by: .seconds(59))
+        // Another address's failures are pruned at most once a window; the first one's stays counted in its window.
+        for _ in 1...2 { _ = limiter.failed(address: "10.0.3.2", kind: "agent", otherwise: wrong) }
+        clock.advance(by: .seconds(2))
+        try limiter.checkAddress("10.0.3.1")
+        #expect(limiter.failed(address: "10.0.3.2", kind: "agent", otherwise: wrong).code == .rateLimited)
+        #expect(throws: LatchkeyError.self) { try limiter.checkAddress("10.0.3.2") }
+    }
+
     @Test func aKindPastItsFailuresAnswersWrongKeys429ButNeverHoldsBackAnAddress() throws {
         let clock = ManualClock()
         let limiter = limiter(clock, perAddress: 100, perKind: 5)

@@ -38,8 +38,13 @@ public final class AuthFailureLimiter: Sendable {
     private struct Counts {
         var byAddress: [String: Count] = [:]
         var byKind: [String: Count] = [:]
+        /// When ended windows were last dropped from `byAddress`.
+        var prunedAt = Date.distantPast
     }
     private let counts = Mutex(Counts())
+    /// How many addresses `counts` holds, readable without the lock: while none is counted, no request's address needs
+    /// to be put into text and looked up (every API call asks).
+    private let countedAddresses = Atomic<Int>(0)
     /// Past this many counted addresses, windows that ended are dropped.
     private let pruneAt = 10_000
 
@@ -54,16 +59,27 @@ public final class AuthFailureLimiter: Sendable {
         ClientAddress.of(peer: peer, forwardedFor: headers[values: .xForwardedFor], trustedProxies: trustedProxies)
     }
 
-    /// Throws `rate_limited` when `address` spent its failures in this window.
-    public func checkAddress(_ address: String) throws(LatchkeyError) {
-        if let refusal = refusal(for: address) { throw refusal }
+    /// Throws `rate_limited` when `address` spent its failures in this window. `address` is asked for only while some
+    /// address has failures counted.
+    public func checkAddress(_ address: @autoclosure () -> String) throws(LatchkeyError) {
+        guard countedAddresses.load(ordering: .relaxed) > 0 else { return }
+        if let refusal = refusal(for: address()) { throw refusal }
     }
 
-    /// `rate_limited` when `address` spent its failures in this window, else nil.
+    /// `rate_limited` when `address` spent its failures in this window, else nil. Counts whose window ended are
+    /// dropped here, at most once a window, so that the addresses stop being looked up once no failure is recent.
     public func refusal(for address: String) -> LatchkeyError? {
-        guard let count = counts.withLock({ $0.byAddress[address] }), count.failures >= limits.perAddress else { return nil }
+        guard countedAddresses.load(ordering: .relaxed) > 0 else { return nil }
         let now = clock.now
-        guard now.timeIntervalSince(count.since) < limits.window else { return nil }
+        let count: Count? = counts.withLock { counts in
+            if now.timeIntervalSince(counts.prunedAt) >= limits.window {
+                counts.byAddress = counts.byAddress.filter { now.timeIntervalSince($0.value.since) < limits.window }
+                counts.prunedAt = now
+                countedAddresses.store(counts.byAddress.count, ordering: .relaxed)
+            }
+            return counts.byAddress[address]
+        }
+        guard let count, count.failures >= limits.perAddress, now.timeIntervalSince(count.since) < limits.window else { return nil }
         return Self.limited(retryAfter(count, now), "this address")
     }
 
@@ -75,8 +91,10 @@ public final class AuthFailureLimiter: Sendable {
             if counts.byAddress.count > pruneAt {
                 counts.byAddress = counts.byAddress.filter { now.timeIntervalSince($0.value.since) < limits.window }
             }
-            return (Self.count(&counts.byAddress, address, now: now, window: limits.window),
-                    Self.count(&counts.byKind, kind, now: now, window: limits.window))
+            let counted = (Self.count(&counts.byAddress, address, now: now, window: limits.window),
+                           Self.count(&counts.byKind, kind, now: now, window: limits.window))
+            countedAddresses.store(counts.byAddress.count, ordering: .relaxed)
+            return counted
         }
         if byAddress.failures >= limits.perAddress { return Self.limited(retryAfter(byAddress, now), "this address") }
         if byKind.failures >= limits.perKind { return Self.limited(retryAfter(byKind, now), "\(kind) keys") }

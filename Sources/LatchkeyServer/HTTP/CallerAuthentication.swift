@@ -29,13 +29,13 @@ struct CallerAuthentication: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// Who sent `request` from `peer`, or the error to answer with.
-    func caller(of request: Request, peer: String?) async throws -> Caller {
+    /// Who sent `request` from `peer`, or the error to answer with. `peer` is asked for only when an address is
+    /// counted or a key fails.
+    func caller(of request: Request, peer: @autoclosure () -> String?) async throws -> Caller {
         guard let token = request.bearerToken else {
             throw LatchkeyError(.unauthenticated, "Authorization: a bearer token is required", field: "Authorization")
         }
-        let address = failures.address(of: request.headers, peer: peer)
-        try failures.checkAddress(address)
+        try failures.checkAddress(failures.address(of: request.headers, peer: peer()))
         let hash = SecretHash.sha256Hex(token)
         if SecretHash.constantTimeEquals(hash, adminKeyHash) { return .admin }
         if token.hasPrefix(AgentKey.prefix), let caller = try await cache.caller(forKeyHash: hash, identities: identities) {
@@ -44,7 +44,7 @@ struct CallerAuthentication: RouterMiddleware {
         }
         let kind = token.hasPrefix("lk_admin_") ? "admin" : token.hasPrefix(AgentKey.prefix) ? "agent" : "other"
         throw failures.failed(
-            address: address, kind: kind,
+            address: failures.address(of: request.headers, peer: peer()), kind: kind,
             otherwise: LatchkeyError(.unauthenticated, "Authorization: the key is wrong or revoked", field: "Authorization"))
     }
 }
