@@ -216,12 +216,17 @@ public final class EventLoopHTTPClient: HTTPTransport, Sendable {
     /// framing for an upload of unknown length. `POST`, `PUT` and `PATCH` without a body send `Content-Length: 0`.
     static func requestHead(_ request: OutboundRequest, _ target: ParsedURL, upload: OutboundUpload?) -> HTTPRequestHead {
         var headers = HTTPHeaders()
-        let given = Set(request.headers.map { $0.name.lowercased() })
-        if !given.contains("host") { headers.add(name: "Host", value: target.hostHeader) }
-        for header in request.headers where !["content-length", "transfer-encoding", "connection", "keep-alive"].contains(header.name.lowercased()) {
+        headers.reserveCapacity(request.headers.count + 3)
+        // Names compared over their bytes, nothing lowercased: every proxied call builds a head.
+        if !request.headers.contains(where: { OutboundHeader.name($0.name, matches: HeadNames.host) }) {
+            headers.add(name: "Host", value: target.hostHeader)
+        }
+        var givesAccept = false
+        for header in request.headers where !HeadNames.framing.contains(where: { OutboundHeader.name(header.name, matches: $0) }) {
+            if !givesAccept { givesAccept = OutboundHeader.name(header.name, matches: HeadNames.accept) }
             headers.add(name: header.name, value: header.value)
         }
-        if !given.contains("accept") { headers.add(name: "Accept", value: "*/*") }
+        if !givesAccept { headers.add(name: "Accept", value: "*/*") }
         let method = request.method.uppercased()
         if method != "HEAD" {
             if let upload {
@@ -271,6 +276,14 @@ public final class EventLoopHTTPClient: HTTPTransport, Sendable {
             return found
         }
     }
+}
+
+/// The header names ``EventLoopHTTPClient/requestHead(_:_:upload:)`` looks for, lowercase.
+private enum HeadNames {
+    static let host = Array("host".utf8)
+    static let accept = Array("accept".utf8)
+    /// Framing and hop-by-hop headers, which the client writes itself.
+    static let framing = ["content-length", "transfer-encoding", "connection", "keep-alive"].map { Array($0.utf8) }
 }
 
 /// The race between a task's cancellation and the start of its exchange on the loop, settled under a lock.

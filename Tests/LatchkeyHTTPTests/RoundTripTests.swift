@@ -20,6 +20,34 @@ import Testing
         #expect(echo.body == "")
     }
 
+    @Test(arguments: Client.allCases) func hostAndAcceptAreSentUnlessGivenInAnyCase(_ kind: Client) async throws {
+        let server = try await LoopbackServer.start()
+        let client = kind.make()
+        let plain = try Echo(try await client.send(OutboundRequest(url: "\(server.base)/echo")))
+        #expect(plain.header("Host") == server.base.replacingOccurrences(of: "http://", with: ""))
+        #expect(plain.header("Accept") == "*/*")
+        let given = try Echo(try await client.send(OutboundRequest(
+            url: "\(server.base)/echo", headers: [OutboundHeader(name: "aCCEPT", value: "application/json")])))
+        #expect(given.headers.filter { $0[0].lowercased() == "accept" }.map { $0[1] } == ["application/json"])
+    }
+
+    /// The event-loop client frames the body itself: framing and hop-by-hop headers from the caller, in any case, are
+    /// not written (the proxy's header policy drops them before; curl is given none).
+    @Test func theEventLoopClientWritesNoFramingHeaderOfTheCallers() async throws {
+        let server = try await LoopbackServer.start()
+        let client = Client.eventLoop.make()
+        let echo = try Echo(try await client.send(OutboundRequest(
+            url: "\(server.base)/echo",
+            headers: [
+                OutboundHeader(name: "content-LENGTH", value: "999"), OutboundHeader(name: "Transfer-Encoding", value: "chunked"),
+                OutboundHeader(name: "CONNECTION", value: "close"), OutboundHeader(name: "keep-alive", value: "timeout=5"),
+                OutboundHeader(name: "X-Kept", value: "yes"),
+            ])))
+        let names = Set(echo.headers.map { $0[0].lowercased() })
+        #expect(names.isDisjoint(with: ["content-length", "transfer-encoding", "connection", "keep-alive"]))
+        #expect(echo.header("X-Kept") == "yes")
+    }
+
     /// A request that carries its URL's check goes where the check says, as one without it does.
     @Test(arguments: Client.allCases) func aCheckedURLIsSentAsChecked(_ kind: Client) async throws {
         let server = try await LoopbackServer.start()
