@@ -35,6 +35,13 @@ public struct OutboundHeader: Sendable, Equatable {
         if let contiguous { return contiguous }
         return zip(name.utf8, lowercasePrefix).allSatisfy { lowercasedASCII($0) == $1 }
     }
+
+    /// Whether `name` and `other` are the same header name, the case of ASCII letters aside, without lowercasing
+    /// either.
+    public static func name(_ name: String, sameAs other: String) -> Bool {
+        guard name.utf8.count == other.utf8.count else { return false }
+        return zip(name.utf8, other.utf8).allSatisfy { lowercasedASCII($0) == lowercasedASCII($1) }
+    }
 }
 
 /// A request to send to a provider or another outbound peer.

@@ -109,7 +109,7 @@ extension ManifestReader {
             let user = b.child("username")?.anyString() ?? ""
             let pass = b.child("password")?.anyString() ?? ""
             guard checkFormat(user + pass, b) else { return nil }
-            return .basic(username: user, password: pass)
+            return .basic(username: PlaceholderTemplate(user), password: PlaceholderTemplate(pass))
         default:
             guard let name = c.requiredString(kinds[0]) else { return nil }
             let format = c.optionalString("format") ?? (kinds[0] == "header" ? "Bearer {access_token}" : "{\(credentialNames.sorted().first ?? "api_key")}")
@@ -118,7 +118,8 @@ extension ManifestReader {
                 c.child("header")?.report("'\(name)' is not a valid header name")
                 return nil
             }
-            return kinds[0] == "header" ? .header(name: name, format: format) : .query(name: name, format: format)
+            let template = PlaceholderTemplate(format)
+            return kinds[0] == "header" ? .header(name: name, format: template) : .query(name: name, format: template)
         }
     }
 

@@ -249,11 +249,11 @@ public struct ProxySpec: Sendable, Equatable {
 /// Where the credential goes on an outbound request.
 public enum Injection: Sendable, Equatable {
     /// A header whose value is `format` with `{access_token}`, `{api_key}`, `{username}` or `{password}` filled in.
-    case header(name: String, format: String)
+    case header(name: String, format: PlaceholderTemplate)
     /// A query parameter (only when the provider's API requires it).
-    case query(name: String, format: String)
+    case query(name: String, format: PlaceholderTemplate)
     /// HTTP basic auth from two templates.
-    case basic(username: String, password: String)
+    case basic(username: PlaceholderTemplate, password: PlaceholderTemplate)
 }
 
 public struct RateLimitSpec: Sendable, Equatable {

@@ -20,8 +20,8 @@ public enum CredentialInjection {
 
     /// Applies `injection` to `request`. Throws `invalid_request` when the credential lacks what the format needs.
     public static func apply(_ injection: Injection, credential: Credential, to request: inout OutboundRequest) throws(LatchkeyError) {
-        func fill(_ format: String) throws(LatchkeyError) -> String {
-            guard let text = Placeholders.render(format, { value($0, of: credential) }) else {
+        func fill(_ format: PlaceholderTemplate) throws(LatchkeyError) -> String {
+            guard let text = format.render({ value($0, of: credential) }) else {
                 throw LatchkeyError(.invalidRequest, "the stored credential does not fit the manifest's inject format")
             }
             guard !text.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {
@@ -31,8 +31,7 @@ public enum CredentialInjection {
         }
         switch injection {
         case .header(let name, let format):
-            let lower = Array(name.lowercased().utf8)
-            request.headers.removeAll { OutboundHeader.name($0.name, matches: lower) }
+            request.headers.removeAll { OutboundHeader.name($0.name, sameAs: name) }
             request.headers.append(OutboundHeader(name: name, value: try fill(format)))
         case .query(let name, let format):
             let value = try fill(format)

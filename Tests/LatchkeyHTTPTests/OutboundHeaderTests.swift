@@ -22,5 +22,14 @@ import Testing
         #expect(!OutboundHeader.name("@", matches: Array("`".utf8)))
         #expect(!OutboundHeader.name("X[", matches: Array("x{".utf8)))
         #expect(!OutboundHeader.name("É", matches: Array("é".utf8)))
+        #expect(!OutboundHeader.name("X[", sameAs: "x{"))
+        #expect(!OutboundHeader.name("É", sameAs: "é"))
+    }
+
+    @Test func twoNamesAreTheSameInAnyCaseAndOnlyWhole() {
+        #expect(OutboundHeader.name("X-Api-Key", sameAs: "x-API-key"))
+        #expect(OutboundHeader.name("", sameAs: ""))
+        #expect(!OutboundHeader.name("X-Api-Key", sameAs: "X-Api-Keys"))
+        #expect(!OutboundHeader.name("X-Api-Kez", sameAs: "X-Api-Key"))
     }
 }
