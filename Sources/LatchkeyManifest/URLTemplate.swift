@@ -3,17 +3,24 @@ public struct URLTemplate: Sendable, Equatable, CustomStringConvertible {
     public let raw: String
     /// The placeholder names, in order of appearance.
     public let placeholders: [String]
+    /// `raw`, read once: the proxy fills a base URL on every call.
+    private let template: PlaceholderTemplate
 
     public init(_ raw: String) {
         self.raw = raw
         self.placeholders = Placeholders.names(in: raw)
+        self.template = PlaceholderTemplate(raw)
     }
 
     public var description: String { raw }
 
+    public static func == (lhs: URLTemplate, rhs: URLTemplate) -> Bool {
+        lhs.raw == rhs.raw
+    }
+
     /// Fills every placeholder from `values`. Returns nil when one is missing.
     public func render(_ values: [String: String]) -> String? {
-        Placeholders.render(raw) { values[$0] }
+        template.render { values[$0] }
     }
 }
 
@@ -28,18 +35,10 @@ public enum Placeholders {
         return names
     }
 
-    /// Replaces each placeholder with `lookup(name)`; nil if any lookup fails.
+    /// Replaces each placeholder with `lookup(name)`; nil if any lookup fails. A text filled more than once is
+    /// better read once into a ``PlaceholderTemplate``.
     public static func render(_ text: String, _ lookup: (String) -> String?) -> String? {
-        var out = ""
-        var failed = false
-        scan(text) { token in
-            switch token {
-            case .literal(let s): out += s
-            case .placeholder(let name):
-                if let v = lookup(name) { out += v } else { failed = true }
-            }
-        }
-        return failed ? nil : out
+        PlaceholderTemplate(text).render(lookup)
     }
 
     /// The placeholder's name when `text` is exactly one placeholder, such as `"{title}"`.

@@ -1,18 +1,22 @@
 import LatchkeyManifest
 import Testing
 
-/// A template read once fills as the text scanned on each call does: the same output, and nil for a missing value.
+/// Templates fill each `{name}` from the values and leave every other brace as written; a missing value fills nothing.
 @Suite struct PlaceholderTemplateTests {
     static let values = ["access_token": "tok", "api_key": "k{e}y", "username": "ann", "password": "", "_x1": "u"]
 
     @Test(arguments: [
-        "Bearer {access_token}", "{api_key}", "{username}:{password}", "token={api_key}&again={api_key}", "", "plain",
-        "{", "}", "{}", "{{api_key}}", "{1a}", "{api-key}", "a{_x1}b{username}c", "{ api_key }", "é{api_key}ü", "{missing}",
-        "x{api_key}{missing}y", "{api_key", "api_key}",
-    ])
-    func fillsAsTheScannedTextDoes(_ text: String) {
+        ("Bearer {access_token}", "Bearer tok"), ("{api_key}", "k{e}y"), ("{username}:{password}", "ann:"),
+        ("token={api_key}&again={api_key}", "token=k{e}y&again=k{e}y"), ("", ""), ("plain", "plain"), ("{", "{"), ("}", "}"),
+        ("{}", "{}"), ("{{api_key}}", "{k{e}y}"), ("{1a}", "{1a}"), ("{api-key}", "{api-key}"), ("a{_x1}b{username}c", "aubannc"),
+        ("{ api_key }", "{ api_key }"), ("é{api_key}ü", "ék{e}yü"), ("{missing}", nil), ("x{api_key}{missing}y", nil),
+        ("{api_key", "{api_key"), ("api_key}", "api_key}"),
+    ] as [(String, String?)])
+    func fillsEachNameAndLeavesOtherBracesAsWritten(_ text: String, _ expected: String?) {
         let lookup: (String) -> String? = { Self.values[$0] }
-        #expect(PlaceholderTemplate(text).render(lookup) == Placeholders.render(text, lookup))
+        #expect(PlaceholderTemplate(text).render(lookup) == expected)
+        #expect(Placeholders.render(text, lookup) == expected)
+        #expect(URLTemplate(text).render(Self.values) == expected)
     }
 
     @Test func aMissingValueFillsNothing() {
