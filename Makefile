@@ -31,21 +31,26 @@ test: deps deps-test
 test-with-postgres:
 	.ci/postgres.sh run $(MAKE) test-unit
 
+# Each test run is watched (.ci/watchdog.sh): one still running after its limit (a run takes about a minute here, the
+# interop suite about ten) prints its threads' backtraces and fails, instead of holding CI until CI's own timeout.
+UNIT_LIMIT ?= 900
+INTEROP_LIMIT ?= 2400
+
 # With LATCHKEY_TEST_POSTGRES_URL set, the store suites run again on their own against PostgreSQL: run alongside
 # everything else, their server load on two cores made the timing-bound HTTP tests miss their bounds.
 test-unit:
-	env -u LATCHKEY_TEST_POSTGRES_URL $(SWIFT) test --skip-build
+	.ci/watchdog.sh $(UNIT_LIMIT) env -u LATCHKEY_TEST_POSTGRES_URL $(SWIFT) test --skip-build
 	@if [ -n "$$LATCHKEY_TEST_POSTGRES_URL" ]; then echo "store suites on SQLite and PostgreSQL:"; \
-	  $(SWIFT) test --skip-build --filter LatchkeyStoreTests; fi
+	  .ci/watchdog.sh $(UNIT_LIMIT) $(SWIFT) test --skip-build --filter LatchkeyStoreTests; fi
 
 # Proxied and tool calls run on the event-loop client by default; the proxy, streaming, tools, MCP, metering and
 # refresh suites run again with the proxy on libcurl (LATCHKEY_PROXY_CLIENT=curl), so that both clients keep passing them.
 PROXY_SUITES = test_proxy_and_tools.py test_proxy_streaming.py test_mcp.py test_managed_credentials.py test_refresh_and_revoke.py
 
 test-interop:
-	cd Tests/Interop && LATCHKEY_BIN=$(CURDIR)/.build/debug/latchkey $(PYTHON) -m pytest -q -p no:cacheprovider
+	cd Tests/Interop && ../../.ci/watchdog.sh $(INTEROP_LIMIT) env LATCHKEY_BIN=$(CURDIR)/.build/debug/latchkey $(PYTHON) -m pytest -q -p no:cacheprovider
 	@echo "the proxy's suites again, with proxied calls on libcurl:"
-	cd Tests/Interop && LATCHKEY_PROXY_CLIENT=curl LATCHKEY_BIN=$(CURDIR)/.build/debug/latchkey $(PYTHON) -m pytest -q -p no:cacheprovider $(PROXY_SUITES)
+	cd Tests/Interop && ../../.ci/watchdog.sh $(INTEROP_LIMIT) env LATCHKEY_PROXY_CLIENT=curl LATCHKEY_BIN=$(CURDIR)/.build/debug/latchkey $(PYTHON) -m pytest -q -p no:cacheprovider $(PROXY_SUITES)
 
 validate: build
 	$(BIN) providers validate providers/

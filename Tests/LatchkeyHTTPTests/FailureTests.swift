@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test(arguments: Client.allCases) func selfSignedCertificateIsRefused(_ kind: Client) async throws {
-        let certificate = try makeSelfSignedCertificate()
+        let certificate = try await makeSelfSignedCertificate()
         defer { try? FileManager.default.removeItem(atPath: certificate.directory) }
         let server = try await LoopbackServer.start(certificate: (certificate.cert, certificate.key))
         let client = kind.make()

@@ -27,13 +27,9 @@ final class LoopbackServer: @unchecked Sendable {
 
     var base: String { "http://127.0.0.1:\(port)" }
 
-    /// Starts the server off the cooperative thread pool (starting blocks until Python prints its port).
+    /// Starts the server on a thread of its own (starting blocks until Python prints its port).
     static func start(certificate: (cert: String, key: String)? = nil) async throws -> LoopbackServer {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try LoopbackServer(certificate: certificate) })
-            }
-        }
+        try await onAThreadOfItsOwn { try LoopbackServer(certificate: certificate) }
     }
 
     /// Starts the server; with `certificate` (a cert and key PEM path), it speaks TLS.
@@ -70,6 +66,11 @@ final class LoopbackServer: @unchecked Sendable {
 
     /// Kills the server. SIGKILL, not `terminate()`: the child inherits the signal mask of the
     /// spawning thread, and the test runner's threads block SIGTERM.
+    ///
+    /// It does not wait for the exit: this runs wherever the last reference goes, usually on a thread of the
+    /// cooperative pool, and Foundation learns of an exit only once every copy of the child's notification socket has
+    /// closed; a child spawned at the same moment by another test may hold a copy until its own test ends. Blocking
+    /// the pool's two threads on such exits stopped the whole run (seen in CI). Foundation reaps the child itself.
     /// Returns once at least `count` `/slow` requests have reached the server (asked with a client of its own).
     func slowRequests(atLeast count: Int) async throws {
         let probe = CurlHTTPClient()
@@ -84,7 +85,6 @@ final class LoopbackServer: @unchecked Sendable {
     func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
         }
     }
 
@@ -261,8 +261,12 @@ final class LoopbackServer: @unchecked Sendable {
 }
 
 /// A fresh self-signed certificate for `subjectAltName` (127.0.0.1 by default), made with the `openssl` tool, in a new
-/// temporary directory that the caller removes.
-func makeSelfSignedCertificate(subjectAltName: String = "IP:127.0.0.1") throws -> (cert: String, key: String, directory: String) {
+/// temporary directory that the caller removes. The wait for `openssl` runs on a thread of its own, never the pool's.
+func makeSelfSignedCertificate(subjectAltName: String = "IP:127.0.0.1") async throws -> (cert: String, key: String, directory: String) {
+    try await onAThreadOfItsOwn { try makeSelfSignedCertificateBlocking(subjectAltName: subjectAltName) }
+}
+
+private func makeSelfSignedCertificateBlocking(subjectAltName: String) throws -> (cert: String, key: String, directory: String) {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-http-tls-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let cert = directory.appendingPathComponent("cert.pem").path
@@ -279,4 +283,14 @@ func makeSelfSignedCertificate(subjectAltName: String = "IP:127.0.0.1") throws -
     process.waitUntilExit()
     guard process.terminationStatus == 0 else { throw LoopbackServer.ServerError.noPort }
     return (cert, key, directory.path)
+}
+
+/// Runs `body`, which blocks (a child process's output or exit), on a new thread, and returns its result.
+///
+/// Not on the cooperative pool, nor on Dispatch's global queues: on a 2-core machine each has two threads, and a few
+/// tests blocked at once would stop every other test until they end.
+func onAThreadOfItsOwn<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
 }

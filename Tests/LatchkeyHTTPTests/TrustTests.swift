@@ -5,7 +5,7 @@ import Testing
 /// Outbound HTTPS verifies the peer against the system's store and the authorities an operator adds, never less.
 @Suite struct TrustTests {
     @Test(arguments: Client.allCases) func anAuthorityTheOperatorAddsIsTrusted(_ kind: Client) async throws {
-        let certificate = try makeSelfSignedCertificate()
+        let certificate = try await makeSelfSignedCertificate()
         defer { try? FileManager.default.removeItem(atPath: certificate.directory) }
         let server = try await LoopbackServer.start(certificate: (certificate.cert, certificate.key))
         let client = try kind.make(trust: OutboundTrust(additionalCAFiles: [certificate.cert]))
@@ -18,7 +18,7 @@ import Testing
     }
 
     @Test(arguments: Client.allCases) func aTrustedCertificateForAnotherNameIsRefused(_ kind: Client) async throws {
-        let certificate = try makeSelfSignedCertificate(subjectAltName: "DNS:provider.example")
+        let certificate = try await makeSelfSignedCertificate(subjectAltName: "DNS:provider.example")
         defer { try? FileManager.default.removeItem(atPath: certificate.directory) }
         let server = try await LoopbackServer.start(certificate: (certificate.cert, certificate.key))
         let client = try kind.make(trust: OutboundTrust(additionalCAFiles: [certificate.cert]))
