@@ -64,13 +64,6 @@ final class LoopbackServer: @unchecked Sendable {
         stop()
     }
 
-    /// Kills the server. SIGKILL, not `terminate()`: the child inherits the signal mask of the
-    /// spawning thread, and the test runner's threads block SIGTERM.
-    ///
-    /// It does not wait for the exit: this runs wherever the last reference goes, usually on a thread of the
-    /// cooperative pool, and Foundation learns of an exit only once every copy of the child's notification socket has
-    /// closed; a child spawned at the same moment by another test may hold a copy until its own test ends. Blocking
-    /// the pool's two threads on such exits stopped the whole run (seen in CI). Foundation reaps the child itself.
     /// Returns once at least `count` `/slow` requests have reached the server (asked with a client of its own).
     func slowRequests(atLeast count: Int) async throws {
         let probe = CurlHTTPClient()
@@ -82,6 +75,13 @@ final class LoopbackServer: @unchecked Sendable {
         }
     }
 
+    /// Kills the server. SIGKILL, not `terminate()`: the child inherits the signal mask of the
+    /// spawning thread, and the test runner's threads block SIGTERM.
+    ///
+    /// It does not wait for the exit: this runs wherever the last reference goes, usually on a thread of the
+    /// cooperative pool, and Foundation learns of an exit only once every copy of the child's notification socket has
+    /// closed; a child spawned at the same moment by another test may hold a copy until its own test ends. Blocking
+    /// the pool's two threads on such exits stopped the whole run (seen in CI). Foundation reaps the child itself.
     func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
@@ -287,8 +287,9 @@ private func makeSelfSignedCertificateBlocking(subjectAltName: String) throws ->
 
 /// Runs `body`, which blocks (a child process's output or exit), on a new thread, and returns its result.
 ///
-/// Not on the cooperative pool, nor on Dispatch's global queues: on a 2-core machine each has two threads, and a few
-/// tests blocked at once would stop every other test until they end.
+/// Not on the cooperative pool, which has as many threads as cores (two here) and adds none when they block: a few
+/// tests blocked at once would stop every other test until they end. (Dispatch's global queues do add threads, but
+/// only after a blocked one has held them for seconds: 7 s here.)
 func onAThreadOfItsOwn<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         Thread { continuation.resume(with: Result { try body() }) }.start()
