@@ -5,42 +5,107 @@ import LatchkeyModel
 /// Every URL in it has been checked: https (http only to loopback), and placeholders limited to
 /// `connection_config` names and values saved from the token response.
 public struct ProviderManifest: Sendable, Equatable {
-    public var id: ProviderID
-    public var name: String
-    public var docs: String
-    public var categories: [String]
-    public var auth: AuthSpec
-    public var connectionConfig: [ConnectionConfigField]
-    public var proxy: ProxySpec?
-    public var pricing: Pricing
-    public var tools: [ToolSpec]
+    /// The fields, behind one reference: a copy of a manifest (the catalog hands one out for every proxied call) costs
+    /// one retain instead of one for each string, array and URL in it, and its 750 bytes are not copied
+    /// (benchmarks/README.md, session 22). A change makes a new box; manifests change only when loaded or registered.
+    private var box: Box
+
+    private final class Box: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private struct Fields: Sendable, Equatable {
+        var id: ProviderID
+        var name: String
+        var docs: String
+        var categories: [String]
+        var auth: AuthSpec
+        var connectionConfig: [ConnectionConfigField]
+        var proxy: ProxySpec?
+        var pricing: Pricing
+        var tools: [ToolSpec]
+        var sourcePath: String
+        var kind: ProviderKind
+        var mcp: RemoteMCPSpec?
+        var origin: ManifestOrigin
+    }
+
+    private mutating func change(_ edit: (inout Fields) -> Void) {
+        var fields = box.fields
+        edit(&fields)
+        box = Box(fields)
+    }
+
+    public var id: ProviderID {
+        get { box.fields.id }
+        set { change { $0.id = newValue } }
+    }
+    public var name: String {
+        get { box.fields.name }
+        set { change { $0.name = newValue } }
+    }
+    public var docs: String {
+        get { box.fields.docs }
+        set { change { $0.docs = newValue } }
+    }
+    public var categories: [String] {
+        get { box.fields.categories }
+        set { change { $0.categories = newValue } }
+    }
+    public var auth: AuthSpec {
+        get { box.fields.auth }
+        set { change { $0.auth = newValue } }
+    }
+    public var connectionConfig: [ConnectionConfigField] {
+        get { box.fields.connectionConfig }
+        set { change { $0.connectionConfig = newValue } }
+    }
+    public var proxy: ProxySpec? {
+        get { box.fields.proxy }
+        set { change { $0.proxy = newValue } }
+    }
+    public var pricing: Pricing {
+        get { box.fields.pricing }
+        set { change { $0.pricing = newValue } }
+    }
+    public var tools: [ToolSpec] {
+        get { box.fields.tools }
+        set { change { $0.tools = newValue } }
+    }
     /// The file this manifest came from, for diagnostics.
-    public var sourcePath: String
+    public var sourcePath: String {
+        get { box.fields.sourcePath }
+        set { change { $0.sourcePath = newValue } }
+    }
     /// An HTTP API, or a remote MCP server (`kind: mcp`).
-    public var kind: ProviderKind
+    public var kind: ProviderKind {
+        get { box.fields.kind }
+        set { change { $0.kind = newValue } }
+    }
     /// The remote MCP server, for `kind: mcp`.
-    public var mcp: RemoteMCPSpec?
+    public var mcp: RemoteMCPSpec? {
+        get { box.fields.mcp }
+        set { change { $0.mcp = newValue } }
+    }
     /// A file, or an admin's API call.
-    public var origin: ManifestOrigin
+    public var origin: ManifestOrigin {
+        get { box.fields.origin }
+        set { change { $0.origin = newValue } }
+    }
 
     public init(
         id: ProviderID, name: String, docs: String, categories: [String], auth: AuthSpec,
         connectionConfig: [ConnectionConfigField], proxy: ProxySpec?, pricing: Pricing, tools: [ToolSpec],
         sourcePath: String, kind: ProviderKind = .api, mcp: RemoteMCPSpec? = nil, origin: ManifestOrigin = .file
     ) {
-        self.id = id
-        self.name = name
-        self.docs = docs
-        self.categories = categories
-        self.auth = auth
-        self.connectionConfig = connectionConfig
-        self.proxy = proxy
-        self.pricing = pricing
-        self.tools = tools
-        self.sourcePath = sourcePath
-        self.kind = kind
-        self.mcp = mcp
-        self.origin = origin
+        box = Box(Fields(
+            id: id, name: name, docs: docs, categories: categories, auth: auth, connectionConfig: connectionConfig, proxy: proxy,
+            pricing: pricing, tools: tools, sourcePath: sourcePath, kind: kind, mcp: mcp, origin: origin))
+    }
+
+    public static func == (lhs: ProviderManifest, rhs: ProviderManifest) -> Bool {
+        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
     }
 
     /// The tool named `name`, if the manifest has one.
