@@ -4,10 +4,11 @@ import HummingbirdCore
 import LatchkeyModel
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 
 /// Hummingbird's HTTP/1.1 channel with Latchkey's guards per connection: ``RequestGuard`` (header, idle and body
-/// timeouts, and a JSON 400 for what the codec cannot parse), and a cap on open connections (past it, `503 server_busy`
+/// timeouts, a JSON 400 for what the codec cannot parse, and a graceful shutdown), and a cap on open connections (past it, `503 server_busy`
 /// with `Retry-After` and the connection closed, never queued).
 struct GuardedHTTP1Channel: ServerChildChannel {
     struct Value: ServerChildChannelValue {
@@ -31,9 +32,19 @@ struct GuardedHTTP1Channel: ServerChildChannel {
         let admitted = gate.admit()
         if admitted { channel.closeFuture.whenComplete { [gate] _ in gate.release() } }
         let limits = self.limits
-        let base = HTTP1Channel(
-            responder: responder, configuration: .init(additionalChannelHandlers: [RequestGuard(limits: limits)]))
-        return base.setup(channel: channel, logger: logger).map { Value(http: $0, admitted: admitted) }
+        return channel.eventLoop.makeCompletedFuture {
+            // Hummingbird's `HTTP1Channel` pipeline with its limits on headers, but ``RequestGuard`` in place of the
+            // three handlers it adds after NIO's codec (it does their work).
+            var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+            decoderLimits.maxHeaderFieldCount = 1000
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
+                withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
+            try channel.pipeline.syncOperations.addHandler(RequestGuard(limits: limits))
+            let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+            return Value(http: http, admitted: admitted)
+        }
     }
 
     func handle(value: Value, logger: Logger) async {

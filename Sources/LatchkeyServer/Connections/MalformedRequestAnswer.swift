@@ -7,7 +7,7 @@ import NIOHTTPTypesHTTP1
 /// Answers a request the HTTP codec could not parse with Latchkey's JSON error (`400 invalid_request`) and closes the
 /// connection, where Hummingbird would send an empty 400 (or, for a request line it cannot convert, nothing). When a
 /// response has begun already, the connection is only closed. ``RequestGuard`` shows it the connection's errors and
-/// the response parts it writes.
+/// the response parts it writes, and it writes its answer past the guard, as NIO's encoder takes it.
 struct MalformedRequestAnswer {
     /// A response's head has gone out and its end has not.
     private var responding = false
@@ -38,12 +38,14 @@ struct MalformedRequestAnswer {
             return true
         }
         let body = context.channel.allocator.buffer(string: #"{"error":{"code":"invalid_request","message":"\#(what)"}}"#)
-        let head = HTTPResponse(
-            status: .badRequest,
-            headerFields: [.contentType: "application/json", .contentLength: "\(body.readableBytes)", .connection: "close"])
-        context.write(NIOAny(HTTPResponsePart.head(head)), promise: nil)
-        context.write(NIOAny(HTTPResponsePart.body(body)), promise: nil)
-        context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        // Written past the guard, straight to NIO's encoder.
+        var head = HTTPResponseHead(version: .http1_1, status: .badRequest)
+        head.headers.add(name: "Content-Type", value: "application/json")
+        head.headers.add(name: "Content-Length", value: "\(body.readableBytes)")
+        head.headers.add(name: "Connection", value: "close")
+        context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+        context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in context.close(promise: nil) }
         return true
     }
 }

@@ -1,20 +1,28 @@
+import HTTPTypes
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 
-/// Latchkey's one handler on an HTTP/1.1 connection, after the codec. It keeps the request deadlines: it closes a
-/// connection whose client keeps it without moving on, a head not whole within the header timeout (counted from its
-/// first bytes, or from the connection opening), no next request within the idle timeout, or no body part within the
-/// body timeout while Latchkey asks for one. And it answers a request the codec cannot parse
-/// (``MalformedRequestAnswer``). One handler rather than one per guard: every handler costs each request's every
-/// event, and the malformed answer's own was 2 % of the proxy's CPU (benchmarks/README.md).
+/// Latchkey's one handler on an HTTP/1.1 connection, between NIO's HTTP/1.1 codec and the request handling. It does
+/// what three handlers did: turns NIO's request parts into Swift HTTP Types' parts and responses back (as
+/// `HTTP1ToHTTPServerCodec` of swift-nio-extras does), closes the connection once its requests are answered when the
+/// server shuts down gracefully (as Hummingbird's `HTTPConnectionStateHandler` does), and keeps Latchkey's guards.
+/// Every handler costs each request's every event; the two it replaced were 6 % of a proxied call's CPU
+/// (benchmarks/README.md, session 22).
+///
+/// The guards: it closes a connection whose client keeps it without moving on, a head not whole within the header
+/// timeout (counted from its first bytes, or from the connection opening), no next request within the idle timeout,
+/// or no body part within the body timeout while Latchkey asks for one. And it answers a request the codec cannot
+/// parse, or whose request line or headers HTTP Types refuse (``MalformedRequestAnswer``).
 ///
 /// The codec passes on the end of every read (`channelReadComplete`) whether or not a part was decoded: a read that
 /// ends with no head since the last response brought a head's first bytes.
 final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
+    typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private enum Phase {
         /// No request yet on this connection, or none since the last response.
@@ -36,6 +44,10 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var timerFires: NIODeadline?
     private var context: ChannelHandlerContext?
     private var malformed = MalformedRequestAnswer()
+    /// Requests whose head came and whose response has not ended.
+    private var requestsInProgress = 0
+    /// The server is shutting down: the connection closes when its requests are answered.
+    private var closeWhenAnswered = false
 
     /// The shortest limit: a deadline armed after the check was scheduled is never later than the check plus this.
     private var checkEvery: TimeAmount {
@@ -65,16 +77,25 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head:
+        case .head(let head):
             phase = .readingBody
             disarm()
-        case .body:
+            let request: HTTPRequest
+            do {
+                request = try HTTPRequest(head, secure: false, splitCookie: false)
+            } catch {
+                return errorCaught(context: context, error: error)
+            }
+            requestsInProgress += 1
+            context.fireChannelRead(wrapInboundOut(.head(request)))
+        case .body(let body):
             disarm()
-        case .end:
+            context.fireChannelRead(wrapInboundOut(.body(body)))
+        case .end(let trailers):
             phase = .answering
             disarm()
+            context.fireChannelRead(wrapInboundOut(.end(trailers.map { HTTPFields($0, splitCookie: false) })))
         }
-        context.fireChannelRead(data)
     }
 
     /// A read ended. While no head has come since the last response, what it brought is the start of one (a head that
@@ -97,11 +118,33 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let part = unwrapOutboundIn(data)
         malformed.sending(part)
-        if case .end = part, case .answering = phase {
-            phase = .waiting(first: false)
-            arm(limits.idleTimeout)
+        switch part {
+        case .head(let response):
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(response))), promise: promise)
+        case .body(let body):
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: promise)
+        case .end(let trailers):
+            if case .answering = phase {
+                phase = .waiting(first: false)
+                arm(limits.idleTimeout)
+            }
+            requestsInProgress = max(0, requestsInProgress - 1)
+            let end = wrapOutboundOut(.end(trailers.map(HTTPHeaders.init)))
+            guard closeWhenAnswered, requestsInProgress == 0 else { return context.write(end, promise: promise) }
+            context.writeAndFlush(end, promise: promise)
+            context.close(promise: nil)
         }
-        context.write(data, promise: promise)
+    }
+
+    /// The server shuts down gracefully: an idle connection closes now, one with a request in progress once it is
+    /// answered.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
+        if requestsInProgress > 0 {
+            closeWhenAnswered = true
+        } else {
+            context.close(promise: nil)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
