@@ -8,8 +8,8 @@ import NIOHTTP1
 import NIOHTTPTypes
 
 /// Hummingbird's HTTP/1.1 channel with Latchkey's guards per connection: ``RequestGuard`` (header, idle and body
-/// timeouts, a JSON 400 for what the codec cannot parse, and a graceful shutdown), and a cap on open connections (past it, `503 server_busy`
-/// with `Retry-After` and the connection closed, never queued).
+/// timeouts, a JSON 400 for what the codec cannot parse, and a graceful shutdown), and a cap on open connections
+/// (past it, `503 server_busy` with `Retry-After` and the connection closed, never queued).
 struct GuardedHTTP1Channel: ServerChildChannel {
     struct Value: ServerChildChannelValue {
         let http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
