@@ -23,31 +23,42 @@ public enum HeaderPolicy {
 
     /// The caller's headers that may be forwarded. Throws when a header holds CR, LF or NUL.
     public static func forwardable(_ headers: [OutboundHeader]) throws(LatchkeyError) -> [OutboundHeader] {
-        let named = namedInConnection(headers)
-        var out: [OutboundHeader] = []
-        // Room for the manifest's headers and the credential, which the proxy adds.
-        out.reserveCapacity(headers.count + 2)
-        for h in headers {
-            guard HeaderRules.isSafe(name: h.name, value: h.value) else {
-                throw LatchkeyError(.invalidRequest, "headers: '\(h.name.prefix(40))' holds a character that may not go in a header", field: "headers")
-            }
-            if hopByHop.contains(h.name) || callerOnly.contains(h.name) || OutboundHeader.name(h.name, matches: latchkeyPrefix, wholly: false)
-                || named?.contains(h.name) == true
-            {
-                continue
-            }
-            out.append(h)
+        var kept = headers
+        try keepForwardable(&kept)
+        return kept
+    }
+
+    /// Leaves in `headers` only the caller's headers that may be forwarded, in place (the proxy's every call: no
+    /// second array, no copy of the headers kept). Throws when a header holds CR, LF or NUL.
+    public static func keepForwardable(_ headers: inout [OutboundHeader]) throws(LatchkeyError) {
+        // By index: the headers are read where they lie, not copied out one by one.
+        for i in headers.indices where !HeaderRules.isSafe(name: headers[i].name, value: headers[i].value) {
+            throw LatchkeyError(
+                .invalidRequest, "headers: '\(headers[i].name.prefix(40))' holds a character that may not go in a header", field: "headers")
         }
-        return out
+        let named = namedInConnection(headers)
+        headers.removeAll {
+            hopByHop.contains($0.name) || callerOnly.contains($0.name) || OutboundHeader.name($0.name, matches: latchkeyPrefix, wholly: false)
+                || named?.contains($0.name) == true
+        }
     }
 
     /// The provider's headers that may go back to the caller: no cookies, no hop-by-hop headers, none that its
     /// `Connection` header names (they belong to the connection between the provider and Latchkey).
     public static func returnable(_ headers: [OutboundHeader]) -> [OutboundHeader] {
+        var kept: [OutboundHeader] = []
+        forEachReturnable(in: headers) { kept.append($0) }
+        return kept
+    }
+
+    /// Calls `body` with each of the provider's headers that ``returnable(_:)`` keeps, in order, building no array.
+    public static func forEachReturnable(in headers: [OutboundHeader], _ body: (OutboundHeader) -> Void) {
         let named = namedInConnection(headers)
-        return headers.filter {
-            !hopByHop.contains($0.name) && !providerOnly.contains($0.name) && !OutboundHeader.name($0.name, matches: latchkeyPrefix, wholly: false)
-                && named?.contains($0.name) != true
+        for i in headers.indices
+        where !hopByHop.contains(headers[i].name) && !providerOnly.contains(headers[i].name)
+            && !OutboundHeader.name(headers[i].name, matches: latchkeyPrefix, wholly: false) && named?.contains(headers[i].name) != true
+        {
+            body(headers[i])
         }
     }
 
@@ -57,10 +68,11 @@ public enum HeaderPolicy {
         var named: [String] = []
         // Most answers have no Connection header, or one that says only `keep-alive`: nothing is kept for them, so no
         // set is built per call.
-        for header in headers where OutboundHeader.name(header.name, matches: connection) {
+        for i in headers.indices where OutboundHeader.name(headers[i].name, matches: connection) {
             // Nearly every `Connection` says only `keep-alive` or `close`, which names no header: not split.
-            if OutboundHeader.name(header.value, matches: keepAlive) || OutboundHeader.name(header.value, matches: close) { continue }
-            for token in header.value.split(separator: ",") {
+            let value = headers[i].value
+            if OutboundHeader.name(value, matches: keepAlive) || OutboundHeader.name(value, matches: close) { continue }
+            for token in value.split(separator: ",") {
                 let name = token.trimmingHTTPWhitespace()
                 if !hopByHop.contains(name) { named.append(name) }
             }

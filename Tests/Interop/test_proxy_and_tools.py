@@ -78,7 +78,7 @@ def test_a_proxied_calls_answer_and_its_refusals_each_carry_their_own_request_id
     assert unknown.json()["error"]["code"] == "unknown_provider"
     assert refused.headers["Latchkey-Error"] == "unauthenticated"
     ids = [r.headers["Latchkey-Request-Id"] for r in (answered, refused, unknown)]
-    assert len(set(ids)) == 3 and all(re.fullmatch(r"[a-z2-7]{16}", i) for i in ids), ids
+    assert len(set(ids)) == 3 and all(re.fullmatch(r"[a-z2-7]{15}", i) for i in ids), ids
 
 
 def send_raw(lk, request_line: str, key: str, extra: str = "") -> int:
@@ -121,6 +121,17 @@ def test_a_hostile_control_header_is_refused_and_never_reaches_the_provider(worl
     status = send_raw(world.lk, "GET /v1/proxy/authlib-basic/echo/x", key, header)
     assert status in (400, 404), header
     assert len(world.peer.api_log()) == before
+
+
+def test_a_control_header_sent_twice_is_refused_even_when_both_name_the_callers_own_connection(world, connected):
+    org, key = connected
+    own = world.lk.call("GET", "/v1/proxy/authlib-basic/echo/x", key).headers["Latchkey-Connection"]
+    before = len(world.peer.api_log())
+    twice = f"Latchkey-Connection: {own}\r\nLatchkey-Connection: {own}\r\n"
+    # The values read as one, joined by a comma: no connection has that id, and neither value is picked alone.
+    assert send_raw(world.lk, "GET /v1/proxy/authlib-basic/echo/x", key, twice) in (400, 404)
+    assert send_raw(world.lk, "GET /v1/proxy/authlib-basic/echo/x", key, f"Latchkey-Connection: {own}\r\n") == 200
+    assert len(world.peer.api_log()) == before + 1
 
 
 @pytest.mark.parametrize("arguments", [

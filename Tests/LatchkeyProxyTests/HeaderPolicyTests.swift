@@ -1,4 +1,5 @@
 import LatchkeyHTTP
+import LatchkeyModel
 import LatchkeyProxy
 import Testing
 
@@ -24,6 +25,28 @@ import Testing
             OutboundHeader(name: "X-Custom", value: "kept"),
         ]
         #expect(try HeaderPolicy.forwardable(caller).map(\.name) == ["X-Custom"])
+    }
+
+    @Test func keepingTheForwardableHeadersInPlaceKeepsWhatForwardableReturns() throws {
+        let caller = ["Authorization", "Connection", "X-Mine", "Host", "X-Custom", "Latchkey-User", "Accept"]
+            .map { OutboundHeader(name: $0, value: $0 == "Connection" ? "X-Mine" : "v") }
+        var kept = caller
+        try HeaderPolicy.keepForwardable(&kept)
+        #expect(kept == (try HeaderPolicy.forwardable(caller)))
+        #expect(kept.map(\.name) == ["X-Custom", "Accept"])
+    }
+
+    @Test(arguments: ["a\rb", "a\nX-Injected: y", "a\u{0}b"])
+    func aHeaderWithALineBreakOrNulRefusesTheCallAndLeavesTheHeadersAsTheyWere(value: String) {
+        let caller = [OutboundHeader(name: "Authorization", value: "Bearer k"), OutboundHeader(name: "X-Custom", value: value)]
+        var kept = caller
+        #expect {
+            try HeaderPolicy.keepForwardable(&kept)
+        } throws: { error in
+            let error = error as? LatchkeyError
+            return error?.code == .invalidRequest && error?.field == "headers"
+        }
+        #expect(kept == caller)
     }
 
     @Test func namesAreMatchedWithoutRegardToCase() throws {

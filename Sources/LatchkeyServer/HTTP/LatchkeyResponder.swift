@@ -28,6 +28,6 @@ public struct LatchkeyResponder: HTTPResponder {
         } catch {
             response = ErrorMiddleware.response(to: error, of: request, logger: context.logger)
         }
-        return log.finish(response, of: request, context: context, started: started)
+        return log.finish(consume response, of: request, context: context, started: started)
     }
 }

@@ -69,14 +69,26 @@ struct ProxyRoutes {
         var path = String(rawPath.dropFirst(prefix.count))
         if path.hasPrefix("/") { path.removeFirst() }
 
-        var headers: [OutboundHeader] = []
-        headers.reserveCapacity(request.headers.count)
-        for field in request.headers { headers.append(OutboundHeader(name: field.name.rawName, value: field.value)) }
-        let forwarded = try HeaderPolicy.forwardable(headers)
-        let stored = try await resolver.resolve(
-            caller: caller, provider: manifest.id, connectionID: request.headers[.latchkeyConnection],
-            user: request.headers[.latchkeyUser])
-        let retries = request.headers[.latchkeyRetry]?.lowercased() == "off" ? RetryPolicy.none : RetryPolicy()
+        // One pass over the caller's headers: each as the provider may get it, and Latchkey's own three (a header
+        // sent twice reads as its values joined by ", ", as `HTTPFields`' subscript gives it).
+        var forwarded: [OutboundHeader] = []
+        forwarded.reserveCapacity(request.headers.count)
+        var connectionID: String?
+        var user: String?
+        var retry: String?
+        func add(_ value: String, to read: inout String?) { read = read.map { $0 + ", " + value } ?? value }
+        for field in request.headers {
+            switch field.name {
+            case .latchkeyConnection: add(field.value, to: &connectionID)
+            case .latchkeyUser: add(field.value, to: &user)
+            case .latchkeyRetry: add(field.value, to: &retry)
+            default: break
+            }
+            forwarded.append(OutboundHeader(name: field.name.rawName, value: field.value))
+        }
+        try HeaderPolicy.keepForwardable(&forwarded)
+        let stored = try await resolver.resolve(caller: caller, provider: manifest.id, connectionID: connectionID, user: user)
+        let retries = retry?.lowercased() == "off" ? RetryPolicy.none : RetryPolicy()
         let body = try await ProxyRequestBody.start(request)
         let response: OutboundStreamingResponse
         do {
@@ -90,7 +102,7 @@ struct ProxyRoutes {
             throw await body.explain(error)
         }
         var fields = HTTPFields()
-        for h in HeaderPolicy.returnable(response.headers) {
+        HeaderPolicy.forEachReturnable(in: response.headers) { h in
             if let name = HTTPField.Name(h.name) { fields.append(HTTPField(name: name, value: h.value)) }
         }
         // Appended: the provider's `Latchkey-` headers were left out above.
@@ -99,19 +111,20 @@ struct ProxyRoutes {
         if request.method == .head || status == .noContent || status == .notModified {
             response.body.cancel()
             if let length = response.header("Content-Length") { fields[.contentLength] = length }
-            return Response(status: status, headers: fields, body: ResponseBody())
+            return Response(status: status, headers: consume fields, body: ResponseBody())
         }
         // A body that arrived whole with its head (most small answers) goes out with it in one write; Content-Length
         // is then its length. Anything still arriving streams.
         if body.copier == nil, let whole = response.body.arrivedWhole(upTo: OutboundBodyStream.highWaterBytes) {
-            return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: whole)))
+            // The fields are handed over, not copied: `Response` adds Content-Length to them in place.
+            return Response(status: status, headers: consume fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: whole)))
         }
         // The provider's Content-Length describes the bytes as they come (curl decodes nothing), so it still holds.
         let length = response.header("Content-Length").flatMap { Int($0) }
         let logger = logger
         let provider = manifest.id
         return Response(
-            status: status, headers: fields,
+            status: status, headers: consume fields,
             body: ResponseBody(contentLength: length) { writer in
                 do {
                     for try await chunk in response.body {
