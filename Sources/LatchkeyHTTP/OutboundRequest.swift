@@ -22,15 +22,24 @@ public struct OutboundHeader: Sendable, Equatable {
     /// names compare (RFC 9110 section 5.1). Nothing is lowercased: the proxy asks of every header of every call, and
     /// lowercasing made a string each time (benchmarks/README.md).
     public static func name(_ name: String, matches lowercasePrefix: [UInt8], wholly: Bool = true) -> Bool {
+        lowercasePrefix.withUnsafeBufferPointer { Self.name(name, matches: $0, wholly: wholly) }
+    }
+
+    /// ``name(_:matches:wholly:)`` with the lowercase name or prefix a literal: a `StaticString` sits where the
+    /// compiler put it, so asking retains nothing (a global array is retained on each use).
+    public static func name(_ name: String, matches lowercasePrefix: StaticString, wholly: Bool = true) -> Bool {
+        lowercasePrefix.withUTF8Buffer { Self.name(name, matches: $0, wholly: wholly) }
+    }
+
+    /// ``name(_:matches:wholly:)`` over the lowercase bytes where they lie.
+    public static func name(_ name: String, matches lowercasePrefix: UnsafeBufferPointer<UInt8>, wholly: Bool = true) -> Bool {
         let count = name.utf8.count
         guard wholly ? count == lowercasePrefix.count : count >= lowercasePrefix.count else { return false }
         // Over the string's own bytes where it keeps them in one piece, as a native string does: stepping through
         // `utf8` with `zip` made this slower than lowercasing (a micro-benchmark: 1.5 against 1.1 µs per answer's headers).
         let contiguous = name.utf8.withContiguousStorageIfAvailable { bytes in
-            lowercasePrefix.withUnsafeBufferPointer { expected in
-                for index in expected.indices where lowercasedASCII(bytes[index]) != expected[index] { return false }
-                return true
-            }
+            for index in lowercasePrefix.indices where lowercasedASCII(bytes[index]) != lowercasePrefix[index] { return false }
+            return true
         }
         if let contiguous { return contiguous }
         return zip(name.utf8, lowercasePrefix).allSatisfy { lowercasedASCII($0) == $1 }

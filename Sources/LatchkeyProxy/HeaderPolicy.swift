@@ -5,21 +5,18 @@ import LatchkeyModel
 /// Which headers cross the proxy, in each direction.
 public enum HeaderPolicy {
     /// Hop-by-hop headers (RFC 9110 section 7.6.1) and others that belong to one connection.
-    static let hopByHop = HeaderNames([
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "trailers", "transfer-encoding", "upgrade",
-        "proxy-authenticate", "proxy-authorization", "host", "content-length", "expect",
-    ])
+    static let hopByHop = HeaderNames(
+        "connection,keep-alive,proxy-connection,te,trailer,trailers,transfer-encoding,upgrade,proxy-authenticate,proxy-authorization,host,content-length,expect"
+    )
     /// Caller headers that must never reach a provider: the caller's own credentials and Latchkey's controls.
-    static let callerOnly = HeaderNames([
-        "authorization", "cookie", "cookie2", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip",
-    ])
+    static let callerOnly = HeaderNames("authorization,cookie,cookie2,forwarded,x-forwarded-for,x-forwarded-host,x-forwarded-proto,x-real-ip")
     /// Provider headers that never go back to a caller.
-    static let providerOnly = HeaderNames(["set-cookie", "set-cookie2"])
+    static let providerOnly = HeaderNames("set-cookie,set-cookie2")
     /// Latchkey's own headers' prefix, which neither side may set for the other.
-    static let latchkeyPrefix = Array("latchkey-".utf8)
-    static let connection = Array("connection".utf8)
-    static let keepAlive = Array("keep-alive".utf8)
-    static let close = Array("close".utf8)
+    static let latchkeyPrefix: StaticString = "latchkey-"
+    static let connection: StaticString = "connection"
+    static let keepAlive: StaticString = "keep-alive"
+    static let close: StaticString = "close"
 
     /// The caller's headers that may be forwarded. Throws when a header holds CR, LF or NUL.
     public static func forwardable(_ headers: [OutboundHeader]) throws(LatchkeyError) -> [OutboundHeader] {
@@ -39,7 +36,7 @@ public enum HeaderPolicy {
         let named = namedInConnection(headers)
         headers.removeAll {
             hopByHop.contains($0.name) || callerOnly.contains($0.name) || OutboundHeader.name($0.name, matches: latchkeyPrefix, wholly: false)
-                || named?.contains($0.name) == true
+                || isListed($0.name, in: named)
         }
     }
 
@@ -56,15 +53,20 @@ public enum HeaderPolicy {
         let named = namedInConnection(headers)
         for i in headers.indices
         where !hopByHop.contains(headers[i].name) && !providerOnly.contains(headers[i].name)
-            && !OutboundHeader.name(headers[i].name, matches: latchkeyPrefix, wholly: false) && named?.contains(headers[i].name) != true
+            && !OutboundHeader.name(headers[i].name, matches: latchkeyPrefix, wholly: false) && !isListed(headers[i].name, in: named)
         {
             body(headers[i])
         }
     }
 
+    /// Whether `name` is one of `named` (a `Connection` header's list), the case of ASCII letters aside.
+    static func isListed(_ name: String, in named: [String]?) -> Bool {
+        named?.contains { OutboundHeader.name(name, sameAs: $0) } == true
+    }
+
     /// The header names that any `Connection` header lists, besides hop-by-hop ones (which never cross anyway); nil
     /// when there are none.
-    static func namedInConnection(_ headers: [OutboundHeader]) -> HeaderNames? {
+    static func namedInConnection(_ headers: [OutboundHeader]) -> [String]? {
         var named: [String] = []
         // Most answers have no Connection header, or one that says only `keep-alive`: nothing is kept for them, so no
         // set is built per call.
@@ -77,6 +79,6 @@ public enum HeaderPolicy {
                 if !hopByHop.contains(name) { named.append(name) }
             }
         }
-        return named.isEmpty ? nil : HeaderNames(named)
+        return named.isEmpty ? nil : named
     }
 }

@@ -63,6 +63,18 @@ import Testing
         #expect(try HeaderPolicy.forwardable(caller).map(\.name) == caller.map(\.name))
     }
 
+    /// Each set is one comma-separated literal: its first, inner and last names all match, and no name is matched by a
+    /// piece of two neighbours or by a part of one (a caller's names are tokens; a provider's are not checked, so one of
+    /// them may even hold the separator).
+    @Test func everyNameOfASetMatchesAndNoPieceOfOne() throws {
+        let dropped = ["Connection", "Proxy-Authorization", "Expect", "Authorization", "X-Forwarded-Host", "X-Real-IP"]
+        let kept = ["ConnectionKeep-Alive", "eTrailer", "Expec", "pect", "Real-Ip", "Keep", "Forwarded-For", "Authorizationx"]
+        let caller = (dropped + kept).map { OutboundHeader(name: $0, value: "v") }
+        #expect(try HeaderPolicy.forwardable(caller).map(\.name) == kept)
+        let provider = ["Set-Cookie2", "set-cookie", "Set-Cookie,Set", "Set-Cookie22"].map { OutboundHeader(name: $0, value: "v") }
+        #expect(HeaderPolicy.returnable(provider).map(\.name) == ["Set-Cookie,Set", "Set-Cookie22"])
+    }
+
     /// `keep-alive` or `close` alone names no header; anything longer is read token by token.
     @Test(arguments: ["KEEP-ALIVE", "close", "Close"])
     func aConnectionThatSaysOnlyKeepAliveOrCloseDropsNothingElse(value: String) {
