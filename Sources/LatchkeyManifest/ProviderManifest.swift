@@ -294,7 +294,12 @@ public struct ConnectionConfigField: Sendable, Equatable {
 /// How proxied calls reach the provider.
 public struct ProxySpec: Sendable, Equatable {
     public var baseURL: URLTemplate
-    public var headers: [String: String]
+    /// Headers every proxied call carries unless the caller sends its own of the same name.
+    public var headers: [String: String] {
+        didSet { headersInOrder = Self.inOrder(headers) }
+    }
+    /// ``headers`` sorted by name, as they are sent: sorted once, when set, instead of on every call.
+    public private(set) var headersInOrder: [(name: String, value: String)]
     public var inject: Injection?
     public var rateLimit: RateLimitSpec?
     /// Whether 429, 502, 503 and 504 are retried for every method, not only the idempotent ones
@@ -305,9 +310,20 @@ public struct ProxySpec: Sendable, Equatable {
     ) {
         self.baseURL = baseURL
         self.headers = headers
+        self.headersInOrder = Self.inOrder(headers)
         self.inject = inject
         self.rateLimit = rateLimit
         self.retryNonIdempotent = retryNonIdempotent
+    }
+
+    private static func inOrder(_ headers: [String: String]) -> [(name: String, value: String)] {
+        headers.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
+    }
+
+    /// Equal when what a manifest says is equal; ``headersInOrder`` follows from ``headers``.
+    public static func == (lhs: ProxySpec, rhs: ProxySpec) -> Bool {
+        lhs.baseURL == rhs.baseURL && lhs.headers == rhs.headers && lhs.inject == rhs.inject && lhs.rateLimit == rhs.rateLimit
+            && lhs.retryNonIdempotent == rhs.retryNonIdempotent
     }
 }
 

@@ -10,13 +10,20 @@ import LatchkeyHTTP
 struct HeaderNames: Sendable {
     /// The names in lowercase, separated by commas, without spaces.
     private let list: StaticString
+    /// Bit n is set when some name is n bytes long (bit 63: 63 or more): most names asked about are refused by their
+    /// length alone, without reading the list.
+    private let lengths: UInt64
 
     init(_ list: StaticString) {
         self.list = list
+        lengths = list.withUTF8Buffer { list in
+            list.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).reduce(0) { $0 | (1 << min($1.count, 63)) }
+        }
     }
 
     func contains(_ name: String) -> Bool {
         let count = name.utf8.count
+        guard lengths & (1 << min(count, 63)) != 0 else { return false }
         return list.withUTF8Buffer { list in
             var start = 0
             while start < list.count {

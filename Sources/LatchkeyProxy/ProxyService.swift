@@ -181,11 +181,8 @@ public final class ProxyService: Sendable {
                 method: call.method, url: target.url, headers: call.headers, body: bytes, connectTimeout: .seconds(5),
                 totalTimeout: .seconds(30), maxResponseBytes: Self.maxBodyBytes, followRedirects: false)
             request.checkedURL = target
-            for (name, value) in proxy.headers.sorted(by: { $0.key < $1.key }) {
-                let lowercased = Array(name.lowercased().utf8)
-                if !request.headers.contains(where: { OutboundHeader.name($0.name, matches: lowercased) }) {
-                    request.headers.append(OutboundHeader(name: name, value: value))
-                }
+            for (name, value) in proxy.headersInOrder where !request.headers.contains(where: { OutboundHeader.name($0.name, sameAs: name) }) {
+                request.headers.append(OutboundHeader(name: name, value: value))
             }
             if let inject = proxy.inject { try CredentialInjection.apply(inject, credential: credential, to: &request) }
             let response: OutboundStreamingResponse

@@ -1,6 +1,8 @@
 import Foundation
 import LatchkeyConnections
 import LatchkeyGrants
+import LatchkeyHTTP
+import LatchkeyManifest
 import LatchkeyModel
 import LatchkeyObservability
 import LatchkeyProxy
@@ -111,6 +113,23 @@ import Testing
         let report = try await UsageReport.of(org: "acme", store: h.store, ledger: ledger, now: h.clock.now)
         #expect(report.totals.map { [$0.credentials, "\($0.calls)", "\($0.credits)"] } == [["managed", "2", "4"], ["own", "2", "0"]])
         #expect(h.provider.apiRequests.count == 5)
+    }
+
+    /// A manifest's proxy headers go on every call, in the order of their names, after the caller's; a caller's header
+    /// of the same name, in any case, is sent instead of the manifest's, once.
+    @Test func theManifestsHeadersGoOnEveryCallUnlessTheCallerSendsItsOwn() async throws {
+        let h = try await ConnectionHarness([.token(access: "a1", refresh: nil, expiresIn: 3600)], api: [.init(200)], expiresIn: 3600)
+        var manifest = h.catalog.manifests["acme"]!
+        manifest.proxy?.headers = ["X-Api-Version": "2", "Accept": "application/vnd.acme+json", "Notion-Version": "2022-06-28"]
+        var call = get("items")
+        call.headers = [OutboundHeader(name: "accept", value: "text/plain")]
+        _ = try await proxy(h).send(call, manifest: manifest, stored: try await h.stored(), caller: .admin)
+        let sent = try #require(h.provider.apiRequests.last).headers.filter { $0.name != "Authorization" }
+        #expect(sent == [
+            OutboundHeader(name: "accept", value: "text/plain"), OutboundHeader(name: "Notion-Version", value: "2022-06-28"),
+            OutboundHeader(name: "X-Api-Version", value: "2"),
+        ])
+        #expect(manifest.proxy?.headersInOrder.map(\.name) == ["Accept", "Notion-Version", "X-Api-Version"])
     }
 
     @Test func anAgentWhoseChainHasNoKeyFallsBackToThePlatformsWhileItsOrgIsOnManaged() async throws {

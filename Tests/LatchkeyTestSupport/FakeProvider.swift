@@ -36,6 +36,8 @@ public final class FakeProvider: HTTPTransport {
         public var method: String
         public var url: String
         public var authorization: String?
+        /// Every header sent, in order.
+        public var headers: [OutboundHeader] = []
     }
 
     struct State {
@@ -127,7 +129,7 @@ public final class FakeProvider: HTTPTransport {
         let answer = state.withLock { state in
             state.apiRequests.append(APIRequest(
                 method: request.method, url: request.url,
-                authorization: request.headers.first { $0.name.lowercased() == "authorization" }?.value))
+                authorization: request.headers.first { $0.name.lowercased() == "authorization" }?.value, headers: request.headers))
             return state.apiScript[min(state.apiRequests.count, state.apiScript.count) - 1]
         }
         if answer.failToConnect { throw OutboundError(code: .connectFailed, message: "connection refused") }
