@@ -15,6 +15,10 @@ struct HeaderNames: Sendable {
     private let lengths: UInt64
 
     init(_ list: StaticString) {
+        // Written once per set, at its first use: a capital letter or a space would make a name that never matches.
+        precondition(
+            list.withUTF8Buffer { !$0.contains { $0 == UInt8(ascii: " ") || OutboundHeader.lowercasedASCII($0) != $0 } },
+            "HeaderNames takes lowercase names separated by commas alone")
         self.list = list
         lengths = list.withUTF8Buffer { list in
             list.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).reduce(0) { $0 | (1 << min($1.count, 63)) }
